@@ -1,0 +1,83 @@
+"""The exception tree of Policy Monitor.
+
+Owns: every exception the package raises on purpose. Imports nothing from ``monitor``.
+
+::
+
+    MonitorError
+    ├── ConfigError            configuration or watchlist is invalid (carries every problem)
+    ├── FetchError             one feed could not be fetched (kind says why)
+    ├── ParseError             a body is not a usable feed
+    ├── StoreError             the database failed or is out of date
+    └── DeliveryError          a channel refused or could not be reached
+
+Third-party errors are translated into this tree in exactly one module each: httpx in
+``fetch`` and ``deliver``, SQLAlchemy in ``store``, smtplib in ``deliver.email``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class MonitorError(Exception):
+    """Root of every error raised on purpose by Policy Monitor."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a configuration file, with where it is."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.message}"
+
+
+class ConfigError(MonitorError):
+    """Raised when configuration or watchlists are invalid; holds every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class FetchError(MonitorError):
+    """Raised when a feed could not be fetched.
+
+    ``kind`` is a short stable word stored with the feed's health: ``timeout``, ``network``,
+    ``http``, ``too_large``, ``not_a_feed``, ``redirect_loop``, ``gone``, ``invalid_url``.
+    """
+
+    def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
+        self.kind = kind
+        self.status = status
+        super().__init__(message)
+
+
+class ParseError(MonitorError):
+    """Raised when a fetched body cannot be used as a feed."""
+
+    kind = "not_a_feed"
+
+
+class StoreError(MonitorError):
+    """Raised when the database cannot be reached, written, or migrated."""
+
+
+class DeliveryError(MonitorError):
+    """Raised when a channel could not deliver a message.
+
+    ``retry_after`` is the delay the receiver asked for, in seconds, when it said so.
+    ``permanent`` marks refusals that retrying cannot fix (a 4xx other than 408/429).
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        self.retry_after = retry_after
+        self.permanent = permanent
+        super().__init__(message)

@@ -1,0 +1,218 @@
+"""Frozen values passed between the stages of the pipeline.
+
+Owns: the data records that cross module boundaries. Imports nothing from ``monitor``.
+Database tables never leave ``monitor.store``; everything else sees these values.
+
+Records are named after where they sit in the flow: an :class:`Entry` is what a feed says,
+an :class:`Item` is an entry after normalisation, a :class:`TopicMatch` is what scoring decided,
+a :class:`MatchRecord` is a stored match as the CLI and digests see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+FetchOutcome = Literal["ok", "not_modified", "unchanged", "error"]
+Severity = Literal["digest", "alert"]
+SEVERITY_RANK: dict[str, int] = {"digest": 1, "alert": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store knows about a feed that polling needs."""
+
+    id: int
+    url: str
+    name: str | None = None
+    lang: str | None = None
+    interval_s: float | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    next_poll_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error_kind: str | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    disabled_reason: str | None = None
+    items_per_day: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """The outcome of one HTTP fetch of a feed. Failures are values, not exceptions."""
+
+    url: str
+    outcome: FetchOutcome
+    status: int | None = None
+    final_url: str | None = None
+    permanent_redirect: str | None = None
+    body: bytes | None = None
+    body_hash: str | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    retry_after_s: float | None = None
+    max_age_s: float | None = None
+    error_kind: str | None = None
+    error: str | None = None
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry as the feed gives it (HTML not yet stripped, dates already in UTC)."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str
+    published: datetime | None = None
+    updated: datetime | None = None
+    author: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A parsed feed document."""
+
+    title: str | None
+    link: str | None
+    entries: tuple[Entry, ...]
+    version: str = ""
+    warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """An entry after normalisation: plain text, UTC dates, canonical URL, stable identity."""
+
+    key: str
+    feed_url: str
+    title: str
+    summary: str
+    url: str | None = None
+    link: str | None = None
+    published: datetime | None = None
+    author: str | None = None
+    source: str | None = None
+    lang: str | None = None
+    content_hash: str = ""
+    fingerprint: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One piece of evidence behind a score."""
+
+    term: str
+    field: str
+    position: int
+    weight: float
+    rule: str
+
+    def __str__(self) -> str:
+        sign = "+" if self.weight >= 0 else ""
+        return f"{self.rule}: '{self.term}' in {self.field}@{self.position} ({sign}{self.weight:g})"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """A topic an item matched, with its score, severity and reasons."""
+
+    topic: str
+    score: float
+    severity: Severity = "digest"
+    reasons: tuple[Reason, ...] = ()
+    urgent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRecord:
+    """A stored match as reports, digests and the CLI see it."""
+
+    id: int
+    item_id: int
+    feed_url: str
+    feed_name: str | None
+    url: str | None
+    title: str
+    summary: str
+    published: datetime | None
+    topic: str
+    score: float
+    severity: str
+    reasons: tuple[Reason, ...]
+    matched_at: datetime
+    story: str | None = None
+    also_in: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "item_id": self.item_id,
+            "feed_url": self.feed_url,
+            "feed_name": self.feed_name,
+            "url": self.url,
+            "title": self.title,
+            "published": self.published.isoformat() if self.published else None,
+            "topic": self.topic,
+            "score": self.score,
+            "severity": self.severity,
+            "reasons": [
+                {
+                    "term": r.term,
+                    "field": r.field,
+                    "position": r.position,
+                    "weight": r.weight,
+                    "rule": r.rule,
+                }
+                for r in self.reasons
+            ],
+            "matched_at": self.matched_at.isoformat(),
+            "story": self.story,
+            "also_in": list(self.also_in),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    """One story in a digest: its lead match, plus where else and under which topics it ran."""
+
+    lead: MatchRecord
+    topics: tuple[str, ...]
+    also_in: tuple[str, ...] = ()
+    match_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What one message to one channel holds; built by ``monitor.digest``, rendered per channel.
+
+    ``kind`` is ``digest`` for a scheduled digest and ``alert`` for an immediate alert batch.
+    ``key`` is the idempotency key, stable across retries of the same delivery.
+    """
+
+    key: str
+    channel: str
+    kind: Literal["digest", "alert"]
+    window_start: datetime
+    window_end: datetime
+    entries: tuple[DigestEntry, ...]
+    timezone: str = "UTC"
+
+    @property
+    def match_count(self) -> int:
+        return sum(len(e.match_ids) or 1 for e in self.entries)
+
+    @property
+    def topic_names(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for e in self.entries:
+            for t in e.topics:
+                seen.setdefault(t, None)
+        return tuple(seen)
