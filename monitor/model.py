@@ -216,3 +216,38 @@ class Digest:
             for t in e.topics:
                 seen.setdefault(t, None)
         return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """What to record about a feed after one poll (from the fetch result and cadence)."""
+
+    polled_at: datetime
+    next_poll_at: datetime
+    success: bool
+    status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    error_kind: str | None = None
+    error: str | None = None
+    consecutive_failures: int = 0
+    disabled_reason: str | None = None
+    items_per_day: float | None = None
+    new_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item as stored, with the feeds that carried it and its matches."""
+
+    id: int
+    url: str | None
+    title: str
+    summary: str
+    published: datetime | None
+    lang: str | None
+    story: str | None
+    first_seen_at: datetime
+    feeds: tuple[str, ...] = ()
+    matches: tuple[TopicMatch, ...] = ()

@@ -1,0 +1,198 @@
+"""What goes into a digest or an alert, and its stable identity.
+
+Owns: choosing a channel's matches (topics, minimum score), grouping them by story so one story
+is shown once, ordering, the idempotency key, and the digest's JSON form kept in the outbox.
+Pure: takes values (and times), returns values. Must not import fetch, store, deliver,
+pipeline, scheduler or cli.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from monitor.model import SEVERITY_RANK, Digest, DigestEntry, MatchRecord, Reason
+
+
+def select_matches(
+    matches: Iterable[MatchRecord],
+    *,
+    topics: Sequence[str] | None = None,
+    min_score: float = 0.0,
+    severities: Sequence[str] | None = None,
+) -> list[MatchRecord]:
+    """The matches a channel takes: its topics (None = all), at or above its minimum score."""
+    wanted = set(topics) if topics is not None else None
+    out = []
+    for m in matches:
+        if wanted is not None and m.topic not in wanted:
+            continue
+        if m.score < min_score:
+            continue
+        if severities is not None and m.severity not in severities:
+            continue
+        out.append(m)
+    return out
+
+
+def group_stories(matches: Iterable[MatchRecord]) -> list[DigestEntry]:
+    """One entry per story (copies of one story carried by several outlets are one entry).
+
+    The lead is the copy with the best score (then the earliest); entries are ordered by
+    severity, then score, then time, most important first.
+    """
+    groups: dict[str, list[MatchRecord]] = {}
+    for m in matches:
+        groups.setdefault(m.story or f"item:{m.item_id}", []).append(m)
+    entries = []
+    for members in groups.values():
+        lead = max(members, key=lambda m: (m.score, -m.matched_at.timestamp(), -m.id))
+        topics: dict[str, None] = {}
+        outlets: dict[str, None] = {}
+        for m in sorted(members, key=lambda m: -m.score):
+            topics.setdefault(m.topic, None)
+            for name in (m.feed_name or m.feed_url, *m.also_in):
+                outlets.setdefault(name, None)
+        outlets.pop(lead.feed_name or lead.feed_url, None)
+        best = max(SEVERITY_RANK.get(m.severity, 0) for m in members)
+        lead_sev = SEVERITY_RANK.get(lead.severity, 0)
+        if lead_sev < best:
+            lead = max(members, key=lambda m: (SEVERITY_RANK.get(m.severity, 0), m.score))
+        entries.append(
+            DigestEntry(
+                lead=lead,
+                topics=tuple(topics),
+                also_in=tuple(outlets),
+                match_ids=tuple(sorted(m.id for m in members)),
+            )
+        )
+    entries.sort(
+        key=lambda e: (
+            -SEVERITY_RANK.get(e.lead.severity, 0),
+            -e.lead.score,
+            -(e.lead.published or e.lead.matched_at).timestamp(),
+        )
+    )
+    return entries
+
+
+def digest_key(channel: str, kind: str, window_start: datetime, window_end: datetime) -> str:
+    """The idempotency key of one channel's digest for one window: the same on every worker."""
+    basis = f"{channel}|{kind}|{window_start.isoformat()}|{window_end.isoformat()}"
+    return f"{kind}-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
+
+
+def alert_key(channel: str, match_ids: Sequence[int]) -> str:
+    basis = f"{channel}|alert|" + ",".join(map(str, sorted(match_ids)))
+    return "alert-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
+
+
+def build_digest(
+    channel: str,
+    matches: Iterable[MatchRecord],
+    *,
+    window_start: datetime,
+    window_end: datetime,
+    kind: Literal["digest", "alert"] = "digest",
+    max_items: int | None = None,
+    timezone: str = "UTC",
+) -> Digest:
+    """A digest of ``matches`` (already selected for the channel) for one window."""
+    entries = group_stories(matches)
+    if max_items is not None:
+        entries = entries[:max_items]
+    if kind == "alert":
+        key = alert_key(channel, [i for e in entries for i in e.match_ids])
+    else:
+        key = digest_key(channel, kind, window_start, window_end)
+    return Digest(
+        key=key,
+        channel=channel,
+        kind=kind,
+        window_start=window_start,
+        window_end=window_end,
+        entries=tuple(entries),
+        timezone=timezone,
+    )
+
+
+# -- the outbox form ---------------------------------------------------------------------------
+
+
+def _match_json(m: MatchRecord) -> dict[str, Any]:
+    data = m.as_json()
+    data["summary"] = m.summary
+    data["reasons"] = [[r.term, r.field, r.position, r.weight, r.rule] for r in m.reasons]
+    return data
+
+
+def _match_from(data: dict[str, Any]) -> MatchRecord:
+    def when(v: Any) -> datetime | None:
+        return datetime.fromisoformat(v) if v else None
+
+    return MatchRecord(
+        id=int(data["id"]),
+        item_id=int(data["item_id"]),
+        feed_url=data["feed_url"],
+        feed_name=data.get("feed_name"),
+        url=data.get("url"),
+        title=data["title"],
+        summary=data.get("summary", ""),
+        published=when(data.get("published")),
+        topic=data["topic"],
+        score=float(data["score"]),
+        severity=data.get("severity", "digest"),
+        reasons=tuple(
+            Reason(str(t), str(f), int(p), float(w), str(r)) for t, f, p, w, r in data["reasons"]
+        ),
+        matched_at=datetime.fromisoformat(data["matched_at"]),
+        story=data.get("story"),
+        also_in=tuple(data.get("also_in", ())),
+    )
+
+
+def digest_to_json(d: Digest) -> str:
+    return json.dumps(
+        {
+            "key": d.key,
+            "channel": d.channel,
+            "kind": d.kind,
+            "window_start": d.window_start.isoformat(),
+            "window_end": d.window_end.isoformat(),
+            "timezone": d.timezone,
+            "entries": [
+                {
+                    "lead": _match_json(e.lead),
+                    "topics": list(e.topics),
+                    "also_in": list(e.also_in),
+                    "match_ids": list(e.match_ids),
+                }
+                for e in d.entries
+            ],
+        },
+        ensure_ascii=False,
+    )
+
+
+def digest_from_json(text: str) -> Digest:
+    data = json.loads(text)
+    return Digest(
+        key=data["key"],
+        channel=data["channel"],
+        kind=data["kind"],
+        window_start=datetime.fromisoformat(data["window_start"]),
+        window_end=datetime.fromisoformat(data["window_end"]),
+        timezone=data.get("timezone", "UTC"),
+        entries=tuple(
+            DigestEntry(
+                lead=_match_from(e["lead"]),
+                topics=tuple(e["topics"]),
+                also_in=tuple(e["also_in"]),
+                match_ids=tuple(e["match_ids"]),
+            )
+            for e in data["entries"]
+        ),
+    )

@@ -1,0 +1,104 @@
+"""Normalising entries into items.
+
+Owns: plain text from HTML, UTC dates, canonical links, the stable item key and the content
+hash. Pure: takes values, returns values. Must not import fetch, store, deliver, pipeline,
+scheduler or cli.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from datetime import datetime
+
+from monitor.model import Entry, Item
+from monitor.stories import fingerprint
+from monitor.urls import canonical_url
+
+MAX_TITLE = 500
+MAX_SUMMARY = 4000
+
+_DROP = re.compile(
+    r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
+)
+_BREAK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/blockquote)\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
+_LINES = re.compile(r"\s*\n\s*")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def html_to_text(value: str, *, limit: int | None = None) -> str:
+    """Visible text of an HTML fragment: tags dropped, entities decoded, white space folded."""
+    if not value:
+        return ""
+    text = value
+    if "<" in text:
+        text = _DROP.sub(" ", text)
+        text = _BREAK.sub("\n", text)
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    text = _CONTROL.sub("", text)
+    text = _SPACES.sub(" ", text)
+    text = _LINES.sub("\n", text).strip()
+    if limit is not None and len(text) > limit:
+        cut = text.rfind(" ", 0, limit)
+        text = text[: cut if cut > limit // 2 else limit].rstrip() + "…"
+    return text
+
+
+def item_key(entry: Entry) -> str:
+    """The identity of an entry within its feed: guid, else link, else title and date."""
+    if entry.guid:
+        basis = "guid:" + entry.guid
+    elif entry.link:
+        basis = "link:" + entry.link
+    else:
+        when = entry.published.isoformat() if entry.published else ""
+        basis = "title:" + entry.title + "|" + when
+    return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def content_hash(title: str, summary: str, url: str | None) -> str:
+    """Decides whether an item changed: a hash of its normalised title, summary and link."""
+    data = "\x1f".join((title, summary, url or ""))
+    return hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def normalize_entry(
+    entry: Entry,
+    *,
+    feed_url: str,
+    feed_link: str | None = None,
+    lang: str | None = None,
+    now: datetime | None = None,
+) -> Item:
+    """Turn one parsed entry into an item.
+
+    A publication date in the future (beyond ``now``) is clamped to ``now``: some feeds date
+    items ahead, and a future date must not pin an item to the top of every digest.
+    """
+    title = html_to_text(entry.title, limit=MAX_TITLE)
+    summary = html_to_text(entry.summary, limit=MAX_SUMMARY)
+    url = canonical_url(entry.link, base=feed_link or feed_url) if entry.link else None
+    if url is None and entry.guid and entry.guid.startswith(("http://", "https://")):
+        url = canonical_url(entry.guid)
+    published = entry.published
+    if published is not None and now is not None and published > now:
+        published = now
+    return Item(
+        key=item_key(entry),
+        feed_url=feed_url,
+        title=title or (summary[:120] if summary else (url or "(untitled)")),
+        summary=summary,
+        url=url,
+        link=entry.link,
+        published=published,
+        author=html_to_text(entry.author or "", limit=200) or None,
+        source=html_to_text(entry.source or "", limit=200) or None,
+        lang=lang,
+        content_hash=content_hash(title, summary, url),
+        fingerprint=fingerprint(title, summary),
+    )

@@ -1,0 +1,109 @@
+"""Parsing feed documents.
+
+Owns: turning a fetched body into a :class:`monitor.model.ParsedFeed`. feedparser is always
+given a byte stream (``io.BytesIO``), never a ``str`` or ``bytes`` it might take for a path or a
+URL to open. Pure: no network, no files, no database. Must not import fetch, store, deliver,
+pipeline, scheduler or cli.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from monitor.errors import ParseError
+from monitor.model import Entry, ParsedFeed
+
+# feedparser reports these when the document is usable anyway (a wrong or missing charset
+# declaration, a text/plain content type); anything else with no entries means "not a feed".
+_SURVIVABLE = ("CharacterEncodingOverride", "NonXMLContentType", "CharacterEncodingUnknown")
+
+
+def parse_feed(
+    body: bytes, *, url: str = "", content_type: str | None = None, max_entries: int = 500
+) -> ParsedFeed:
+    """Parse a feed body; raise :class:`ParseError` when it is not a usable feed."""
+    headers = {"content-location": url} if url else {}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        result = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=headers,
+            sanitize_html=False,  # we keep text only; HTML never reaches a reader unescaped
+            resolve_relative_uris=False,  # links are resolved by monitor.urls
+        )
+    except Exception as exc:  # feedparser should not raise; if it does, the body is at fault
+        raise ParseError(f"not a feed: the parser failed ({type(exc).__name__}: {exc})") from exc
+
+    feed = result.get("feed", {}) or {}
+    raw_entries = result.get("entries", []) or []
+    version = result.get("version", "") or ""
+    warning = None
+    if result.get("bozo"):
+        exc = result.get("bozo_exception")
+        warning = f"{type(exc).__name__}: {exc}" if exc is not None else "malformed feed"
+    if not version and not raw_entries:
+        raise ParseError(f"not a feed: no RSS, Atom or JSON feed found ({warning or 'empty'})")
+
+    entries = []
+    for raw in raw_entries[:max_entries]:
+        entry = _entry(raw)
+        if entry is not None:
+            entries.append(entry)
+    return ParsedFeed(
+        title=_text(feed.get("title")),
+        link=_text(feed.get("link")),
+        entries=tuple(entries),
+        version=version,
+        warning=warning,
+    )
+
+
+def _entry(raw: Any) -> Entry | None:
+    title = _text(raw.get("title")) or ""
+    summary = _text(raw.get("summary")) or ""
+    if not summary:
+        for content in raw.get("content") or ():
+            value = _text(content.get("value")) if hasattr(content, "get") else None
+            if value:
+                summary = value
+                break
+    guid = _text(raw.get("id"))
+    link = _text(raw.get("link"))
+    if not (title or summary or link or guid):
+        return None
+    source = raw.get("source")
+    return Entry(
+        guid=guid,
+        link=link,
+        title=title,
+        summary=summary,
+        published=_when(raw.get("published_parsed")) or _when(raw.get("updated_parsed")),
+        updated=_when(raw.get("updated_parsed")),
+        author=_text(raw.get("author")),
+        source=_text(source.get("title")) if hasattr(source, "get") else None,
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    return str(value).strip() or None
+
+
+def _when(value: Any) -> datetime | None:
+    """feedparser gives dates as UTC ``time.struct_time``; out-of-range ones are dropped."""
+    if not isinstance(value, time.struct_time):
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None

@@ -1,0 +1,308 @@
+"""One poll cycle: fetch, parse, normalise, triage, score, store, plan the next poll.
+
+Owns: calling the stages in order for each due feed, concurrently, and reporting what
+happened. Decides nothing itself: whether an item is new is ``dedupe``'s call, what it scores
+is the matcher's, when to poll next is ``cadence``'s. A failing feed is recorded as data and
+the cycle goes on; a bug propagates. Must not import scheduler, server or cli.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from multiprocessing import get_context
+from typing import Protocol, TypeVar
+
+from monitor import cadence
+from monitor.dedupe import triage
+from monitor.errors import ParseError
+from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
+from monitor.normalize import normalize_entry
+from monitor.parse import parse_feed
+from monitor.store import SaveResult, Store
+from monitor.urls import redact_url
+
+log = logging.getLogger("monitor.poll")
+
+T = TypeVar("T")
+
+
+class FetcherLike(Protocol):
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        body_hash: str | None = None,
+    ) -> FetchResult: ...
+
+
+class MatcherLike(Protocol):
+    def score(self, title: str, summary: str, lang: str | None = None) -> list[TopicMatch]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    """What one feed's poll did; one log line each."""
+
+    feed_id: int
+    url: str
+    name: str | None
+    outcome: str
+    status: int | None
+    items: int = 0
+    new_items: int = 0
+    changed_items: int = 0
+    new_matches: int = 0
+    error_kind: str | None = None
+    error: str | None = None
+    duration_s: float = 0.0
+    next_poll_at: datetime | None = None
+
+
+@dataclass
+class CycleReport:
+    """All polls of one cycle."""
+
+    started_at: datetime
+    polls: list[PollReport] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def failed(self) -> list[PollReport]:
+        return [p for p in self.polls if p.outcome == "error"]
+
+    @property
+    def new_items(self) -> int:
+        return sum(p.new_items for p in self.polls)
+
+    @property
+    def new_matches(self) -> int:
+        return sum(p.new_matches for p in self.polls)
+
+
+def parse_and_normalize(
+    body: bytes,
+    feed_url: str,
+    content_type: str | None,
+    lang: str | None,
+    now: datetime,
+) -> list[Item]:
+    """Parse a body and normalise its entries (runs in a worker process)."""
+    parsed = parse_feed(body, url=feed_url, content_type=content_type)
+    return [
+        normalize_entry(e, feed_url=feed_url, feed_link=parsed.link, lang=lang, now=now)
+        for e in parsed.entries
+    ]
+
+
+class ParsePool:
+    """Where parsing runs: worker processes (parsing is CPU-bound), or a thread for small runs.
+
+    ``run`` is bounded by ``workers`` so a burst of large feeds cannot pile up bodies.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self._executor: Executor | None = None
+        self._slots = asyncio.Semaphore(self.workers * 2)
+
+    def _get(self) -> Executor:
+        if self._executor is None:
+            if self.workers > 1:
+                self._executor = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"))
+            else:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="monitor-parse")
+        return self._executor
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        async with self._slots:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._get(), partial(fn, *args))
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+
+class Pipeline:
+    """Runs poll cycles over the store's due feeds."""
+
+    def __init__(
+        self,
+        store: Store,
+        fetcher: FetcherLike,
+        matcher: Callable[[], MatcherLike],
+        policy: cadence.CadencePolicy,
+        *,
+        parse_pool: ParsePool | None = None,
+        owner: str = "local",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        on_poll: Callable[[PollReport], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.matcher = matcher
+        self.policy = policy
+        self.parse_pool = parse_pool or ParsePool(1)
+        self.owner = owner
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.on_poll = on_poll
+        # one thread for the database keeps SQLite writes serial and off the event loop
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="monitor-db")
+
+    async def _in_db(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args))
+
+    def close(self) -> None:
+        self._db.shutdown(wait=True)
+        self.parse_pool.close()
+
+    async def run_cycle(
+        self, *, urls: Sequence[str] | None = None, limit: int = 5000, lease_s: float = 600.0
+    ) -> CycleReport:
+        """Claim the due feeds (or the given ones) and poll them all concurrently."""
+        started = self.clock()
+        t0 = time.monotonic()
+        feeds = await self._in_db(
+            partial(
+                self.store.claim_due_feeds,
+                started,
+                owner=self.owner,
+                lease_s=lease_s,
+                limit=limit,
+                urls=urls,
+            )
+        )
+        report = CycleReport(started_at=started)
+        if feeds:
+            report.polls = list(await asyncio.gather(*(self.poll_feed(f) for f in feeds)))
+        report.duration_s = time.monotonic() - t0
+        return report
+
+    async def poll_feed(self, feed: FeedState) -> PollReport:
+        t0 = time.monotonic()
+        result = await self.fetcher.fetch(
+            feed.url, etag=feed.etag, last_modified=feed.last_modified, body_hash=feed.body_hash
+        )
+        now = self.clock()
+        items: list[Item] = []
+        saved = SaveResult()
+        if result.outcome == "ok" and result.body is not None:
+            try:
+                items = await self.parse_pool.run(
+                    parse_and_normalize,
+                    result.body,
+                    result.final_url or feed.url,
+                    result.content_type,
+                    feed.lang,
+                    now,
+                )
+            except ParseError as exc:
+                result = _as_error(result, exc)
+        if items:
+            stored = await self._in_db(self.store.stored_hashes, feed.id, [i.key for i in items])
+            sorted_items = triage(items, stored)
+            matcher = self.matcher()
+            scored = {
+                item.key: matcher.score(item.title, item.summary, item.lang)
+                for item in (*sorted_items.new, *sorted_items.changed)
+            }
+            if sorted_items.new or sorted_items.changed:
+                saved = await self._in_db(
+                    self.store.save_items,
+                    feed.id,
+                    sorted_items.new,
+                    sorted_items.changed,
+                    scored,
+                    now,
+                )
+        decision = cadence.plan_next_poll(
+            feed,
+            result,
+            now,
+            self.policy,
+            new_items=saved.new_items + saved.linked_items,
+            rng=self.rng,
+        )
+        success = result.outcome != "error"
+        update = FeedUpdate(
+            polled_at=now,
+            next_poll_at=decision.next_poll_at,
+            success=success,
+            status=result.status,
+            etag=result.etag if success else None,
+            last_modified=result.last_modified if success else None,
+            body_hash=result.body_hash if result.outcome == "ok" else None,
+            error_kind=decision.last_error_kind,
+            error=decision.last_error,
+            consecutive_failures=decision.consecutive_failures,
+            disabled_reason=decision.disabled_reason,
+            items_per_day=decision.items_per_day,
+            new_url=decision.url if decision.url != feed.url else None,
+        )
+        await self._in_db(self.store.record_poll, feed.id, update)
+        report = PollReport(
+            feed_id=feed.id,
+            url=feed.url,
+            name=feed.name,
+            outcome=result.outcome,
+            status=result.status,
+            items=len(items),
+            new_items=saved.new_items,
+            changed_items=saved.changed_items,
+            new_matches=saved.new_matches,
+            error_kind=result.error_kind,
+            error=result.error,
+            duration_s=time.monotonic() - t0,
+            next_poll_at=decision.next_poll_at,
+        )
+        _log_poll(report)
+        if self.on_poll is not None:
+            self.on_poll(report)
+        return report
+
+
+def _as_error(result: FetchResult, exc: ParseError) -> FetchResult:
+    return FetchResult(
+        url=result.url,
+        outcome="error",
+        status=result.status,
+        final_url=result.final_url,
+        content_type=result.content_type,
+        error_kind=exc.kind,
+        error=str(exc),
+        elapsed_s=result.elapsed_s,
+    )
+
+
+def _log_poll(r: PollReport) -> None:
+    fields = {
+        "event": "poll",
+        "feed": redact_url(r.url),
+        "outcome": r.outcome,
+        "status": r.status,
+        "items": r.items,
+        "new": r.new_items,
+        "changed": r.changed_items,
+        "matches": r.new_matches,
+        "duration_ms": round(r.duration_s * 1000),
+        "next_poll_at": r.next_poll_at.isoformat(timespec="seconds") if r.next_poll_at else None,
+    }
+    if r.outcome == "error":
+        fields["error_kind"] = r.error_kind
+        fields["error"] = r.error
+        log.warning("poll failed: %s", r.error, extra={"fields": fields})
+    else:
+        log.info("polled", extra={"fields": fields})

@@ -1,0 +1,12 @@
+"""Persistence: the only package that talks to the database.
+
+Owns: tables (``tables``), migrations (``migrations``, applied by ``migrate``) and queries
+(``store``). Returns ``monitor.model`` values; SQLModel classes never leave this package.
+Must not import fetch, deliver, pipeline, scheduler or cli.
+"""
+
+from __future__ import annotations
+
+from monitor.store.store import SaveResult, Store, make_engine
+
+__all__ = ["SaveResult", "Store", "make_engine"]

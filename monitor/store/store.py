@@ -1,0 +1,675 @@
+"""The database: feeds, items, matches, stories and the delivery outbox.
+
+Owns: every SQL statement and SQLAlchemy error translation (into :class:`StoreError`). Returns
+``monitor.model`` values only; table classes never leave this package. Decisions (is a match
+new, which story is an item in) are made by pure modules this one calls. Must not import fetch,
+deliver, pipeline, scheduler or cli.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+from sqlalchemy import Engine, and_, create_engine, delete, event, func, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from monitor import stories
+from monitor.dedupe import match_changes
+from monitor.errors import StoreError
+from monitor.model import (
+    FeedState,
+    FeedUpdate,
+    Item,
+    MatchRecord,
+    Reason,
+    StoredItem,
+    TopicMatch,
+)
+from monitor.store import migrate
+from monitor.store.tables import (
+    FeedItemRow,
+    FeedRow,
+    ItemRow,
+    MatchRow,
+    StoryBandRow,
+)
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+feeds_t = FeedRow.__table__  # type: ignore[attr-defined]
+items_t = ItemRow.__table__  # type: ignore[attr-defined]
+feed_items_t = FeedItemRow.__table__  # type: ignore[attr-defined]
+matches_t = MatchRow.__table__  # type: ignore[attr-defined]
+bands_t = StoryBandRow.__table__  # type: ignore[attr-defined]
+
+STORY_WINDOW = timedelta(days=3)
+
+
+class FeedSpecLike(Protocol):
+    url: str
+    name: str | None
+    lang: str | None
+    interval: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """What one feed's save wrote."""
+
+    new_items: int = 0
+    linked_items: int = 0
+    changed_items: int = 0
+    new_matches: int = 0
+
+
+def _translated(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error in {fn.__name__}: {exc}") from exc
+
+    return wrapper
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``: SQLite in WAL mode with foreign keys on, or PostgreSQL."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=NullPool if ":memory:" not in url else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _feed_state(row: Any) -> FeedState:
+    return FeedState(
+        id=row.id,
+        url=row.url,
+        name=row.name,
+        lang=row.lang,
+        interval_s=row.interval_s,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        body_hash=row.body_hash,
+        next_poll_at=row.next_poll_at,
+        last_polled_at=row.last_polled_at,
+        last_success_at=row.last_success_at,
+        last_error_kind=row.last_error_kind,
+        last_error=row.last_error,
+        consecutive_failures=row.consecutive_failures,
+        disabled_reason=row.disabled_reason,
+        items_per_day=row.items_per_day,
+    )
+
+
+def _reasons_json(reasons: Iterable[Reason]) -> str:
+    return json.dumps(
+        [[r.term, r.field, r.position, r.weight, r.rule] for r in reasons], ensure_ascii=False
+    )
+
+
+def _reasons(text: str) -> tuple[Reason, ...]:
+    try:
+        data = json.loads(text or "[]")
+        return tuple(Reason(str(t), str(f), int(p), float(w), str(r)) for t, f, p, w, r in data)
+    except (ValueError, TypeError):
+        return ()
+
+
+class Store:
+    """Access to the database. Thread-safe: every method takes its own connection."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str, *, upgrade: bool = True) -> Store:
+        """Connect, and bring the schema up to date unless ``upgrade`` is false."""
+        try:
+            engine = make_engine(url)
+            if upgrade:
+                migrate.upgrade(engine)
+            elif migrate.current_revision(engine) != migrate.head_revision():
+                raise StoreError(
+                    f"the database at {engine.url.render_as_string(hide_password=True)} "
+                    "is not at the current schema; run `monitor run` or `monitor migrate`"
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the database: {exc}") from exc
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @_translated
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
+
+    # -- feeds -----------------------------------------------------------------------------
+
+    @_translated
+    def sync_feeds(self, specs: Sequence[FeedSpecLike], now: datetime) -> None:
+        """Make the feed table reflect the configuration; unlisted feeds stop being polled."""
+        wanted = {s.url: s for s in specs}
+        with self.engine.begin() as conn:
+            rows = {r.url: r for r in conn.execute(select(feeds_t.c.url, feeds_t.c.id))}
+            for url, spec in wanted.items():
+                values = {
+                    "name": spec.name,
+                    "lang": spec.lang,
+                    "interval_s": spec.interval,
+                    "configured": True,
+                }
+                if url in rows:
+                    conn.execute(update(feeds_t).where(feeds_t.c.url == url).values(**values))
+                else:
+                    conn.execute(
+                        feeds_t.insert().values(
+                            url=url, created_at=now, consecutive_failures=0, **values
+                        )
+                    )
+            gone = [url for url in rows if url not in wanted]
+            if gone:
+                conn.execute(
+                    update(feeds_t).where(feeds_t.c.url.in_(gone)).values(configured=False)
+                )
+
+    @_translated
+    def ensure_feed(
+        self, url: str, now: datetime, *, name: str | None = None, lang: str | None = None
+    ) -> FeedState:
+        """The feed with this URL, created (not configured, so not polled by `run`) if new."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(feeds_t).where(feeds_t.c.url == url)).first()
+            if row is None:
+                conn.execute(
+                    feeds_t.insert().values(
+                        url=url,
+                        name=name,
+                        lang=lang,
+                        configured=False,
+                        created_at=now,
+                        consecutive_failures=0,
+                    )
+                )
+                row = conn.execute(select(feeds_t).where(feeds_t.c.url == url)).one()
+            return _feed_state(row)
+
+    @_translated
+    def feeds(self, *, configured_only: bool = False) -> list[FeedState]:
+        query = select(feeds_t).order_by(feeds_t.c.id)
+        if configured_only:
+            query = query.where(feeds_t.c.configured.is_(True))
+        with self.engine.connect() as conn:
+            return [_feed_state(r) for r in conn.execute(query)]
+
+    @_translated
+    def claim_due_feeds(
+        self,
+        now: datetime,
+        *,
+        owner: str,
+        lease_s: float = 300.0,
+        limit: int = 1000,
+        urls: Sequence[str] | None = None,
+    ) -> list[FeedState]:
+        """Claim feeds due at ``now`` for ``owner`` with a lease that expires after ``lease_s``.
+
+        On PostgreSQL, rows another worker is claiming are skipped (``FOR UPDATE SKIP
+        LOCKED``), so several processes never poll one feed in the same cycle; a worker that
+        dies leaves a lease that simply expires. Disabled feeds (410 Gone) are not claimed.
+        """
+        c = feeds_t.c
+        query = select(feeds_t).where(
+            or_(c.next_poll_at.is_(None), c.next_poll_at <= now),
+            or_(c.lease_until.is_(None), c.lease_until < now),
+            c.disabled_reason.is_(None),
+        )
+        if urls is None:
+            query = query.where(c.configured.is_(True))
+        else:
+            query = query.where(c.url.in_(list(urls)))
+        query = query.order_by(c.next_poll_at.asc().nulls_first(), c.id).limit(limit)
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            rows = conn.execute(query).all()
+            if rows:
+                conn.execute(
+                    update(feeds_t)
+                    .where(c.id.in_([r.id for r in rows]))
+                    .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_s))
+                )
+            return [_feed_state(r) for r in rows]
+
+    @_translated
+    def record_poll(self, feed_id: int, upd: FeedUpdate) -> None:
+        """Write a poll's outcome and release the feed's lease."""
+        values: dict[str, Any] = {
+            "last_polled_at": upd.polled_at,
+            "next_poll_at": upd.next_poll_at,
+            "last_status": upd.status,
+            "consecutive_failures": upd.consecutive_failures,
+            "disabled_reason": upd.disabled_reason,
+            "lease_owner": None,
+            "lease_until": None,
+        }
+        if upd.items_per_day is not None:
+            values["items_per_day"] = upd.items_per_day
+        if upd.success:
+            values.update(
+                last_success_at=upd.polled_at,
+                last_error_kind=None,
+                last_error=None,
+                etag=upd.etag,
+                last_modified=upd.last_modified,
+            )
+            if upd.body_hash is not None:
+                values["body_hash"] = upd.body_hash
+        else:
+            values.update(last_error_kind=upd.error_kind, last_error=upd.error)
+        with self.engine.begin() as conn:
+            if upd.new_url:
+                taken = conn.execute(
+                    select(feeds_t.c.id).where(feeds_t.c.url == upd.new_url)
+                ).first()
+                if taken is None:
+                    values["url"] = upd.new_url
+                else:
+                    log.warning("feed %s moved to a URL already stored; keeping both", feed_id)
+            conn.execute(update(feeds_t).where(feeds_t.c.id == feed_id).values(**values))
+
+    # -- items -----------------------------------------------------------------------------
+
+    @_translated
+    def stored_hashes(self, feed_id: int, keys: Sequence[str]) -> dict[str, str]:
+        """Content hashes of the given item keys already stored for this feed."""
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys), 500):
+                rows = conn.execute(
+                    select(feed_items_t.c.key, feed_items_t.c.content_hash).where(
+                        feed_items_t.c.feed_id == feed_id, feed_items_t.c.key.in_(chunk)
+                    )
+                )
+                out.update({r.key: r.content_hash for r in rows})
+        return out
+
+    @_translated
+    def save_items(
+        self,
+        feed_id: int,
+        new: Sequence[Item],
+        changed: Sequence[Item],
+        scored: Mapping[str, Sequence[TopicMatch]],
+        now: datetime,
+    ) -> SaveResult:
+        """Store one feed's new and changed items and their matches, in one transaction.
+
+        A new item whose canonical URL is already stored (another feed carried it) is linked
+        to this feed, not stored again. A new item that is a near-duplicate of a recent one
+        joins its story. A changed item's matches count as new only when a topic newly
+        matches or its severity rises (``monitor.dedupe.match_changes``).
+        """
+        new_items = linked = n_changed = new_matches = 0
+        with self.engine.begin() as conn:
+            for item in new:
+                item_id = self._item_by_url(conn, item.url) if item.url else None
+                if item_id is None:
+                    item_id = self._insert_item(conn, item, now)
+                    new_items += 1
+                    new_matches += self._apply_matches(conn, item_id, scored.get(item.key, ()), now)
+                else:
+                    linked += 1
+                conn.execute(
+                    feed_items_t.insert().values(
+                        feed_id=feed_id,
+                        key=item.key,
+                        item_id=item_id,
+                        content_hash=item.content_hash,
+                        first_seen_at=now,
+                        last_seen_at=now,
+                    )
+                )
+            for item in changed:
+                row = conn.execute(
+                    select(feed_items_t.c.item_id).where(
+                        feed_items_t.c.feed_id == feed_id, feed_items_t.c.key == item.key
+                    )
+                ).first()
+                if row is None:
+                    continue
+                n_changed += 1
+                conn.execute(
+                    update(feed_items_t)
+                    .where(feed_items_t.c.feed_id == feed_id, feed_items_t.c.key == item.key)
+                    .values(content_hash=item.content_hash, last_seen_at=now)
+                )
+                conn.execute(
+                    update(items_t)
+                    .where(items_t.c.id == row.item_id)
+                    .values(
+                        title=item.title,
+                        summary=item.summary,
+                        content_hash=item.content_hash,
+                        updated_at=now,
+                    )
+                )
+                new_matches += self._apply_matches(
+                    conn, row.item_id, scored.get(item.key, ()), now
+                )
+        return SaveResult(new_items, linked, n_changed, new_matches)
+
+    def _item_by_url(self, conn: Connection, url: str) -> int | None:
+        row = conn.execute(select(items_t.c.id).where(items_t.c.url == url).limit(1)).first()
+        return row.id if row else None
+
+    def _insert_item(self, conn: Connection, item: Item, now: datetime) -> int:
+        bands = stories.bands(item.fingerprint)
+        story = self._find_story(conn, item, bands, now)
+        result = conn.execute(
+            items_t.insert().values(
+                url=item.url,
+                title=item.title,
+                summary=item.summary,
+                published=item.published,
+                author=item.author,
+                source=item.source,
+                lang=item.lang,
+                content_hash=item.content_hash,
+                fingerprint=stories.to_signed(item.fingerprint),
+                story=story,
+                first_seen_at=now,
+                updated_at=now,
+            )
+        )
+        item_id = int(result.inserted_primary_key[0])
+        if story is None:
+            conn.execute(
+                update(items_t)
+                .where(items_t.c.id == item_id)
+                .values(story=stories.new_story_id(item_id))
+            )
+        if bands:
+            conn.execute(bands_t.insert(), [{"band": b, "item_id": item_id} for b in bands])
+        return item_id
+
+    def _find_story(
+        self, conn: Connection, item: Item, bands: Sequence[int], now: datetime
+    ) -> str | None:
+        if not bands:
+            return None
+        rows = conn.execute(
+            select(items_t.c.story, items_t.c.fingerprint)
+            .join(bands_t, bands_t.c.item_id == items_t.c.id)
+            .where(bands_t.c.band.in_(list(bands)), items_t.c.first_seen_at >= now - STORY_WINDOW)
+            .distinct()
+        ).all()
+        candidates = [(r.story, stories.to_unsigned(r.fingerprint)) for r in rows if r.story]
+        return stories.assign_story(item.fingerprint, candidates)
+
+    def _apply_matches(
+        self, conn: Connection, item_id: int, current: Sequence[TopicMatch], now: datetime
+    ) -> int:
+        previous = {
+            r.topic: r.severity
+            for r in conn.execute(
+                select(matches_t.c.topic, matches_t.c.severity).where(
+                    matches_t.c.item_id == item_id
+                )
+            )
+        }
+        changes = match_changes(previous, current)
+        for tm in changes.new:
+            conn.execute(
+                matches_t.insert().values(
+                    item_id=item_id,
+                    topic=tm.topic,
+                    score=tm.score,
+                    severity=tm.severity,
+                    urgent=tm.urgent,
+                    reasons=_reasons_json(tm.reasons),
+                    matched_at=now,
+                    updated_at=now,
+                )
+            )
+        for tm, counts in [(m, True) for m in changes.raised] + [
+            (m, False) for m in changes.refreshed
+        ]:
+            values: dict[str, Any] = {
+                "score": tm.score,
+                "severity": tm.severity,
+                "urgent": tm.urgent,
+                "reasons": _reasons_json(tm.reasons),
+                "updated_at": now,
+            }
+            if counts:
+                values["matched_at"] = now
+            conn.execute(
+                update(matches_t)
+                .where(matches_t.c.item_id == item_id, matches_t.c.topic == tm.topic)
+                .values(**values)
+            )
+        return len(changes.new) + len(changes.raised)
+
+    # -- reading matches and items ---------------------------------------------------------
+
+    @_translated
+    def matches(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        topic: str | None = None,
+        topics: Sequence[str] | None = None,
+        min_score: float | None = None,
+        ids: Sequence[int] | None = None,
+        limit: int | None = 500,
+    ) -> list[MatchRecord]:
+        """Stored matches, newest first, each with its story and the other feeds carrying it."""
+        m, i = matches_t.c, items_t.c
+        query = (
+            select(
+                m.id,
+                m.item_id,
+                m.topic,
+                m.score,
+                m.severity,
+                m.reasons,
+                m.matched_at,
+                i.url,
+                i.title,
+                i.summary,
+                i.published,
+                i.story,
+                i.source,
+            )
+            .join(items_t, i.id == m.item_id)
+            .order_by(m.matched_at.desc(), m.id.desc())
+        )
+        conds = []
+        if since is not None:
+            conds.append(m.matched_at >= since)
+        if until is not None:
+            conds.append(m.matched_at < until)
+        if topic is not None:
+            conds.append(m.topic == topic)
+        if topics is not None:
+            conds.append(m.topic.in_(list(topics)))
+        if min_score is not None:
+            conds.append(m.score >= min_score)
+        if ids is not None:
+            conds.append(m.id.in_(list(ids)))
+        if conds:
+            query = query.where(and_(*conds))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            carriers = self._carriers(conn, {r.item_id for r in rows})
+            siblings = self._story_carriers(conn, {r.story for r in rows if r.story})
+        out = []
+        for r in rows:
+            feeds = carriers.get(r.item_id, [])
+            first_url, first_name = feeds[0] if feeds else ("", None)
+            others = [name or url for url, name in feeds[1:]]
+            for url, name in siblings.get(r.story, []):
+                label = name or url
+                if url != first_url and label not in others:
+                    others.append(label)
+            if r.source and r.source not in others and r.source != first_name:
+                others.append(r.source)
+            out.append(
+                MatchRecord(
+                    id=r.id,
+                    item_id=r.item_id,
+                    feed_url=first_url,
+                    feed_name=first_name,
+                    url=r.url,
+                    title=r.title,
+                    summary=r.summary,
+                    published=r.published,
+                    topic=r.topic,
+                    score=r.score,
+                    severity=r.severity,
+                    reasons=_reasons(r.reasons),
+                    matched_at=r.matched_at,
+                    story=r.story,
+                    also_in=tuple(others),
+                )
+            )
+        return out
+
+    def _carriers(
+        self, conn: Connection, item_ids: set[int]
+    ) -> dict[int, list[tuple[str, str | None]]]:
+        out: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
+        for chunk in _chunks(sorted(item_ids), 500):
+            rows = conn.execute(
+                select(feed_items_t.c.item_id, feeds_t.c.url, feeds_t.c.name)
+                .join(feeds_t, feeds_t.c.id == feed_items_t.c.feed_id)
+                .where(feed_items_t.c.item_id.in_(chunk))
+                .order_by(feed_items_t.c.first_seen_at, feeds_t.c.id)
+            )
+            for r in rows:
+                out[r.item_id].append((r.url, r.name))
+        return out
+
+    def _story_carriers(
+        self, conn: Connection, story_ids: set[str]
+    ) -> dict[str, list[tuple[str, str | None]]]:
+        out: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+        for chunk in _chunks(sorted(story_ids), 500):
+            rows = conn.execute(
+                select(items_t.c.story, feeds_t.c.url, feeds_t.c.name)
+                .join(feed_items_t, feed_items_t.c.item_id == items_t.c.id)
+                .join(feeds_t, feeds_t.c.id == feed_items_t.c.feed_id)
+                .where(items_t.c.story.in_(chunk))
+                .order_by(feed_items_t.c.first_seen_at)
+            )
+            for r in rows:
+                if (r.url, r.name) not in out[r.story]:
+                    out[r.story].append((r.url, r.name))
+        return out
+
+    @_translated
+    def item(self, item_id: int | None = None, *, url: str | None = None) -> StoredItem | None:
+        """One stored item by id or canonical URL, with its feeds and matches."""
+        query = select(items_t)
+        query = query.where(items_t.c.id == item_id) if item_id is not None else query
+        query = query.where(items_t.c.url == url) if url is not None else query
+        with self.engine.connect() as conn:
+            row = conn.execute(query.limit(1)).first()
+            if row is None:
+                return None
+            feeds = [name or u for u, name in self._carriers(conn, {row.id}).get(row.id, [])]
+            found = conn.execute(select(matches_t).where(matches_t.c.item_id == row.id)).all()
+        return StoredItem(
+            id=row.id,
+            url=row.url,
+            title=row.title,
+            summary=row.summary,
+            published=row.published,
+            lang=row.lang,
+            story=row.story,
+            first_seen_at=row.first_seen_at,
+            feeds=tuple(feeds),
+            matches=tuple(
+                TopicMatch(m.topic, m.score, m.severity, _reasons(m.reasons), m.urgent)
+                for m in found
+            ),
+        )
+
+    @_translated
+    def counts(self) -> dict[str, int]:
+        """Row counts of the main tables (for status output and tests)."""
+        with self.engine.connect() as conn:
+            return {
+                name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+                for name, t in (
+                    ("feeds", feeds_t),
+                    ("items", items_t),
+                    ("feed_items", feed_items_t),
+                    ("matches", matches_t),
+                )
+            }
+
+    @_translated
+    def prune(self, *, unmatched_before: datetime, bands_before: datetime) -> int:
+        """Delete unmatched items first seen before ``unmatched_before``; returns how many."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(bands_t).where(
+                    bands_t.c.item_id.in_(
+                        select(items_t.c.id).where(items_t.c.first_seen_at < bands_before)
+                    )
+                )
+            )
+            old = select(items_t.c.id).where(
+                items_t.c.first_seen_at < unmatched_before,
+                ~items_t.c.id.in_(select(matches_t.c.item_id)),
+            )
+            ids = [r.id for r in conn.execute(old)]
+            for chunk in _chunks(ids, 500):
+                conn.execute(delete(bands_t).where(bands_t.c.item_id.in_(chunk)))
+                conn.execute(delete(feed_items_t).where(feed_items_t.c.item_id.in_(chunk)))
+                conn.execute(delete(items_t).where(items_t.c.id.in_(chunk)))
+            return len(ids)
+
+
+def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+__all__ = ["IntegrityError", "SaveResult", "Store", "make_engine"]

@@ -1,0 +1,163 @@
+"""Database tables (SQLModel). These classes never leave ``monitor.store``.
+
+Times are stored through :class:`UTCDateTime`, so both SQLite and PostgreSQL give back aware
+UTC datetimes. Any change here needs a new Alembic migration in ``migrations/versions``;
+``tests/test_store.py`` checks that the migrations and these tables agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, **kw)
+
+
+class FeedRow(SQLModel, table=True):
+    __tablename__ = "feeds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_type=Text, unique=True)
+    name: str | None = Field(default=None, sa_type=Text)
+    lang: str | None = None
+    interval_s: float | None = None
+    configured: bool = True
+    etag: str | None = Field(default=None, sa_type=Text)
+    last_modified: str | None = None
+    body_hash: str | None = None
+    next_poll_at: datetime | None = _ts(index=True)
+    last_polled_at: datetime | None = _ts()
+    last_success_at: datetime | None = _ts()
+    last_status: int | None = None
+    last_error_kind: str | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+    consecutive_failures: int = 0
+    disabled_reason: str | None = Field(default=None, sa_type=Text)
+    items_per_day: float | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = _ts()
+    created_at: datetime | None = _ts()
+
+
+class ItemRow(SQLModel, table=True):
+    __tablename__ = "items"
+    __table_args__ = (Index("ix_items_first_seen", "first_seen_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str | None = Field(default=None, sa_type=Text, index=True)
+    title: str = Field(sa_type=Text)
+    summary: str = Field(default="", sa_type=Text)
+    published: datetime | None = _ts()
+    author: str | None = Field(default=None, sa_type=Text)
+    source: str | None = Field(default=None, sa_type=Text)
+    lang: str | None = None
+    content_hash: str = ""
+    fingerprint: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    story: str | None = Field(default=None, index=True)
+    first_seen_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class FeedItemRow(SQLModel, table=True):
+    """An item as carried by one feed; one item may be carried by several feeds."""
+
+    __tablename__ = "feed_items"
+
+    feed_id: int = Field(foreign_key="feeds.id", primary_key=True)
+    key: str = Field(primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    content_hash: str = ""
+    first_seen_at: datetime | None = _ts()
+    last_seen_at: datetime | None = _ts()
+
+
+class MatchRow(SQLModel, table=True):
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("item_id", "topic", name="uq_matches_item_topic"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    topic: str = Field(index=True)
+    score: float
+    severity: str = "digest"
+    urgent: bool = False
+    reasons: str = Field(default="[]", sa_type=Text)
+    matched_at: datetime | None = _ts(index=True)
+    updated_at: datetime | None = _ts()
+
+
+class StoryBandRow(SQLModel, table=True):
+    """Locality-sensitive hash bands of recent items, to find near-duplicate stories fast."""
+
+    __tablename__ = "story_bands"
+
+    band: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    item_id: int = Field(foreign_key="items.id", primary_key=True)
+
+
+class DeliveryRow(SQLModel, table=True):
+    """The outbox: one digest or alert batch for one channel, built once and sent until done.
+
+    ``key`` is the idempotency key; it is unique, so however many workers build the digest of
+    one window, one row (and so one message) exists.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(index=True)
+    kind: str = "digest"
+    key: str = Field(unique=True)
+    window_start: datetime | None = _ts()
+    window_end: datetime | None = _ts()
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
+    parts_sent: int = 0
+    next_attempt_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    payload: str = Field(default="{}", sa_type=Text)
+    created_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+
+
+class DeliveryMatchRow(SQLModel, table=True):
+    """Which matches went into which delivery; a match enters a channel's digests once."""
+
+    __tablename__ = "delivery_matches"
+    __table_args__ = (
+        UniqueConstraint("channel", "kind", "match_id", name="uq_delivery_matches_once"),
+    )
+
+    delivery_id: int = Field(foreign_key="deliveries.id", primary_key=True)
+    match_id: int = Field(foreign_key="matches.id", primary_key=True)
+    channel: str
+    kind: str
