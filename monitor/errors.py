@@ -81,3 +81,12 @@ class DeliveryError(MonitorError):
         self.retry_after = retry_after
         self.permanent = permanent
         super().__init__(message)
+
+
+class InputError(MonitorError):
+    """Raised when a data file given to a command (labelled items, briefing documents) is
+    unusable; holds every problem found, each with its line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
