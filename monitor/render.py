@@ -1,0 +1,600 @@
+"""Turn a ``Digest`` into what each kind of channel sends: Slack messages, email, webhook JSON.
+
+Owns: the shape and escaping of every outgoing message, the webhook signature scheme
+(``sign_webhook`` / ``verify_webhook_signature``) and the plain-text rendering used by the
+console. Pure: values in, values out; the only file access is jinja2 reading the templates
+shipped in ``monitor/templates``. Imports ``monitor.model`` and ``monitor.schedule`` only; must not
+import config, store, deliver or anything that does network or database I/O.
+
+Feed text is untrusted. Every renderer cleans it first (control characters, terminal escape
+sequences and bidirectional overrides removed), then escapes it for its target: Slack mrkdwn,
+HTML (jinja2 autoescape) or JSON. Links are emitted only for http(s) URLs.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from monitor.model import Digest, DigestEntry, MatchRecord, Reason
+from monitor.schedule import resolve_zone
+
+SCHEMA_VERSION = 1
+"""Version of the webhook JSON body; bumped only when a field changes meaning or is removed."""
+
+SIGNATURE_HEADER = "X-Monitor-Signature"
+TIMESTAMP_HEADER = "X-Monitor-Timestamp"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+# Slack's documented Block Kit limits (docs.slack.dev/reference/block-kit/...):
+#  - a message holds at most 50 blocks                         (blocks reference)
+#  - a section's text object is 1-3000 characters              (section block, text object)
+#  - a header's plain_text is at most 150 characters           (header block)
+#  - a context block holds at most 10 elements                 (context block)
+#  - incoming webhooks accept about one message per second     (rate limits: "Posting messages")
+# Slack also refuses a message whose blocks hold too much text in total ("msg_blocks_too_long")
+# well below the 40,000 characters allowed for top-level text; the limit is undocumented and was
+# measured near 13,200 characters (slackapi/bolt-js#2509), so each message stays under a budget.
+SLACK_MAX_BLOCKS = 50
+SLACK_SECTION_TEXT_MAX = 3000
+SLACK_HEADER_TEXT_MAX = 150
+SLACK_CONTEXT_ELEMENTS_MAX = 10
+SLACK_MESSAGE_TEXT_BUDGET = 11_000
+
+TITLE_MAX = 250
+SNIPPET_MAX = 280
+REASONS_SHOWN = 3
+ALSO_IN_SHOWN = 8
+URL_MAX = 2000
+
+_REMOVED = {
+    # bidirectional embeddings, overrides and isolates: they can make text read differently
+    # from what it is (a "trojan source" link); RTL letters themselves are kept
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+}
+_SPACE_LIKE = {"\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"}
+
+
+def clean_text(text: str | None, *, one_line: bool = True) -> str:
+    """Feed text made safe to show anywhere.
+
+    Removes control characters (so terminal escape sequences are inert), lone surrogates and
+    bidirectional overrides; keeps letters of every script, emoji and joiners. With
+    ``one_line`` all whitespace runs become one space; otherwise line breaks are kept.
+    """
+    if not text:
+        return ""
+    out: list[str] = []
+    for ch in text:
+        if ch in _SPACE_LIKE:
+            out.append("\n" if not one_line and ch in "\n\u2028\u2029" else " ")
+            continue
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cs") or ch in _REMOVED:
+            continue
+        out.append(ch)
+    joined = "".join(out)
+    if one_line:
+        return " ".join(joined.split())
+    lines = (" ".join(line.split()) for line in joined.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word boundary when one is near."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return "…"[:limit]
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is an absolute http(s) URL that is safe to link to, else ``None``."""
+    if not url:
+        return None
+    url = url.strip()
+    if len(url) > URL_MAX or any(unicodedata.category(c)[0] in "CZ" for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+# --------------------------------------------------------------------------- shared view
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    """One digest entry, cleaned and formatted, ready for any renderer."""
+
+    title: str
+    url: str | None
+    source: str
+    published: str | None
+    topics: tuple[str, ...]
+    severity: str
+    score: float
+    reasons: tuple[str, ...]
+    snippet: str
+    also_in: tuple[str, ...]
+    also_in_more: int
+    story: str | None
+
+
+def _source_name(lead: MatchRecord) -> str:
+    name = clean_text(lead.feed_name)
+    if name:
+        return truncate(name, 80)
+    host = urlsplit(lead.feed_url).hostname if lead.feed_url else None
+    return clean_text(host) or "unknown source"
+
+
+def _format_reason(reason: Reason) -> str:
+    sign = "+" if reason.weight >= 0 else ""
+    term = truncate(clean_text(reason.term), 60)
+    return f"'{term}' in {clean_text(reason.field)} ({sign}{reason.weight:g})"
+
+
+def _local_time(value: datetime | None, zone: tzinfo) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def story_view(entry: DigestEntry, zone: tzinfo) -> StoryView:
+    """The display form of one digest entry."""
+    lead = entry.lead
+    reasons = sorted(lead.reasons, key=lambda r: -abs(r.weight))[:REASONS_SHOWN]
+    also = [truncate(clean_text(name), 60) for name in entry.also_in or lead.also_in]
+    also = [a for a in dict.fromkeys(also) if a]
+    return StoryView(
+        title=truncate(clean_text(lead.title), TITLE_MAX) or "(untitled)",
+        url=safe_url(lead.url),
+        source=_source_name(lead),
+        published=_local_time(lead.published, zone),
+        topics=tuple(clean_text(t) for t in (entry.topics or (lead.topic,))),
+        severity=clean_text(lead.severity),
+        score=lead.score,
+        reasons=tuple(_format_reason(r) for r in reasons),
+        snippet=truncate(clean_text(lead.summary), SNIPPET_MAX),
+        also_in=tuple(also[:ALSO_IN_SHOWN]),
+        also_in_more=max(0, len(also) - ALSO_IN_SHOWN),
+        story=lead.story,
+    )
+
+
+def _counts(digest: Digest) -> str:
+    stories, matches = len(digest.entries), digest.match_count
+    return (
+        f"{stories} {'story' if stories == 1 else 'stories'}, "
+        f"{matches} {'match' if matches == 1 else 'matches'}"
+    )
+
+
+def _window(digest: Digest, zone: tzinfo) -> str:
+    start = digest.window_start.astimezone(zone)
+    end = digest.window_end.astimezone(zone)
+    if start.date() == end.date():
+        return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M %Z}"
+    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M %Z}"
+
+
+def _topics_line(topics: Sequence[str], limit: int = 6) -> str:
+    shown = [clean_text(t) for t in topics[:limit]]
+    more = len(topics) - len(shown)
+    return ", ".join(shown) + (f" +{more} more" if more > 0 else "")
+
+
+def _kind_word(digest: Digest) -> str:
+    return "Alert" if digest.kind == "alert" else "Digest"
+
+
+# --------------------------------------------------------------------------- Slack
+
+_SLACK_TABLE = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        # mrkdwn has no backslash escape: formatting characters become look-alikes
+        "*": "\u2217",  # ASTERISK OPERATOR
+        "_": "\u02cd",  # MODIFIER LETTER LOW MACRON
+        "~": "\u223c",  # TILDE OPERATOR
+        "`": "\u02cb",  # MODIFIER LETTER GRAVE ACCENT
+    }
+)
+_WORD_JOINER = "\u2060"
+_MENTION_LIKE = re.compile(r"([@#!])(?=\w)")
+
+
+def slack_escape(text: str) -> str:
+    """Make feed text inert in Slack mrkdwn while keeping it readable.
+
+    ``&``, ``<`` and ``>`` become entities (so ``<!channel>``, ``<@U123>`` and ``<url|label>``
+    show as text), formatting characters ``* _ ~ ` `` become look-alike characters, and an
+    invisible word joiner follows ``@``, ``#`` and ``!`` so ``@here`` cannot mention anyone even
+    if Slack auto-parses. Control characters are removed; line breaks are kept.
+    """
+    text = clean_text(text, one_line=False)
+    return _MENTION_LIKE.sub(r"\1" + _WORD_JOINER, text.translate(_SLACK_TABLE))
+
+
+def _slack_link_target(url: str) -> str:
+    # inside <url|label>, '|' and '>' would end the URL; '&' is escaped as everywhere else
+    return (
+        url.replace("&", "&amp;")
+        .replace("<", "%3C")
+        .replace(">", "%3E")
+        .replace("|", "%7C")
+        .replace(" ", "%20")
+    )
+
+
+def slack_length(text: str) -> int:
+    """Length as Slack counts it (UTF-16 code units; an emoji may count twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _slack_story_text(view: StoryView) -> str:
+    attempts = (
+        (True, SNIPPET_MAX, REASONS_SHOWN, ALSO_IN_SHOWN, TITLE_MAX),
+        (True, 120, REASONS_SHOWN, 4, TITLE_MAX),
+        (True, 0, 1, 2, 150),
+        (False, 0, 0, 0, 150),
+    )
+    text = ""
+    for link, snippet_max, n_reasons, n_also, title_max in attempts:
+        text = _slack_story_attempt(view, link, snippet_max, n_reasons, n_also, title_max)
+        if slack_length(text) <= SLACK_SECTION_TEXT_MAX:
+            return text
+    return text[: SLACK_SECTION_TEXT_MAX // 2]  # pragma: no cover - attempts above always fit
+
+
+def _slack_story_attempt(
+    view: StoryView, link: bool, snippet_max: int, n_reasons: int, n_also: int, title_max: int
+) -> str:
+    title = slack_escape(truncate(view.title, title_max))
+    target = _slack_link_target(view.url) if view.url and link else None
+    if target is not None and len(target) <= 1500:
+        lines = [f"*<{target}|{title}>*"]
+    else:
+        lines = [f"*{title}*"]
+    meta = [view.source]
+    if view.published:
+        meta.append(view.published)
+    meta += [", ".join(view.topics), view.severity, f"score {view.score:g}"]
+    lines.append(slack_escape(" · ".join(meta)))
+    if n_reasons and view.reasons:
+        lines.append("Why: " + slack_escape("; ".join(view.reasons[:n_reasons])))
+    if snippet_max and view.snippet:
+        lines.append("> " + slack_escape(truncate(view.snippet, snippet_max)))
+    if n_also and view.also_in:
+        shown = list(view.also_in[:n_also])
+        more = len(view.also_in) - len(shown) + view.also_in_more
+        also = ", ".join(shown) + (f" and {more} more" if more else "")
+        lines.append("Also in: " + slack_escape(also))
+    return "\n".join(lines)
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def slack_messages(digest: Digest) -> list[dict[str, Any]]:
+    """The Slack incoming-webhook payloads for ``digest``, to be posted in order.
+
+    The first message opens with a header (kind, channel, counts) and a context line (window,
+    topics); then one section per story. When a message would pass Slack's block count or text
+    budget, the rest continues in further messages, each marked "part i of n".
+    """
+    zone = resolve_zone(digest.timezone)
+    sections = [_section(_slack_story_text(story_view(e, zone))) for e in digest.entries]
+    if not sections:
+        sections = [_section("No new matches in this window.")]
+    header_text = truncate(
+        f"{_kind_word(digest)} for {clean_text(digest.channel)}: {_counts(digest)}",
+        SLACK_HEADER_TEXT_MAX,
+    )
+    intro_bits = [slack_escape(_window(digest, zone))]
+    if digest.topic_names:
+        intro_bits.append("Topics: " + slack_escape(_topics_line(digest.topic_names)))
+    intro: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header_text, "emoji": False}},
+        {"type": "context", "elements": [_mrkdwn(b) for b in intro_bits]},
+    ]
+    reserve = 300  # room for the "continued" context line of later parts
+    groups: list[list[dict[str, Any]]] = [[]]
+    used = sum(_block_chars(b) for b in intro)
+    room = SLACK_MAX_BLOCKS - len(intro)
+    for block in sections:
+        size = _block_chars(block)
+        if groups[-1] and (
+            len(groups[-1]) >= room or used + size > SLACK_MESSAGE_TEXT_BUDGET - reserve
+        ):
+            groups.append([])
+            used, room = 0, SLACK_MAX_BLOCKS - 1
+        groups[-1].append(block)
+        used += size
+    total = len(groups)
+    fallback = (
+        f"Policy Monitor {_kind_word(digest).lower()} for {digest.channel}: {_counts(digest)}"
+    )
+    messages: list[dict[str, Any]] = []
+    for i, group in enumerate(groups, start=1):
+        suffix = f" (part {i} of {total})" if total > 1 else ""
+        if i == 1:
+            blocks = [*intro, *group]
+            if total > 1:
+                blocks[1] = {
+                    "type": "context",
+                    "elements": [*intro[1]["elements"], _mrkdwn(f"Part 1 of {total}")],
+                }
+        else:
+            note = f"{_kind_word(digest)} for {clean_text(digest.channel)}, continued{suffix}"
+            blocks = [{"type": "context", "elements": [_mrkdwn(slack_escape(note))]}, *group]
+        messages.append(
+            {
+                "text": slack_escape(fallback + suffix),
+                "blocks": blocks,
+                "unfurl_links": False,
+                "unfurl_media": False,
+            }
+        )
+    return messages
+
+
+def _block_chars(block: dict[str, Any]) -> int:
+    if "text" in block:
+        return slack_length(block["text"]["text"])
+    return sum(slack_length(e["text"]) for e in block.get("elements", ()))
+
+
+# --------------------------------------------------------------------------- email
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("monitor", "templates"),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html",), disabled_extensions=("txt",), default=True
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def message_id(key: str, sender: str) -> str:
+    """A Message-ID that depends only on the digest key and the sender's domain."""
+    domain = parseaddr(sender)[1].rpartition("@")[2].lower()
+    if not re.fullmatch(r"[a-z0-9.-]+", domain or "-"):
+        domain = "policy-monitor.invalid"
+    digest_hash = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+    return f"<monitor.{digest_hash}@{domain}>"
+
+
+def email_subject(digest: Digest, subject_prefix: str = "[monitor]") -> str:
+    """``[monitor] Digest: 3 stories, 5 matches — norad, tariffs`` (one line, bounded)."""
+    prefix = clean_text(subject_prefix)
+    subject = f"{_kind_word(digest)}: {_counts(digest)}"
+    if digest.topic_names:
+        subject += f" — {_topics_line(digest.topic_names, limit=4)}"
+    return truncate(f"{prefix} {subject}".strip(), 200)
+
+
+def email_message(
+    digest: Digest, *, sender: str, to: Sequence[str], subject_prefix: str = "[monitor]"
+) -> EmailMessage:
+    """A multipart/alternative email (plain text, then HTML) for ``digest``.
+
+    Both parts come from the jinja2 templates in ``monitor/templates``; the HTML one is
+    autoescaped, links only http(s) URLs and marks feed text ``dir="auto"`` so right-to-left
+    titles display correctly. The Message-ID is derived from the digest key, so a retry of the
+    same digest carries the same Message-ID and mail clients can discard the duplicate.
+    """
+    zone = resolve_zone(digest.timezone)
+    stories = [story_view(e, zone) for e in digest.entries]
+    context = {
+        "kind": _kind_word(digest),
+        "channel": clean_text(digest.channel),
+        "counts": _counts(digest),
+        "window": _window(digest, zone),
+        "topics": _topics_line(digest.topic_names, limit=12) if digest.topic_names else "",
+        "stories": stories,
+    }
+    env = _templates()
+    text = env.get_template("digest.txt").render(context)
+    html = env.get_template("digest.html").render(context)
+    msg = EmailMessage()
+    msg["Subject"] = email_subject(digest, subject_prefix)
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    msg["Date"] = format_datetime(digest.window_end.astimezone(UTC))
+    msg["Message-ID"] = message_id(digest.key, sender)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Monitor-Digest"] = header_safe_key(digest.key)
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def header_safe_key(key: str) -> str:
+    """``key`` if it can travel in an HTTP or mail header as is, else a stable hash of it."""
+    if key and len(key) <= 200 and all(33 <= ord(c) < 127 for c in key):
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- webhook
+
+
+def _reason_json(reason: Reason) -> dict[str, Any]:
+    return {
+        "term": reason.term,
+        "field": reason.field,
+        "position": reason.position,
+        "weight": reason.weight,
+        "rule": reason.rule,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def webhook_payload(digest: Digest) -> dict[str, Any]:
+    """The webhook body as a dict (see docs/delivery.md for the schema)."""
+    matches = []
+    for entry in digest.entries:
+        lead = entry.lead
+        matches.append(
+            {
+                "item": lead.item_id,
+                "match_ids": list(entry.match_ids or (lead.id,)),
+                "url": safe_url(lead.url),
+                "title": clean_text(lead.title),
+                "summary": clean_text(lead.summary),
+                "source": clean_text(lead.feed_name) or None,
+                "feed_url": lead.feed_url,
+                "published": _iso(lead.published),
+                "story": lead.story,
+                "topic": lead.topic,
+                "topics": list(entry.topics or (lead.topic,)),
+                "score": lead.score,
+                "severity": lead.severity,
+                "reasons": [_reason_json(r) for r in lead.reasons],
+                "also_in": list(entry.also_in or lead.also_in),
+            }
+        )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "digest_key": digest.key,
+        "kind": digest.kind,
+        "channel": digest.channel,
+        "timezone": digest.timezone,
+        "window": {"start": _iso(digest.window_start), "end": _iso(digest.window_end)},
+        "counts": {"stories": len(digest.entries), "matches": digest.match_count},
+        "topics": list(digest.topic_names),
+        "matches": matches,
+    }
+
+
+def webhook_body(digest: Digest) -> bytes:
+    """The webhook body: compact UTF-8 JSON, byte-for-byte the same for the same digest."""
+    return json.dumps(
+        webhook_payload(digest), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+
+
+def _secret_bytes(secret: str | bytes) -> bytes:
+    return secret.encode("utf-8") if isinstance(secret, str) else secret
+
+
+def sign_webhook(secret: str | bytes, timestamp: int, body: bytes) -> str:
+    """The ``X-Monitor-Signature`` value: ``t=<timestamp>,v1=<hex HMAC-SHA256>``.
+
+    The HMAC key is the channel's secret; the message is ``f"{timestamp}."`` followed by the
+    raw body bytes, so a receiver must verify the body exactly as received, before parsing it.
+    """
+    mac = hmac.new(_secret_bytes(secret), f"{int(timestamp)}.".encode() + body, hashlib.sha256)
+    return f"t={int(timestamp)},v1={mac.hexdigest()}"
+
+
+def verify_webhook_signature(
+    secret: str | bytes,
+    header: str,
+    body: bytes,
+    now: float | datetime,
+    tolerance_s: float = 300,
+) -> bool:
+    """Whether ``header`` is a valid signature of ``body`` made within ``tolerance_s`` of now.
+
+    This is the function receivers copy (it uses only the standard library). Several ``v1=``
+    values may be present while a secret is being rotated; any one matching is enough.
+    """
+    now_s = now.timestamp() if isinstance(now, datetime) else float(now)
+    timestamp: str | None = None
+    signatures: list[str] = []
+    for part in header.split(","):
+        key, sep, value = part.strip().partition("=")
+        if not sep:
+            return False
+        if key == "t":
+            timestamp = value
+        elif key == "v1":
+            signatures.append(value)
+    if not timestamp or not (timestamp.isascii() and timestamp.isdigit()) or not signatures:
+        return False
+    if abs(now_s - int(timestamp)) > tolerance_s:
+        return False
+    expected = hmac.new(
+        _secret_bytes(secret), timestamp.encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    return any(hmac.compare_digest(expected, s.strip()) for s in signatures)
+
+
+# --------------------------------------------------------------------------- console
+
+
+def console_text(digest: Digest) -> str:
+    """The digest as plain text for a terminal (no colour codes; feed text cleaned)."""
+    zone = resolve_zone(digest.timezone)
+    lines = [
+        f"Policy Monitor {_kind_word(digest).lower()} · {clean_text(digest.channel)} · "
+        f"{_window(digest, zone)}",
+        _counts(digest)
+        + (f" · topics: {_topics_line(digest.topic_names)}" if digest.topic_names else ""),
+    ]
+    if not digest.entries:
+        lines += ["", "No new matches in this window."]
+    for n, entry in enumerate(digest.entries, start=1):
+        view = story_view(entry, zone)
+        meta = [view.source, *([view.published] if view.published else [])]
+        meta += [", ".join(view.topics), view.severity, f"score {view.score:g}"]
+        lines += ["", f"{n}. {view.title}", "   " + " · ".join(meta)]
+        if view.url:
+            lines.append(f"   {view.url}")
+        if view.reasons:
+            lines.append("   why: " + "; ".join(view.reasons))
+        if view.snippet:
+            lines.append(f"   {view.snippet}")
+        if view.also_in:
+            more = f" and {view.also_in_more} more" if view.also_in_more else ""
+            lines.append("   also in: " + ", ".join(view.also_in) + more)
+    return "\n".join(lines) + "\n"
