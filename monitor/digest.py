@@ -125,6 +125,7 @@ def build_digest(
 def _match_json(m: MatchRecord) -> dict[str, Any]:
     data = m.as_json()
     data["summary"] = m.summary
+    data["urgent"] = m.urgent
     data["reasons"] = [[r.term, r.field, r.position, r.weight, r.rule] for r in m.reasons]
     return data
 
@@ -151,6 +152,7 @@ def _match_from(data: dict[str, Any]) -> MatchRecord:
         matched_at=datetime.fromisoformat(data["matched_at"]),
         story=data.get("story"),
         also_in=tuple(data.get("also_in", ())),
+        urgent=bool(data.get("urgent", False)),
     )
 
 

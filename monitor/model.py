@@ -150,6 +150,7 @@ class MatchRecord:
     matched_at: datetime
     story: str | None = None
     also_in: tuple[str, ...] = field(default_factory=tuple)
+    urgent: bool = False
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -251,3 +252,24 @@ class StoredItem:
     first_seen_at: datetime
     feeds: tuple[str, ...] = ()
     matches: tuple[TopicMatch, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox row: a digest or alert for one channel and how its sending went."""
+
+    id: int
+    channel: str
+    kind: str
+    key: str
+    status: str
+    attempts: int
+    parts_sent: int
+    created_at: datetime
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+    match_count: int = 0
+    payload: str = ""

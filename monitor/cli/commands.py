@@ -1,0 +1,253 @@
+"""Commands that inspect and exercise the configuration: check, poll, matches, explain, feeds.
+
+Owns: argument parsing and printing for these commands; the work is done by the pipeline,
+the store and the matcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+
+import typer
+from rich.table import Table
+
+from monitor.cli.app import app, config_path, console, err_console
+from monitor.cli.runtime import (
+    load_or_exit,
+    make_fetcher,
+    make_pipeline,
+    matcher_for,
+    open_store,
+    utcnow,
+)
+from monitor.config import parse_duration
+from monitor.model import MatchRecord
+from monitor.pipeline import CycleReport
+
+
+@app.command()
+def check() -> None:
+    """Validate monitor.yaml and every watchlist; print each problem as path:line: message."""
+    cfg = load_or_exit()
+    console.print(
+        f"[green]ok[/green] {cfg.path}: {len(cfg.feeds)} feeds, {len(cfg.channels)} channels, "
+        f"{len(cfg.topics)} topics from {len(cfg.watchlist_files)} watchlist file(s)",
+        highlight=False,
+    )
+
+
+def _print_cycle(report: CycleReport) -> None:
+    table = Table(title=f"Poll cycle: {len(report.polls)} feed(s) in {report.duration_s:.1f}s")
+    for col in ("feed", "outcome", "status", "items", "new", "matches", "next poll", "error"):
+        table.add_column(col, overflow="fold")
+    for p in sorted(report.polls, key=lambda p: (p.outcome != "error", p.name or p.url)):
+        table.add_row(
+            p.name or p.url,
+            p.outcome if p.outcome != "error" else f"[red]{p.error_kind}[/red]",
+            str(p.status or ""),
+            str(p.items),
+            str(p.new_items),
+            str(p.new_matches),
+            p.next_poll_at.strftime("%H:%M:%S") if p.next_poll_at else "",
+            p.error or "",
+        )
+    console.print(table)
+
+
+@app.command()
+def poll(
+    once: bool = typer.Option(
+        True, "--once/--no-once", help="Run one cycle and exit (the only mode of this command)."
+    ),
+    feed: list[str] = typer.Option(
+        None, "--feed", help="Poll this feed URL instead of the configured ones (repeatable)."
+    ),
+    all_feeds: bool = typer.Option(
+        False, "--all", help="Poll every configured feed now, due or not."
+    ),
+) -> None:
+    """Poll feeds once with the configured watchlists, store what is new, then exit."""
+    if not once:
+        err_console.print("use `monitor run` for continuous polling")
+        raise typer.Exit(2)
+    cfg = load_or_exit()
+    store = open_store(cfg.database_url)
+    now = utcnow()
+    store.sync_feeds([f for f in cfg.feeds if f.enabled], now)
+    urls: list[str] | None = None
+    if feed:
+        urls = [store.ensure_feed(url, now).url for url in feed]
+    elif all_feeds:
+        urls = [f.url for f in cfg.feeds if f.enabled]
+    matcher = matcher_for(cfg)
+
+    async def go() -> CycleReport:
+        async with make_fetcher(cfg) as fetcher:
+            pipeline = make_pipeline(cfg, store, fetcher, lambda: matcher)
+            try:
+                with console.status("polling…"):
+                    return await pipeline.run_cycle(urls=urls)
+            finally:
+                pipeline.close()
+
+    report = asyncio.run(go())
+    _print_cycle(report)
+    console.print(
+        f"{report.new_items} new item(s), {report.new_matches} new match(es), "
+        f"{len(report.failed)} failed feed(s)",
+        highlight=False,
+    )
+    store.close()
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return utcnow() - timedelta(seconds=parse_duration(value))
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{value}' is neither a duration (24h, 7d) nor an ISO date (2026-11-20)"
+        ) from None
+    return when if when.tzinfo else when.astimezone()
+
+
+def matches_table(records: list[MatchRecord], title: str = "Matches") -> Table:
+    table = Table(title=title)
+    table.add_column("id", justify="right")
+    table.add_column("published")
+    table.add_column("topic")
+    table.add_column("score", justify="right")
+    table.add_column("title", overflow="fold", ratio=3)
+    table.add_column("feed", overflow="fold", ratio=1)
+    table.add_column("also in", overflow="fold", ratio=1)
+    for m in records:
+        sev = " [bold red]![/bold red]" if m.severity == "alert" else ""
+        table.add_row(
+            str(m.item_id),
+            (m.published or m.matched_at).strftime("%Y-%m-%d %H:%M"),
+            m.topic + sev,
+            f"{m.score:g}",
+            m.title,
+            m.feed_name or m.feed_url,
+            ", ".join(m.also_in),
+        )
+    return table
+
+
+@app.command()
+def matches(
+    topic: str | None = typer.Option(None, help="Only this topic id."),
+    since: str | None = typer.Option(None, help="Only matches newer than 24h, 7d… or a date."),
+    limit: int = typer.Option(200, help="At most this many, newest first."),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+) -> None:
+    """List stored matches, newest first."""
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter("--format must be table or json")
+    cfg = load_or_exit()
+    store = open_store(cfg.database_url)
+    found = store.matches(since=_since(since), topic=topic, limit=limit)
+    store.close()
+    if fmt == "json":
+        typer.echo(json.dumps([m.as_json() for m in found], ensure_ascii=False, indent=2))
+        return
+    console.print(matches_table(found))
+
+
+@app.command()
+def feeds(
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+) -> None:
+    """Health of every feed: last success, last error, failures in a row, next poll."""
+    cfg = load_or_exit()
+    store = open_store(cfg.database_url)
+    store.sync_feeds([f for f in cfg.feeds if f.enabled], utcnow())
+    states = store.feeds()
+    store.close()
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "url": s.url,
+                        "name": s.name,
+                        "last_success_at": _iso(s.last_success_at),
+                        "last_polled_at": _iso(s.last_polled_at),
+                        "next_poll_at": _iso(s.next_poll_at),
+                        "consecutive_failures": s.consecutive_failures,
+                        "last_error_kind": s.last_error_kind,
+                        "last_error": s.last_error,
+                        "disabled_reason": s.disabled_reason,
+                        "items_per_day": s.items_per_day,
+                    }
+                    for s in states
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    table = Table(title=f"Feeds ({len(states)})")
+    for col in ("feed", "last success", "failures", "last error", "next poll", "items/day"):
+        table.add_column(col, overflow="fold")
+    for s in states:
+        health = (
+            f"[red]disabled: {s.disabled_reason}[/red]"
+            if s.disabled_reason
+            else (f"{s.last_error_kind}: {s.last_error}" if s.last_error_kind else "")
+        )
+        table.add_row(
+            s.name or s.url,
+            _iso(s.last_success_at) or "never",
+            str(s.consecutive_failures),
+            health,
+            _iso(s.next_poll_at) or "now",
+            f"{s.items_per_day:.1f}" if s.items_per_day is not None else "",
+        )
+    console.print(table)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+@app.command()
+def explain(
+    title: str | None = typer.Option(None, help="A title to score."),
+    summary: str = typer.Option("", help="A summary to score with the title."),
+    item: int | None = typer.Option(None, help="A stored item id (see `monitor matches`)."),
+    url: str | None = typer.Option(None, help="The URL of a stored item."),
+    lang: str | None = typer.Option(None, help="Language of the text (en, fr)."),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+) -> None:
+    """Score a title and summary, or a stored item, against every topic and say why."""
+    cfg = load_or_exit()
+    if title is None and item is None and url is None:
+        raise typer.BadParameter("give --title (and --summary), --item ID or --url URL")
+    if title is None:
+        store = open_store(cfg.database_url)
+        from monitor.urls import canonical_url
+
+        stored = store.item(item) if item is not None else store.item(url=canonical_url(url or "") or url)
+        store.close()
+        if stored is None:
+            err_console.print(f"no stored item {'id ' + str(item) if item is not None else url}")
+            raise typer.Exit(1)
+        title, summary, lang = stored.title, stored.summary, lang or stored.lang
+        console.print(f"[bold]item {stored.id}[/bold] {stored.url or ''}", highlight=False)
+    explanations = matcher_for(cfg).explain(title, summary, lang)
+    if fmt == "json":
+        typer.echo(json.dumps([e.as_json() for e in explanations], ensure_ascii=False, indent=2))
+        return
+    for e in explanations:
+        console.print(e.render(), highlight=False)
+
+
+__all__ = ["check", "config_path", "explain", "feeds", "matches", "matches_table", "poll"]

@@ -1,0 +1,198 @@
+"""``monitor run``: the daemon, and ``monitor digest`` / ``monitor deliveries`` for its outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from datetime import timedelta
+
+import typer
+from rich.table import Table
+
+from monitor.cli.app import app, config_path, console, err_console
+from monitor.cli.runtime import (
+    load_or_exit,
+    make_fetcher,
+    make_pipeline,
+    make_senders,
+    open_store,
+    utcnow,
+)
+from monitor.config import load_config
+from monitor.digest import build_digest, select_matches
+from monitor.logs import setup_logging
+from monitor.outbox import HORIZON, Outbox
+from monitor.render import console_text, email_message
+from monitor.scheduler import Service
+
+log = logging.getLogger("monitor.run")
+
+
+@app.command()
+def run(
+    log_format: str = typer.Option("text", "--log-format", help="text or json"),
+    log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING, ERROR"),
+    tick: float = typer.Option(5.0, help="Seconds between checks for due feeds."),
+) -> None:
+    """Run the daemon: poll due feeds, score, store, send digests and alerts, until stopped.
+
+    SIGINT or SIGTERM stops new work and lets work in flight finish for a few seconds; a
+    second SIGINT exits at once (the database is left consistent either way).
+    """
+    setup_logging(level=log_level, fmt=log_format)
+    cfg = load_or_exit()
+    store = open_store(cfg.database_url)
+    path = config_path()
+    crash_at = os.environ.get("MONITOR_TEST_CRASH_AT")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals_seen = 0
+
+        def on_signal(signum: int) -> None:
+            nonlocal signals_seen
+            signals_seen += 1
+            if signals_seen > 1:
+                log.warning("second signal: exiting now")
+                os._exit(130)
+            log.info("signal %s: stopping", signal.Signals(signum).name)
+            stop.set()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, on_signal, signum)
+        async with make_fetcher(cfg) as fetcher, make_senders(cfg) as senders:
+            service: Service | None = None
+            pipeline = make_pipeline(cfg, store, fetcher, lambda: service.current_matcher())  # type: ignore[union-attr]
+            outbox = Outbox(store, senders, cfg.channels, timezone=cfg.timezone, crash_at=crash_at)
+            service = Service(
+                cfg, store, pipeline, outbox, reload_config=lambda: load_config(path), tick_s=tick
+            )
+            try:
+                await service.run(stop)
+            finally:
+                pipeline.close()
+
+    asyncio.run(main())
+    store.close()
+
+
+@app.command()
+def digest(
+    channel: str | None = typer.Option(None, help="Only this channel (default: every channel)."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the digest without sending it or marking anything."
+    ),
+    html: str | None = typer.Option(
+        None, "--html", help="With --dry-run: also write the HTML email to this file."
+    ),
+    since: str = typer.Option("7d", help="How far back undelivered matches are taken from."),
+) -> None:
+    """Build each channel's digest now from its undelivered matches, and send it."""
+    from monitor.config import parse_duration
+
+    cfg = load_or_exit()
+    store = open_store(cfg.database_url)
+    now = utcnow()
+    chosen = [c for c in cfg.channels if channel is None or c.name == channel]
+    if channel is not None and not chosen:
+        names = ", ".join(c.name for c in cfg.channels) or "none"
+        err_console.print(f"no channel named '{channel}'; configured channels: {names}")
+        raise typer.Exit(2)
+    window_start = now - timedelta(seconds=parse_duration(since))
+    if dry_run:
+        for ch in chosen:
+            found = store.undelivered_matches(
+                ch.name,
+                "digest",
+                since=window_start,
+                until=now,
+                topics=ch.topics,
+                min_score=ch.min_score,
+            )
+            picked = [m for m in select_matches(found) if ch.accepts(m.topic, m.score, m.severity)]
+            built = build_digest(
+                ch.name,
+                picked,
+                window_start=window_start,
+                window_end=now,
+                max_items=ch.max_items,
+                timezone=cfg.timezone,
+            )
+            console.rule(f"{ch.name} ({ch.type}) — dry run, nothing sent")
+            typer.echo(console_text(built))
+            if html:
+                msg = email_message(
+                    built,
+                    sender="monitor@localhost",
+                    to=["reader@localhost"],
+                    subject_prefix="[monitor]",
+                )
+                part = msg.get_body(preferencelist=("html",))
+                if part is not None:
+                    with open(html, "w", encoding="utf-8") as fh:
+                        fh.write(part.get_content())
+                    console.print(f"HTML email written to {html}", highlight=False)
+        store.close()
+        return
+
+    async def go() -> int:
+        async with make_senders(cfg) as senders:
+            outbox = Outbox(store, senders, cfg.channels, timezone=cfg.timezone)
+            built = 0
+            for ch in chosen:
+                if await outbox.build_digest(ch, now, window_start=window_start) is not None:
+                    built += 1
+            reports = await outbox.flush()
+            for r in reports:
+                console.print(
+                    f"{r.channel}: {r.kind} {r.key} {r.outcome} {r.error or ''}", highlight=False
+                )
+            return built
+
+    n = asyncio.run(go())
+    if n == 0:
+        console.print("nothing new to send")
+    store.close()
+
+
+@app.command()
+def deliveries(
+    status: str | None = typer.Option(None, help="pending, sent or dead"),
+    retry: int | None = typer.Option(None, help="Queue this delivery id again now."),
+    limit: int = typer.Option(50),
+) -> None:
+    """The outbox: every digest and alert, its state, attempts and last error."""
+    cfg = load_or_exit()
+    store = open_store(cfg.database_url)
+    if retry is not None:
+        ok = store.retry_delivery(retry, utcnow())
+        store.close()
+        if not ok:
+            err_console.print(f"no unsent delivery with id {retry}")
+            raise typer.Exit(1)
+        console.print(f"delivery {retry} queued again; `monitor run` will send it")
+        return
+    rows = store.deliveries(status=status, limit=limit)
+    store.close()
+    table = Table(title=f"Deliveries ({len(rows)})")
+    for col in ("id", "channel", "kind", "status", "matches", "attempts", "created", "last error"):
+        table.add_column(col, overflow="fold")
+    for d in rows:
+        colour = {"sent": "green", "dead": "red"}.get(d.status, "yellow")
+        table.add_row(
+            str(d.id),
+            d.channel,
+            d.kind,
+            f"[{colour}]{d.status}[/{colour}]",
+            str(d.match_count),
+            str(d.attempts),
+            d.created_at.isoformat(timespec="seconds"),
+            d.last_error or "",
+        )
+    console.print(table)
+
+
+__all__ = ["HORIZON", "deliveries", "digest", "run"]

@@ -1,0 +1,127 @@
+"""Building the running parts from a configuration: store, fetcher, matcher, pipeline.
+
+Owns: the wiring the commands share. Nothing here decides anything about feeds or matches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import httpx
+import typer
+
+from monitor import USER_AGENT, cadence
+from monitor.channels import ConsoleChannel, EmailChannel, SlackChannel, WebhookChannel
+from monitor.cli.app import config_path, err_console
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError, StoreError
+from monitor.fetch import Fetcher
+from monitor.outbox import Sender
+from monitor.pipeline import ParsePool, Pipeline, PollReport
+from monitor.score.engine import Matcher, compile_topics
+from monitor.store import Store
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def load_or_exit(path: str | None = None) -> Config:
+    """The configuration, or exit 2 printing every problem as ``path:line: message``."""
+    try:
+        return load_config(path or config_path())
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err_console.print(str(problem), markup=False, highlight=False)
+        err_console.print(
+            f"[red]configuration is invalid: {len(exc.problems)} problem(s)[/red]", highlight=False
+        )
+        raise typer.Exit(2) from None
+
+
+def open_store(url: str) -> Store:
+    try:
+        return Store.open(url)
+    except StoreError as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def cadence_policy(cfg: Config) -> cadence.CadencePolicy:
+    p = cfg.polling
+    return cadence.CadencePolicy(
+        interval_s=p.interval,
+        jitter=p.jitter,
+        min_interval_s=p.min_interval,
+        max_interval_s=p.max_interval,
+        max_backoff_s=p.max_backoff,
+    )
+
+
+def make_fetcher(cfg: Config) -> Fetcher:
+    p = cfg.polling
+    return Fetcher(
+        timeout_s=p.timeout,
+        deadline_s=p.deadline,
+        max_bytes=p.max_bytes,
+        concurrency=p.concurrency,
+        per_host=p.per_host,
+    )
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def make_pipeline(
+    cfg: Config,
+    store: Store,
+    fetcher: Fetcher,
+    matcher: Callable[[], Matcher],
+    *,
+    parse_workers: int | None = None,
+    on_poll: Callable[[PollReport], None] | None = None,
+) -> Pipeline:
+    return Pipeline(
+        store,
+        fetcher,
+        matcher,
+        cadence_policy(cfg),
+        parse_pool=ParsePool(parse_workers or cfg.polling.parse_workers),
+        owner=worker_name(),
+        on_poll=on_poll,
+    )
+
+
+def matcher_for(cfg: Config) -> Matcher:
+    return compile_topics(cfg.topics)
+
+
+@contextlib.asynccontextmanager
+async def make_senders(cfg: Config) -> AsyncIterator[dict[str, Sender]]:
+    """One sender per configured channel, sharing one HTTP client for Slack and webhooks."""
+    from monitor.deliver.console import ConsoleSender
+    from monitor.deliver.email import EmailSender
+    from monitor.deliver.slack import SlackSender
+    from monitor.deliver.webhook import WebhookSender
+
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(15.0, connect=10.0),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    ) as client:
+        senders: dict[str, Sender] = {}
+        for ch in cfg.channels:
+            if isinstance(ch, ConsoleChannel):
+                senders[ch.name] = ConsoleSender()
+            elif isinstance(ch, SlackChannel):
+                senders[ch.name] = SlackSender(ch, client)
+            elif isinstance(ch, WebhookChannel):
+                senders[ch.name] = WebhookSender(ch, client)
+            elif isinstance(ch, EmailChannel):
+                senders[ch.name] = EmailSender(ch)
+        yield senders

@@ -1,0 +1,274 @@
+"""Building digests and alerts into the outbox, and sending what the outbox holds.
+
+Owns: the order of operations that makes delivery safe. A digest is built from the channel's
+undelivered matches and recorded with its matches and idempotency key in one transaction;
+only then is it sent; the result is recorded. A crash between any two steps leaves a pending
+row that is sent (again, with the same key) on restart, and a match can enter a channel's
+digests once. Decisions live in pure modules: what a digest holds (``digest``), when a window
+closes and when alerts are released (``schedule``), when to retry (``retry``). Must not import
+scheduler, server or cli.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Protocol, TypeVar
+
+from monitor import digest as digests
+from monitor import schedule
+from monitor.channels import ChannelSpec
+from monitor.errors import DeliveryError
+from monitor.model import Delivery, Digest
+from monitor.retry import RetryPolicy, next_attempt_at
+from monitor.store import Store
+
+log = logging.getLogger("monitor.deliver")
+
+T = TypeVar("T")
+
+#: how far back a channel's first digest or alert reaches
+HORIZON = timedelta(days=7)
+
+
+class Sender(Protocol):
+    """Sends one digest to one channel; raises DeliveryError when it could not."""
+
+    async def send(
+        self, digest: Digest, *, start_part: int = 0, on_part: Callable[[int], None] | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    delivery_id: int
+    channel: str
+    kind: str
+    key: str
+    outcome: str  # sent | retry | dead
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        senders: Mapping[str, Sender],
+        channels: Sequence[ChannelSpec],
+        *,
+        timezone: str = "UTC",
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        db: ThreadPoolExecutor | None = None,
+        crash_at: str | None = None,
+    ) -> None:
+        self.store = store
+        self.senders = dict(senders)
+        self.channels = {c.name: c for c in channels}
+        self.timezone = timezone
+        self.policy = policy or RetryPolicy()
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._db = db or ThreadPoolExecutor(1, thread_name_prefix="monitor-outbox")
+        self._crash_at = crash_at
+        self._started = clock()
+
+    async def _in_db(self, fn: Callable[..., T], *args: object, **kw: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args, **kw))
+
+    def _fault(self, point: str) -> None:
+        """Test-only fault injection: die at a chosen point (MONITOR_TEST_CRASH_AT)."""
+        if self._crash_at == point:
+            import os
+            import signal
+
+            log.warning("fault injection: killing the process at %s", point)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    # -- building ----------------------------------------------------------------------------
+
+    async def build_digest(
+        self, channel: ChannelSpec, window_end: datetime, *, window_start: datetime | None = None
+    ) -> Digest | None:
+        """Record the digest of ``channel`` for the window ending at ``window_end``.
+
+        Returns the digest, or None when it had nothing new or another worker recorded it.
+        """
+        since = window_start or (window_end - HORIZON)
+        exclude = () if channel.include_alerted_in_digest else ("alert",)
+        found = await self._in_db(
+            self.store.undelivered_matches,
+            channel.name,
+            "digest",
+            since=window_end - HORIZON,
+            until=window_end,
+            topics=channel.topics,
+            min_score=channel.min_score,
+            exclude_kinds=exclude,
+        )
+        chosen = [m for m in found if channel.accepts(m.topic, m.score, m.severity)]
+        if not chosen:
+            return None
+        built = digests.build_digest(
+            channel.name,
+            chosen,
+            window_start=since,
+            window_end=window_end,
+            max_items=channel.max_items,
+            timezone=self.timezone,
+        )
+        return await self._record(built)
+
+    async def build_alerts(self, channel: ChannelSpec, now: datetime) -> Digest | None:
+        """Record an alert batch of the channel's pending alert-severity matches, when due.
+
+        Alerts wait a few seconds so a burst goes out as one message, and are held during
+        quiet hours unless one of them is urgent.
+        """
+        if not channel.alerts:
+            return None
+        found = await self._in_db(
+            self.store.undelivered_matches,
+            channel.name,
+            "alert",
+            since=max(self._started - timedelta(hours=1), now - HORIZON),
+            until=now + timedelta(seconds=1),
+            topics=channel.topics,
+            min_score=channel.min_score,
+            severities=("alert",),
+        )
+        chosen = [m for m in found if channel.accepts(m.topic, m.score, m.severity)]
+        if not chosen:
+            return None
+        release = schedule.alert_release_at(
+            min(m.matched_at for m in chosen),
+            quiet_hours=channel.quiet_hours,
+            tz=self.timezone,
+            urgent=any(m.urgent for m in chosen),
+        )
+        if now < release:
+            return None
+        built = digests.build_digest(
+            channel.name,
+            chosen,
+            window_start=min(m.matched_at for m in chosen),
+            window_end=now,
+            kind="alert",
+            max_items=channel.max_items,
+            timezone=self.timezone,
+        )
+        return await self._record(built)
+
+    async def _record(self, built: Digest) -> Digest | None:
+        delivery_id = await self._in_db(
+            self.store.enqueue_delivery, built, digests.digest_to_json(built), self.clock()
+        )
+        if delivery_id is None:
+            return None
+        log.info(
+            "delivery recorded",
+            extra={
+                "fields": {
+                    "event": "enqueue",
+                    "channel": built.channel,
+                    "kind": built.kind,
+                    "key": built.key,
+                    "stories": len(built.entries),
+                    "matches": built.match_count,
+                }
+            },
+        )
+        self._fault("after_build")
+        return built
+
+    async def due_digest_windows(self, channel: ChannelSpec, now: datetime) -> datetime | None:
+        """The end of the newest digest window of ``channel`` that has closed and not been built.
+
+        Windows missed while the daemon was down collapse into one digest (the newest), so a
+        restart sends one catch-up digest, not a burst.
+        """
+        if channel.digest is None:
+            return None
+        last = await self._in_db(self.store.last_window_end, channel.name, "digest")
+        start = last or self._started
+        window = schedule.next_digest_at(channel.digest, self.timezone, start)
+        if window > now:
+            return None
+        while True:
+            following = schedule.next_digest_at(channel.digest, self.timezone, window)
+            if following > now:
+                return window
+            window = following
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def flush(self) -> list[DeliveryReport]:
+        """Send every due delivery; channels are sent concurrently, so a slow or dead channel
+        never delays another; one channel's deliveries go out in order."""
+        due = await self._in_db(self.store.claim_deliveries, self.clock())
+        by_channel: dict[str, list[Delivery]] = {}
+        for d in due:
+            by_channel.setdefault(d.channel, []).append(d)
+        results = await asyncio.gather(
+            *(self._send_channel(name, items) for name, items in by_channel.items())
+        )
+        return [r for batch in results for r in batch]
+
+    async def _send_channel(self, name: str, items: list[Delivery]) -> list[DeliveryReport]:
+        out = []
+        for d in items:
+            report = await self._send_one(d)
+            out.append(report)
+            if report.outcome != "sent":
+                break  # keep this channel's order: later ones wait for the retry
+        return out
+
+    async def _send_one(self, d: Delivery) -> DeliveryReport:
+        sender = self.senders.get(d.channel)
+        built = digests.digest_from_json(d.payload)
+        fields = {"event": "deliver", "channel": d.channel, "kind": d.kind, "key": d.key}
+        if sender is None:
+            error = f"channel '{d.channel}' is not configured any more"
+            when = next_attempt_at(d.attempts + 1, self.clock(), self.policy, self.rng)
+            await self._in_db(self.store.delivery_failed, d.id, error, next_attempt_at=when)
+            log.warning("delivery failed: %s", error, extra={"fields": fields})
+            return DeliveryReport(
+                d.id, d.channel, d.kind, d.key, "retry" if when else "dead", error, when
+            )
+
+        def progress(parts: int) -> None:
+            self.store.delivery_progress(d.id, parts)
+
+        self._fault("before_send")
+        try:
+            await sender.send(built, start_part=d.parts_sent, on_part=progress)
+        except DeliveryError as exc:
+            now = self.clock()
+            when = next_attempt_at(
+                d.attempts + 1,
+                now,
+                self.policy,
+                self.rng,
+                retry_after_s=exc.retry_after,
+                permanent=exc.permanent,
+            )
+            await self._in_db(self.store.delivery_failed, d.id, str(exc), next_attempt_at=when)
+            outcome = "retry" if when else "dead"
+            fields.update(outcome=outcome, attempts=d.attempts + 1, error=str(exc))
+            if when:
+                fields["next_attempt_at"] = when.isoformat(timespec="seconds")
+            log.warning("delivery %s: %s", outcome, exc, extra={"fields": fields})
+            return DeliveryReport(d.id, d.channel, d.kind, d.key, outcome, str(exc), when)
+        self._fault("after_send")
+        await self._in_db(self.store.delivery_sent, d.id, self.clock())
+        fields.update(outcome="sent", attempts=d.attempts + 1, stories=len(built.entries))
+        log.info("delivered", extra={"fields": fields})
+        return DeliveryReport(d.id, d.channel, d.kind, d.key, "sent")

@@ -1,0 +1,329 @@
+"""The daemon's clock: APScheduler jobs that poll, build digests and alerts, send, reload.
+
+Owns: when things run. A poll tick claims the feeds that are due (their next poll time is
+stored per feed by ``cadence``); one job per channel fires when its digest window closes (the
+cron is read by ``monitor.schedule``); the outbox is flushed after each build and on a timer
+for retries; configuration files are watched and reloaded; old items are pruned. Stopping
+lets in-flight work finish within a grace period. Must not import cli.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from monitor import schedule
+from monitor.channels import ChannelSpec
+from monitor.config import Config
+from monitor.errors import ConfigError, MonitorError
+from monitor.outbox import Outbox
+from monitor.pipeline import Pipeline
+from monitor.score.engine import Matcher, compile_topics
+from monitor.store import Store
+
+log = logging.getLogger("monitor.run")
+
+
+@dataclass
+class Health:
+    """What /healthz and /metrics report about the running daemon."""
+
+    started_at: datetime
+    last_tick_at: datetime | None = None
+    last_cycle_at: datetime | None = None
+    last_cycle_duration_s: float | None = None
+    last_reload_at: datetime | None = None
+    reload_errors: list[str] = field(default_factory=list)
+
+
+class Service:
+    """Runs the jobs of ``monitor run`` until asked to stop."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        store: Store,
+        pipeline: Pipeline,
+        outbox: Outbox,
+        *,
+        reload_config: Callable[[], Config] | None = None,
+        tick_s: float = 5.0,
+        flush_s: float = 15.0,
+        watch_s: float = 2.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.pipeline = pipeline
+        self.outbox = outbox
+        self.reload_config = reload_config
+        self.tick_s = tick_s
+        self.flush_s = flush_s
+        self.watch_s = watch_s
+        self.clock = clock
+        self.matcher: Matcher = compile_topics(cfg.topics)
+        self.health = Health(started_at=clock())
+        self._scheduler: AsyncIOScheduler | None = None
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._mtimes = _mtimes(cfg.files)
+        self._stopping = False
+
+    # -- the matcher the pipeline uses: swapped atomically on reload ---------------------------
+
+    def current_matcher(self) -> Matcher:
+        return self.matcher
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, *, grace_s: float = 4.0) -> None:
+        """Start the jobs, wait for ``stop``, then let in-flight work finish for ``grace_s``."""
+        await asyncio.to_thread(self.store.sync_feeds, self._feed_specs(), self.clock())
+        sched = AsyncIOScheduler(timezone=UTC)
+        self._scheduler = sched
+        now = datetime.now(UTC)
+        common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
+        sched.add_job(
+            self._job(self.poll_tick),
+            "interval",
+            seconds=self.tick_s,
+            id="poll",
+            next_run_time=now,
+            **common,
+        )
+        sched.add_job(
+            self._job(self.flush),
+            "interval",
+            seconds=self.flush_s,
+            id="flush",
+            next_run_time=now + timedelta(seconds=1),
+            **common,
+        )
+        if self.reload_config is not None:
+            sched.add_job(
+                self._job(self.check_reload),
+                "interval",
+                seconds=self.watch_s,
+                id="reload",
+                **common,
+            )
+        sched.add_job(
+            self._job(self.prune),
+            "interval",
+            hours=6,
+            id="prune",
+            next_run_time=now + timedelta(minutes=1),
+            **common,
+        )
+        self._schedule_digests(catch_up=True)
+        sched.start()
+        log.info(
+            "started",
+            extra={
+                "fields": {
+                    "event": "start",
+                    "feeds": len(self.cfg.feeds),
+                    "channels": len(self.cfg.channels),
+                    "topics": len(self.cfg.topics),
+                }
+            },
+        )
+        await stop.wait()
+        self._stopping = True
+        sched.shutdown(wait=False)
+        pending = {t for t in self._inflight if not t.done()}
+        if pending:
+            log.info("stopping: waiting for %d job(s) in flight", len(pending))
+            _done, late = await asyncio.wait(pending, timeout=grace_s)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=1.0)
+        log.info("stopped", extra={"fields": {"event": "stop"}})
+
+    def _job(
+        self, fn: Callable[[], Coroutine[Any, Any, None]]
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
+        """Wrap a job so it is tracked for shutdown and a bug in it is logged, not fatal."""
+
+        async def run() -> None:
+            if self._stopping:
+                return
+            task = asyncio.current_task()
+            if task is not None:
+                self._inflight.add(task)
+            try:
+                await fn()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job %s failed", fn.__name__)
+            finally:
+                if task is not None:
+                    self._inflight.discard(task)
+
+        run.__name__ = fn.__name__
+        return run
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    async def poll_tick(self) -> None:
+        self.health.last_tick_at = self.clock()
+        report = await self.pipeline.run_cycle()
+        if report.polls:
+            self.health.last_cycle_at = self.clock()
+            self.health.last_cycle_duration_s = report.duration_s
+            log.info(
+                "cycle",
+                extra={
+                    "fields": {
+                        "event": "cycle",
+                        "feeds": len(report.polls),
+                        "failed": len(report.failed),
+                        "new_items": report.new_items,
+                        "new_matches": report.new_matches,
+                        "duration_ms": round(report.duration_s * 1000),
+                    }
+                },
+            )
+        if report.new_matches or any(c.alerts for c in self.cfg.channels):
+            await self.build_alerts()
+
+    async def build_alerts(self) -> None:
+        now = self.clock()
+        built = False
+        for channel in self.cfg.channels:
+            if channel.alerts and await self.outbox.build_alerts(channel, now) is not None:
+                built = True
+        if built:
+            await self.flush()
+
+    async def flush(self) -> None:
+        await self.outbox.flush()
+
+    async def digest_job(self, name: str) -> None:
+        try:
+            channel = self.cfg.channel(name)
+        except KeyError:
+            return
+        window = await self.outbox.due_digest_windows(channel, self.clock())
+        if window is not None:
+            await self.outbox.build_digest(channel, window)
+            await self.flush()
+        self._schedule_digest(channel)
+
+    async def check_reload(self) -> None:
+        assert self.reload_config is not None
+        current = _mtimes(self.cfg.files)
+        if current == self._mtimes:
+            return
+        self._mtimes = current
+        try:
+            new = await asyncio.to_thread(self.reload_config)
+            matcher = compile_topics(new.topics)
+        except ConfigError as exc:
+            self.health.reload_errors = [str(p) for p in exc.problems]
+            log.error(
+                "configuration change rejected; the last good configuration keeps running:\n%s",
+                "\n".join(self.health.reload_errors),
+                extra={
+                    "fields": {
+                        "event": "reload",
+                        "outcome": "rejected",
+                        "problems": len(exc.problems),
+                    }
+                },
+            )
+            return
+        # one assignment each: a poll in progress keeps the matcher it started with
+        self.matcher = matcher
+        self.cfg = new
+        self.outbox.channels = {c.name: c for c in new.channels}
+        self._mtimes = _mtimes(new.files)
+        self.health.reload_errors = []
+        self.health.last_reload_at = self.clock()
+        await asyncio.to_thread(self.store.sync_feeds, self._feed_specs(), self.clock())
+        self._schedule_digests(catch_up=False)
+        log.info(
+            "configuration reloaded",
+            extra={
+                "fields": {
+                    "event": "reload",
+                    "outcome": "ok",
+                    "topics": len(new.topics),
+                    "feeds": len(new.feeds),
+                    "channels": len(new.channels),
+                }
+            },
+        )
+
+    async def prune(self) -> None:
+        now = self.clock()
+        keep = timedelta(seconds=self.cfg.retention.unmatched_items)
+        try:
+            removed = await asyncio.to_thread(
+                self.store.prune, unmatched_before=now - keep, bands_before=now - timedelta(days=7)
+            )
+        except MonitorError as exc:
+            log.warning("pruning failed: %s", exc)
+            return
+        log.info("pruned", extra={"fields": {"event": "prune", "items": removed}})
+
+    # -- digest scheduling -------------------------------------------------------------------
+
+    def _schedule_digests(self, *, catch_up: bool) -> None:
+        sched = self._scheduler
+        if sched is None:
+            return
+        wanted = {f"digest:{c.name}" for c in self.cfg.channels if c.digest}
+        for job in sched.get_jobs():
+            if job.id.startswith("digest:") and job.id not in wanted:
+                job.remove()
+        for channel in self.cfg.channels:
+            if channel.digest:
+                self._schedule_digest(channel, at=self.clock() if catch_up else None)
+
+    def _schedule_digest(self, channel: ChannelSpec, at: datetime | None = None) -> None:
+        sched = self._scheduler
+        if sched is None or self._stopping or not channel.digest:
+            return
+        when = at or schedule.next_digest_at(channel.digest, self.cfg.timezone, self.clock())
+        sched.add_job(
+            self._job(_bind(self.digest_job, channel.name)),
+            DateTrigger(run_date=when, timezone=UTC),
+            id=f"digest:{channel.name}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    def _feed_specs(self) -> list[Any]:
+        return [f for f in self.cfg.feeds if f.enabled]
+
+
+def _bind(
+    fn: Callable[[str], Coroutine[Any, Any, None]], arg: str
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    async def bound() -> None:
+        await fn(arg)
+
+    bound.__name__ = f"{fn.__name__}({arg})"
+    return bound
+
+
+def _mtimes(paths: tuple[str, ...]) -> dict[str, float | None]:
+    """Modification times of the files and of their folders (a new watchlist file changes
+    its folder's time)."""
+    out: dict[str, float | None] = {}
+    for p in (*paths, *sorted({os.path.dirname(p) or "." for p in paths})):
+        try:
+            out[p] = os.stat(p).st_mtime_ns / 1e9
+        except OSError:
+            out[p] = None
+    return out
