@@ -1,0 +1,290 @@
+"""When to poll a feed next, and how healthy it is.
+
+Owns: the per-feed polling decision (:func:`plan_next_poll`) made after every fetch, and its
+settings (:class:`CadencePolicy`). Pure: it takes the feed's stored state, the fetch result,
+``now`` and a random source, and returns a :class:`CadenceDecision`; it does no I/O and never
+reads the clock. Imports only ``monitor.model``; must not import fetch, store, deliver,
+pipeline, scheduler or cli.
+
+The rules, in order of precedence:
+
+* **Success** (``ok``, ``not_modified``, ``unchanged``) resets the failure count. The next poll
+  is the feed's interval with ± ``jitter``. The interval is the feed's configured one (or the
+  policy's); with ``adaptive`` on, once the feed's publishing rate is known it becomes the time
+  in which the feed publishes ``items_per_poll`` items, kept between ``min_interval_s`` and
+  ``max_interval_s`` (widened to include a configured interval outside them). The rate,
+  ``items_per_day``, is an exponential moving average over time (time constant ``rate_window_s``),
+  so it means the same whether a feed is polled every five minutes or every two hours.
+  A ``Cache-Control: max-age`` longer than that interval is honoured, up to ``max_interval_s``:
+  the publisher said the document will not change before then. A shorter one changes nothing.
+* **Failure** backs off exponentially: ``backoff_base_s`` × 2^(failures − 1), capped at
+  ``max_backoff_s``, with ± ``jitter``. Errors that look permanent (404, not a feed, a redirect
+  loop, an invalid URL, a body too large, another 4xx) start from ``slow_backoff_base_s``
+  instead, so they are retried slowly. A ``Retry-After`` (sent with 429 and 503) pushes the next
+  poll at least that far out, up to ``max_retry_after_s``; jitter is only ever added to it.
+  A feed is never given up: the next poll is always set.
+* **410 Gone** disables the feed and says why in ``disabled_reason``; its next poll is still
+  set (``max_backoff_s`` out) so that re-enabling it needs no other change.
+* **Unhealthy** means a person should look: a feed that is gone, has an invalid URL, answered
+  404 twice in a row, or has failed ``unhealthy_after`` times in a row.
+* **Permanent redirects** (every hop 301 or 308) replace the stored URL, but only when the
+  fetch at the new URL succeeded: an expired domain that redirects to a parking page must not
+  rewrite the configuration.
+
+Bounds, checked by property tests: the next poll is always at least ``min_delay_s`` after
+``now`` and at most :func:`delay_bounds`'s upper bound after it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.model import FeedState, FetchResult
+
+__all__ = ["CadenceDecision", "CadencePolicy", "backoff_s", "delay_bounds", "plan_next_poll"]
+
+SUCCESS = frozenset({"ok", "not_modified", "unchanged"})
+# Errors a retry in a few minutes will not fix; they are retried from the slow base.
+PERMANENT_KINDS = frozenset(
+    {"not_found", "not_a_feed", "redirect_loop", "too_many_redirects", "invalid_url", "too_large"}
+)
+DAY_S = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class CadencePolicy:
+    """How often to poll and how to back off. Durations in seconds, ``jitter`` a fraction."""
+
+    interval_s: float = 900.0
+    jitter: float = 0.1
+    adaptive: bool = True
+    min_interval_s: float = 300.0
+    max_interval_s: float = 2 * 3600.0
+    items_per_poll: float = 0.5
+    rate_window_s: float = DAY_S
+    backoff_base_s: float = 120.0
+    slow_backoff_base_s: float = 3600.0
+    max_backoff_s: float = 6 * 3600.0
+    max_retry_after_s: float = 6 * 3600.0
+    unhealthy_after: int = 5
+    min_delay_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "interval_s",
+            "min_interval_s",
+            "max_interval_s",
+            "items_per_poll",
+            "rate_window_s",
+            "backoff_base_s",
+            "slow_backoff_base_s",
+            "max_backoff_s",
+            "max_retry_after_s",
+            "min_delay_s",
+        ):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"CadencePolicy.{name} must be a number above 0, got {value!r}")
+        if not 0 <= self.jitter < 1:
+            raise ValueError(
+                f"CadencePolicy.jitter must be a fraction from 0 to below 1 (0.1 = ±10%), "
+                f"got {self.jitter!r}"
+            )
+        if self.min_interval_s > self.max_interval_s:
+            raise ValueError(
+                f"CadencePolicy.min_interval_s ({self.min_interval_s:g}) must not exceed "
+                f"max_interval_s ({self.max_interval_s:g})"
+            )
+        if self.unhealthy_after < 1:
+            raise ValueError(
+                f"CadencePolicy.unhealthy_after must be 1 or more, got {self.unhealthy_after!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class CadenceDecision:
+    """What to store about a feed after a poll."""
+
+    next_poll_at: datetime
+    consecutive_failures: int
+    disabled_reason: str | None
+    unhealthy: bool
+    items_per_day: float | None
+    url: str
+    last_error_kind: str | None
+    last_error: str | None
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A decision before its delay is clamped and turned into a time."""
+
+    delay_s: float
+    consecutive_failures: int
+    disabled_reason: str | None
+    unhealthy: bool
+    items_per_day: float | None
+    url: str
+    last_error_kind: str | None = None
+    last_error: str | None = None
+
+
+def _interval_bounds(base: float, policy: CadencePolicy) -> tuple[float, float]:
+    return min(policy.min_interval_s, base), max(policy.max_interval_s, base)
+
+
+def delay_bounds(state: FeedState, policy: CadencePolicy) -> tuple[float, float]:
+    """The least and the most :func:`plan_next_poll` can put between ``now`` and the next poll."""
+    base = state.interval_s or policy.interval_s
+    _, hi = _interval_bounds(base, policy)
+    longest = max(hi, policy.max_backoff_s, policy.max_retry_after_s) * (1 + policy.jitter)
+    return policy.min_delay_s, max(longest, policy.min_delay_s)
+
+
+def backoff_s(failures: int, policy: CadencePolicy, *, slow: bool = False) -> float:
+    """The delay before retry number ``failures`` (1 = the first failure), before jitter."""
+    if failures < 1:
+        raise ValueError(f"failures must be 1 or more, got {failures}")
+    base = policy.slow_backoff_base_s if slow else policy.backoff_base_s
+    # 2**60 is far past any cap; stop there so the float cannot overflow.
+    return min(policy.max_backoff_s, base * 2.0 ** min(failures - 1, 60))
+
+
+def update_rate(
+    previous: float | None, new_items: int, since_s: float | None, window_s: float
+) -> float | None:
+    """Fold ``new_items`` seen over ``since_s`` seconds into an items-per-day average.
+
+    The weight of the new observation is ``1 - exp(-since_s / window_s)``: a poll covering a
+    short span moves the average a little, one covering days moves it almost all the way.
+    Without a span (the first poll, whose items are a backlog, not a rate) nothing changes.
+    """
+    if since_s is None or since_s <= 0:
+        return previous
+    observed = new_items * DAY_S / since_s
+    if previous is None:
+        return observed
+    weight = 1.0 - math.exp(-since_s / window_s)
+    return previous + weight * (observed - previous)
+
+
+def success_interval_s(
+    state: FeedState, items_per_day: float | None, policy: CadencePolicy
+) -> float:
+    """The interval before jitter after a successful poll (without cache hints)."""
+    base = state.interval_s or policy.interval_s
+    if not policy.adaptive or items_per_day is None:
+        return base
+    lo, hi = _interval_bounds(base, policy)
+    if items_per_day <= 0:
+        return hi
+    return min(hi, max(lo, policy.items_per_poll * DAY_S / items_per_day))
+
+
+def _jittered(delay: float, policy: CadencePolicy, rng: random.Random) -> float:
+    return delay * (1.0 + policy.jitter * (2.0 * rng.random() - 1.0))
+
+
+def plan_next_poll(
+    state: FeedState,
+    result: FetchResult,
+    now: datetime,
+    policy: CadencePolicy,
+    *,
+    new_items: int = 0,
+    rng: random.Random,
+) -> CadenceDecision:
+    """Decide when to poll ``state``'s feed next, given what fetching it just returned.
+
+    ``new_items`` is how many items the poll found that were not stored before (0 unless the
+    outcome is ``ok``). ``now`` must be timezone-aware. See the module docstring for the rules.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("plan_next_poll: now must be timezone-aware (use datetime.now(UTC))")
+    if new_items < 0:
+        raise ValueError(f"plan_next_poll: new_items must be 0 or more, got {new_items}")
+    lo, hi = delay_bounds(state, policy)
+    if result.outcome in SUCCESS:
+        plan = _after_success(state, result, now, policy, new_items, rng)
+    else:
+        plan = _after_failure(state, result, policy, rng)
+    delay = min(hi, max(lo, plan.delay_s))
+    return CadenceDecision(
+        next_poll_at=now + timedelta(seconds=delay),
+        consecutive_failures=plan.consecutive_failures,
+        disabled_reason=plan.disabled_reason,
+        unhealthy=plan.unhealthy,
+        items_per_day=plan.items_per_day,
+        url=plan.url,
+        last_error_kind=plan.last_error_kind,
+        last_error=plan.last_error,
+        delay_s=delay,
+    )
+
+
+def _after_success(
+    state: FeedState,
+    result: FetchResult,
+    now: datetime,
+    policy: CadencePolicy,
+    new_items: int,
+    rng: random.Random,
+) -> _Plan:
+    since = state.last_success_at or state.last_polled_at
+    since_s = (now - since).total_seconds() if since is not None else None
+    observed = new_items if result.outcome == "ok" else 0
+    rate = update_rate(state.items_per_day, observed, since_s, policy.rate_window_s)
+    interval = success_interval_s(state, rate, policy)
+    delay = _jittered(interval, policy, rng)
+    if result.max_age_s is not None and result.max_age_s > delay:
+        _, hi = _interval_bounds(state.interval_s or policy.interval_s, policy)
+        delay = max(delay, min(result.max_age_s, hi))
+    return _Plan(
+        delay_s=delay,
+        consecutive_failures=0,
+        disabled_reason=None,
+        unhealthy=False,
+        items_per_day=rate,
+        url=result.permanent_redirect or state.url,
+    )
+
+
+def _after_failure(
+    state: FeedState, result: FetchResult, policy: CadencePolicy, rng: random.Random
+) -> _Plan:
+    kind = result.error_kind or "http"
+    failures = state.consecutive_failures + 1
+    slow = kind in PERMANENT_KINDS or (
+        kind == "http" and result.status is not None and 400 <= result.status < 500
+    )
+    delay = _jittered(backoff_s(failures, policy, slow=slow), policy, rng)
+    if result.retry_after_s is not None and result.retry_after_s > 0:
+        wait = min(result.retry_after_s, policy.max_retry_after_s)
+        delay = max(delay, wait * (1.0 + policy.jitter * rng.random()))
+    disabled = state.disabled_reason
+    unhealthy = failures >= policy.unhealthy_after
+    if kind == "gone":
+        disabled = (
+            "the server answered 410 Gone: the feed was removed on purpose. Remove it from "
+            "the configuration, or give it a new URL to poll it again."
+        )
+        delay = max(delay, policy.max_backoff_s)
+        unhealthy = True
+    elif kind == "invalid_url":
+        unhealthy = True
+    elif kind == "not_found" and state.last_error_kind == "not_found":
+        unhealthy = True
+    return _Plan(
+        delay_s=delay,
+        consecutive_failures=failures,
+        disabled_reason=disabled,
+        unhealthy=unhealthy,
+        items_per_day=state.items_per_day,
+        url=state.url,
+        last_error_kind=kind,
+        last_error=result.error or kind,
+    )
