@@ -219,8 +219,7 @@ def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None 
         patterns = []
     files = _watchlist_files(doc, [p for p in patterns if isinstance(p, str)], problems)
     topics = _load_topics(files, problems)
-    if settings is not None:
-        problems += _cross_checks(doc, settings, topics)
+    problems += _cross_checks(doc, data, topics)
     if problems or settings is None:
         raise ConfigError(problems)
     return Config(
@@ -281,23 +280,31 @@ def _load_topics(files: list[str], problems: list[Problem]) -> list[TopicSpec]:
     return topics
 
 
-def _cross_checks(doc: Document, settings: MonitorFile, topics: list[TopicSpec]) -> list[Problem]:
+def _cross_checks(doc: Document, data: dict[str, Any], topics: list[TopicSpec]) -> list[Problem]:
+    """Checks across entries and files, on the raw data so they run even when the schema
+    check failed elsewhere (every problem is reported at once)."""
     problems = []
     known = {t.id for t in topics}
     names: set[str] = set()
-    for i, ch in enumerate(settings.channels):
-        if ch.name in names:
-            problems.append(
-                Problem(
-                    doc.path,
-                    doc.line_of(["channels", i, "name"]),
-                    f"channels[{i}]: channel name '{ch.name}' is used twice",
+    channels = data.get("channels")
+    for i, ch in enumerate(channels if isinstance(channels, list) else []):
+        if not isinstance(ch, dict):
+            continue
+        name = ch.get("name")
+        if isinstance(name, str):
+            if name in names:
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line_of(["channels", i, "name"]),
+                        f"channels[{i}]: channel name '{name}' is used twice",
+                    )
                 )
-            )
-        names.add(ch.name)
-        for j, topic in enumerate(ch.topics or ()):
-            if topic not in known:
-                hint = ", ".join(sorted(known)) or "none are defined"
+            names.add(name)
+        wanted = ch.get("topics")
+        for j, topic in enumerate(wanted if isinstance(wanted, list) else []):
+            if topics and isinstance(topic, str) and topic not in known:
+                hint = ", ".join(sorted(known))
                 problems.append(
                     Problem(
                         doc.path,
@@ -306,14 +313,17 @@ def _cross_checks(doc: Document, settings: MonitorFile, topics: list[TopicSpec])
                     )
                 )
     urls: set[str] = set()
-    for i, feed in enumerate(settings.feeds):
-        if feed.url in urls:
-            problems.append(
-                Problem(
-                    doc.path,
-                    doc.line_of(["feeds", i, "url"]),
-                    f"feeds[{i}]: {feed.url} is listed twice",
+    feeds = data.get("feeds")
+    for i, feed in enumerate(feeds if isinstance(feeds, list) else []):
+        url = feed.get("url") if isinstance(feed, dict) else None
+        if isinstance(url, str):
+            if url in urls:
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line_of(["feeds", i, "url"]),
+                        f"feeds[{i}]: {url} is listed twice",
+                    )
                 )
-            )
-        urls.add(feed.url)
+            urls.add(url)
     return problems

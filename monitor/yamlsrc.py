@@ -128,6 +128,30 @@ def expand_env(
     return walk(doc.data, loc), problems
 
 
+def _real_path(data: Any, loc: list[str | int]) -> list[str | int]:
+    """The path of a pydantic error without the parts that are not in the document: the tag
+    of a tagged union (``channels[1].slack.webhook_url``) or a validator's name."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict):
+            if part in node:
+                out.append(part)
+                node = node[part]
+            elif part == node.get("type") or (isinstance(part, str) and "[" in part):
+                continue
+            else:
+                out.append(part)
+                node = None
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            out.append(part)
+            node = node[part]
+        else:
+            out.append(part)
+            node = None
+    return out
+
+
 def _describe(loc: Sequence[str | int]) -> str:
     out = ""
     for part in loc:
@@ -145,9 +169,7 @@ def validation_problems(
     """Turn a pydantic error into one problem per failure, each with its line."""
     problems = []
     for err in exc.errors():
-        loc = [*prefix, *(p for p in err["loc"] if isinstance(p, str | int))]
-        # pydantic appends the tag of a tagged union ("slack") to the path; drop such parts
-        loc = [p for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+        loc = _real_path(doc.data, [*prefix, *(p for p in err["loc"] if isinstance(p, str | int))])
         kind = err["type"]
         where = _describe(loc)
         if kind == "extra_forbidden":

@@ -401,8 +401,10 @@ class Store:
         return row.id if row else None
 
     def _insert_item(self, conn: Connection, item: Item, now: datetime) -> int:
-        bands = stories.bands(item.fingerprint)
-        story = self._find_story(conn, item, bands, now)
+        sig = stories.signature(item.title, item.summary)
+        story = self._find_story(conn, sig, now) or stories.story_id_for(
+            f"{item.feed_url}|{item.key}"
+        )
         result = conn.execute(
             items_t.insert().values(
                 url=item.url,
@@ -413,36 +415,36 @@ class Store:
                 source=item.source,
                 lang=item.lang,
                 content_hash=item.content_hash,
-                fingerprint=stories.to_signed(item.fingerprint),
+                fingerprint=item.fingerprint,
                 story=story,
                 first_seen_at=now,
                 updated_at=now,
             )
         )
         item_id = int(result.inserted_primary_key[0])
-        if story is None:
-            conn.execute(
-                update(items_t)
-                .where(items_t.c.id == item_id)
-                .values(story=stories.new_story_id(item_id))
-            )
-        if bands:
-            conn.execute(bands_t.insert(), [{"band": b, "item_id": item_id} for b in bands])
+        keys = sorted(set(sig.keys))
+        if keys:
+            conn.execute(bands_t.insert(), [{"band": k, "item_id": item_id} for k in keys])
         return item_id
 
     def _find_story(
-        self, conn: Connection, item: Item, bands: Sequence[int], now: datetime
+        self, conn: Connection, sig: stories.StorySignature, now: datetime
     ) -> str | None:
-        if not bands:
+        """The story of the most similar recent item sharing a candidate key, if close enough."""
+        keys = list(sig.keys)
+        if not keys:
             return None
         rows = conn.execute(
-            select(items_t.c.story, items_t.c.fingerprint)
-            .join(bands_t, bands_t.c.item_id == items_t.c.id)
-            .where(bands_t.c.band.in_(list(bands)), items_t.c.first_seen_at >= now - STORY_WINDOW)
-            .distinct()
+            select(items_t.c.id, items_t.c.story, items_t.c.title, items_t.c.summary)
+            .where(
+                items_t.c.id.in_(select(bands_t.c.item_id).where(bands_t.c.band.in_(keys))),
+                items_t.c.first_seen_at >= now - STORY_WINDOW,
+            )
+            .order_by(items_t.c.id.desc())
+            .limit(200)
         ).all()
-        candidates = [(r.story, stories.to_unsigned(r.fingerprint)) for r in rows if r.story]
-        return stories.assign_story(item.fingerprint, candidates)
+        candidates = [(r.story, stories.signature(r.title, r.summary)) for r in rows if r.story]
+        return stories.assign_story(sig, candidates)
 
     def _apply_matches(
         self, conn: Connection, item_id: int, current: Sequence[TopicMatch], now: datetime

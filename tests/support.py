@@ -1,0 +1,52 @@
+"""Helpers shared by tests: a small watchlist and configuration files written per test."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+# A small topic set used by tests that need a working configuration (not the shipped one).
+TEST_WATCHLIST = """\
+topics:
+  - id: norad
+    name: NORAD review
+    description: The future and funding of NORAD.
+    lang: [en, fr]
+    threshold: 2
+    alert_at: 6
+    groups:
+      norad:
+        weight: 2
+        terms:
+          - {term: NORAD, case: sensitive}
+          - North American Aerospace Defen{s,c}e Command
+      santa:
+        weight: 0
+        terms: [Santa, Père Noël]
+    exclude: [santa]
+  - id: tariffs
+    name: US–Canada tariffs
+    description: Tariffs between the US and Canada.
+    lang: [en, fr]
+    threshold: 2
+    groups:
+      tariff:
+        weight: 2
+        terms: [tariff*, droits de douane, counter-tariff*]
+      canada:
+        weight: 0
+        terms: [Canada, Canadian, Ottawa]
+    require: {all: [tariff, canada]}
+"""
+
+
+def write_config(folder: Path, body: str = "", watchlist: str = TEST_WATCHLIST) -> Path:
+    """Write monitor.yaml (with ``body`` appended) and watchlists/test.yaml; return the path."""
+    (folder / "watchlists").mkdir(exist_ok=True)
+    (folder / "watchlists" / "test.yaml").write_text(watchlist, encoding="utf-8")
+    path = folder / "monitor.yaml"
+    body = textwrap.dedent(body)
+    head = "" if "database:" in body else f"database: sqlite:///{folder / 'monitor.db'}\n"
+    head += "" if "timezone:" in body else "timezone: UTC\n"
+    path.write_text(head + body, encoding="utf-8")
+    return path

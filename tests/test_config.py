@@ -1,0 +1,168 @@
+"""Loading and validating monitor.yaml and its watchlists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config, parse_duration, parse_fraction, parse_size
+from monitor.errors import ConfigError
+
+from tests.support import TEST_WATCHLIST, write_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("15m", 900), ("20s", 20), ("1h30m", 5400), ("2d", 172800), ("1w", 604800), (90, 90),
+     ("500ms", 0.5), ("1h 5m", 3900)],
+)
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("bad", ["15", "m15", "15 minutes", "", "-5s", True, "1h-5m"])
+def test_bad_durations(bad: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("10MB", 10_000_000), ("512KiB", 524288), ("2mb", 2_000_000), (100, 100)]
+)
+def test_sizes(text: str | int, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize(("text", "value"), [("10%", 0.1), (0.25, 0.25), ("0%", 0.0)])
+def test_fractions(text: str | float, value: float) -> None:
+    assert parse_fraction(text) == pytest.approx(value)
+
+
+def test_shipped_configuration_is_valid() -> None:
+    cfg = load_config(ROOT / "config" / "monitor.yaml", environ={})
+    ids = {t.id for t in cfg.topics}
+    assert ids == {
+        "norad", "five_eyes", "tariffs", "defence_spending", "arctic_security", "border_security"
+    }
+    assert 12 <= len(cfg.feeds) <= 20
+    assert {f.lang for f in cfg.feeds} == {"en", "fr"}
+    assert any(c.type == "console" for c in cfg.channels)
+
+
+def test_valid_config_loads(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        polling: {interval: 10m, jitter: 5%, max_bytes: 2MB}
+        feeds:
+          - {url: "https://example.org/feed.xml", name: Example, lang: en, interval: 30m}
+        channels:
+          - {name: console, type: console, digest: "*/30 * * * *"}
+        """,
+    )
+    cfg = load_config(path, environ={})
+    assert cfg.polling.interval == 600
+    assert cfg.polling.jitter == pytest.approx(0.05)
+    assert cfg.polling.max_bytes == 2_000_000
+    assert cfg.feeds[0].interval == 1800
+    assert [t.id for t in cfg.topics] == ["norad", "tariffs"]
+    assert cfg.files == (str(path), str(tmp_path / "watchlists" / "test.yaml"))
+
+
+def test_every_problem_is_reported_with_its_line(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        polling:
+          interval: soon
+          concurency: 5
+        feeds:
+          - {url: "ftp://example.org/feed", name: Bad}
+          - {url: "https://example.org/ok"}
+        channels:
+          - {name: c, type: console, topics: [norad, nosuch]}
+          - {name: s, type: slack, webhook_url: "${SLACK_URL}"}
+        timezone: Mars/Olympus
+        """,
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    text = str(info.value)
+    lines = text.splitlines()
+    assert len(lines) >= 6, text
+    assert all(line.startswith(str(path) + ":") for line in lines), text
+    assert "interval" in text and "not a duration" in text
+    assert "unknown key 'concurency'" in text and "did you mean 'concurrency'" in text
+    assert "ftp://example.org/feed" in text
+    assert "environment variable SLACK_URL is not set" in text
+    assert "unknown time zone 'Mars/Olympus'" in text
+    assert "unknown topic 'nosuch'" in text
+    # the line numbers point at the offending lines of the file
+    source = path.read_text().splitlines()
+    for line in lines:
+        number = int(line.split(":")[1])
+        if "concurency" in line:
+            assert "concurency" in source[number - 1]
+        if "Mars" in line:
+            assert "Mars" in source[number - 1]
+        if "nosuch" in line:
+            assert "nosuch" in source[number - 1]
+
+
+def test_secrets_come_from_the_environment(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        channels:
+          - {name: hook, type: webhook, url: "https://hooks.example.org/x", secret: "${HOOK_SECRET}"}
+        """,
+    )
+    cfg = load_config(path, environ={"HOOK_SECRET": "s3cr3t-value-of-some-length"})
+    channel = cfg.channel("hook")
+    assert "s3cr3t-value" not in repr(channel)
+    assert "s3cr3t-value" not in repr(cfg)
+    assert channel.secret.get_secret_value() == "s3cr3t-value-of-some-length"
+
+
+def test_database_url_override(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    cfg = load_config(path, environ={"MONITOR_DATABASE_URL": "sqlite:///elsewhere.db"})
+    assert cfg.database_url == "sqlite:///elsewhere.db"
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "feeds: [\n  {url: x\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert f"{path}:" in str(info.value)
+    assert "YAML syntax error" in str(info.value)
+
+
+def test_broken_watchlist_is_reported_with_file_and_line(tmp_path: Path) -> None:
+    broken = TEST_WATCHLIST.replace("threshold: 2\n    alert_at: 6", "threshold: two\n    alert_at: 6")
+    path = write_config(tmp_path, watchlist=broken)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    problems = info.value.problems
+    assert problems and all(p.path.endswith("test.yaml") for p in problems)
+    source = (tmp_path / "watchlists" / "test.yaml").read_text().splitlines()
+    assert any(p.line and "threshold" in source[p.line - 1] for p in problems), problems
+
+
+def test_missing_watchlists_and_duplicate_topics(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "watchlists: [watchlists/*.yaml, nowhere/*.yaml]\n")
+    (tmp_path / "watchlists" / "again.yaml").write_text(TEST_WATCHLIST, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    text = str(info.value)
+    assert "no file matches 'nowhere/*.yaml'" in text
+    assert "topic id 'norad' is already defined" in text
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config("/nonexistent/monitor.yaml", environ={})
+    assert "file not found" in str(info.value)

@@ -1,0 +1,115 @@
+"""The import layering of the package (the layering of docs/architecture.md, enforced).
+
+Pure modules import no I/O module; nothing imports the CLI; SQLModel tables stay in
+``monitor.store``; only ``fetch`` and ``deliver`` import httpx.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
+
+# module -> its layer; a module may import only modules of a lower or equal layer number...
+LAYERS: dict[str, int] = {
+    "model": 0,
+    "errors": 0,
+    "yamlsrc": 1,
+    "urls": 1,
+    "stories": 1,
+    "parse": 1,
+    "normalize": 1,
+    "dedupe": 1,
+    "score": 1,
+    "cadence": 1,
+    "schedule": 1,
+    "digest": 1,
+    "render": 1,
+    "channels": 1,
+    "config": 1,
+    "evaluate": 1,
+    "seeds": 1,
+    "retry": 1,
+    "fetch": 2,
+    "store": 2,
+    "deliver": 2,
+    "pipeline": 3,
+    "outbox": 3,
+    "scheduler": 4,
+    "server": 4,
+    "logs": 4,
+    "cli": 5,
+    "__main__": 6,
+    "__init__": 0,
+}
+PURE = {name for name, layer in LAYERS.items() if layer == 1}
+IO_LIBRARIES = {"httpx", "sqlalchemy", "sqlmodel", "alembic", "smtplib", "aiosmtplib", "socket"}
+
+
+def _modules() -> list[tuple[str, Path]]:
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).with_suffix("")
+        parts = rel.parts
+        if parts[0] == "store" and "migrations" in parts:
+            continue
+        out.append((parts[0], path))
+    return out
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            if node.module == "monitor":
+                found.update(f"monitor.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize(("top", "path"), _modules(), ids=lambda v: str(v))
+def test_module_respects_layers(top: str, path: Path) -> None:
+    layer = LAYERS.get(top)
+    assert layer is not None, f"{path}: module '{top}' has no layer; add it to LAYERS"
+    for name in _imports(path):
+        if name.startswith("monitor."):
+            target = name.split(".")[1]
+            if target == top:
+                continue
+            assert target in LAYERS, f"{path} imports unknown monitor module {name}"
+            assert LAYERS[target] <= layer, (
+                f"{path.relative_to(PACKAGE.parent)} (layer {layer}) imports {name} "
+                f"(layer {LAYERS[target]}): the upper may import the lower, never the reverse"
+            )
+            assert not (layer == LAYERS[target] and layer >= 2 and top != target), (
+                f"{path.relative_to(PACKAGE.parent)} imports {name}: I/O modules of one layer "
+                "must not depend on each other"
+            )
+        root = name.split(".")[0]
+        if top in PURE:
+            assert root not in IO_LIBRARIES, (
+                f"{path.relative_to(PACKAGE.parent)} is pure but imports {name}"
+            )
+
+
+def test_tables_stay_in_store() -> None:
+    for top, path in _modules():
+        if top == "store":
+            continue
+        assert "monitor.store.tables" not in _imports(path), (
+            f"{path}: SQLModel tables never leave monitor.store"
+        )
+
+
+def test_modules_start_with_a_docstring() -> None:
+    for _top, path in _modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if path.name == "__init__.py" and not tree.body:
+            continue
+        assert ast.get_docstring(tree), f"{path}: say what the module owns and must not import"
