@@ -9,14 +9,14 @@ table or as JSON. Imports from ``monitor.cli.app``, ``monitor.config``, ``monito
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from monitor.cli.app import app, config_path, console, err_console
+from monitor.cli.app import app, config_path, console
 from monitor.errors import ConfigError, InputError, Problem
 from monitor.evaluate import EvalReport, evaluate, read_jsonl
 from monitor.score.engine import compile_topics
@@ -24,7 +24,7 @@ from monitor.score.spec import TopicSpec, validate_watchlist
 from monitor.yamlsrc import first_lines, load_yaml
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
 
@@ -86,7 +86,10 @@ def render_table(report: EvalReport, show: int) -> None:
     console.print(table)
     console.print(f"{len(report.items)} items; grade 2 counts as relevant, 0 as not, 1 neither.")
     for topic, ev in report.topics.items():
-        for kind, wrong in (("false positives", ev.false_positives), ("missed", ev.false_negatives)):
+        for kind, wrong in (
+            ("false positives", ev.false_positives),
+            ("missed", ev.false_negatives),
+        ):
             if not wrong:
                 continue
             console.print(Text(f"\n{topic}: {kind} ({len(wrong)})", style="bold"))
@@ -114,13 +117,13 @@ def run_eval(
         rows = read_jsonl(file)
     except InputError as exc:
         for line in first_lines(exc.problems):
-            err_console.print(line, markup=False, highlight=False)
+            typer.echo(line, err=True)
         return 2
     matcher = compile_topics(topics)
     try:
         report = evaluate(rows, matcher, topic)
     except ValueError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        typer.echo(f"error: {exc}", err=True)
         return 2
     if output is OutputFormat.json:
         typer.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
@@ -151,7 +154,7 @@ def eval_command(
         topics = configured_topics(watchlist)
     except ConfigError as exc:
         for line in first_lines(exc.problems):
-            err_console.print(line, markup=False, highlight=False)
+            typer.echo(line, err=True)
         raise typer.Exit(2) from None
     code = run_eval(file, topics, topic=topic, output=output, show=show)
     if code:

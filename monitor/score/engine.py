@@ -197,6 +197,7 @@ class Matcher:
         term_label: list[str] = []
         keys: dict[str, list[tuple[int, str | None, int, int]]] = {}
         regexes: list[tuple[int, re.Pattern[str], bool]] = []
+        seen_keys: set[tuple[int, int, str, str | None]] = set()
         for ti, spec in enumerate(topics):
             group_index = {name: gi for gi, name in enumerate(spec.groups)}
             groups: list[_Group] = []
@@ -220,6 +221,9 @@ class Matcher:
                             if parsed.case_sensitive
                             else None
                         )
+                        if (ti, gi, padded, check) in seen_keys:
+                            continue  # two terms of one group spell the same words
+                        seen_keys.add((ti, gi, padded, check))
                         words = key.count(" ") + 1
                         keys.setdefault(padded, []).append((len(padded), check, tid, words))
             compiled.append(

@@ -285,7 +285,11 @@ def check_group(name: str, group: GroupSpec) -> Iterator[tuple[Loc, str]]:
             except ValueError as exc:
                 yield (where, f"{label}: {exc}")
                 continue
-            key = (*parsed.keys, "*" if parsed.prefix else "", str(parsed.case_sensitive))
+            key = (
+                *(parsed.cased if parsed.case_sensitive else parsed.keys),
+                "*" if parsed.prefix else "",
+                str(parsed.case_sensitive),
+            )
             if key in seen:
                 yield (where, f"{label} repeats term {seen[key] + 1} of the group; remove one")
             seen.setdefault(key, j)
