@@ -10,7 +10,10 @@ import asyncio
 import json
 from datetime import datetime, timedelta
 
+from zoneinfo import ZoneInfo
+
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from monitor.cli.app import app, config_path, console, err_console
@@ -118,25 +121,32 @@ def _since(value: str | None) -> datetime | None:
     return when if when.tzinfo else when.astimezone()
 
 
-def matches_table(records: list[MatchRecord], title: str = "Matches") -> Table:
+def matches_table(records: list[MatchRecord], title: str = "Matches", tz: str = "UTC") -> Table:
+    """One row per item (newest first): its topics with scores, ``!`` marking alerts."""
+    zone = ZoneInfo(tz)
     table = Table(title=title)
-    table.add_column("id", justify="right")
-    table.add_column("published")
-    table.add_column("topic")
-    table.add_column("score", justify="right")
+    table.add_column("item", justify="right")
+    table.add_column(f"published ({tz})")
+    table.add_column("topics (score)", overflow="fold")
     table.add_column("title", overflow="fold", ratio=3)
     table.add_column("feed", overflow="fold", ratio=1)
     table.add_column("also in", overflow="fold", ratio=1)
+    by_item: dict[int, list[MatchRecord]] = {}
     for m in records:
-        sev = " [bold red]![/bold red]" if m.severity == "alert" else ""
+        by_item.setdefault(m.item_id, []).append(m)
+    for group in by_item.values():
+        first = group[0]
+        topics = ", ".join(
+            f"{m.topic} {m.score:g}" + ("[bold red]![/bold red]" if m.severity == "alert" else "")
+            for m in sorted(group, key=lambda m: -m.score)
+        )
         table.add_row(
-            str(m.item_id),
-            (m.published or m.matched_at).strftime("%Y-%m-%d %H:%M"),
-            m.topic + sev,
-            f"{m.score:g}",
-            m.title,
-            m.feed_name or m.feed_url,
-            ", ".join(m.also_in),
+            str(first.item_id),
+            (first.published or first.matched_at).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            topics,
+            escape(first.title),
+            escape(first.feed_name or first.feed_url),
+            escape(", ".join(first.also_in)),
         )
     return table
 
@@ -158,7 +168,7 @@ def matches(
     if fmt == "json":
         typer.echo(json.dumps([m.as_json() for m in found], ensure_ascii=False, indent=2))
         return
-    console.print(matches_table(found))
+    console.print(matches_table(found, tz=cfg.timezone))
 
 
 @app.command()
@@ -235,7 +245,11 @@ def explain(
         store = open_store(cfg.database_url)
         from monitor.urls import canonical_url
 
-        stored = store.item(item) if item is not None else store.item(url=canonical_url(url or "") or url)
+        stored = (
+            store.item(item)
+            if item is not None
+            else store.item(url=canonical_url(url or "") or url)
+        )
         store.close()
         if stored is None:
             err_console.print(f"no stored item {'id ' + str(item) if item is not None else url}")

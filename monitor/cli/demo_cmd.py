@@ -136,7 +136,8 @@ def demo(
         for p in report.failed:
             err_console.print(f"[red]{p.name}: {p.error_kind}: {p.error}[/red]", highlight=False)
         found = store.matches(limit=None)
-        console.print(matches_table(found, title=f"Matches ({len(found)})"))
+        items = len({m.item_id for m in found})
+        console.print(matches_table(found, title=f"{items} items matched", tz=cfg.timezone))
         digest = build_digest(
             "console", found, window_start=now, window_end=utcnow(), timezone=cfg.timezone
         )

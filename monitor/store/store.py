@@ -524,7 +524,7 @@ class Store:
                 i.source,
             )
             .join(items_t, i.id == m.item_id)
-            .order_by(m.matched_at.desc(), m.id.desc())
+            .order_by(m.matched_at.desc(), i.published.desc().nulls_last(), m.id.desc())
         )
         conds = []
         if since is not None:
