@@ -1,0 +1,319 @@
+"""Story clustering: telling when items from different outlets are copies of one story.
+
+Owns: the text normaliser used for near-duplicate detection, story signatures, their
+similarity, the candidate keys a store indexes to find similar recent items, and the choice of
+story for a new item. Pure: takes values, returns values; no clock, no I/O. Imports only the
+standard library; must not import fetch, store, deliver, pipeline, scheduler or cli.
+
+The method
+----------
+Syndicated copies (a wire story run by five papers, a press release carried by several sites)
+share long runs of words even when the headline is rewritten, a dateline is added and the first
+paragraph is lightly edited. Independent reports of the same event share facts and quotes but
+few long runs. So a story is compared by its *word shingles*:
+
+1. **Normalise** (:func:`story_text`, :func:`words`): drop a byline on its own first line and a
+   leading dateline (``OTTAWA —``, ``WASHINGTON (AP) —``, ``TOKYO, June 5 (Reuters) -``), drop
+   feed trailers (``The post … appeared first on …``, ``Continue reading``, copyright lines,
+   ``(AP Photo/…)`` credits), fold case and accents (``Défense`` → ``defense``, ``Œuvre`` →
+   ``oeuvre``) and split into words of letters and digits.
+2. **Shingle**: every run of :data:`SHINGLE_WORDS` consecutive words of the title, and of the
+   summary, is one shingle (a field shorter than that is one shingle). Each shingle is hashed
+   with BLAKE2b to a 63-bit integer, so it fits a signed 64-bit database column.
+3. **Sketch** (:class:`StorySignature`): the :data:`SKETCH_SIZE` smallest shingle hashes (a
+   *bottom-k* MinHash sketch, Broder 1997) plus the number of distinct shingles. Texts of a
+   few paragraphs, which is what feeds carry, have fewer shingles than that, so their sketch is
+   the whole set and every comparison is exact. For longer texts the hashes below both sketches'
+   cut-off are a uniform sample of the union, from which the shared fraction is estimated.
+4. **Similarity** (:func:`similarity`): the estimated number of shared shingles divided by the
+   size of the smaller text, where a text counts as at least :data:`MIN_SHINGLES` shingles. This
+   is the overlap coefficient: a copy that a feed cut to its first two sentences still scores
+   high against the full text, while the floor stops two short headlines that share a phrase
+   from looking like copies.
+5. **Assignment** (:func:`assign_story`): a new item joins the story of its most similar recent
+   item when the similarity reaches the threshold (:data:`STORY_THRESHOLD`, tuned on labelled
+   real news: see ``docs/benchmarks.md``); otherwise it starts a story whose id comes from its
+   own key (:func:`story_id_for`). This is incremental single-link clustering.
+
+Finding candidates without comparing with everything
+-----------------------------------------------------
+:attr:`StorySignature.keys` are the item's smallest shingle hashes that fall in the lowest
+1/:data:`KEY_RATE` of the hash range (at least :data:`MIN_KEYS`, at most :data:`MAX_KEYS`).
+Because the cut is fixed, a shingle that two texts share is a key of both or of neither, so
+copies share keys even when one is much shorter. A store keeps ``(key, item)`` rows for recent
+items in an indexed table, looks up the new item's keys, recomputes the signatures of the items
+found from their stored title and summary (cheap), and passes them to :func:`assign_story`.
+Keys are non-negative and below 2**63, so they fit a signed BIGINT on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "KEY_RATE",
+    "MAX_KEYS",
+    "MIN_KEYS",
+    "MIN_SHINGLES",
+    "SHINGLE_WORDS",
+    "SKETCH_SIZE",
+    "STORY_THRESHOLD",
+    "StorySignature",
+    "assign_story",
+    "cluster",
+    "fingerprint",
+    "fold",
+    "signature",
+    "similarity",
+    "story_id_for",
+    "story_text",
+    "words",
+]
+
+#: Words per shingle.
+SHINGLE_WORDS = 4
+#: Shingle hashes kept in a signature (bottom-k sketch size).
+SKETCH_SIZE = 128
+#: The smallest size a text counts as when dividing shared shingles by the smaller text.
+MIN_SHINGLES = 20
+#: Default similarity at or above which a new item joins an existing story.
+STORY_THRESHOLD = 0.3
+#: A shingle hash is a candidate key when it falls in the lowest 1/KEY_RATE of the range.
+KEY_RATE = 6
+#: Fewest and most candidate keys per item.
+MIN_KEYS = 4
+MAX_KEYS = 24
+
+_HASH_LIMIT = 1 << 63
+_KEY_CUT = _HASH_LIMIT // KEY_RATE
+
+# --- normalising text ----------------------------------------------------------------------------
+
+_CAP = "A-ZÀ-ÖØ-Þ"
+# A dateline: a place in capitals (or any place followed by a wire agency in brackets), an
+# optional ", Ont." / ", June 5", an optional "(AP)", then a dash. A hyphen needs a space on both
+# sides so that "US-Canada" is never taken for one.
+_DATELINE = (
+    rf"(?:[{_CAP}][{_CAP}'’.\- ]{{1,40}}|[{_CAP}][\w'’.\- ]{{1,40}}(?=\s*\())?"
+    r"(?:,[^\n,()—–]{1,30}){0,2}"
+    r"(?:\s*\([^()\n]{1,40}\))?"
+    r"\s*(?:—|–|--|\s-\s)\s*"
+)
+_LEADING_DATELINE = re.compile(r"\A\s*" + _DATELINE)
+_BYLINE_LINE = re.compile(r"\A\s*(?:By|BY|Par|PAR)\s[^\n]{1,80}\n")
+_TRAILERS = (
+    re.compile(r"\bThe post\b[^\n]{1,400}?\bappeared first on\b[^\n]{0,200}\Z"),
+    re.compile(r"\bL[’']article\b[^\n]{1,400}?\best apparu en premier sur\b[^\n]{0,200}\Z"),
+    re.compile(
+        r"\b(?:Continue reading|Read more|Read the full (?:story|article)|Lire la suite)\b"
+        r"[^\n]{0,120}\Z",
+        re.IGNORECASE,
+    ),
+    re.compile(r"(?:\bCopyright\b|©)\s*\d{4}\b[^\n]{0,160}\Z", re.IGNORECASE),
+)
+_PHOTO_CREDIT = re.compile(r"\((?:AP|CP|AFP|Reuters)\s+Photo\b[^()\n]{0,120}\)", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+")
+_LETTERS = str.maketrans(
+    {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
+)
+
+
+def story_text(summary: str) -> str:
+    """``summary`` without the parts outlets add around a story they carry.
+
+    Removes a byline on its own first line (``By Jane Roe, The Canadian Press``), a leading
+    dateline (``OTTAWA —``, ``WASHINGTON (AP) —``, ``Tokyo (AP) —``, ``(Reuters) -``), feed
+    trailers (``The post … appeared first on …``, ``L’article … est apparu en premier sur …``,
+    ``Continue reading …``, a copyright line) and wire photo credits.
+    """
+    text = summary
+    byline = _BYLINE_LINE.match(text)
+    if byline is not None and len(byline.group(0).split()) <= 10:
+        text = text[byline.end() :]
+    dateline = _LEADING_DATELINE.match(text)
+    if dateline is not None:
+        text = text[dateline.end() :]
+    text = _PHOTO_CREDIT.sub(" ", text)
+    for trailer in _TRAILERS:
+        text = trailer.sub("", text.rstrip())
+    return text.strip()
+
+
+def fold(text: str) -> str:
+    """Case- and accent-folded ``text``: ``Défense NATIONALE`` → ``defense nationale``."""
+    if text.isascii():
+        return text.casefold()
+    text = text.casefold().translate(_LETTERS)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """The folded words (runs of letters and digits) of ``text``."""
+    return _WORD.findall(fold(text))
+
+
+def _title_and_summary_words(title: str, summary: str) -> tuple[list[str], list[str]]:
+    return words(title), words(story_text(summary))
+
+
+# --- signatures ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StorySignature:
+    """What story clustering keeps of an item's text.
+
+    ``hashes`` are the smallest :data:`SKETCH_SIZE` shingle hashes, ascending; ``size`` is the
+    number of distinct shingles. When ``size <= len(hashes)`` the sketch is the whole set.
+    """
+
+    hashes: tuple[int, ...]
+    size: int
+
+    @property
+    def complete(self) -> bool:
+        """Whether ``hashes`` holds every shingle of the text (not only a sample)."""
+        return self.size <= len(self.hashes)
+
+    @property
+    def keys(self) -> tuple[int, ...]:
+        """Candidate keys for an index of recent items: see the module docstring."""
+        below = sum(1 for h in self.hashes[:MAX_KEYS] if h < _KEY_CUT)
+        return self.hashes[: max(below, MIN_KEYS)]
+
+
+def _shingle_hash(gram: Sequence[str]) -> int:
+    digest = hashlib.blake2b(" ".join(gram).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def _shingles(tokens: list[str]) -> set[int]:
+    if not tokens:
+        return set()
+    if len(tokens) <= SHINGLE_WORDS:
+        return {_shingle_hash(tokens)}
+    return {
+        _shingle_hash(tokens[i : i + SHINGLE_WORDS]) for i in range(len(tokens) - SHINGLE_WORDS + 1)
+    }
+
+
+def signature(title: str, summary: str) -> StorySignature:
+    """The story signature of an item's plain-text title and summary."""
+    title_words, summary_words = _title_and_summary_words(title, summary)
+    shingles = _shingles(title_words) | _shingles(summary_words)
+    return StorySignature(tuple(heapq.nsmallest(SKETCH_SIZE, shingles)), len(shingles))
+
+
+def fingerprint(title: str, summary: str) -> int:
+    """A 63-bit hash of the normalised words of title and summary; ``0`` when there are none.
+
+    Equal fingerprints mean the same words in the same order once case, accents, markup,
+    datelines, bylines and feed trailers are set aside: a verbatim copy. It fits a signed
+    64-bit column. Near (not verbatim) copies are the job of :func:`signature`.
+    """
+    title_words, summary_words = _title_and_summary_words(title, summary)
+    if not title_words and not summary_words:
+        return 0
+    text = " ".join(title_words) + "\n" + " ".join(summary_words)
+    value = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+    return (value >> 1) or 1
+
+
+def similarity(a: StorySignature, b: StorySignature) -> float:
+    """How much of the smaller text the two share, from 0.0 (nothing) to 1.0 (all of it).
+
+    Exact when both signatures are complete, an estimate otherwise (see the module docstring).
+    A text smaller than :data:`MIN_SHINGLES` shingles counts as that many.
+    """
+    if not a.hashes or not b.hashes:
+        return 0.0
+    cut = min(
+        _HASH_LIMIT if a.complete else a.hashes[-1],
+        _HASH_LIMIT if b.complete else b.hashes[-1],
+    )
+    sample_a = {h for h in a.hashes if h <= cut}
+    sample_b = {h for h in b.hashes if h <= cut}
+    shared = len(sample_a & sample_b)
+    if shared == 0:
+        return 0.0
+    jaccard = shared / len(sample_a | sample_b)
+    common = jaccard * (a.size + b.size) / (1.0 + jaccard)
+    return min(1.0, common / max(min(a.size, b.size), MIN_SHINGLES))
+
+
+# --- assigning stories ---------------------------------------------------------------------------
+
+
+def story_id_for(item_key: str) -> str:
+    """The id of a new story started by the item with key ``item_key`` (stable, 16 hex digits)."""
+    return hashlib.blake2b(b"story\x00" + item_key.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _check_threshold(threshold: float) -> None:
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(
+            f"story threshold must be above 0 and at most 1 (a share of the smaller text), "
+            f"got {threshold!r}"
+        )
+
+
+def assign_story(
+    candidate: StorySignature,
+    recent: Iterable[tuple[str, StorySignature]],
+    threshold: float = STORY_THRESHOLD,
+) -> str | None:
+    """The story the ``candidate`` belongs to, or ``None`` when it starts a new one.
+
+    Args:
+        candidate: the new item's signature.
+        recent: ``(story_id, signature)`` of recent items, best first when it matters: of equally
+            similar items the first wins (pass the most recent first).
+        threshold: the least similarity that makes a copy, in (0, 1].
+
+    Raises:
+        ValueError: when ``threshold`` is outside (0, 1].
+    """
+    _check_threshold(threshold)
+    best_story: str | None = None
+    best = threshold
+    for story, other in recent:
+        score = similarity(candidate, other)
+        if score >= best and (best_story is None or score > best):
+            best_story, best = story, score
+    return best_story
+
+
+def cluster(
+    items: Sequence[tuple[str, StorySignature]], threshold: float = STORY_THRESHOLD
+) -> list[str]:
+    """Story ids for ``(item_key, signature)`` pairs taken in order, as a stream would see them.
+
+    Each item is compared only with earlier items that share a candidate key (what a store's
+    index would return), joins the most similar one's story if it reaches ``threshold``, and
+    starts its own story otherwise. Useful for the items of one poll, and for measuring.
+    """
+    _check_threshold(threshold)
+    by_key: defaultdict[int, list[int]] = defaultdict(list)
+    stories: list[str] = []
+    for index, (item_key, sig) in enumerate(items):
+        keys = sig.keys
+        seen: set[int] = set()
+        candidates: list[int] = []
+        for key in keys:
+            for earlier in by_key[key]:
+                if earlier not in seen:
+                    seen.add(earlier)
+                    candidates.append(earlier)
+        candidates.sort(reverse=True)  # most recent first
+        found = assign_story(sig, ((stories[i], items[i][1]) for i in candidates), threshold)
+        stories.append(found if found is not None else story_id_for(item_key))
+        for key in keys:
+            by_key[key].append(index)
+    return stories
