@@ -154,9 +154,9 @@ class MonitorFile(_Strict):
     database: str = DEFAULT_DATABASE
     timezone: str = "UTC"
     watchlists: list[str] = Field(default_factory=lambda: ["watchlists/*.yaml"])
-    polling: PollingSettings = Field(default_factory=PollingSettings)
-    status: StatusSettings = Field(default_factory=StatusSettings)
-    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    polling: PollingSettings = Field(default_factory=lambda: PollingSettings())
+    status: StatusSettings = Field(default_factory=lambda: StatusSettings())
+    retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
     feeds: list[FeedSpec] = Field(default_factory=list)
     channels: list[ChannelSpec] = Field(default_factory=list)
 

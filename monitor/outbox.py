@@ -234,7 +234,12 @@ class Outbox:
     async def _send_one(self, d: Delivery) -> DeliveryReport:
         sender = self.senders.get(d.channel)
         built = digests.digest_from_json(d.payload)
-        fields = {"event": "deliver", "channel": d.channel, "kind": d.kind, "key": d.key}
+        fields: dict[str, object] = {
+            "event": "deliver",
+            "channel": d.channel,
+            "kind": d.kind,
+            "key": d.key,
+        }
         if sender is None:
             error = f"channel '{d.channel}' is not configured any more"
             when = next_attempt_at(d.attempts + 1, self.clock(), self.policy, self.rng)

@@ -46,8 +46,10 @@ def parse_feed(
     version = result.get("version", "") or ""
     warning = None
     if result.get("bozo"):
-        exc = result.get("bozo_exception")
-        warning = f"{type(exc).__name__}: {exc}" if exc is not None else "malformed feed"
+        problem = result.get("bozo_exception")
+        warning = (
+            f"{type(problem).__name__}: {problem}" if problem is not None else "malformed feed"
+        )
     if not version and not raw_entries:
         raise ParseError(f"not a feed: no RSS, Atom or JSON feed found ({warning or 'empty'})")
 

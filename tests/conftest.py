@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from monitor.store import Store
-
 from tests.support import write_config
 
 POSTGRES_URL = os.environ.get("MONITOR_TEST_POSTGRES_URL")
+
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
@@ -22,7 +22,9 @@ def config_file(tmp_path: Path) -> Path:
 
 def _postgres_store() -> Iterator[Store]:
     if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need MONITOR_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PostgreSQL tests need MONITOR_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
     import sqlalchemy as sa
 
     schema = f"t_{uuid.uuid4().hex[:12]}"

@@ -8,7 +8,6 @@ import pytest
 
 from monitor.config import load_config, parse_duration, parse_fraction, parse_size
 from monitor.errors import ConfigError
-
 from tests.support import TEST_WATCHLIST, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,8 +15,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("15m", 900), ("20s", 20), ("1h30m", 5400), ("2d", 172800), ("1w", 604800), (90, 90),
-     ("500ms", 0.5), ("1h 5m", 3900)],
+    [
+        ("15m", 900),
+        ("20s", 20),
+        ("1h30m", 5400),
+        ("2d", 172800),
+        ("1w", 604800),
+        (90, 90),
+        ("500ms", 0.5),
+        ("1h 5m", 3900),
+    ],
 )
 def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
@@ -45,7 +52,12 @@ def test_shipped_configuration_is_valid() -> None:
     cfg = load_config(ROOT / "config" / "monitor.yaml", environ={})
     ids = {t.id for t in cfg.topics}
     assert ids == {
-        "norad", "five_eyes", "tariffs", "defence_spending", "arctic_security", "border_security"
+        "norad",
+        "five_eyes",
+        "tariffs",
+        "defence_spending",
+        "arctic_security",
+        "border_security",
     }
     assert 12 <= len(cfg.feeds) <= 20
     assert {f.lang for f in cfg.feeds} == {"en", "fr"}
@@ -117,7 +129,10 @@ def test_secrets_come_from_the_environment(tmp_path: Path) -> None:
         tmp_path,
         """
         channels:
-          - {name: hook, type: webhook, url: "https://hooks.example.org/x", secret: "${HOOK_SECRET}"}
+          - name: hook
+            type: webhook
+            url: "https://hooks.example.org/x"
+            secret: "${HOOK_SECRET}"
         """,
     )
     cfg = load_config(path, environ={"HOOK_SECRET": "s3cr3t-value-of-some-length"})
@@ -142,7 +157,9 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 
 def test_broken_watchlist_is_reported_with_file_and_line(tmp_path: Path) -> None:
-    broken = TEST_WATCHLIST.replace("threshold: 2\n    alert_at: 6", "threshold: two\n    alert_at: 6")
+    broken = TEST_WATCHLIST.replace(
+        "threshold: 2\n    alert_at: 6", "threshold: two\n    alert_at: 6"
+    )
     path = write_config(tmp_path, watchlist=broken)
     with pytest.raises(ConfigError) as info:
         load_config(path, environ={})

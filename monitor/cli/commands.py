@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime, timedelta
-
 from zoneinfo import ZoneInfo
 
 import typer
@@ -258,10 +257,47 @@ def explain(
         console.print(f"[bold]item {stored.id}[/bold] {stored.url or ''}", highlight=False)
     explanations = matcher_for(cfg).explain(title, summary, lang)
     if fmt == "json":
-        typer.echo(json.dumps([e.as_json() for e in explanations], ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "topic": e.topic,
+                        "name": e.name,
+                        "matched": e.matched,
+                        "decision": e.decision,
+                        "score": e.score,
+                        "threshold": e.threshold,
+                        "severity": e.severity,
+                        "urgent": e.urgent,
+                        "detail": e.detail,
+                        "reasons": [
+                            {
+                                "term": r.term,
+                                "field": r.field,
+                                "position": r.position,
+                                "weight": r.weight,
+                                "rule": r.rule,
+                            }
+                            for r in e.reasons
+                        ],
+                    }
+                    for e in explanations
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
-    for e in explanations:
-        console.print(e.render(), highlight=False)
+    for e in sorted(explanations, key=lambda e: (not e.matched, -e.score)):
+        mark = "[green]MATCH[/green]" if e.matched else "[dim]no match[/dim]"
+        sev = f" · {e.severity}" + (" · urgent" if e.urgent else "") if e.matched else ""
+        console.print(
+            f"{mark} [bold]{escape(e.topic)}[/bold] ({escape(e.name)}): score {e.score:g} / "
+            f"threshold {e.threshold:g}{sev} — {escape(e.detail)}",
+            highlight=False,
+        )
+        for r in e.reasons:
+            console.print(f"    {escape(str(r))}", highlight=False)
 
 
 __all__ = ["check", "config_path", "explain", "feeds", "matches", "matches_table", "poll"]

@@ -64,10 +64,16 @@ STORY_WINDOW = timedelta(days=3)
 
 
 class FeedSpecLike(Protocol):
-    url: str
-    name: str | None
-    lang: str | None
-    interval: float | None
+    """What the store needs of a configured feed."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def lang(self) -> str | None: ...
+    @property
+    def interval(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,9 +397,7 @@ class Store:
                         updated_at=now,
                     )
                 )
-                new_matches += self._apply_matches(
-                    conn, row.item_id, scored.get(item.key, ()), now
-                )
+                new_matches += self._apply_matches(conn, row.item_id, scored.get(item.key, ()), now)
         return SaveResult(new_items, linked, n_changed, new_matches)
 
     def _item_by_url(self, conn: Connection, url: str) -> int | None:
@@ -421,7 +425,7 @@ class Store:
                 updated_at=now,
             )
         )
-        item_id = int(result.inserted_primary_key[0])
+        item_id = _new_id(result)
         keys = sorted(set(sig.keys))
         if keys:
             conn.execute(bands_t.insert(), [{"band": k, "item_id": item_id} for k in keys])
@@ -694,12 +698,15 @@ class Store:
     ) -> list[MatchRecord]:
         """Matches in [since, until) not yet put in a ``kind`` delivery of this channel."""
         dm = delivery_matches_t.c
-        taken = select(dm.match_id).where(dm.channel == channel, dm.kind.in_([kind, *exclude_kinds]))
+        taken = select(dm.match_id).where(
+            dm.channel == channel, dm.kind.in_([kind, *exclude_kinds])
+        )
         with self.engine.connect() as conn:
             ids = [
                 r.id
                 for r in conn.execute(
-                    select(matches_t.c.id).where(
+                    select(matches_t.c.id)
+                    .where(
                         matches_t.c.matched_at >= since,
                         matches_t.c.matched_at < until,
                         matches_t.c.score >= min_score,
@@ -743,7 +750,7 @@ class Store:
                         created_at=now,
                     )
                 )
-                delivery_id = int(result.inserted_primary_key[0])
+                delivery_id = _new_id(result)
                 if match_ids:
                     conn.execute(
                         delivery_matches_t.insert(),
@@ -897,6 +904,13 @@ class Store:
                 select(deliveries_t.c.status, func.count()).group_by(deliveries_t.c.status)
             )
             return {status: int(n) for status, n in rows}
+
+
+def _new_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - every table here has an integer primary key
+        raise StoreError("the database returned no id for a new row")
+    return int(key[0])
 
 
 def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:

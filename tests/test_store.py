@@ -1,0 +1,298 @@
+"""The store on a real SQLite file and on the local PostgreSQL (when configured)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from monitor.digest import build_digest, digest_to_json
+from monitor.model import FeedUpdate, Item, Reason, TopicMatch
+from monitor.store import Store
+from monitor.store.tables import SQLModel
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+
+class Spec:
+    def __init__(self, url: str, name: str | None = None) -> None:
+        self.url, self.name, self.lang, self.interval = url, name, "en", None
+
+
+def item(key: str, title: str, *, url: str | None = None, summary: str = "", h: str = "") -> Item:
+    return Item(
+        key=key,
+        feed_url="x",
+        title=title,
+        summary=summary,
+        url=url,
+        published=NOW - timedelta(hours=1),
+        content_hash=h or f"hash-{key}-{title}",
+    )
+
+
+def match(topic: str, score: float = 5.0, severity: str = "digest") -> TopicMatch:
+    return TopicMatch(
+        topic,
+        score,
+        severity,
+        (Reason("NORAD", "title", 0, 4.0, "group:norad"),),  # type: ignore[arg-type]
+    )
+
+
+def test_migrations_match_the_tables(store: Store) -> None:
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == [], diff
+
+
+def test_times_come_back_aware_utc(store: Store) -> None:
+    store.sync_feeds([Spec("https://a.example/feed")], NOW)
+    feed = store.claim_due_feeds(NOW, owner="t")[0]
+    local = NOW.astimezone(__import__("zoneinfo").ZoneInfo("America/Toronto"))
+    store.record_poll(
+        feed.id,
+        FeedUpdate(polled_at=local, next_poll_at=local + timedelta(minutes=5), success=True),
+    )
+    [state] = store.feeds()
+    assert state.last_polled_at == NOW
+    assert state.last_polled_at is not None and state.last_polled_at.tzinfo is not None
+    assert state.last_polled_at.utcoffset() == timedelta(0)
+
+
+def test_feeds_sync_claim_and_lease(store: Store) -> None:
+    store.sync_feeds([Spec("https://a.example/feed", "A"), Spec("https://b.example/feed")], NOW)
+    claimed = store.claim_due_feeds(NOW, owner="w1", lease_s=60)
+    assert {f.url for f in claimed} == {"https://a.example/feed", "https://b.example/feed"}
+    # leased: another worker gets nothing until the lease expires
+    assert store.claim_due_feeds(NOW, owner="w2") == []
+    assert len(store.claim_due_feeds(NOW + timedelta(seconds=61), owner="w2")) == 2
+    # a recorded poll releases the lease and sets the next poll
+    a = next(f for f in claimed if f.name == "A")
+    store.record_poll(
+        a.id,
+        FeedUpdate(
+            polled_at=NOW, next_poll_at=NOW + timedelta(minutes=15), success=True, etag='"e1"'
+        ),
+    )
+    later = NOW + timedelta(minutes=16)
+    urls = [f.url for f in store.claim_due_feeds(later, owner="w3")]
+    assert "https://a.example/feed" in urls
+    # unlisted feeds stop being polled
+    store.sync_feeds([Spec("https://b.example/feed")], NOW)
+    assert [f.url for f in store.claim_due_feeds(NOW + timedelta(days=1), owner="w4")] == [
+        "https://b.example/feed"
+    ]
+
+
+def test_disabled_feed_is_not_claimed_and_moved_feed_changes_url(store: Store) -> None:
+    store.sync_feeds([Spec("https://a.example/old"), Spec("https://b.example/feed")], NOW)
+    a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
+    store.record_poll(
+        a.id,
+        FeedUpdate(polled_at=NOW, next_poll_at=NOW, success=True, new_url="https://a.example/new"),
+    )
+    store.record_poll(
+        b.id,
+        FeedUpdate(
+            polled_at=NOW,
+            next_poll_at=NOW,
+            success=False,
+            error_kind="gone",
+            error="410 Gone",
+            disabled_reason="the server says the feed is gone (410)",
+        ),
+    )
+    claimed = store.claim_due_feeds(NOW + timedelta(minutes=1), owner="w")
+    assert [f.url for f in claimed] == ["https://a.example/new"]
+    gone = next(f for f in store.feeds() if f.url == "https://b.example/feed")
+    assert gone.disabled_reason and gone.last_error_kind == "gone"
+
+
+def test_items_are_stored_once_and_linked_across_feeds(store: Store) -> None:
+    store.sync_feeds(
+        [Spec("https://a.example/feed", "A"), Spec("https://b.example/feed", "B")], NOW
+    )
+    a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
+    one = item("k1", "NORAD review begins", url="https://news.example/norad")
+    saved = store.save_items(a.id, [one], [], {"k1": [match("norad")]}, NOW)
+    assert (saved.new_items, saved.new_matches) == (1, 1)
+    same = item("other-key", "NORAD review begins (wire)", url="https://news.example/norad")
+    saved = store.save_items(b.id, [same], [], {"other-key": [match("norad")]}, NOW)
+    assert (saved.new_items, saved.linked_items, saved.new_matches) == (0, 1, 0)
+    assert store.counts()["items"] == 1
+    [m] = store.matches()
+    assert m.feed_name == "A" and m.also_in == ("B",)
+    assert m.reasons[0].term == "NORAD"
+    assert store.stored_hashes(b.id, ["other-key", "nope"]) == {"other-key": same.content_hash}
+
+
+def test_near_duplicates_share_a_story(store: Store) -> None:
+    store.sync_feeds(
+        [Spec("https://a.example/feed", "A"), Spec("https://b.example/feed", "B")], NOW
+    )
+    a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
+    text = (
+        "Canada will spend 4.9 billion dollars over six years to modernize the continental "
+        "air defence system, the defence minister said on Monday at an air force base in "
+        "Ontario, calling it the first step of a twenty year plan for new radars."
+    )
+    store.save_items(
+        a.id,
+        [item("a1", "Canada to modernize NORAD", url="https://a.example/1", summary=text)],
+        [],
+        {"a1": [match("norad")]},
+        NOW,
+    )
+    store.save_items(
+        b.id,
+        [
+            item(
+                "b1",
+                "Ottawa unveils NORAD upgrade",
+                url="https://b.example/9",
+                summary="OTTAWA — " + text,
+            )
+        ],
+        [],
+        {"b1": [match("norad")]},
+        NOW,
+    )
+    store.save_items(
+        b.id,
+        [
+            item(
+                "b2",
+                "Tariff talks stall",
+                url="https://b.example/10",
+                summary="Negotiators ended a week of talks in Washington without a steel deal.",
+            )
+        ],
+        [],
+        {},
+        NOW,
+    )
+    found = store.matches()
+    assert len(found) == 2
+    assert found[0].story == found[1].story
+    assert {found[0].feed_name, found[1].feed_name} == {"A", "B"}
+    assert all(m.also_in for m in found)
+    third = store.item(url="https://b.example/10")
+    assert third is not None and third.story != found[0].story
+
+
+def test_changed_item_counts_only_when_a_topic_is_new_or_severity_rises(store: Store) -> None:
+    store.sync_feeds([Spec("https://a.example/feed")], NOW)
+    [a] = store.claim_due_feeds(NOW, owner="w")
+    store.save_items(
+        a.id, [item("k", "v1", url="https://a.example/s")], [], {"k": [match("norad", 3)]}, NOW
+    )
+    later = NOW + timedelta(hours=1)
+    same = store.save_items(
+        a.id, [], [item("k", "v2", url="https://a.example/s")], {"k": [match("norad", 4)]}, later
+    )
+    assert (same.changed_items, same.new_matches) == (1, 0)
+    raised = store.save_items(
+        a.id,
+        [],
+        [item("k", "v3", url="https://a.example/s")],
+        {"k": [match("norad", 9, "alert"), match("tariffs", 3)]},
+        later,
+    )
+    assert raised.new_matches == 2
+    got = {m.topic: m for m in store.matches()}
+    assert got["norad"].severity == "alert" and got["norad"].matched_at == later
+    assert got["norad"].title == "v3"
+
+
+def test_outbox_records_once_and_tracks_attempts(store: Store) -> None:
+    store.sync_feeds([Spec("https://a.example/feed")], NOW)
+    [a] = store.claim_due_feeds(NOW, owner="w")
+    store.save_items(
+        a.id, [item("k", "NORAD", url="https://a.example/s")], [], {"k": [match("norad")]}, NOW
+    )
+    found = store.undelivered_matches(
+        "console", "digest", since=NOW - timedelta(days=1), until=NOW + timedelta(seconds=1)
+    )
+    assert len(found) == 1
+    d = build_digest("console", found, window_start=NOW, window_end=NOW + timedelta(seconds=1))
+    first = store.enqueue_delivery(d, digest_to_json(d), NOW)
+    assert first is not None
+    # the same window again, or the same match in another digest: nothing is recorded twice
+    assert store.enqueue_delivery(d, digest_to_json(d), NOW) is None
+    other = build_digest("console", found, window_start=NOW, window_end=NOW + timedelta(hours=1))
+    assert store.enqueue_delivery(other, digest_to_json(other), NOW) is None
+    assert (
+        store.undelivered_matches(
+            "console", "digest", since=NOW - timedelta(days=1), until=NOW + timedelta(hours=1)
+        )
+        == []
+    )
+    # another channel still gets it
+    assert (
+        len(
+            store.undelivered_matches(
+                "slack", "digest", since=NOW - timedelta(days=1), until=NOW + timedelta(hours=1)
+            )
+        )
+        == 1
+    )
+    [claimed] = store.claim_deliveries(NOW)
+    assert claimed.key == d.key and claimed.attempts == 0
+    assert store.claim_deliveries(NOW) == []  # leased
+    store.delivery_failed(
+        claimed.id, "500 from receiver", next_attempt_at=NOW + timedelta(seconds=30)
+    )
+    [again] = store.claim_deliveries(NOW + timedelta(seconds=31))
+    assert again.attempts == 1 and again.last_error == "500 from receiver"
+    store.delivery_failed(again.id, "still failing", next_attempt_at=None)
+    assert store.deliveries(status="dead")[0].match_count == 1
+    assert store.retry_delivery(again.id, NOW)
+    [third] = store.claim_deliveries(NOW + timedelta(minutes=5))
+    store.delivery_sent(third.id, NOW)
+    assert store.outbox_depth() == {"sent": 1}
+    assert store.last_window_end("console") == NOW + timedelta(seconds=1)
+
+
+def test_prune_removes_old_unmatched_items_only(store: Store) -> None:
+    store.sync_feeds([Spec("https://a.example/feed")], NOW)
+    [a] = store.claim_due_feeds(NOW, owner="w")
+    store.save_items(
+        a.id,
+        [
+            item("m", "matched", url="https://a.example/m"),
+            item("u", "unmatched", url="https://a.example/u"),
+        ],
+        [],
+        {"m": [match("norad")]},
+        NOW,
+    )
+    assert (
+        store.prune(unmatched_before=NOW - timedelta(days=1), bands_before=NOW - timedelta(days=1))
+        == 0
+    )
+    assert (
+        store.prune(unmatched_before=NOW + timedelta(days=1), bands_before=NOW + timedelta(days=1))
+        == 1
+    )
+    counts = store.counts()
+    assert counts["items"] == 1 and counts["matches"] == 1
+
+
+def test_sqlite_uses_wal(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'wal.db'}")
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+    store.close()
+
+
+def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
+    import pytest
+
+    from monitor.errors import StoreError
+
+    with pytest.raises(StoreError):
+        Store.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
