@@ -5,9 +5,11 @@ Owns: the pydantic models ``ConsoleChannel``, ``SlackChannel``, ``EmailChannel``
 predicate ``accepts``. Pure: validates values, does no I/O. May import ``monitor.schedule`` and
 ``monitor.model``; must not import config, store, deliver or anything that does I/O.
 
-Secrets (the Slack webhook URL, the SMTP password, the webhook signing secret) arrive already
-expanded from ``${VAR}`` references and are held as ``SecretStr``; the webhook URL and its extra
-headers are plain strings kept out of ``repr``. Error messages never quote a secret.
+Secrets (the Slack webhook URL, the SMTP password, the webhook URL, signing secret and extra
+header values) arrive already expanded from ``${VAR}`` references and are held as
+``SecretStr``, so neither ``repr`` nor a JSON dump shows them. Error messages never quote a
+secret; a model that embeds channels should set ``hide_input_in_errors=True`` so that
+``str(ValidationError)`` does not echo the input either.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from email.utils import parseaddr
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from monitor.model import SEVERITY_RANK
 from monitor.schedule import CronSpec, QuietHours, parse_cron, parse_quiet_hours
@@ -334,22 +344,27 @@ def _check_address(value: str, field: str) -> None:
 
 
 class WebhookChannel(_ChannelBase):
-    """POST signed JSON to any HTTP endpoint."""
+    """POST signed JSON to any HTTP endpoint.
+
+    The URL and the extra header values are held as secrets too: webhook URLs often carry a
+    token, and headers an ``Authorization`` value.
+    """
 
     type: Literal["webhook"]
-    url: str = Field(repr=False)
+    url: SecretStr
     secret: SecretStr
-    headers: dict[str, str] = Field(default_factory=dict, repr=False)
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @field_validator("url", "secret", mode="before")
+    @classmethod
+    def _text(cls, value: Any, info: ValidationInfo) -> Any:
+        return _secret_text(value, str(info.field_name))
 
     @field_validator("url")
     @classmethod
-    def _url(cls, value: str) -> str:
-        return _check_http_url(value, "url", https_only=False)
-
-    @field_validator("secret", mode="before")
-    @classmethod
-    def _secret_type(cls, value: Any) -> Any:
-        return _secret_text(value, "secret")
+    def _url(cls, value: SecretStr) -> SecretStr:
+        _check_http_url(value.get_secret_value(), "url", https_only=False)
+        return value
 
     @field_validator("secret")
     @classmethod
@@ -361,10 +376,17 @@ class WebhookChannel(_ChannelBase):
             )
         return value
 
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _header_values(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: _secret_text(v, f"header '{k}'") for k, v in value.items()}
+        return value
+
     @field_validator("headers")
     @classmethod
-    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, text in value.items():
+    def _headers(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, secret in value.items():
             if not _TOKEN.match(name):
                 raise ValueError(f"'{name}' is not a valid HTTP header name")
             if name.lower() in RESERVED_WEBHOOK_HEADERS:
@@ -372,9 +394,13 @@ class WebhookChannel(_ChannelBase):
                     f"header '{name}' is set by the webhook sender and cannot be overridden; "
                     "remove it"
                 )
-            if any(c in text for c in "\r\n\0"):
+            if any(c in secret.get_secret_value() for c in "\r\n\0"):
                 raise ValueError(f"the value of header '{name}' must be on one line")
         return value
+
+    def header_values(self) -> dict[str, str]:
+        """The extra headers with their real values, for the sender."""
+        return {k: v.get_secret_value() for k, v in self.headers.items()}
 
 
 ChannelSpec = Annotated[

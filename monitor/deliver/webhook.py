@@ -48,7 +48,7 @@ class WebhookSender:
         """The request headers for ``body``, signed at the current time."""
         timestamp = int(self.clock())
         return {
-            **self.channel.headers,
+            **self.channel.header_values(),
             "Content-Type": "application/json; charset=utf-8",
             IDEMPOTENCY_HEADER: header_safe_key(digest.key),
             TIMESTAMP_HEADER: str(timestamp),
@@ -68,7 +68,7 @@ class WebhookSender:
         body = webhook_body(digest)
         await post(
             self.client,
-            self.channel.url,
+            self.channel.url.get_secret_value(),
             content=body,
             headers=self.headers(digest, body),
             what=f"webhook channel '{self.channel.name}'",
@@ -77,7 +77,7 @@ class WebhookSender:
             "delivered %s to webhook channel %s (%s)",
             digest.key,
             self.channel.name,
-            describe_url(self.channel.url),
+            describe_url(self.channel.url.get_secret_value()),
         )
         if on_part is not None:
             on_part(1)
