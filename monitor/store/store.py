@@ -259,17 +259,18 @@ class Store:
 
         On PostgreSQL, rows another worker is claiming are skipped (``FOR UPDATE SKIP
         LOCKED``), so several processes never poll one feed in the same cycle; a worker that
-        dies leaves a lease that simply expires. Disabled feeds (410 Gone) are not claimed.
+        dies leaves a lease that simply expires. Disabled feeds (410 Gone) are not claimed,
+        unless asked for by URL (``urls``), which also ignores when they are due.
         """
         c = feeds_t.c
-        query = select(feeds_t).where(
-            or_(c.next_poll_at.is_(None), c.next_poll_at <= now),
-            or_(c.lease_until.is_(None), c.lease_until < now),
-            c.disabled_reason.is_(None),
-        )
+        query = select(feeds_t).where(or_(c.lease_until.is_(None), c.lease_until < now))
         if urls is None:
-            query = query.where(c.configured.is_(True))
-        else:
+            query = query.where(
+                c.configured.is_(True),
+                c.disabled_reason.is_(None),
+                or_(c.next_poll_at.is_(None), c.next_poll_at <= now),
+            )
+        else:  # feeds asked for by URL are polled now, due or not, even if disabled
             query = query.where(c.url.in_(list(urls)))
         query = query.order_by(c.next_poll_at.asc().nulls_first(), c.id).limit(limit)
         if self.dialect == "postgresql":

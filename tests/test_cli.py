@@ -1,0 +1,248 @@
+"""End to end: the ``monitor`` command run as a real process against feeds served on 127.0.0.1
+by the project's test feed server, into a SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.feedserver import FeedServer, SampleItem, atom_feed, rss_feed
+from tests.support import write_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ON_TOPIC = [
+    SampleItem(
+        "Ottawa opens talks on NORAD modernization funding",
+        link="https://news.example.org/norad-talks?utm_source=rss",
+        summary="Canada and the United States began a review of NORAD and its radars.",
+        published=datetime(2026, 11, 20, 12, tzinfo=UTC),
+    ),
+    SampleItem(
+        "Canada answers U.S. steel tariffs with counter-tariffs",
+        link="https://news.example.org/tariffs",
+        summary="Ottawa announced counter-tariffs on American goods.",
+        published=datetime(2026, 11, 20, 13, tzinfo=UTC),
+    ),
+]
+OFF_TOPIC = [
+    SampleItem(
+        "NORAD Tracks Santa again this Christmas Eve",
+        link="https://news.example.org/santa",
+        summary="Volunteers answer calls from children about Santa.",
+    ),
+    SampleItem(
+        "Ontario electricity tariffs rise in January",
+        link="https://news.example.org/hydro",
+        summary="The provincial energy board approved the new rates.",
+    ),
+]
+
+
+def monitor(
+    config: Path, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        cwd=config.parent,
+    )
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    with FeedServer() as s:
+        yield s
+
+
+def test_poll_once_stores_items_and_matches_then_polls_conditionally(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    rss = server.feed("/news.xml", rss_feed("News", ON_TOPIC + OFF_TOPIC))
+    atom = server.feed(
+        "/wire.xml", atom_feed("Wire", [ON_TOPIC[0]]), content_type="application/atom+xml"
+    )
+    cfg = write_config(
+        tmp_path,
+        f"""
+        feeds:
+          - {{url: "{rss}", name: News, lang: en}}
+          - {{url: "{atom}", name: Wire, lang: en}}
+        channels:
+          - {{name: console, type: console}}
+        """,
+    )
+    first = monitor(cfg, "poll", "--once")
+    assert first.returncode == 0, first.stderr
+    assert "0 failed feed(s)" in first.stdout
+    out = monitor(cfg, "matches", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout)
+    titles = {m["title"]: m for m in found}
+    assert set(titles) == {ON_TOPIC[0].title, ON_TOPIC[1].title}
+    norad = titles[ON_TOPIC[0].title]
+    for key in ("item_id", "feed_url", "url", "title", "published", "topic", "score", "reasons"):
+        assert key in norad
+    assert norad["topic"] == "norad" and norad["score"] > 0 and norad["reasons"]
+    assert norad["url"] == "https://news.example.org/norad-talks"  # tracking parameter dropped
+    assert norad["published"] == "2026-11-20T12:00:00+00:00"
+    # the same article in two feeds is one item, shown with where else it ran
+    assert norad["also_in"] == ["Wire"] or norad["feed_url"] == atom
+    assert titles[ON_TOPIC[1].title]["topic"] == "tariffs"
+
+    server.reset()
+    second = monitor(cfg, "poll", "--once", "--all")
+    assert second.returncode == 0, second.stderr
+    assert "0 new item(s), 0 new match(es)" in second.stdout
+    [request] = server.requests("/news.xml")
+    assert request.header("If-None-Match")
+    assert request.header("If-Modified-Since")
+    again = json.loads(monitor(cfg, "matches", "--format", "json").stdout)
+    assert len(again) == len(found)
+
+
+def test_poll_an_ad_hoc_feed(server: FeedServer, tmp_path: Path) -> None:
+    url = server.feed(
+        "/adhoc.atom", atom_feed("Ad hoc", ON_TOPIC), content_type="application/atom+xml"
+    )
+    cfg = write_config(tmp_path, "channels:\n  - {name: console, type: console}\n")
+    result = monitor(cfg, "poll", "--once", "--feed", url)
+    assert result.returncode == 0, result.stderr
+    assert "2 new item(s), 2 new match(es)" in result.stdout
+    table = monitor(cfg, "matches", "--topic", "tariffs")
+    assert "counter-tariffs" in table.stdout and "NORAD" not in table.stdout
+
+
+def test_a_failing_feed_does_not_stop_the_others(server: FeedServer, tmp_path: Path) -> None:
+    good = server.feed("/good.xml", rss_feed("Good", ON_TOPIC))
+    bad = server.error("/bad.xml", 500)
+    html = server.html("/page.xml")
+    cfg = write_config(
+        tmp_path,
+        f"""
+        feeds:
+          - {{url: "{good}", name: Good}}
+          - {{url: "{bad}", name: Bad}}
+          - {{url: "{html}", name: Page}}
+        """,
+    )
+    result = monitor(cfg, "poll", "--once")
+    assert result.returncode == 0, result.stderr
+    assert "2 new item(s)" in result.stdout and "2 failed feed(s)" in result.stdout
+    feeds = {f["name"]: f for f in json.loads(monitor(cfg, "feeds", "--format", "json").stdout)}
+    assert feeds["Good"]["consecutive_failures"] == 0 and feeds["Good"]["last_success_at"]
+    assert feeds["Bad"]["consecutive_failures"] == 1 and feeds["Bad"]["last_error_kind"] == "http"
+    assert feeds["Page"]["last_error_kind"] == "not_a_feed"
+    assert feeds["Bad"]["next_poll_at"] > feeds["Bad"]["last_polled_at"]
+
+
+def test_check_exit_codes(tmp_path: Path) -> None:
+    good = write_config(tmp_path, "channels:\n  - {name: console, type: console}\n")
+    ok = monitor(good, "check")
+    assert ok.returncode == 0 and "ok" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "watchlists: [watchlists/*.yaml]\npolling: {interval: often}\nfeeds:\n  - {uri: x}\n",
+        encoding="utf-8",
+    )
+    result = monitor(bad, "check")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith(str(bad))]
+    assert len(lines) >= 3, result.stderr
+    assert any(line.startswith(f"{bad}:2:") and "interval" in line for line in lines)
+    assert any(line.startswith(f"{bad}:4:") and "'uri'" in line for line in lines)
+
+
+def test_shipped_config_checks() -> None:
+    result = monitor(ROOT / "config" / "monitor.yaml", "check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_explain_a_title_and_a_stored_item(server: FeedServer, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    result = monitor(
+        cfg, "explain", "--title", "NORAD Tracks Santa", "--summary", "", "--format", "json"
+    )
+    assert result.returncode == 0, result.stderr
+    topics = {e["topic"]: e for e in json.loads(result.stdout)}
+    assert topics["norad"]["decision"] == "vetoed" and not topics["norad"]["matched"]
+    url = server.feed("/one.xml", rss_feed("One", ON_TOPIC[:1]))
+    monitor(cfg, "poll", "--once", "--feed", url)
+    [stored] = json.loads(monitor(cfg, "matches", "--format", "json").stdout)
+    by_id = monitor(cfg, "explain", "--item", str(stored["item_id"]))
+    assert by_id.returncode == 0 and "MATCH" in by_id.stdout and "norad" in by_id.stdout
+    by_url = monitor(cfg, "explain", "--url", ON_TOPIC[0].link)
+    assert by_url.returncode == 0 and "MATCH" in by_url.stdout
+
+
+def test_demo_runs_offline_and_catches_the_right_items() -> None:
+    result = monitor(ROOT / "config" / "monitor.yaml", "demo", timeout=120)
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    digest = out.split("console digest", 1)[1]
+    for topic in ("norad", "five_eyes", "tariffs", "defence_spending"):
+        assert f"{topic}" in digest
+    for off in ("Santa", "defenceman", "electricity", "Mexico border"):
+        titles = [line for line in digest.splitlines() if line[:4].strip().rstrip(".").isdigit()]
+        assert not any(off.lower() in t.lower() for t in titles), (off, titles)
+    assert "also in:" in digest
+
+
+def _wait_for(path: Path, text: str, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_without_network_keeps_going_and_stops_cleanly(tmp_path: Path, signum: int) -> None:
+    cfg = write_config(
+        tmp_path,
+        """
+        feeds:
+          - {url: "http://127.0.0.1:9/feed.xml", name: Unreachable}
+        channels:
+          - {name: console, type: console, digest: "* * * * *"}
+        """,
+    )
+    log = tmp_path / "run.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(cfg), "run", "--tick", "1"],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+        try:
+            assert _wait_for(log, "poll failed", 30), log.read_text()
+            time.sleep(1.5)
+            assert proc.poll() is None, "the daemon must keep running when feeds fail"
+            started = time.monotonic()
+            proc.send_signal(signum)
+            code = proc.wait(timeout=10)
+            took = time.monotonic() - started
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    text = log.read_text()
+    assert code == 0, text
+    assert took < 5, f"took {took:.1f}s to stop"
+    assert "stopped" in text
+    # one failure line per attempt, then backoff: not a line every tick
+    assert text.count("poll failed") == 1, text
+    assert "Traceback" not in text
