@@ -68,8 +68,12 @@ def _imports(path: Path) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
-            if node.module == "monitor":
-                found.update(f"monitor.{alias.name}" for alias in node.names)
+            if node.module == "monitor":  # `from monitor import cadence` names a module
+                found.update(
+                    f"monitor.{alias.name}"
+                    for alias in node.names
+                    if (PACKAGE / f"{alias.name}.py").exists() or (PACKAGE / alias.name).is_dir()
+                )
     return found
 
 
