@@ -168,8 +168,10 @@ class WordSpans:
                 starts.append(m.start())
                 ends.append(m.end())
             else:
+                # a word ends where the next separator begins, so that marks folded away
+                # (a decomposed accent) stay inside the word
                 starts.append(mapping[m.start()])
-                ends.append(mapping[m.end() - 1] + 1)
+                ends.append(mapping[m.end()] if m.end() < len(mapping) else len(text))
         return cls(tuple(starts), tuple(ends))
 
 
