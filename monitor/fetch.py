@@ -70,8 +70,8 @@ _PERMANENT = frozenset({301, 308})
 _STATUS_KINDS = {404: "not_found", 410: "gone", 429: "rate_limited", 503: "unavailable"}
 _ERROR_BODY_DRAIN = 64 * 1024  # read this much of an error page so the connection can be reused
 _SNIFF_WINDOW = 64 * 1024
-_KEEPALIVE_S = 10.0
 _SAFE_HEADER = re.compile(r"[\x20-\x7e]{1,1024}")
+_HOST = re.compile(r"[A-Za-z0-9_.-]+|[0-9A-Fa-f:.]+(%[A-Za-z0-9]+)?")
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,8 +144,10 @@ def _skip_prolog(text: str) -> tuple[int, str | None]:
             if close < 0:
                 return -1, None
             i = close + 1
-        else:
+        elif text[i] == "<":
             return i, None
+        else:
+            return -1, None
     return -1, None
 
 
@@ -383,6 +385,9 @@ class Fetcher:
     Setting up the fetcher sets the ``httpx`` logger to WARNING (unless it was configured
     explicitly) because httpx logs every request URL at INFO, and URLs may carry tokens.
     """
+
+    #: How long an idle connection is kept for reuse; a host idle this long loses its pool.
+    keepalive_s: float = 10.0
 
     def __init__(
         self,
@@ -740,7 +745,7 @@ class Fetcher:
                 limits=httpx.Limits(
                     max_connections=self.per_host,
                     max_keepalive_connections=self.per_host,
-                    keepalive_expiry=_KEEPALIVE_S,
+                    keepalive_expiry=self.keepalive_s,
                 ),
                 http1=True,
                 http2=False,
@@ -755,13 +760,13 @@ class Fetcher:
         now = loop.time()
         if host.users == 0:
             host.idle_since = now
-        if now - self._last_sweep < _KEEPALIVE_S / 2:
+        if now - self._last_sweep < self.keepalive_s / 2:
             return
         self._last_sweep = now
         stale = [
             name
             for name, h in self._hosts.items()
-            if h.users == 0 and now - h.idle_since > _KEEPALIVE_S
+            if h.users == 0 and now - h.idle_since > self.keepalive_s
         ]
         closing = [self._hosts.pop(name) for name in stale]
         for h in closing:
@@ -790,6 +795,11 @@ def _check_url(url: str) -> str | None:
         return f"URL has {scheme!r} as its scheme; feed URLs must start with http:// or https://"
     if not parsed.host:
         return "URL has no host name; feed URLs look like https://example.org/feed.xml"
+    if not _HOST.fullmatch(parsed.raw_host.decode("ascii", "replace")):
+        return (
+            f"{parsed.host!r} is not a valid host name (letters, digits, '-' and '.'; "
+            "or an IP address)"
+        )
     return None
 
 

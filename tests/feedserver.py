@@ -263,6 +263,7 @@ class _State:
     in_flight: Counter[int] = field(default_factory=Counter)
     max_in_flight_host: Counter[int] = field(default_factory=Counter)
     max_in_flight: int = 0
+    connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -286,6 +287,7 @@ class FeedServer:
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -315,9 +317,16 @@ class FeedServer:
     def _spawn(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, index: int
     ) -> None:
+        if self._stopping is not None and self._stopping.is_set():
+            writer.transport.abort()
+            return
+        self._writers.add(writer)
+        with self._state.lock:
+            self._state.connections += 1
         task = asyncio.get_running_loop().create_task(self._serve(reader, writer, index))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._writers.discard(writer))
 
     async def _close(self) -> None:
         assert self._stopping is not None
@@ -329,6 +338,8 @@ class FeedServer:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        for writer in list(self._writers):
+            writer.transport.abort()
 
     def stop(self) -> None:
         loop, thread = self._loop, self._thread
@@ -530,9 +541,15 @@ class FeedServer:
                 return self._state.max_in_flight
             return self._state.max_in_flight_host[host]
 
-    def reset(self) -> None:
-        """Forget counts, recorded requests and in-flight peaks (routes stay)."""
+    def connections(self) -> int:
+        """How many TCP connections the server has accepted (keep-alive reuse shows here)."""
         with self._state.lock:
+            return self._state.connections
+
+    def reset(self) -> None:
+        """Forget counts, recorded requests, connections and in-flight peaks (routes stay)."""
+        with self._state.lock:
+            self._state.connections = 0
             self._state.counts.clear()
             self._state.log.clear()
             self._state.max_in_flight_host.clear()

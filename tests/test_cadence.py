@@ -1,0 +1,449 @@
+"""The polling decision: tables of cases, and properties over every kind of state and result."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.cadence import (
+    CadenceDecision,
+    CadencePolicy,
+    backoff_s,
+    delay_bounds,
+    plan_next_poll,
+    success_interval_s,
+    update_rate,
+)
+from monitor.model import FeedState, FetchResult
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+URL = "https://news.example.org/feed.xml"
+POLICY = CadencePolicy()  # 15 min, ±10 %, adaptive 5 min … 2 h, backoff 2 min … 6 h
+
+
+class Fixed(random.Random):
+    """A random source that always draws the same value (0.5 = no jitter at all)."""
+
+    def __init__(self, value: float = 0.5) -> None:
+        super().__init__(0)
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+def state(**kw: Any) -> FeedState:
+    return FeedState(id=1, url=URL, **kw)
+
+
+def ok(**kw: Any) -> FetchResult:
+    return FetchResult(url=URL, outcome="ok", status=200, **kw)
+
+
+def err(kind: str, status: int | None = None, **kw: Any) -> FetchResult:
+    return FetchResult(
+        url=URL, outcome="error", error_kind=kind, status=status, error=f"{kind}!", **kw
+    )
+
+
+def plan(
+    st_: FeedState,
+    result: FetchResult,
+    *,
+    policy: CadencePolicy = POLICY,
+    new_items: int = 0,
+    draw: float = 0.5,
+) -> CadenceDecision:
+    return plan_next_poll(st_, result, NOW, policy, new_items=new_items, rng=Fixed(draw))
+
+
+def delay(d: CadenceDecision) -> float:
+    return (d.next_poll_at - NOW).total_seconds()
+
+
+# --------------------------------------------------------------------------------------------
+# Success
+
+
+@pytest.mark.parametrize(
+    ("feed", "result", "policy", "expected_s"),
+    [
+        # No rate known yet: the configured interval, the feed's own or the policy's.
+        (state(), ok(), POLICY, 900),
+        (state(interval_s=600), ok(), POLICY, 600),
+        (state(interval_s=600), FetchResult(url=URL, outcome="not_modified"), POLICY, 600),
+        # Adaptive: half an item per poll at the feed's rate, within 5 min … 2 h.
+        (state(items_per_day=96), FetchResult(url=URL, outcome="unchanged"), POLICY, 450),
+        (state(items_per_day=0.1), FetchResult(url=URL, outcome="unchanged"), POLICY, 7200),
+        (state(items_per_day=5000), FetchResult(url=URL, outcome="unchanged"), POLICY, 300),
+        (state(items_per_day=0.0), FetchResult(url=URL, outcome="unchanged"), POLICY, 7200),
+        # A configured interval outside the adaptive range widens the range.
+        (state(interval_s=8 * 3600, items_per_day=0.1), ok(), POLICY, 8 * 3600),
+        (state(interval_s=60, items_per_day=5000), ok(), POLICY, 60),
+        # Not adaptive: the interval, whatever the rate.
+        (state(items_per_day=0.1), ok(), CadencePolicy(adaptive=False), 900),
+        # Cache-Control max-age: longer is honoured up to the ceiling, shorter is ignored.
+        (state(), ok(max_age_s=3600.0), POLICY, 3600),
+        (state(), ok(max_age_s=30 * 86400.0), POLICY, 7200),
+        (state(), ok(max_age_s=60.0), POLICY, 900),
+    ],
+)
+def test_success_interval(
+    feed: FeedState, result: FetchResult, policy: CadencePolicy, expected_s: float
+) -> None:
+    d = plan(feed, result, policy=policy)
+    assert delay(d) == pytest.approx(expected_s)
+    assert (d.consecutive_failures, d.unhealthy, d.last_error_kind, d.last_error) == (
+        0,
+        False,
+        None,
+        None,
+    )
+
+
+def test_success_clears_failures_and_a_disabled_reason() -> None:
+    before = state(
+        consecutive_failures=7,
+        last_error_kind="timeout",
+        last_error="timed out",
+        disabled_reason="gone",
+    )
+    d = plan(before, ok())
+    assert (d.consecutive_failures, d.disabled_reason, d.last_error_kind) == (0, None, None)
+
+
+@pytest.mark.parametrize(("draw", "factor"), [(0.0, 0.9), (0.5, 1.0), (1.0, 1.1), (0.75, 1.05)])
+def test_jitter_spreads_the_interval(draw: float, factor: float) -> None:
+    assert delay(plan(state(), ok(), draw=draw)) == pytest.approx(900 * factor)
+
+
+def test_jitter_draws_from_the_given_random_source() -> None:
+    delays = {
+        delay(plan_next_poll(state(), ok(), NOW, POLICY, rng=random.Random(n))) for n in range(20)
+    }
+    assert len(delays) > 10
+    assert all(810 <= d <= 990 for d in delays)
+
+
+def test_permanent_redirect_moves_the_feed_only_on_success() -> None:
+    new = "https://www.example.org/rss"
+    assert plan(state(), ok(permanent_redirect=new)).url == new
+    assert (
+        plan(state(), FetchResult(url=URL, outcome="not_modified", permanent_redirect=new)).url
+        == new
+    )
+    assert plan(state(), err("not_a_feed", 200, permanent_redirect=new)).url == URL
+    assert plan(state(), ok()).url == URL
+
+
+# --------------------------------------------------------------------------------------------
+# Publishing rate
+
+
+def test_rate_is_learned_from_new_items() -> None:
+    first = plan(state(), ok(), new_items=20)  # the first poll's items are a backlog
+    assert first.items_per_day is None
+    after_a_day = plan(state(last_success_at=NOW - timedelta(days=1)), ok(), new_items=24)
+    assert after_a_day.items_per_day == pytest.approx(24)
+
+
+def test_rate_converges_to_the_real_rate_whatever_the_poll_interval() -> None:
+    for interval_s, items_per_poll in ((900, 1), (3600, 4), (4 * 3600, 16)):
+        rate: float | None = 0.0
+        for _ in range(int(20 * 86400 / interval_s)):
+            rate = update_rate(rate, items_per_poll, interval_s, 86400)
+        assert rate == pytest.approx(96, rel=1e-3)
+
+
+def test_not_modified_and_unchanged_count_as_no_new_items() -> None:
+    busy = state(items_per_day=100.0, last_success_at=NOW - timedelta(hours=12))
+    for outcome in ("not_modified", "unchanged"):
+        d = plan(busy, FetchResult(url=URL, outcome=outcome), new_items=5)
+        assert d.items_per_day is not None and d.items_per_day < 100
+
+
+def test_failures_keep_the_rate() -> None:
+    assert plan(state(items_per_day=12.5), err("timeout")).items_per_day == 12.5
+
+
+@given(
+    previous=st.none() | st.floats(0, 1e5),
+    new_items=st.integers(0, 10_000),
+    since_s=st.floats(1, 1e8),
+)
+def test_rate_moves_towards_the_observation(
+    previous: float | None, new_items: int, since_s: float
+) -> None:
+    got = update_rate(previous, new_items, since_s, 86400)
+    observed = new_items * 86400 / since_s
+    assert got is not None
+    lo, hi = sorted((observed, observed if previous is None else previous))
+    assert lo - 1e-6 * (1 + hi) <= got <= hi + 1e-6 * (1 + hi)
+
+
+# --------------------------------------------------------------------------------------------
+# Failure
+
+
+@pytest.mark.parametrize(
+    ("failures_before", "expected_s"),
+    [(0, 120), (1, 240), (2, 480), (3, 960), (6, 7680), (7, 15360), (8, 21600), (50, 21600)],
+)
+def test_backoff_doubles_up_to_the_cap(failures_before: int, expected_s: float) -> None:
+    d = plan(state(consecutive_failures=failures_before), err("timeout"))
+    assert delay(d) == pytest.approx(expected_s)
+    assert d.consecutive_failures == failures_before + 1
+    assert (d.last_error_kind, d.last_error) == ("timeout", "timeout!")
+
+
+@pytest.mark.parametrize(
+    ("result", "expected_s"),
+    [
+        (err("network"), 120),
+        (err("http", 500), 120),
+        (err("unavailable", 503), 120),
+        (err("not_found", 404), 3600),
+        (err("not_a_feed", 200), 3600),
+        (err("http", 403), 3600),
+        (err("redirect_loop", 302), 3600),
+        (err("too_large", 200), 3600),
+        (err("invalid_url"), 3600),
+    ],
+)
+def test_errors_that_look_permanent_are_retried_slowly(
+    result: FetchResult, expected_s: float
+) -> None:
+    assert delay(plan(state(), result)) == pytest.approx(expected_s)
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "retry_after", "expected_s"),
+    [
+        ("unavailable", 503, 1800.0, 1800),  # longer than the backoff: honoured
+        ("rate_limited", 429, 30.0, 120),  # shorter than the backoff: the backoff stands
+        ("rate_limited", 429, 1e9, 6 * 3600),  # absurd: capped
+        ("unavailable", 503, 0.0, 120),
+    ],
+)
+def test_retry_after_is_honoured_within_bounds(
+    kind: str, status: int, retry_after: float, expected_s: float
+) -> None:
+    d = plan(state(), err(kind, status, retry_after_s=retry_after), draw=0.0)
+    # With the lowest draw the backoff is 10 % short, but jitter is only ever added to a
+    # Retry-After: the feed is never polled before the server asked.
+    if retry_after > 120:
+        assert delay(d) == pytest.approx(expected_s)
+    else:
+        assert delay(d) == pytest.approx(expected_s * 0.9)
+
+
+def test_gone_disables_the_feed_and_says_why_but_keeps_a_next_poll() -> None:
+    d = plan(state(), err("gone", 410))
+    assert d.disabled_reason is not None and "410 Gone" in d.disabled_reason
+    assert "configuration" in d.disabled_reason
+    assert d.unhealthy
+    assert delay(d) >= POLICY.max_backoff_s
+
+
+def test_other_failures_keep_an_existing_disabled_reason() -> None:
+    assert plan(state(disabled_reason="x"), err("timeout")).disabled_reason == "x"
+    assert plan(state(), err("timeout")).disabled_reason is None
+
+
+@pytest.mark.parametrize(
+    ("before", "result", "unhealthy"),
+    [
+        (state(), err("not_found", 404), False),
+        (state(consecutive_failures=1, last_error_kind="not_found"), err("not_found", 404), True),
+        (state(consecutive_failures=1, last_error_kind="timeout"), err("not_found", 404), False),
+        (state(), err("invalid_url"), True),
+        (state(consecutive_failures=3), err("timeout"), False),
+        (state(consecutive_failures=4), err("timeout"), True),
+        (state(consecutive_failures=40), err("http", 500), True),
+    ],
+)
+def test_unhealthy(before: FeedState, result: FetchResult, unhealthy: bool) -> None:
+    assert plan(before, result).unhealthy is unhealthy
+
+
+def test_repeated_404_is_still_retried() -> None:
+    d = plan(state(consecutive_failures=30, last_error_kind="not_found"), err("not_found", 404))
+    assert d.unhealthy and d.disabled_reason is None
+    assert NOW < d.next_poll_at <= NOW + timedelta(seconds=POLICY.max_backoff_s * 1.1)
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments
+
+
+def test_now_must_be_aware() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        plan_next_poll(state(), ok(), datetime(2025, 1, 1), POLICY, rng=Fixed())
+
+
+def test_other_time_zones_are_fine() -> None:
+    toronto = timezone(timedelta(hours=-5))
+    d = plan_next_poll(state(), ok(), NOW.astimezone(toronto), POLICY, rng=Fixed())
+    assert d.next_poll_at - NOW == timedelta(seconds=900)
+
+
+def test_new_items_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="new_items"):
+        plan(state(), ok(), new_items=-1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"interval_s": 0}, "interval_s must be a number above 0"),
+        ({"jitter": 1.5}, "jitter must be a fraction"),
+        ({"jitter": -0.1}, "jitter"),
+        ({"min_interval_s": 600, "max_interval_s": 300}, "must not exceed"),
+        ({"max_backoff_s": float("inf")}, "max_backoff_s"),
+        ({"unhealthy_after": 0}, "unhealthy_after"),
+    ],
+)
+def test_bad_policy_is_explained(kwargs: dict[str, float], says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        CadencePolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_backoff_needs_a_failure() -> None:
+    with pytest.raises(ValueError, match="1 or more"):
+        backoff_s(0, POLICY)
+
+
+# --------------------------------------------------------------------------------------------
+# Properties
+
+KINDS = [
+    "timeout",
+    "network",
+    "http",
+    "too_large",
+    "not_a_feed",
+    "redirect_loop",
+    "too_many_redirects",
+    "gone",
+    "not_found",
+    "rate_limited",
+    "unavailable",
+    "invalid_url",
+]
+
+policies = st.builds(
+    CadencePolicy,
+    interval_s=st.floats(1, 86400),
+    jitter=st.floats(0, 0.5),
+    adaptive=st.booleans(),
+    min_interval_s=st.floats(1, 600),
+    max_interval_s=st.floats(600, 86400),
+    backoff_base_s=st.floats(1, 3600),
+    slow_backoff_base_s=st.floats(1, 7200),
+    max_backoff_s=st.floats(1, 86400),
+    max_retry_after_s=st.floats(1, 86400),
+)
+
+states = st.builds(
+    FeedState,
+    id=st.just(1),
+    url=st.just(URL),
+    interval_s=st.none() | st.floats(1, 7 * 86400),
+    consecutive_failures=st.integers(0, 10_000),
+    items_per_day=st.none() | st.floats(0, 1e6),
+    last_error_kind=st.none() | st.sampled_from(KINDS),
+    last_success_at=st.none() | st.floats(-1e7, 1e4).map(lambda s: NOW + timedelta(seconds=s)),
+)
+
+results = st.one_of(
+    st.builds(
+        FetchResult,
+        url=st.just(URL),
+        outcome=st.sampled_from(["ok", "not_modified", "unchanged"]),
+        max_age_s=st.none() | st.floats(0, 1e9),
+        permanent_redirect=st.none() | st.just("https://new.example.org/feed"),
+    ),
+    st.builds(
+        FetchResult,
+        url=st.just(URL),
+        outcome=st.just("error"),
+        error_kind=st.sampled_from(KINDS),
+        status=st.none() | st.integers(100, 599),
+        retry_after_s=st.none() | st.floats(0, 1e10),
+    ),
+)
+
+
+@given(
+    feed=states,
+    result=results,
+    policy=policies,
+    new_items=st.integers(0, 5000),
+    seed=st.integers(0, 2**32),
+)
+def test_next_poll_is_always_in_the_future_and_within_bounds(
+    feed: FeedState, result: FetchResult, policy: CadencePolicy, new_items: int, seed: int
+) -> None:
+    d = plan_next_poll(feed, result, NOW, policy, new_items=new_items, rng=random.Random(seed))
+    lo, hi = delay_bounds(feed, policy)
+    assert d.next_poll_at > NOW
+    assert lo <= delay(d) <= hi + 1e-6
+    assert d.delay_s == pytest.approx(delay(d), abs=1e-5)
+    if result.outcome == "error":
+        assert d.consecutive_failures == feed.consecutive_failures + 1
+        assert d.last_error_kind == result.error_kind
+    else:
+        assert d.consecutive_failures == 0 and d.last_error_kind is None
+
+
+@given(
+    policy=policies,
+    kind=st.sampled_from([k for k in KINDS if k != "gone"]),
+    failures=st.integers(0, 200),
+    more=st.integers(1, 50),
+    draw=st.floats(0, 1),
+)
+def test_backoff_never_shrinks_as_failures_grow(
+    policy: CadencePolicy, kind: str, failures: int, more: int, draw: float
+) -> None:
+    result = err(kind, 500)
+    fewer = plan(state(consecutive_failures=failures), result, policy=policy, draw=draw)
+    later = plan(state(consecutive_failures=failures + more), result, policy=policy, draw=draw)
+    assert delay(fewer) <= delay(later) + 1e-9
+
+
+@given(policy=policies, failures=st.integers(1, 500), slow=st.booleans())
+def test_backoff_is_monotone_and_capped(policy: CadencePolicy, failures: int, slow: bool) -> None:
+    now_s = backoff_s(failures, policy, slow=slow)
+    assert now_s <= backoff_s(failures + 1, policy, slow=slow)
+    assert now_s <= policy.max_backoff_s
+    base = policy.slow_backoff_base_s if slow else policy.backoff_base_s
+    assert backoff_s(1, policy, slow=slow) == min(base, policy.max_backoff_s)
+
+
+@given(feed=states, policy=policies, rate=st.none() | st.floats(0, 1e7))
+def test_success_interval_stays_within_floor_and_ceiling(
+    feed: FeedState, policy: CadencePolicy, rate: float | None
+) -> None:
+    base = feed.interval_s or policy.interval_s
+    got = success_interval_s(feed, rate, policy)
+    assert min(policy.min_interval_s, base) <= got <= max(policy.max_interval_s, base)
+
+
+@given(feed=states, policy=policies, seed=st.integers(0, 2**16))
+def test_a_feed_is_never_given_up(feed: FeedState, policy: CadencePolicy, seed: int) -> None:
+    # However many failures, of whatever kind, there is always a next poll within the bounds.
+    current = feed
+    rng = random.Random(seed)
+    for kind in KINDS:
+        d = plan_next_poll(current, err(kind, 500), NOW, policy, rng=rng)
+        assert NOW < d.next_poll_at <= NOW + timedelta(seconds=delay_bounds(current, policy)[1] + 1)
+        current = replace(
+            current, consecutive_failures=d.consecutive_failures, last_error_kind=kind
+        )
