@@ -1,0 +1,603 @@
+"""Tests for monitor.parse: feed bodies of every kind into ParsedFeed values.
+
+The feed documents below were written for these tests; they describe no real event.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.errors import MonitorError, ParseError
+from monitor.model import Entry, ParsedFeed
+from monitor.parse import parse_feed
+
+# --- documents -----------------------------------------------------------------------------------
+
+RSS20 = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+     xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel>
+  <title>Defence Wire</title>
+  <link>https://wire.example/</link>
+  <description>Test channel</description>
+  <item>
+    <title>NORAD review enters second phase</title>
+    <link>https://wire.example/norad-review?utm_source=rss</link>
+    <guid isPermaLink="false">wire-0001</guid>
+    <description>&lt;p&gt;Officials met in &lt;b&gt;Ottawa&lt;/b&gt;.&lt;/p&gt;</description>
+    <content:encoded><![CDATA[<p>The long version of the story.</p>]]></content:encoded>
+    <pubDate>Tue, 04 Jun 2024 09:30:00 -0400</pubDate>
+    <dc:creator>Jane Roe</dc:creator>
+    <source url="https://press.example/rss">Example Press</source>
+  </item>
+  <item>
+    <title>Only a content body</title>
+    <guid isPermaLink="false">wire-0002</guid>
+    <content:encoded><![CDATA[<p>Body from content:encoded.</p>]]></content:encoded>
+  </item>
+  <item>
+    <title>Permalink guid</title>
+    <guid>https://wire.example/p/3</guid>
+  </item>
+</channel>
+</rss>
+"""
+
+RSS10 = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+         xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="https://rdf.example/">
+    <title>RDF Defence Notes</title>
+    <link>https://rdf.example/</link>
+    <description>Test channel</description>
+    <items><rdf:Seq><rdf:li rdf:resource="https://rdf.example/arctic"/></rdf:Seq></items>
+  </channel>
+  <item rdf:about="https://rdf.example/arctic">
+    <title>Arctic patrol season opens</title>
+    <link>https://rdf.example/arctic</link>
+    <description>Ships leave Halifax.</description>
+    <dc:date>2024-06-04T10:00:00+02:00</dc:date>
+    <dc:creator>R. Writer</dc:creator>
+  </item>
+</rdf:RDF>
+"""
+
+ATOM10 = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="fr">
+  <title>Nouvelles de la d&#233;fense</title>
+  <link rel="alternate" href="https://atom.example/"/>
+  <link rel="self" href="https://atom.example/feed.atom"/>
+  <id>urn:example:atom</id>
+  <updated>2024-06-04T12:00:00Z</updated>
+  <entry>
+    <title type="html">D&#233;penses &lt;b&gt;militaires&lt;/b&gt;</title>
+    <id>tag:atom.example,2024:1</id>
+    <link rel="alternate" href="https://atom.example/depenses"/>
+    <published>2024-06-04T23:00:00-05:00</published>
+    <updated>2024-06-05T08:00:00+05:30</updated>
+    <summary>R&#233;sum&#233; court</summary>
+    <content type="html">&lt;p&gt;Contenu long&lt;/p&gt;</content>
+    <author><name>Marie Exemple</name></author>
+    <source><id>urn:example:source</id><title>La Presse Exemple</title></source>
+  </entry>
+  <entry>
+    <title>Content only</title>
+    <id>tag:atom.example,2024:2</id>
+    <link href="https://atom.example/content-only"/>
+    <updated>2024-06-04T12:00:00Z</updated>
+    <content type="html">&lt;p&gt;Only the content&lt;/p&gt;</content>
+  </entry>
+</feed>
+"""
+
+JSONFEED11 = json.dumps(
+    {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "JSON Defence Feed",
+        "home_page_url": "https://json.example/",
+        "feed_url": "https://json.example/feed.json",
+        "items": [
+            {
+                "id": "json-1",
+                "url": "https://json.example/tariffs",
+                "title": "Tariff talks resume",
+                "summary": "Negotiators meet again.",
+                "content_html": "<p>The longer text.</p>",
+                "date_published": "2024-06-04T09:30:00-04:00",
+                "authors": [{"name": "Sam Example"}],
+            },
+            {
+                "id": "json-2",
+                "url": "https://json.example/border",
+                "title": "Border wait times",
+                "content_html": "<p>Only HTML content.</p>",
+                "date_published": "2024-06-03T08:00:00Z",
+            },
+        ],
+    }
+).encode()
+
+JSONFEED10 = json.dumps(
+    {
+        "version": "https://jsonfeed.org/version/1",
+        "title": "Old JSON Feed",
+        "home_page_url": "https://json10.example/",
+        "items": [
+            {
+                "id": "https://json10.example/1",
+                "url": "https://json10.example/1",
+                "title": "Five Eyes meeting",
+                "content_text": "Plain text content.",
+                "date_published": "2024-06-04T00:00:00+00:00",
+                "author": {"name": "Old Author"},
+            }
+        ],
+    }
+).encode()
+
+
+def rss_with(items: str, *, encoding: str = "utf-8", channel_title: str = "Test") -> bytes:
+    head = f'<?xml version="1.0" encoding="{encoding}"?>'
+    return (
+        f'{head}<rss version="2.0"><channel><title>{channel_title}</title>'
+        f"<link>https://test.example/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+# --- the four formats ----------------------------------------------------------------------------
+
+
+def test_rss20_feed_and_entry_fields() -> None:
+    feed = parse_feed(RSS20)
+    assert isinstance(feed, ParsedFeed)
+    assert (feed.title, feed.link, feed.version) == (
+        "Defence Wire",
+        "https://wire.example/",
+        "rss20",
+    )
+    assert feed.warning is None
+    first = feed.entries[0]
+    assert first == Entry(
+        guid="wire-0001",
+        link="https://wire.example/norad-review?utm_source=rss",  # raw: normalize cleans it
+        title="NORAD review enters second phase",
+        summary="<p>Officials met in <b>Ottawa</b>.</p>",  # HTML kept: normalize strips it
+        published=utc(2024, 6, 4, 13, 30),
+        updated=utc(2024, 6, 4, 13, 30),
+        author="Jane Roe",
+        source="Example Press",
+    )
+
+
+def test_rss10_rdf() -> None:
+    feed = parse_feed(RSS10)
+    assert feed.version == "rss10"
+    assert (feed.title, feed.link) == ("RDF Defence Notes", "https://rdf.example/")
+    (entry,) = feed.entries
+    assert entry.title == "Arctic patrol season opens"
+    assert entry.link == "https://rdf.example/arctic"
+    assert entry.summary == "Ships leave Halifax."
+    assert entry.published == utc(2024, 6, 4, 8, 0)
+    assert entry.author == "R. Writer"
+
+
+def test_atom10() -> None:
+    feed = parse_feed(ATOM10)
+    assert feed.version == "atom10"
+    assert feed.title == "Nouvelles de la défense"
+    assert feed.link == "https://atom.example/"  # the alternate link, not rel=self
+    first, second = feed.entries
+    assert first.guid == "tag:atom.example,2024:1"
+    assert first.link == "https://atom.example/depenses"
+    assert first.title == "Dépenses <b>militaires</b>"
+    assert first.summary == "Résumé court"  # the summary wins over the content
+    assert first.published == utc(2024, 6, 5, 4, 0)
+    assert first.updated == utc(2024, 6, 5, 2, 30)
+    assert first.author == "Marie Exemple"
+    assert first.source == "La Presse Exemple"
+    # no <published>: the update date stands in for it
+    assert second.published == second.updated == utc(2024, 6, 4, 12, 0)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected_title", "expected_link", "first"),
+    [
+        (
+            JSONFEED11,
+            "JSON Defence Feed",
+            "https://json.example/",
+            Entry(
+                guid="json-1",
+                link="https://json.example/tariffs",
+                title="Tariff talks resume",
+                summary="Negotiators meet again.",
+                published=utc(2024, 6, 4, 13, 30),
+                updated=utc(2024, 6, 4, 13, 30),
+                author="Sam Example",
+            ),
+        ),
+        (
+            JSONFEED10,
+            "Old JSON Feed",
+            "https://json10.example/",
+            Entry(
+                guid="https://json10.example/1",
+                link="https://json10.example/1",
+                title="Five Eyes meeting",
+                summary="Plain text content.",
+                published=utc(2024, 6, 4, 0, 0),
+                updated=utc(2024, 6, 4, 0, 0),
+                author="Old Author",
+            ),
+        ),
+    ],
+    ids=["jsonfeed-1.1", "jsonfeed-1.0"],
+)
+def test_json_feed(body: bytes, expected_title: str, expected_link: str, first: Entry) -> None:
+    feed = parse_feed(body, content_type="application/feed+json")
+    assert "json" in feed.version
+    assert (feed.title, feed.link) == (expected_title, expected_link)
+    entry = feed.entries[0]
+    assert (entry.guid, entry.link, entry.title, entry.summary) == (
+        first.guid,
+        first.link,
+        first.title,
+        first.summary,
+    )
+    assert entry.published == first.published
+    assert entry.author == first.author
+
+
+def test_json_feed_without_content_type_header() -> None:
+    # Servers often say application/json or text/plain; the body alone must be enough.
+    feed = parse_feed(JSONFEED11)
+    assert [e.guid for e in feed.entries] == ["json-1", "json-2"]
+    assert feed.entries[1].summary == "<p>Only HTML content.</p>"
+
+
+def test_empty_but_valid_feed_is_not_an_error() -> None:
+    feed = parse_feed(rss_with(""))
+    assert feed.version == "rss20"
+    assert feed.entries == ()
+
+
+# --- content and summary, guid and link ----------------------------------------------------------
+
+
+def test_content_is_the_fallback_when_there_is_no_summary() -> None:
+    rss = parse_feed(RSS20).entries
+    assert rss[0].summary == "<p>Officials met in <b>Ottawa</b>.</p>"  # description preferred
+    assert rss[1].summary == "<p>Body from content:encoded.</p>"
+    atom = parse_feed(ATOM10).entries
+    assert atom[1].summary == "<p>Only the content</p>"
+
+
+@pytest.mark.parametrize(
+    ("item", "guid", "link"),
+    [
+        (
+            "<guid>https://test.example/a</guid>",
+            "https://test.example/a",
+            "https://test.example/a",  # a permalink guid is the link
+        ),
+        ('<guid isPermaLink="false">abc-1</guid>', "abc-1", None),
+        (
+            '<guid isPermaLink="false">abc-2</guid><link>https://test.example/b</link>',
+            "abc-2",
+            "https://test.example/b",
+        ),
+        ("<link>https://test.example/c</link>", None, "https://test.example/c"),
+        (
+            "<guid>https://test.example/guid</guid><link>https://test.example/link</link>",
+            "https://test.example/guid",
+            "https://test.example/link",  # an explicit link wins over a permalink guid
+        ),
+        (
+            "<guid>  padded-guid  </guid><link> https://test.example/d </link>",
+            "padded-guid",
+            "https://test.example/d",
+        ),
+        # A guid that is not a URL is an identifier, whatever isPermaLink says by default: taking
+        # it for the link would make normalize resolve "12345" into a made-up article address.
+        ("<guid>12345</guid>", "12345", None),
+    ],
+    ids=["permalink", "not-permalink", "guid-and-link", "link-only", "both", "padded", "bare-id"],
+)
+def test_guid_and_link(item: str, guid: str | None, link: str | None) -> None:
+    (entry,) = parse_feed(rss_with(f"<item><title>t</title>{item}</item>")).entries
+    assert (entry.guid, entry.link) == (guid, link)
+
+
+def test_entry_with_nothing_usable_is_dropped_and_one_with_an_id_is_kept() -> None:
+    body = rss_with(
+        "<item><pubDate>Tue, 04 Jun 2024 09:30:00 GMT</pubDate></item>"
+        '<item><guid isPermaLink="false">only-id</guid></item>'
+        "<item><title>kept</title></item>"
+    )
+    entries = parse_feed(body).entries
+    assert [(e.guid, e.title) for e in entries] == [("only-id", ""), (None, "kept")]
+
+
+def test_max_entries_keeps_the_first_ones() -> None:
+    items = "".join(
+        f'<item><title>n{i}</title><guid isPermaLink="false">{i}</guid></item>' for i in range(12)
+    )
+    feed = parse_feed(rss_with(items), max_entries=5)
+    assert [e.guid for e in feed.entries] == ["0", "1", "2", "3", "4"]
+    assert len(parse_feed(rss_with(items)).entries) == 12
+
+
+def test_source_title_rss_and_atom() -> None:
+    assert parse_feed(RSS20).entries[0].source == "Example Press"
+    assert parse_feed(ATOM10).entries[0].source == "La Presse Exemple"
+    assert parse_feed(RSS20).entries[1].source is None
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+DATE_CASES: list[tuple[str, datetime | None]] = [
+    ("Tue, 04 Jun 2024 09:30:00 GMT", utc(2024, 6, 4, 9, 30)),
+    ("Tue, 04 Jun 2024 09:30:00 +0000", utc(2024, 6, 4, 9, 30)),
+    ("Tue, 04 Jun 2024 09:30:00 -0400", utc(2024, 6, 4, 13, 30)),
+    ("Tue, 04 Jun 2024 09:30:00 EDT", utc(2024, 6, 4, 13, 30)),
+    ("Tue, 04 Jun 2024 09:30:00 EST", utc(2024, 6, 4, 14, 30)),
+    ("Tue, 4 Jun 24 09:30:00 PDT", utc(2024, 6, 4, 16, 30)),  # two-digit year
+    ("04 Jun 2024 09:30 +0530", utc(2024, 6, 4, 4, 0)),  # no weekday, no seconds
+    ("Wed, 05 Jun 2024 01:15:00 +1400", utc(2024, 6, 4, 11, 15)),  # the day before in UTC
+    ("Mon, 31 Dec 2029 23:30:00 -0100", utc(2030, 1, 1, 0, 30)),  # the year after in UTC
+    ("2024-06-04T09:30:00Z", utc(2024, 6, 4, 9, 30)),  # ISO 8601 in an RSS feed
+    ("2024-06-04T09:30:00+02:00", utc(2024, 6, 4, 7, 30)),
+    ("2024-06-04", utc(2024, 6, 4)),
+    ("", None),
+    ("yesterday afternoon", None),
+    ("Sat, 01 Jan 10000 00:00:00 GMT", None),  # out of range: dropped, not an error
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), DATE_CASES, ids=[c[0] or "empty" for c in DATE_CASES]
+)
+def test_dates_become_utc(text: str, expected: datetime | None) -> None:
+    body = rss_with(
+        f'<item><title>t</title><guid isPermaLink="false">1</guid><pubDate>{text}</pubDate></item>'
+    )
+    (entry,) = parse_feed(body).entries
+    assert entry.published == expected
+    if expected is not None:
+        assert entry.published is not None
+        assert entry.published.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("tags", "published", "updated"),
+    [
+        (
+            "<published>2024-06-01T00:00:00Z</published><updated>2024-06-02T00:00:00Z</updated>",
+            utc(2024, 6, 1),
+            utc(2024, 6, 2),
+        ),
+        ("<updated>2024-06-02T00:00:00+01:00</updated>", utc(2024, 6, 1, 23), utc(2024, 6, 1, 23)),
+        ("", None, None),
+    ],
+    ids=["both", "updated-only", "neither"],
+)
+def test_atom_published_falls_back_to_updated(
+    tags: str, published: datetime | None, updated: datetime | None
+) -> None:
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id>'
+        f"<entry><title>t</title><id>urn:e</id>{tags}</entry></feed>"
+    ).encode()
+    (entry,) = parse_feed(body).entries
+    assert (entry.published, entry.updated) == (published, updated)
+
+
+# --- bozo but usable -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("declared", ["us-ascii", "bogus-charset"])
+def test_wrong_charset_declaration_is_usable_with_a_warning(declared: str) -> None:
+    item = '<item><title>Dépenses « militaires »</title><guid isPermaLink="false">1</guid></item>'
+    body = (
+        f'<?xml version="1.0" encoding="{declared}"?><rss version="2.0"><channel>'
+        f"<title>Défense</title>{item}</channel></rss>"
+    ).encode()
+    feed = parse_feed(body)
+    assert feed.title == "Défense"
+    assert feed.entries[0].title == "Dépenses « militaires »"
+    assert feed.warning is not None
+    assert declared in feed.warning
+
+
+def test_latin1_bytes_declared_as_utf8_are_usable() -> None:
+    body = rss_with('<item><title>Dépenses</title><guid isPermaLink="false">1</guid></item>')
+    body = body.decode("utf-8").encode("latin-1")
+    feed = parse_feed(body)
+    assert feed.entries[0].title == "Dépenses"
+    assert feed.warning is not None
+
+
+def test_charset_from_content_type_header() -> None:
+    body = rss_with(
+        '<item><title>Arctique</title><guid isPermaLink="false">1</guid></item>', encoding="utf-8"
+    )
+    feed = parse_feed(body, content_type="application/rss+xml; charset=us-ascii")
+    assert feed.entries[0].title == "Arctique"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "encoding"),
+    [(b"\xef\xbb\xbf", "utf-8"), (b"", "utf-16")],
+    ids=["utf8-bom", "utf16"],
+)
+def test_byte_order_marks_and_utf16(prefix: bytes, encoding: str) -> None:
+    text = rss_with(
+        '<item><title>Frontière</title><guid isPermaLink="false">1</guid></item>', encoding=encoding
+    ).decode("utf-8")
+    feed = parse_feed(prefix + text.encode(encoding))
+    assert feed.entries[0].title == "Frontière"
+
+
+def test_undefined_entity_is_usable_with_a_warning() -> None:
+    body = rss_with(
+        "<item><title>Caf&eacute; talks &nbsp;on tariffs</title>"
+        '<guid isPermaLink="false">1</guid></item>'
+        '<item><title>Second</title><guid isPermaLink="false">2</guid></item>'
+    )
+    feed = parse_feed(body)
+    assert [e.guid for e in feed.entries] == ["1", "2"]
+    assert feed.entries[0].title.startswith("Café talks")
+    assert feed.warning is not None
+    assert "entity" in feed.warning
+
+
+def test_unclosed_tag_after_entries_is_usable() -> None:
+    body = rss_with('<item><title>Whole</title><guid isPermaLink="false">1</guid></item>')
+    body = body.replace(b"</channel></rss>", b"<item><title>Cut off")
+    feed = parse_feed(body)
+    assert feed.entries[0].title == "Whole"
+    assert feed.warning is not None
+
+
+# --- not a feed ----------------------------------------------------------------------------------
+
+NOT_FEEDS: list[tuple[str, bytes]] = [
+    ("empty", b""),
+    ("blank", b"  \n\t "),
+    (
+        "html-404",
+        b"<!doctype html><html><head><title>Page not found</title></head>"
+        b"<body><h1>404</h1><p>Sorry.</p></body></html>",
+    ),
+    ("html-with-rss-word", b"<html><body><rss>subscribe</rss></body></html>"),
+    ("other-xml", b'<?xml version="1.0"?><note><to>Ottawa</to><body>hi</body></note>'),
+    ("random-bytes", bytes(range(256)) * 4),
+    ("plain-text", b"Service temporarily unavailable"),
+    ("json-object", b'{"status": "ok", "items": [1, 2, 3]}'),
+    ("json-wrong-version", b'{"version": "2.0", "items": []}'),
+    ("json-array", b'[{"title": "a"}]'),
+    ("json-null", b"null"),
+    ("url", b"http://example.org/feed"),
+    ("path", b"/etc/passwd"),
+]
+
+
+@pytest.mark.parametrize("body", [b for _, b in NOT_FEEDS], ids=[n for n, _ in NOT_FEEDS])
+def test_not_a_feed_is_a_parse_error_with_a_clear_message(body: bytes) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_feed(body, url="https://test.example/feed")
+    message = str(info.value)
+    assert message.startswith("not a feed")
+    assert "RSS" in message and "Atom" in message  # says what was expected
+    assert info.value.kind == "not_a_feed"
+    assert isinstance(info.value, MonitorError)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/feed+json"])
+def test_json_that_is_not_a_feed_with_a_json_content_type(content_type: str) -> None:
+    with pytest.raises(ParseError, match="not a feed"):
+        parse_feed(b'{"data": {"title": "x"}}', content_type=content_type)
+
+
+# --- bodies that look like URLs or paths are never fetched or opened -----------------------------
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    hits: list[str]
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        body = rss_with('<item><title>Served</title><guid isPermaLink="false">s</guid></item>')
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def feed_server() -> Iterator[tuple[str, list[str]]]:
+    hits: list[str] = []
+    handler = type("Handler", (_CountingHandler,), {"hits": hits})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_body_that_is_a_url_is_not_fetched(feed_server: tuple[str, list[str]]) -> None:
+    url, hits = feed_server
+    with pytest.raises(ParseError, match="not a feed"):
+        parse_feed(url.encode())
+    assert hits == []
+    # The URL does serve a feed: had the parser fetched it, the call above would have succeeded.
+    with urllib.request.urlopen(url, timeout=10) as response:
+        served = response.read()
+    assert hits == ["/feed.xml"]
+    assert parse_feed(served).entries[0].title == "Served"
+
+
+def test_body_that_is_a_path_is_not_opened(tmp_path: Path) -> None:
+    path = tmp_path / "feed.xml"
+    path.write_bytes(
+        rss_with('<item><title>On disk</title><guid isPermaLink="false">d</guid></item>')
+    )
+    with pytest.raises(ParseError, match="not a feed"):
+        parse_feed(str(path).encode())
+    assert parse_feed(path.read_bytes()).entries[0].title == "On disk"  # the file is a feed
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_give_a_feed_or_a_parse_error(body: bytes) -> None:
+    try:
+        feed = parse_feed(body)
+    except ParseError as exc:
+        assert str(exc).startswith("not a feed")
+    else:
+        assert isinstance(feed, ParsedFeed)
+
+
+_plain = st.text(
+    alphabet=st.characters(
+        categories=("Lu", "Ll", "Nd", "Zs"), max_codepoint=0x24F, exclude_characters="\u00a0"
+    ),
+    min_size=1,
+    max_size=40,
+).filter(lambda s: s.strip() != "")
+
+
+@settings(max_examples=80, deadline=None)
+@given(title=_plain, guid=st.text(alphabet="abcdefghij0123456789-", min_size=1, max_size=20))
+def test_plain_titles_and_guids_come_back_as_written(title: str, guid: str) -> None:
+    item = f'<title>{escape(title)}</title><guid isPermaLink="false">{escape(guid)}</guid>'
+    body = rss_with(f"<item>{item}</item>")
+    (entry,) = parse_feed(body).entries
+    assert entry.title == title.strip()
+    assert entry.guid == guid
