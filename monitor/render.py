@@ -167,6 +167,13 @@ def _local_time(value: datetime | None, zone: tzinfo) -> str | None:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def _shown_topics(topics: Sequence[str], limit: int = 6) -> tuple[str, ...]:
+    shown = [truncate(clean_text(t), 40) for t in topics[:limit]]
+    if len(topics) > limit:
+        shown.append(f"+{len(topics) - limit} more")
+    return tuple(shown)
+
+
 def story_view(entry: DigestEntry, zone: tzinfo) -> StoryView:
     """The display form of one digest entry."""
     lead = entry.lead
@@ -178,8 +185,8 @@ def story_view(entry: DigestEntry, zone: tzinfo) -> StoryView:
         url=safe_url(lead.url),
         source=_source_name(lead),
         published=_local_time(lead.published, zone),
-        topics=tuple(clean_text(t) for t in (entry.topics or (lead.topic,))),
-        severity=clean_text(lead.severity),
+        topics=_shown_topics(entry.topics or (lead.topic,)),
+        severity=truncate(clean_text(lead.severity), 20),
         score=lead.score,
         reasons=tuple(_format_reason(r) for r in reasons),
         snippet=truncate(clean_text(lead.summary), SNIPPET_MAX),
