@@ -1,0 +1,220 @@
+"""The signed-webhook sender against a real HTTP receiver on 127.0.0.1: headers, signature
+verified with the documented function, the same idempotency key on a retry, error mapping."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from monitor.channels import WebhookChannel
+from monitor.deliver.webhook import WebhookSender
+from monitor.errors import DeliveryError
+from monitor.model import Digest, DigestEntry, MatchRecord, Reason
+from monitor.render import SCHEMA_VERSION, verify_webhook_signature, webhook_body
+
+try:
+    from receiver import Receiver, Reply
+except ImportError:  # pragma: no cover - when tests/ is a package
+    from tests.receiver import Receiver, Reply
+
+SECRET = "whsec-test-0123456789abcdef"
+WHEN = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+
+
+def make_digest(key: str = "ops-hook:alert:2026-03-09T12:00:05Z") -> Digest:
+    rec = MatchRecord(
+        id=7,
+        item_id=70,
+        feed_url="https://feeds.example.org/rss",
+        feed_name="Radio-Canada",
+        url="https://ici.example.org/nouvelles/norad",
+        title="Le NORAD <modernisé> & « Groupe des cinq » 🚀",
+        summary="Résumé",
+        published=WHEN,
+        topic="norad",
+        score=9.0,
+        severity="alert",
+        reasons=(Reason("NORAD", "title", 3, 3.0, "acronym"),),
+        matched_at=WHEN,
+    )
+    return Digest(
+        key=key,
+        channel="ops-hook",
+        kind="alert",
+        window_start=WHEN,
+        window_end=WHEN + timedelta(seconds=5),
+        entries=(DigestEntry(lead=rec, topics=("norad", "five_eyes"), match_ids=(7, 8)),),
+        timezone="America/Toronto",
+    )
+
+
+class Clock:
+    """A clock that advances one minute each time it is read."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        self.now += 60
+        return self.now
+
+
+@pytest.fixture
+def rx() -> Iterator[Receiver]:
+    with Receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(2.0)) as c:
+        yield c
+
+
+def sender(
+    rx: Receiver, client: httpx.AsyncClient, clock: Clock | None = None, **extra: object
+) -> WebhookSender:
+    fields = {"name": "ops-hook", "type": "webhook", "url": rx.url("/hook?token=SECRETq")}
+    channel = WebhookChannel.model_validate({**fields, "secret": SECRET, **extra})
+    return WebhookSender(channel, client, clock=clock or Clock(1_773_057_600))
+
+
+async def test_request_is_signed_and_keyed(rx: Receiver, client: httpx.AsyncClient) -> None:
+    d = make_digest()
+    progress: list[int] = []
+    await sender(rx, client).send(d, on_part=progress.append)
+    (request,) = rx.requests
+    assert request.method == "POST" and request.path == "/hook?token=SECRETq"
+    assert request.header("Content-Type") == "application/json; charset=utf-8"
+    assert request.header("Idempotency-Key") == d.key
+    timestamp = request.header("X-Monitor-Timestamp")
+    signature = request.header("X-Monitor-Signature")
+    assert timestamp == "1773057660"
+    assert signature is not None and signature.startswith(f"t={timestamp},v1=")
+    assert verify_webhook_signature(SECRET, signature, request.body, now=int(timestamp))
+    assert not verify_webhook_signature(
+        "another-secret-123456", signature, request.body, 1773057660
+    )
+    assert request.body == webhook_body(d)
+    body = request.json()
+    assert body["schema_version"] == SCHEMA_VERSION and body["digest_key"] == d.key
+    assert body["matches"][0]["title"] == "Le NORAD <modernisé> & « Groupe des cinq » 🚀"
+    assert progress == [1]
+
+
+async def test_retry_keeps_the_idempotency_key_and_signs_again(
+    rx: Receiver, client: httpx.AsyncClient
+) -> None:
+    d = make_digest()
+    rx.script(Reply(500, b"down"))
+    s = sender(rx, client)
+    with pytest.raises(DeliveryError) as info:
+        await s.send(d)
+    assert info.value.permanent is False
+    await s.send(d)
+    first, second = rx.requests
+    assert first.header("Idempotency-Key") == second.header("Idempotency-Key") == d.key
+    assert first.body == second.body
+    assert first.header("X-Monitor-Timestamp") != second.header("X-Monitor-Timestamp")
+    for request in (first, second):
+        signature = request.header("X-Monitor-Signature")
+        timestamp = request.header("X-Monitor-Timestamp")
+        assert signature is not None and timestamp is not None
+        assert verify_webhook_signature(SECRET, signature, request.body, now=int(timestamp))
+    # an old signature replayed after the tolerance window is refused
+    old = first.header("X-Monitor-Signature")
+    assert old is not None
+    assert not verify_webhook_signature(SECRET, old, first.body, now=1_773_057_660 + 301)
+
+
+async def test_extra_headers_are_sent(rx: Receiver, client: httpx.AsyncClient) -> None:
+    await sender(rx, client, headers={"Authorization": "Bearer tok", "X-Team": "ops"}).send(
+        make_digest()
+    )
+    (request,) = rx.requests
+    assert request.header("Authorization") == "Bearer tok"
+    assert request.header("X-Team") == "ops"
+
+
+async def test_unusual_digest_key_is_sent_as_a_hash(
+    rx: Receiver, client: httpx.AsyncClient
+) -> None:
+    await sender(rx, client).send(make_digest(key="ops hook:clé"))
+    key = rx.requests[0].header("Idempotency-Key")
+    assert key is not None and key.startswith("sha256:") and len(key) == 7 + 64
+
+
+async def test_start_part_one_means_already_delivered(
+    rx: Receiver, client: httpx.AsyncClient
+) -> None:
+    await sender(rx, client).send(make_digest(), start_part=1)
+    assert rx.requests == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "permanent", "retry_after"),
+    [
+        (Reply(429, b"slow down", {"Retry-After": "30"}), False, 30.0),
+        (Reply(503, b"", {"Retry-After": "5"}), False, 5.0),
+        (Reply(500, b"boom"), False, None),
+        (Reply(408, b""), False, None),
+        (Reply(400, b"bad json"), True, None),
+        (Reply(401, b"bad signature"), True, None),
+        (Reply(410, b"gone"), True, None),
+        (Reply(301, b"", {"Location": "https://new.example.org/hook"}), True, None),
+    ],
+)
+async def test_error_mapping(
+    rx: Receiver,
+    client: httpx.AsyncClient,
+    reply: Reply,
+    permanent: bool,
+    retry_after: float | None,
+) -> None:
+    rx.script(reply)
+    with pytest.raises(DeliveryError) as info:
+        await sender(rx, client).send(make_digest())
+    assert info.value.permanent is permanent
+    assert info.value.retry_after == retry_after
+    assert f"HTTP {reply.status}" in str(info.value)
+    assert "SECRETq" not in str(info.value)
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 204])
+async def test_any_2xx_is_success(rx: Receiver, client: httpx.AsyncClient, status: int) -> None:
+    rx.script(Reply(status, b"" if status == 204 else b"{}"))
+    progress: list[int] = []
+    await sender(rx, client).send(make_digest(), on_part=progress.append)
+    assert progress == [1]
+
+
+async def test_hang_times_out_as_transient(rx: Receiver) -> None:
+    rx.script(Reply(hang=True))
+    async with httpx.AsyncClient(timeout=httpx.Timeout(0.3)) as short:
+        with pytest.raises(DeliveryError) as info:
+            await sender(rx, short).send(make_digest())
+    assert not info.value.permanent and "timed out" in str(info.value)
+
+
+async def test_nothing_secret_is_logged(
+    rx: Receiver, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="monitor")
+    s = sender(rx, client, headers={"Authorization": "Bearer SECRETbearer"})
+    await s.send(make_digest())
+    assert "delivered ops-hook:alert" in caplog.text
+    for secret in ("SECRETq", "SECRETbearer", SECRET):
+        assert secret not in caplog.text
+        assert secret not in repr(s)
+
+
+def test_body_round_trips_as_json() -> None:
+    body = json.loads(webhook_body(make_digest()))
+    assert body["kind"] == "alert"
+    assert body["matches"][0]["match_ids"] == [7, 8]
+    assert body["matches"][0]["topics"] == ["norad", "five_eyes"]
