@@ -11,14 +11,15 @@ import ``monitor.model``, ``monitor.errors`` and ``monitor.urls``; must not impo
 deliver, pipeline, scheduler or cli.
 
 Why the client is built the way it is: httpcore's connection pool walks every connection it
-holds (and checks each idle one's socket) on every request it starts and every response it
-finishes, so its cost per request grows with the size of the pool. One client with 50
-connections spent about 5 ms of CPU per small request on loopback; the same requests through
-one small pool per host cost about 0.7 ms. So the :class:`Fetcher` keeps one
-:class:`httpx.AsyncClient` (one place for headers, timeouts and cookies policy) whose transport
-hands each request to a small pool belonging to the request's host. That pool holds at most
-``per_host`` connections, which is also the per-host concurrency limit, so httpx never queues a
-request itself; pools of hosts not used for a while are closed. HTTP/1.1 only.
+holds (and checks each idle one's socket) whenever a request starts or a response ends, so its
+cost per request grows with the size of the pool. Measured on loopback (1,000 small feeds,
+concurrency 50): one ``httpx.AsyncClient`` with a 50-connection pool spent about 4 ms of CPU per
+fetch; this fetcher spends about 1 ms, sniffing and hashing included. So the :class:`Fetcher`
+keeps one :class:`httpx.AsyncClient` (one place for headers, timeouts and the cookie policy)
+whose transport hands each request to a small pool belonging to the request's host. That pool
+holds at most ``per_host`` connections, which is also the per-host concurrency limit, so httpx
+never queues a request itself; the pool of a host left idle for ``keepalive_s`` is closed. Keep
+``per_host`` small: a pool of 50 connections to one host costs the 4-6 ms again. HTTP/1.1 only.
 """
 
 from __future__ import annotations

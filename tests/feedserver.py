@@ -755,3 +755,32 @@ def _not_modified(route: Route, headers: dict[str, str]) -> bool:
         except (TypeError, ValueError):
             return False
     return False
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve synthetic feeds from a separate process, for benchmarks.
+
+    ``python -m tests.feedserver --feeds 1000 --hosts 13`` serves ``/f0.xml`` … ``/f999.xml``
+    on every address, prints the base URLs on one line, and stops when its standard input
+    closes. Running the server in its own process keeps its CPU out of the client's figures.
+    """
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m tests.feedserver", description=main.__doc__)
+    ap.add_argument("--feeds", type=int, default=1000, help="how many feeds (default 1000)")
+    ap.add_argument("--items", type=int, default=20, help="items per feed (default 20)")
+    ap.add_argument("--hosts", type=int, default=1, help="loopback addresses (default 1)")
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    ap.add_argument("--gzip", action="store_true", help="compress when the client accepts")
+    args = ap.parse_args(argv)
+    with FeedServer(hosts=args.hosts, latency_s=args.latency, record=False) as server:
+        for n in range(args.feeds):
+            body = rss_feed(f"Feed {n}", [f"Story {n}.{k}" for k in range(args.items)])
+            server.feed(f"/f{n}.xml", body, gzip=args.gzip)
+        print(" ".join(server.base_urls), flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

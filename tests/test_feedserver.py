@@ -6,10 +6,13 @@ import gzip
 import http.client
 import json
 import socket
+import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -253,3 +256,28 @@ def test_bad_arguments_are_explained() -> None:
         FeedServer(hosts=0)
     with FeedServer() as s, pytest.raises(ValueError, match="must start with '/'"):
         s.url("feed.xml")
+
+
+def test_runs_as_a_separate_process_for_benchmarks() -> None:
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.feedserver", "--feeds", "3", "--hosts", "2", "--items", "4"],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        bases = proc.stdout.readline().split()
+        assert len(bases) == 2
+        status, _, body = get(bases[1] + "/f2.xml")
+        assert status == 200
+        assert [e.findtext("title") for e in ET.fromstring(body).iter("item")] == [
+            f"Story 2.{k}" for k in range(4)
+        ]
+        assert get(bases[0] + "/f3.xml")[0] == 404
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0

@@ -23,6 +23,7 @@ from monitor.cadence import CadencePolicy, plan_next_poll
 from monitor.fetch import (
     FEED_KINDS,
     Fetcher,
+    _BadEncoding,
     _decode_body,
     _TooLarge,
     parse_max_age,
@@ -686,6 +687,31 @@ def _gzip_members(*parts: bytes) -> bytes:
 )
 def test_decode_body(raw: bytes, encoding: str | None, expected: bytes) -> None:
     assert _decode_body(raw, encoding, 1000) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding", "says"),
+    [
+        (b"definitely not gzip", "gzip", "corrupt gzip"),
+        (_gzip_members(b"<rss>" * 100)[:-30], "gzip", "ends before its end marker"),
+        (b"<rss/>", "br", "unsupported Content-Encoding 'br'"),
+        (b"<rss/>", "zstd", "unsupported"),
+    ],
+)
+def test_decode_body_refuses_what_it_cannot_decode(raw: bytes, encoding: str, says: str) -> None:
+    with pytest.raises(_BadEncoding, match=says):
+        _decode_body(raw, encoding, 10_000)
+
+
+async def test_corrupt_compressed_body_is_an_http_error(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    url = server.add(
+        "/corrupt.xml", Route(body=b"not gzip at all", headers=(("Content-Encoding", "gzip"),))
+    )
+    r = await fetcher.fetch(url)
+    assert (r.outcome, r.error_kind, r.status) == ("error", "http", 200)
+    assert r.error is not None and "corrupt gzip" in r.error
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
