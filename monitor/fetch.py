@@ -481,8 +481,9 @@ class Fetcher:
 
         ``etag`` and ``last_modified`` are sent as ``If-None-Match`` / ``If-Modified-Since``;
         ``body_hash`` is the sha256 of the last body seen, so an identical body comes back as
-        ``"unchanged"`` without the bytes. In the result, ``None`` validators mean the server
-        did not send any: after ``"not_modified"`` keep the ones you had.
+        ``"unchanged"`` without the bytes. The result's ``etag`` and ``last_modified`` are the
+        ones to store: a ``304`` confirms the validators that were sent, so when it does not
+        repeat them they are returned as sent.
         """
         if self._closed:
             raise RuntimeError("Fetcher.fetch() called after aclose()")
@@ -544,7 +545,7 @@ class Fetcher:
                 answer = await self._exchange(current, headers, chain, deadline, loop)
                 chain.answer = answer
                 if answer.status not in _REDIRECTS:
-                    return self._finish(chain, answer, body_hash, loop)
+                    return self._finish(chain, answer, headers, body_hash, loop)
                 if answer.location is None:
                     return self._failed(
                         chain,
@@ -650,6 +651,7 @@ class Fetcher:
         self,
         chain: _Chain,
         answer: _Answer,
+        sent: dict[str, str],
         body_hash: str | None,
         loop: asyncio.AbstractEventLoop,
     ) -> FetchResult:
@@ -669,7 +671,13 @@ class Fetcher:
             elapsed_s=chain.elapsed(loop),
         )
         if status == 304:
-            return replace(base, outcome="not_modified")
+            # A 304 need not repeat the validators, but it confirms the ones we sent.
+            return replace(
+                base,
+                outcome="not_modified",
+                etag=base.etag or sent.get("If-None-Match"),
+                last_modified=base.last_modified or sent.get("If-Modified-Since"),
+            )
         if not 200 <= status < 300:
             kind = _STATUS_KINDS.get(status, "http")
             return replace(base, error_kind=kind, error=f"HTTP {status} {_reason(status)}")

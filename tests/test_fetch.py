@@ -106,6 +106,18 @@ async def test_conditional_get_with_etag_and_with_last_modified(
     assert sent[2].header("if-modified-since") == first.last_modified
 
 
+async def test_a_304_that_omits_validators_confirms_the_sent_ones(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    server.add("/bare304.xml", Route(status=304, content_type=None))
+    lm = "Wed, 01 May 2024 12:00:00 GMT"
+    r = await fetcher.fetch(server.url("/bare304.xml"), etag='"v1"', last_modified=lm)
+    assert (r.outcome, r.etag, r.last_modified) == ("not_modified", '"v1"', lm)
+    server.add("/new304.xml", Route(status=304, content_type=None, etag='"v2"'))
+    r = await fetcher.fetch(server.url("/new304.xml"), etag='"v1"')
+    assert (r.outcome, r.etag, r.last_modified) == ("not_modified", '"v2"', None)
+
+
 async def test_stale_validators_get_the_new_body(server: FeedServer, fetcher: Fetcher) -> None:
     body = rss_feed("C2", ["new"])
     url = server.feed("/cond2.xml", body)
