@@ -328,8 +328,13 @@ class EmailChannel(_ChannelBase):
 
     @property
     def sender_address(self) -> str:
-        """The bare address of ``from`` (``monitor@example.org``)."""
+        """The bare address of ``from`` (``monitor@example.org``), for the SMTP envelope."""
         return parseaddr(self.sender)[1]
+
+    @property
+    def recipient_addresses(self) -> tuple[str, ...]:
+        """The bare addresses of ``to``, for the SMTP envelope."""
+        return tuple(parseaddr(a)[1] for a in self.to)
 
 
 def _check_address(value: str, field: str) -> None:

@@ -229,6 +229,7 @@ def test_email_accepts_one_address_and_display_names() -> None:
     ch = channel(**{**EMAIL, "to": "a@example.org", "from": "Policy Monitor <m@example.org>"})
     assert ch.to == ("a@example.org",)
     assert ch.sender_address == "m@example.org"
+    assert ch.recipient_addresses == ("a@example.org",)
     by_name = EmailChannel(
         name="e", type="email", to=("a@example.org",), sender="m@example.org", smtp=EMAIL["smtp"]
     )

@@ -100,7 +100,9 @@ class EmailSender:
             if smtp.username is not None and smtp.password is not None:
                 conn.login(smtp.username, smtp.password.get_secret_value())
             refused = conn.send_message(
-                msg, from_addr=self.channel.sender_address, to_addrs=list(self.channel.to)
+                msg,
+                from_addr=self.channel.sender_address,
+                to_addrs=list(self.channel.recipient_addresses),
             )
         except Exception as exc:
             if conn is not None:
