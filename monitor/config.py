@@ -186,11 +186,18 @@ class Config:
     channels: tuple[ChannelSpec, ...]
     topics: tuple[TopicSpec, ...]
     watchlist_files: tuple[str, ...] = field(default_factory=tuple)
+    watchlist_globs: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def files(self) -> tuple[str, ...]:
-        """Every file this configuration was read from (watched for hot reload)."""
+        """Every file this configuration was read from."""
         return (self.path, *self.watchlist_files)
+
+    def watched_files(self) -> tuple[str, ...]:
+        """The files to watch for hot reload now: this configuration's, plus any watchlist
+        file added since that matches its patterns."""
+        found = {f for pattern in self.watchlist_globs for f in glob.glob(pattern)}
+        return (self.path, *sorted(found | set(self.watchlist_files)))
 
     def channel(self, name: str) -> ChannelSpec:
         for ch in self.channels:
@@ -233,6 +240,11 @@ def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None 
         channels=tuple(settings.channels),
         topics=tuple(topics),
         watchlist_files=tuple(files),
+        watchlist_globs=tuple(
+            p if os.path.isabs(p) else str(Path(path).parent / p)
+            for p in patterns
+            if isinstance(p, str)
+        ),
     )
 
 

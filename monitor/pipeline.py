@@ -62,9 +62,11 @@ class PollReport:
     new_items: int = 0
     changed_items: int = 0
     new_matches: int = 0
+    topics: tuple[str, ...] = ()
     error_kind: str | None = None
     error: str | None = None
     duration_s: float = 0.0
+    fetch_s: float = 0.0
     next_poll_at: datetime | None = None
 
 
@@ -263,9 +265,11 @@ class Pipeline:
             new_items=saved.new_items,
             changed_items=saved.changed_items,
             new_matches=saved.new_matches,
+            topics=saved.topics,
             error_kind=result.error_kind,
             error=result.error,
             duration_s=time.monotonic() - t0,
+            fetch_s=result.elapsed_s,
             next_poll_at=decision.next_poll_at,
         )
         _log_poll(report)

@@ -24,9 +24,11 @@ from monitor import schedule
 from monitor.channels import ChannelSpec
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
+from monitor.metrics import Metrics
 from monitor.outbox import Outbox
 from monitor.pipeline import Pipeline
 from monitor.score.engine import Matcher, compile_topics
+from monitor.server import StatusServer
 from monitor.store import Store
 
 log = logging.getLogger("monitor.run")
@@ -55,6 +57,7 @@ class Service:
         outbox: Outbox,
         *,
         reload_config: Callable[[], Config] | None = None,
+        metrics: Metrics | None = None,
         tick_s: float = 5.0,
         flush_s: float = 15.0,
         watch_s: float = 2.0,
@@ -71,9 +74,12 @@ class Service:
         self.clock = clock
         self.matcher: Matcher = compile_topics(cfg.topics)
         self.health = Health(started_at=clock())
+        self.metrics = metrics or Metrics(self.gauges)
+        self.status: StatusServer | None = None
+        self._cycle_running = False
         self._scheduler: AsyncIOScheduler | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
-        self._mtimes = _mtimes(cfg.files)
+        self._mtimes = _mtimes(cfg.watched_files())
         self._stopping = False
 
     # -- the matcher the pipeline uses: swapped atomically on reload ---------------------------
@@ -86,6 +92,18 @@ class Service:
     async def run(self, stop: asyncio.Event, *, grace_s: float = 4.0) -> None:
         """Start the jobs, wait for ``stop``, then let in-flight work finish for ``grace_s``."""
         await asyncio.to_thread(self.store.sync_feeds, self._feed_specs(), self.clock())
+        if self.cfg.status.listen:
+            host, _, port = self.cfg.status.listen.rpartition(":")
+            self.status = StatusServer(
+                host.strip("[]"), int(port), self.check_health, self.metrics.render
+            )
+            try:
+                await self.status.start()
+            except OSError as exc:  # alerts matter more than metrics: run on without them
+                log.error(
+                    "cannot serve /healthz and /metrics on %s: %s", self.cfg.status.listen, exc
+                )
+                self.status = None
         sched = AsyncIOScheduler(timezone=UTC)
         self._scheduler = sched
         now = datetime.now(UTC)
@@ -146,6 +164,8 @@ class Service:
                 task.cancel()
             if late:
                 await asyncio.wait(late, timeout=1.0)
+        if self.status is not None:
+            await self.status.stop()
         log.info("stopped", extra={"fields": {"event": "stop"}})
 
     def _job(
@@ -176,7 +196,12 @@ class Service:
 
     async def poll_tick(self) -> None:
         self.health.last_tick_at = self.clock()
-        report = await self.pipeline.run_cycle()
+        self._cycle_running = True
+        try:
+            report = await self.pipeline.run_cycle()
+        finally:
+            self._cycle_running = False
+        self.metrics.observe_cycle(report, self.clock().timestamp())
         if report.polls:
             self.health.last_cycle_at = self.clock()
             self.health.last_cycle_duration_s = report.duration_s
@@ -206,7 +231,40 @@ class Service:
             await self.flush()
 
     async def flush(self) -> None:
-        await self.outbox.flush()
+        for report in await self.outbox.flush():
+            self.metrics.observe_delivery(report)
+
+    # -- health ------------------------------------------------------------------------------
+
+    def gauges(self) -> dict[str, object]:
+        feeds = self.store.feeds(configured_only=True)
+        return {
+            "outbox": self.store.outbox_depth(),
+            "feeds": len(feeds),
+            "unhealthy": sum(1 for f in feeds if f.consecutive_failures or f.disabled_reason),
+        }
+
+    async def check_health(self) -> tuple[bool, dict[str, object]]:
+        """Healthy when the scheduler ticks (or a cycle is running) and the database answers."""
+        now = self.clock()
+        details: dict[str, object] = {
+            "started_at": self.health.started_at.isoformat(timespec="seconds"),
+            "last_tick_at": _iso(self.health.last_tick_at),
+            "last_cycle_at": _iso(self.health.last_cycle_at),
+        }
+        if self.health.reload_errors:
+            details["config_problems"] = self.health.reload_errors
+        stale = timedelta(seconds=max(3 * self.tick_s, 30.0))
+        last = self.health.last_tick_at or self.health.started_at
+        if not self._cycle_running and now - last > stale:
+            details["reason"] = f"the scheduler has not ticked since {last.isoformat()}"
+            return False, details
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.store.ping), timeout=5)
+        except (MonitorError, TimeoutError) as exc:
+            details["reason"] = f"the database does not answer: {exc or 'timeout'}"
+            return False, details
+        return True, details
 
     async def digest_job(self, name: str) -> None:
         try:
@@ -221,7 +279,7 @@ class Service:
 
     async def check_reload(self) -> None:
         assert self.reload_config is not None
-        current = _mtimes(self.cfg.files)
+        current = _mtimes(self.cfg.watched_files())
         if current == self._mtimes:
             return
         self._mtimes = current
@@ -230,6 +288,7 @@ class Service:
             matcher = compile_topics(new.topics)
         except ConfigError as exc:
             self.health.reload_errors = [str(p) for p in exc.problems]
+            self.metrics.reload_errors.set(len(exc.problems))
             log.error(
                 "configuration change rejected; the last good configuration keeps running:\n%s",
                 "\n".join(self.health.reload_errors),
@@ -246,8 +305,9 @@ class Service:
         self.matcher = matcher
         self.cfg = new
         self.outbox.channels = {c.name: c for c in new.channels}
-        self._mtimes = _mtimes(new.files)
+        self._mtimes = _mtimes(new.watched_files())
         self.health.reload_errors = []
+        self.metrics.reload_errors.set(0)
         self.health.last_reload_at = self.clock()
         await asyncio.to_thread(self.store.sync_feeds, self._feed_specs(), self.clock())
         self._schedule_digests(catch_up=False)
@@ -307,6 +367,10 @@ class Service:
         return [f for f in self.cfg.feeds if f.enabled]
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
 def _bind(
     fn: Callable[[str], Coroutine[Any, Any, None]], arg: str
 ) -> Callable[[], Coroutine[Any, Any, None]]:
@@ -318,10 +382,10 @@ def _bind(
 
 
 def _mtimes(paths: tuple[str, ...]) -> dict[str, float | None]:
-    """Modification times of the files and of their folders (a new watchlist file changes
-    its folder's time)."""
+    """Modification times (and sizes) of the files; a file that appears or goes away shows
+    as a changed key."""
     out: dict[str, float | None] = {}
-    for p in (*paths, *sorted({os.path.dirname(p) or "." for p in paths})):
+    for p in paths:
         try:
             out[p] = os.stat(p).st_mtime_ns / 1e9
         except OSError:

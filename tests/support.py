@@ -48,5 +48,6 @@ def write_config(folder: Path, body: str = "", watchlist: str = TEST_WATCHLIST) 
     body = textwrap.dedent(body)
     head = "" if "database:" in body else f"database: sqlite:///{folder / 'monitor.db'}\n"
     head += "" if "timezone:" in body else "timezone: UTC\n"
+    head += "" if "status:" in body else "status: {listen: '127.0.0.1:0'}\n"
     path.write_text(head + body, encoding="utf-8")
     return path

@@ -23,6 +23,7 @@ from monitor.cli.runtime import (
 from monitor.config import load_config
 from monitor.digest import build_digest, select_matches
 from monitor.logs import setup_logging
+from monitor.metrics import Metrics
 from monitor.outbox import HORIZON, Outbox
 from monitor.render import console_text, email_message
 from monitor.scheduler import Service
@@ -65,10 +66,23 @@ def run(
             loop.add_signal_handler(signum, on_signal, signum)
         async with make_fetcher(cfg) as fetcher, make_senders(cfg) as senders:
             service: Service | None = None
-            pipeline = make_pipeline(cfg, store, fetcher, lambda: service.current_matcher())  # type: ignore[union-attr]
+            metrics = Metrics(lambda: service.gauges() if service else {})
+            pipeline = make_pipeline(
+                cfg,
+                store,
+                fetcher,
+                lambda: service.current_matcher(),  # type: ignore[union-attr]
+                on_poll=metrics.observe_poll,
+            )
             outbox = Outbox(store, senders, cfg.channels, timezone=cfg.timezone, crash_at=crash_at)
             service = Service(
-                cfg, store, pipeline, outbox, reload_config=lambda: load_config(path), tick_s=tick
+                cfg,
+                store,
+                pipeline,
+                outbox,
+                reload_config=lambda: load_config(path),
+                metrics=metrics,
+                tick_s=tick,
             )
             try:
                 await service.run(stop)

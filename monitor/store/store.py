@@ -84,6 +84,7 @@ class SaveResult:
     linked_items: int = 0
     changed_items: int = 0
     new_matches: int = 0
+    topics: tuple[str, ...] = ()
 
 
 def _translated(fn: Callable[P, R]) -> Callable[P, R]:
@@ -355,13 +356,16 @@ class Store:
         matches or its severity rises (``monitor.dedupe.match_changes``).
         """
         new_items = linked = n_changed = new_matches = 0
+        topics: list[str] = []
         with self.engine.begin() as conn:
             for item in new:
                 item_id = self._item_by_url(conn, item.url) if item.url else None
                 if item_id is None:
                     item_id = self._insert_item(conn, item, now)
                     new_items += 1
-                    new_matches += self._apply_matches(conn, item_id, scored.get(item.key, ()), now)
+                    counted = self._apply_matches(conn, item_id, scored.get(item.key, ()), now)
+                    new_matches += len(counted)
+                    topics += counted
                 else:
                     linked += 1
                 conn.execute(
@@ -398,8 +402,10 @@ class Store:
                         updated_at=now,
                     )
                 )
-                new_matches += self._apply_matches(conn, row.item_id, scored.get(item.key, ()), now)
-        return SaveResult(new_items, linked, n_changed, new_matches)
+                counted = self._apply_matches(conn, row.item_id, scored.get(item.key, ()), now)
+                new_matches += len(counted)
+                topics += counted
+        return SaveResult(new_items, linked, n_changed, new_matches, tuple(topics))
 
     def _item_by_url(self, conn: Connection, url: str) -> int | None:
         row = conn.execute(select(items_t.c.id).where(items_t.c.url == url).limit(1)).first()
@@ -453,7 +459,8 @@ class Store:
 
     def _apply_matches(
         self, conn: Connection, item_id: int, current: Sequence[TopicMatch], now: datetime
-    ) -> int:
+    ) -> list[str]:
+        """Write an item's matches; return the topics that count as new matches."""
         previous = {
             r.topic: r.severity
             for r in conn.execute(
@@ -493,7 +500,7 @@ class Store:
                 .where(matches_t.c.item_id == item_id, matches_t.c.topic == tm.topic)
                 .values(**values)
             )
-        return len(changes.new) + len(changes.raised)
+        return [m.topic for m in (*changes.new, *changes.raised)]
 
     # -- reading matches and items ---------------------------------------------------------
 

@@ -1,0 +1,151 @@
+"""The daemon as a service: status endpoint, metrics, JSON logs without secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from monitor.config import load_config
+from monitor.fetch import Fetcher
+from monitor.outbox import Outbox
+from monitor.scheduler import Service
+from monitor.store import Store
+from tests.feedserver import FeedServer, SampleItem, rss_feed
+from tests.support import write_config
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_healthz_metrics_and_json_logs_without_secrets(tmp_path: Path) -> None:
+    port = _free_port()
+    secret_token = "S3CRET-TOKEN-do-not-log"
+    with FeedServer() as server:
+        feed = server.feed(
+            "/f.xml",
+            rss_feed(
+                "F",
+                [
+                    SampleItem(
+                        "NORAD review: Canada weighs radar costs", link="https://news.example.org/n"
+                    )
+                ],
+            ),
+        )
+        cfg = write_config(
+            tmp_path,
+            f"""
+            status: {{listen: "127.0.0.1:{port}"}}
+            feeds:
+              - {{url: "{feed}", name: F}}
+            channels:
+              - name: hook
+                type: webhook
+                url: "http://127.0.0.1:9/hook?token={secret_token}"
+                secret: "${{HOOK_SECRET}}"
+                alerts: true
+                digest: "* * * * *"
+            """,
+        )
+        log = tmp_path / "run.log"
+        env = {**os.environ, "HOOK_SECRET": "another-secret-value-1234"}
+        with log.open("w") as sink:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "monitor",
+                    "--config",
+                    str(cfg),
+                    "run",
+                    "--tick",
+                    "0.5",
+                    "--log-format",
+                    "json",
+                ],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                cwd=tmp_path,
+                env=env,
+            )
+            try:
+                deadline = time.monotonic() + 30
+                body = ""
+                while time.monotonic() < deadline:
+                    try:
+                        status, body = _get(f"http://127.0.0.1:{port}/metrics")
+                        if 'monitor_polls_total{outcome="ok"} 1.0' in body:
+                            break
+                    except OSError:
+                        pass
+                    time.sleep(0.2)
+                assert 'monitor_polls_total{outcome="ok"} 1.0' in body, body
+                assert "monitor_fetch_seconds_bucket" in body
+                assert 'monitor_matches_total{topic="norad"} 1.0' in body
+                assert "monitor_outbox_deliveries" in body
+                status, health = _get(f"http://127.0.0.1:{port}/healthz")
+                assert status == 200, health
+                assert json.loads(health)["status"] == "ok"
+                assert _get(f"http://127.0.0.1:{port}/nope")[0] == 404
+                # let the webhook delivery fail at least once (port 9 refuses)
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline and '"deliver"' not in log.read_text():
+                    time.sleep(0.2)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                code = proc.wait(timeout=10)
+    text = log.read_text()
+    assert code == 0, text
+    lines = [line for line in text.splitlines() if line.strip()]
+    events = [json.loads(line) for line in lines]  # every line is one JSON object
+    polls = [e for e in events if e.get("event") == "poll"]
+    assert polls and {"feed", "outcome", "status", "items", "duration_ms"} <= set(polls[0])
+    assert any(e.get("event") == "deliver" for e in events), text
+    assert secret_token not in text
+    assert "another-secret-value-1234" not in text
+
+
+async def test_health_is_503_when_the_scheduler_stalls(tmp_path: Path) -> None:
+    cfg = load_config(write_config(tmp_path), environ={})
+    store = Store.open(cfg.database_url)
+    now = [datetime(2026, 11, 20, 12, tzinfo=UTC)]
+    async with Fetcher() as fetcher, httpx.AsyncClient():
+        from monitor.cli.runtime import cadence_policy
+        from monitor.pipeline import Pipeline
+
+        pipeline = Pipeline(store, fetcher, lambda: service.current_matcher(), cadence_policy(cfg))
+        service = Service(
+            cfg, store, pipeline, Outbox(store, {}, cfg.channels), clock=lambda: now[0], tick_s=5
+        )
+        await service.poll_tick()
+        ok, details = await service.check_health()
+        assert ok, details
+        now[0] += timedelta(minutes=5)
+        ok, details = await service.check_health()
+        assert not ok and "has not ticked" in str(details["reason"])
+        store.close()
+        ok, _ = await service.check_health()
+        pipeline.close()
+    await asyncio.sleep(0)
