@@ -20,9 +20,9 @@ from monitor.model import Digest, DigestEntry, MatchRecord, Reason
 from monitor.render import slack_messages
 
 try:
-    from receiver import Receiver, Reply
-except ImportError:  # pragma: no cover - when tests/ is a package
     from tests.receiver import Receiver, Reply
+except ImportError:  # pragma: no cover - when tests/ is not a package
+    from receiver import Receiver, Reply  # type: ignore[no-redef]
 
 TOKEN_PATH = "/services/T0000/B0000/SECRETtoken42"
 WHEN = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)

@@ -18,9 +18,9 @@ from monitor.model import Digest, DigestEntry, MatchRecord, Reason
 from monitor.render import SCHEMA_VERSION, verify_webhook_signature, webhook_body
 
 try:
-    from receiver import Receiver, Reply
-except ImportError:  # pragma: no cover - when tests/ is a package
     from tests.receiver import Receiver, Reply
+except ImportError:  # pragma: no cover - when tests/ is not a package
+    from receiver import Receiver, Reply  # type: ignore[no-redef]
 
 SECRET = "whsec-test-0123456789abcdef"
 WHEN = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
