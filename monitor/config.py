@@ -2,7 +2,7 @@
 
 Owns: the schema of ``monitor.yaml`` (channels' schema lives in ``monitor.channels``, topics'
 in ``monitor.score.spec``), ``${VAR}`` expansion, path resolution and the overrides
-(``--config``, ``MONITOR_CONFIG``, ``MONITOR_DATABASE_URL``). Every problem in every file is
+(``--config``, ``MONITOR_CONFIG``, ``MONITOR_DATABASE_URL``, ``MONITOR_STATUS_LISTEN``). Every problem in every file is
 reported at once as ``path:line: message``.
 
 Reads the files it is given; does no other I/O. Must not import fetch, store, deliver, pipeline,
@@ -234,7 +234,11 @@ def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None 
         database_url=env.get("MONITOR_DATABASE_URL") or settings.database,
         timezone=settings.timezone,
         polling=settings.polling,
-        status=settings.status,
+        status=(
+            StatusSettings(listen=env["MONITOR_STATUS_LISTEN"] or None)
+            if "MONITOR_STATUS_LISTEN" in env
+            else settings.status
+        ),
         retention=settings.retention,
         feeds=tuple(settings.feeds),
         channels=tuple(settings.channels),
