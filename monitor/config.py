@@ -2,8 +2,8 @@
 
 Owns: the schema of ``monitor.yaml`` (channels' schema lives in ``monitor.channels``, topics'
 in ``monitor.score.spec``), ``${VAR}`` expansion, path resolution and the overrides
-(``--config``, ``MONITOR_CONFIG``, ``MONITOR_DATABASE_URL``, ``MONITOR_STATUS_LISTEN``). Every problem in every file is
-reported at once as ``path:line: message``.
+(``--config``, ``MONITOR_CONFIG``, ``MONITOR_DATABASE_URL``, ``MONITOR_STATUS_LISTEN``).
+Every problem in every file is reported at once as ``path:line: message``.
 
 Reads the files it is given; does no other I/O. Must not import fetch, store, deliver, pipeline,
 scheduler or cli.
