@@ -156,3 +156,47 @@ def test_case_can_be_forced_either_way() -> None:
 def test_bad_terms_say_what_is_wrong(term: str, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("{", r"\{").replace("}", r"\}")):
         parse_term(term)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast Latin-1 path must fold exactly like the general per-character path.
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from monitor.score.text import CASED_WORDS, WORDS  # noqa: E402
+
+ALPHABET = st.sampled_from(
+    list("abcXYZ019 .,;'-\n\t")
+    + list("éÉèàçôœŒßÆøÿ¼µª«»\u00a0\u00ad")
+    + list("\u2019\u2018\u201c\u201d\u2013\u2014\u2026\u2009\u202f\u20ac\u200b")
+    + ["e\u0301", "Ж", "ł", "İ", "ﬁ"]
+)
+
+
+def _slow(text: str, table: dict[int, str]) -> str:
+    return " " + " ".join(text.translate(table).split()) + " "
+
+
+def _slow_spans(text: str) -> list[tuple[int, int]]:
+    mapping = offset_map(text)
+    folded = text.translate(WORDS)
+    import re
+
+    out = []
+    for m in re.finditer(r"\S+", folded):
+        if mapping is None:
+            out.append((m.start(), m.end()))
+        else:
+            end = mapping[m.end()] if m.end() < len(mapping) else len(text)
+            out.append((mapping[m.start()], end))
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(ALPHABET, max_size=40).map("".join))
+def test_fast_folding_equals_general_folding(text: str) -> None:
+    assert joined_words(text) == _slow(text, WORDS)
+    assert joined_cased_words(text) == _slow(text, CASED_WORDS)
+    spans = WordSpans.of(text)
+    assert list(zip(spans.starts, spans.ends, strict=True)) == _slow_spans(text)

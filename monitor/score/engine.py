@@ -32,14 +32,7 @@ import ahocorasick
 from monitor.errors import ConfigError, Problem
 from monitor.model import Reason, Severity, TopicMatch
 from monitor.score.spec import Condition, TopicSpec, check_topic
-from monitor.score.text import (
-    WordSpans,
-    joined_cased_words,
-    joined_words,
-    offset_map,
-    parse_term,
-    plain_text,
-)
+from monitor.score.text import Forms, parse_term
 
 FIELDS: tuple[str, str] = ("title", "summary")
 
@@ -67,10 +60,12 @@ class TopicExplanation:
         return self.decision == "match"
 
 
-# A hit: (term id, field index, kind, position, words, length). For a literal hit (kind 0) the
-# position is where the key starts in the scanned text; for a regex hit (kind 1) it is the
-# character offset in the folded text and ``length`` is the length of the matched text.
-Hit = tuple[int, int, int, int, int, int]
+# A term hit: every place one term was found in one field.
+# (term id, field index, kind, positions, words, length): for a literal (kind 0) ``positions``
+# are where its key starts in the scanned text and ``words`` how many words the key has; for a
+# regex (kind 1) they are character offsets in the folded text, and ``words`` and ``length``
+# describe the first match.
+TermHit = tuple[int, int, int, list[int], int, int]
 _LITERAL = 0
 _REGEX = 1
 
@@ -114,57 +109,53 @@ class _Topic:
     require: _Cond | None
     require_text: str
     excludes: tuple[tuple[_Cond, str], ...]
+    capped: bool
 
 
 class _FieldText:
-    """One field of one item, with its folded forms computed when first needed."""
+    """One field of one item and its folded forms."""
 
-    __slots__ = ("_cased", "_folded", "_map", "_spans", "index", "joined", "text")
+    __slots__ = ("forms", "index", "joined", "text")
 
     def __init__(self, index: int, text: str) -> None:
         self.index = index
         self.text = text
-        self.joined = joined_words(text)
-        self._cased: str | None = None
-        self._spans: WordSpans | None = None
-        self._folded: str | None = None
-        self._map: list[int] | None | bool = False
+        self.forms = Forms(text)
+        self.joined = self.forms.joined() if text else " "
 
-    def cased(self) -> str:
-        if self._cased is None:
-            self._cased = joined_cased_words(self.text)
-        return self._cased
+    def word_index(self, kind: int, position: int) -> int:
+        """The index of the word a hit starts at."""
+        if kind == _LITERAL:
+            return self.joined.count(" ", 0, position + 1) - 1
+        return max(0, len(self.forms.fold("words")[: position + 1].split()) - 1)
 
-    def spans(self) -> WordSpans:
-        if self._spans is None:
-            self._spans = WordSpans.of(self.text)
-        return self._spans
-
-    def word_index(self, hit: Hit) -> int:
-        if hit[2] == _LITERAL:
-            return self.joined.count(" ", 0, hit[3] + 1) - 1
-        if self._folded is None:
-            self._folded = plain_text(self.text, keep_case=False)
-        return max(0, len(self._folded[: hit[3] + 1].split()) - 1)
-
-    def original(self, hit: Hit) -> tuple[int, str]:
-        """Where the hit starts in the original text, and the text it covers."""
-        if hit[2] == _LITERAL:
-            spans = self.spans()
-            first = self.word_index(hit)
-            last = min(first + hit[4] - 1, len(spans.ends) - 1)
+    def original(self, hit: TermHit) -> tuple[int, str]:
+        """Where a hit first starts in the original text, and the text it covers."""
+        kind, position, words, length = hit[2], hit[3][0], hit[4], hit[5]
+        if kind == _LITERAL:
+            spans = self.forms.spans()
+            first = self.word_index(kind, position)
+            last = min(first + words - 1, len(spans.ends) - 1)
             if first > last:  # pragma: no cover - a hit always lies within the words
                 return 0, ""
-            return spans.starts[first], self.text[spans.starts[first] : spans.ends[last]]
-        if self._map is False:
-            self._map = offset_map(self.text)
-        start, length = hit[3], hit[5]
-        mapping = self._map
-        if isinstance(mapping, list):
-            a = mapping[min(start, len(mapping) - 1)]
-            b = mapping[min(start + length, len(mapping)) - 1] + 1
+            start = spans.starts[first]
+            return start, self.text[start : spans.ends[last]]
+        mapping = self.forms.offset_map()
+        if mapping is not None:
+            a = mapping[min(position, len(mapping) - 1)]
+            b = mapping[min(position + length, len(mapping)) - 1] + 1
             return a, self.text[a:b]
-        return start, self.text[start : start + length]
+        return position, self.text[position : position + length]
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """What one pass over an item found: keys per field, regex hits, topics worth deciding."""
+
+    fields: tuple[_FieldText, _FieldText]
+    found: list[dict[int, list[int]]]
+    regex_hits: list[TermHit]
+    candidates: set[int]
 
 
 def _primary_lang(lang: str | None) -> str | None:
@@ -178,9 +169,13 @@ class Matcher:
 
     __slots__ = (
         "_automaton",
+        "_key_length",
+        "_key_topics",
+        "_positive_topics",
+        "_regex_kinds",
         "_regexes",
         "_term_group",
-        "_term_label",
+        "_term_info",
         "_term_topic",
         "_topics",
         "topic_ids",
@@ -194,10 +189,12 @@ class Matcher:
         compiled: list[_Topic] = []
         term_topic: list[int] = []
         term_group: list[int] = []
-        term_label: list[str] = []
-        keys: dict[str, list[tuple[int, str | None, int, int]]] = {}
+        term_info: list[tuple[int, float, bool]] = []
+        # folded key -> its index; per key, the terms it stands for
+        key_index: dict[str, int] = {}
+        entries: list[list[tuple[int, int, int, str | None]]] = []
         regexes: list[tuple[int, re.Pattern[str], bool]] = []
-        seen_keys: set[tuple[int, int, str, str | None]] = set()
+        seen: set[tuple[int, int, str, str | None]] = set()
         for ti, spec in enumerate(topics):
             group_index = {name: gi for gi, name in enumerate(spec.groups)}
             groups: list[_Group] = []
@@ -207,7 +204,7 @@ class Matcher:
                     tid = len(term_topic)
                     term_topic.append(ti)
                     term_group.append(gi)
-                    term_label.append(term.label)
+                    term_info.append((gi, group.weight, group.count == "each"))
                     if term.regex is not None:
                         sensitive = term.case == "sensitive"
                         flags = 0 if sensitive else re.IGNORECASE
@@ -216,16 +213,17 @@ class Matcher:
                     parsed = parse_term(term.term or "", case=term.case)
                     for key, cased in zip(parsed.keys, parsed.cased, strict=True):
                         padded = " " + key + ("" if parsed.prefix else " ")
-                        check = (
-                            " " + cased + ("" if parsed.prefix else " ")
-                            if parsed.case_sensitive
-                            else None
-                        )
-                        if (ti, gi, padded, check) in seen_keys:
+                        check = None
+                        if parsed.case_sensitive:
+                            check = " " + cased + ("" if parsed.prefix else " ")
+                        if (ti, gi, padded, check) in seen:
                             continue  # two terms of one group spell the same words
-                        seen_keys.add((ti, gi, padded, check))
+                        seen.add((ti, gi, padded, check))
+                        if padded not in key_index:
+                            key_index[padded] = len(entries)
+                            entries.append([])
                         words = key.count(" ") + 1
-                        keys.setdefault(padded, []).append((len(padded), check, tid, words))
+                        entries[key_index[padded]].append((ti, tid, words, check))
             compiled.append(
                 _Topic(
                     spec=spec,
@@ -237,19 +235,36 @@ class Matcher:
                     excludes=tuple(
                         (_compile_cond(c, group_index), c.describe()) for c in spec.exclude
                     ),
+                    capped=any(g.max is not None for g in spec.groups.values()),
                 )
             )
         automaton = None
-        if keys:
-            automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
-            for padded, entries in keys.items():
-                automaton.add_word(padded, tuple(entries))
+        if key_index:
+            automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS, ahocorasick.KEY_STRING)
+            for padded, index in key_index.items():
+                automaton.add_word(padded, index)
             automaton.make_automaton()
         self._automaton = automaton
+        # per key: for each topic, the terms the key stands for (term id, words, case check)
+        key_topics: list[dict[int, tuple[tuple[int, int, str | None], ...]]] = []
+        positive: list[frozenset[int]] = []
+        for key_entries in entries:
+            per_topic: dict[int, list[tuple[int, int, str | None]]] = {}
+            for ti, tid, words, check in key_entries:
+                per_topic.setdefault(ti, []).append((tid, words, check))
+            key_topics.append({ti: tuple(v) for ti, v in per_topic.items()})
+            positive.append(frozenset(ti for ti, tid, _, _ in key_entries if term_info[tid][1] > 0))
+        self._key_topics = tuple(key_topics)
+        self._positive_topics = tuple(positive)
+        lengths = [0] * len(entries)
+        for padded, index in key_index.items():
+            lengths[index] = len(padded)
+        self._key_length = tuple(lengths)
         self._regexes = tuple(regexes)
+        self._regex_kinds = tuple(sorted({sensitive for _, _, sensitive in regexes}))
         self._term_topic = tuple(term_topic)
         self._term_group = tuple(term_group)
-        self._term_label = tuple(term_label)
+        self._term_info = tuple(term_info)
         self._topics = tuple(compiled)
         self.topics: tuple[TopicSpec, ...] = tuple(topics)
         self.topic_ids: tuple[str, ...] = tuple(t.id for t in topics)
@@ -269,76 +284,121 @@ class Matcher:
 
     # -- scanning ----------------------------------------------------------------------------
 
-    def _scan(self, title: str, summary: str) -> tuple[dict[int, list[Hit]], list[_FieldText]]:
-        by_topic: dict[int, list[Hit]] = {}
-        fields: list[_FieldText] = []
-        term_topic = self._term_topic
+    def _scan(self, title: str, summary: str) -> _Scan:
+        """Find every key in each field: one pass of the automaton per field."""
+        fields = (_FieldText(0, title or ""), _FieldText(1, summary or ""))
         automaton = self._automaton
-        for fi, text in enumerate((title, summary)):
-            field = _FieldText(fi, text or "")
-            fields.append(field)
-            if not text:
+        key_length = self._key_length
+        positive = self._positive_topics
+        found: list[dict[int, list[int]]] = []
+        regex_hits: list[TermHit] = []
+        candidates: set[int] = set()
+        for field in fields:
+            where: dict[int, list[int]] = {}
+            found.append(where)
+            if not field.text:
                 continue
             if automaton is not None:
-                joined = field.joined
-                for end, entries in automaton.iter(joined):
-                    for length, check, tid, words in entries:
-                        start = end - length + 1
-                        if check is not None and field.cased()[start : end + 1] != check:
-                            continue
-                        hit = (tid, fi, _LITERAL, start, words, length)
-                        topic = term_topic[tid]
-                        if topic in by_topic:
-                            by_topic[topic].append(hit)
-                        else:
-                            by_topic[topic] = [hit]
+                for end, kid in automaton.iter(field.joined):
+                    start = end - key_length[kid] + 1
+                    if kid in where:
+                        where[kid].append(start)
+                    else:
+                        where[kid] = [start]
+                for kid in where:
+                    candidates.update(positive[kid])
             if self._regexes:
-                texts = {
-                    False: plain_text(text, keep_case=False),
-                    True: plain_text(text, keep_case=True),
+                views = {
+                    k: field.forms.fold("cased_punct" if k else "punct") for k in self._regex_kinds
                 }
                 for tid, pattern, sensitive in self._regexes:
-                    for m in pattern.finditer(texts[sensitive]):
-                        if m.end() == m.start():
+                    matches = [m for m in pattern.finditer(views[sensitive]) if m.end() > m.start()]
+                    if not matches:
+                        continue
+                    first = matches[0]
+                    regex_hits.append(
+                        (
+                            tid,
+                            field.index,
+                            _REGEX,
+                            [m.start() for m in matches],
+                            max(1, len(first.group().split())),
+                            first.end() - first.start(),
+                        )
+                    )
+                    if self._term_info[tid][1] > 0:
+                        candidates.add(self._term_topic[tid])
+        return _Scan(fields, found, regex_hits, candidates)
+
+    def _hits(self, ti: int, scan: _Scan) -> list[TermHit]:
+        """Every term of topic ``ti`` found in the item, with where it was found."""
+        hits: list[TermHit] = []
+        key_topics = self._key_topics
+        for fi, where in enumerate(scan.found):
+            for kid, starts in where.items():
+                terms = key_topics[kid].get(ti)
+                if terms is None:
+                    continue
+                for tid, words, check in terms:
+                    positions = starts
+                    if check is not None:
+                        cased = scan.fields[fi].forms.joined(cased=True)
+                        size = len(check)
+                        positions = [p for p in starts if cased[p : p + size] == check]
+                        if not positions:
                             continue
-                        words = max(1, len(m.group().split()))
-                        hit = (tid, fi, _REGEX, m.start(), words, m.end() - m.start())
-                        by_topic.setdefault(term_topic[tid], []).append(hit)
-        return by_topic, fields
+                    hits.append((tid, fi, _LITERAL, positions, words, 0))
+        for hit in scan.regex_hits:
+            if self._term_topic[hit[0]] == ti:
+                hits.append(hit)
+        return hits
 
     # -- public API ---------------------------------------------------------------------------
 
     def score(self, title: str, summary: str, lang: str | None = None) -> list[TopicMatch]:
         """The topics this item matches (score at or above threshold), best first."""
-        by_topic, fields = self._scan(title, summary)
+        scan = self._scan(title, summary)
+        if not scan.candidates:
+            return []
         primary = _primary_lang(lang)
+        fields = list(scan.fields)
         out: list[TopicMatch] = []
-        for ti in sorted(by_topic):
+        for ti in sorted(scan.candidates):
             rule = self._topics[ti]
             if primary and rule.langs and primary not in rule.langs:
                 continue
-            verdict = self._decide(rule, by_topic[ti], fields, explain=False)
-            if verdict.decision == "match":
-                out.append(
-                    TopicMatch(
-                        topic=rule.spec.id,
-                        score=verdict.score,
-                        severity=verdict.severity or "digest",
-                        reasons=verdict.reasons,
-                        urgent=verdict.urgent,
-                    )
+            hits = self._hits(ti, scan)
+            if not hits or self._total(rule, hits) < rule.spec.threshold:
+                continue
+            present = {self._term_group[h[0]] for h in hits}
+            if rule.require is not None and not _holds(rule.require, present, hits, self, fields):
+                continue
+            if any(_holds(c, present, hits, self, fields) for c, _ in rule.excludes):
+                continue
+            verdict = self._explain_topic(rule, hits, fields)
+            out.append(
+                TopicMatch(
+                    topic=rule.spec.id,
+                    score=verdict.score,
+                    severity=verdict.severity or "digest",
+                    reasons=verdict.reasons,
+                    urgent=verdict.urgent,
                 )
+            )
         out.sort(key=lambda m: -m.score)
         return out
 
     def explain(self, title: str, summary: str, lang: str | None = None) -> list[TopicExplanation]:
         """Every topic's verdict on this item, with all its reasons, in watchlist order."""
-        by_topic, fields = self._scan(title, summary)
+        scan = self._scan(title, summary)
+        fields = list(scan.fields)
         primary = _primary_lang(lang)
         out: list[TopicExplanation] = []
         for ti, rule in enumerate(self._topics):
             spec = rule.spec
             if primary and rule.langs and primary not in rule.langs:
+                langs = ", ".join(sorted(rule.langs))
+                detail = f"item language '{primary}' is not one of the topic's ({langs})"
                 out.append(
                     TopicExplanation(
                         spec.id,
@@ -349,12 +409,11 @@ class Matcher:
                         None,
                         False,
                         (),
-                        f"item language '{primary}' is not one of the topic's "
-                        f"({', '.join(sorted(rule.langs))})",
+                        detail,
                     )
                 )
                 continue
-            hits = by_topic.get(ti)
+            hits = self._hits(ti, scan)
             if not hits:
                 out.append(
                     TopicExplanation(
@@ -370,53 +429,75 @@ class Matcher:
                     )
                 )
                 continue
-            out.append(self._decide(rule, hits, fields, explain=True))
+            out.append(self._explain_topic(rule, hits, fields))
         return out
 
     # -- deciding ------------------------------------------------------------------------------
 
-    def _decide(
-        self, rule: _Topic, hits: list[Hit], fields: list[_FieldText], *, explain: bool
+    def _total(self, rule: _Topic, hits: list[TermHit]) -> float:
+        """The topic's score: each group's weight times the field's, once per field (or per
+        term with ``count: each``), capped by ``max``."""
+        if rule.capped:
+            return round(sum(self._contributions(rule, hits)), 4)
+        info = self._term_info
+        fw = rule.field_weights
+        counted: set[tuple[int, int]] = set()
+        total = 0.0
+        for hit in hits:
+            tid, fi = hit[0], hit[1]
+            gi, weight, each = info[tid]
+            if not weight:
+                continue
+            key = (tid if each else -1 - gi, fi)
+            if key in counted:
+                continue
+            counted.add(key)
+            total += weight * fw[fi]
+        return round(total, 4)
+
+    def _contributions(self, rule: _Topic, hits: list[TermHit]) -> list[float]:
+        """What each hit adds to the score, in the order of ``hits``."""
+        info = self._term_info
+        fw = rule.field_weights
+        counted: set[tuple[int, int]] = set()
+        group_totals: dict[int, float] = {}
+        out: list[float] = []
+        for hit in hits:
+            tid, fi = hit[0], hit[1]
+            gi, weight, each = info[tid]
+            key = (tid if each else -1 - gi, fi)
+            w = weight * fw[fi]
+            if not w or key in counted:
+                out.append(0.0)
+                continue
+            counted.add(key)
+            cap = rule.groups[gi].cap
+            if cap is not None:
+                room = cap - abs(group_totals.get(gi, 0.0))
+                w = max(0.0, min(abs(w), room)) * (1 if w > 0 else -1)
+            group_totals[gi] = group_totals.get(gi, 0.0) + w
+            out.append(w)
+        return out
+
+    def _explain_topic(
+        self, rule: _Topic, hits: list[TermHit], fields: list[_FieldText]
     ) -> TopicExplanation:
         spec = rule.spec
         term_group = self._term_group
-        # the first hit of each (term, field), in the order found: title first
-        first: dict[tuple[int, int], Hit] = {}
-        for hit in hits:
-            first.setdefault((hit[0], hit[1]), hit)
-        by_group: dict[int, list[Hit]] = {}
-        for hit in hits:
-            by_group.setdefault(term_group[hit[0]], []).append(hit)
-        present = set(by_group)
-
-        contributions: dict[tuple[int, int], float] = {}
-        group_totals: dict[int, float] = {}
-        counted: set[tuple[int, int]] = set()
-        for (tid, fi), _hit in first.items():
-            gi = term_group[tid]
-            group = rule.groups[gi]
-            w = group.weight * rule.field_weights[fi]
-            if w == 0 or (not group.each and (gi, fi) in counted):
-                contributions[(tid, fi)] = 0.0
-                continue
-            counted.add((gi, fi))
-            if group.cap is not None:
-                total = group_totals.get(gi, 0.0)
-                room = group.cap - abs(total)
-                w = max(0.0, min(abs(w), room)) * (1 if w > 0 else -1)
-            group_totals[gi] = group_totals.get(gi, 0.0) + w
-            contributions[(tid, fi)] = w
-        score = round(sum(contributions.values()), 4)
-
-        witnesses: list[tuple[str, Hit, Hit]] = []
+        # title first, then by where each term is first found
+        ordered = sorted(hits, key=lambda h: (h[1], fields[h[1]].word_index(h[2], h[3][0])))
+        contributions = self._contributions(rule, ordered)
+        score = round(sum(contributions), 4)
+        present = {term_group[h[0]] for h in hits}
+        witnesses: list[tuple[str, _Place, _Place]] = []
         vetoed_by: tuple[int, str] | None = None
         for i, (cond, text) in enumerate(rule.excludes):
-            if _holds(cond, present, by_group, fields, witnesses if explain else None):
+            if _holds(cond, present, hits, self, fields, witnesses):
                 vetoed_by = (i, text)
                 break
         required = True
         if rule.require is not None:
-            required = _holds(rule.require, present, by_group, fields, witnesses)
+            required = _holds(rule.require, present, hits, self, fields, witnesses)
 
         severity: Severity | None = None
         if vetoed_by is not None:
@@ -438,44 +519,31 @@ class Matcher:
             detail = f"score {score:g} reaches the threshold {spec.threshold:g}"
             if alert:
                 detail += f" and alert_at {spec.alert_at:g}"
-        if decision != "match" and not explain:
-            return TopicExplanation(
-                spec.id, spec.name, score, spec.threshold, decision, None, False, (), detail
-            )
 
-        found_terms: list[tuple[int, int, Reason]] = []
-        for (tid, fi), hit in first.items():
-            gi = term_group[tid]
-            group = rule.groups[gi]
-            pos, found = fields[fi].original(hit)
+        reasons: list[Reason] = []
+        for hit, weight in zip(ordered, contributions, strict=True):
+            group = rule.groups[term_group[hit[0]]]
+            pos, found = fields[hit[1]].original(hit)
             kind = "group" if group.weight != 0 else "context"
-            reason = Reason(
-                found, FIELDS[fi], pos, contributions[(tid, fi)], f"{kind} {group.name}"
-            )
-            found_terms.append((fi, pos, reason))
-        found_terms.sort(key=lambda x: (x[0], x[1]))
-        reasons = [r for _, _, r in found_terms]
+            reasons.append(Reason(found, FIELDS[hit[1]], pos, weight, f"{kind} {group.name}"))
         for label, a, b in witnesses:
-            field = fields[a[1]]
-            pos_a, text_a = field.original(a)
-            pos_b, text_b = field.original(b)
+            pos_a, text_a = _span_of(fields, a)
+            pos_b, text_b = _span_of(fields, b)
             first_text, second_text = (text_a, text_b) if pos_a <= pos_b else (text_b, text_a)
             reasons.append(
-                Reason(f"{first_text} … {second_text}", FIELDS[a[1]], min(pos_a, pos_b), 0.0, label)
+                Reason(f"{first_text} … {second_text}", FIELDS[a[0]], min(pos_a, pos_b), 0.0, label)
             )
         if vetoed_by is not None:
             cond = rule.excludes[vetoed_by[0]][0]
-            shown = False
             for gi in _mentioned(cond):
-                if gi in by_group:
-                    hit = by_group[gi][0]
-                    pos, found = fields[hit[1]].original(hit)
+                hit_of_group = next((h for h in ordered if term_group[h[0]] == gi), None)
+                if hit_of_group is not None:
+                    pos, found = fields[hit_of_group[1]].original(hit_of_group)
                     reasons.append(
-                        Reason(found, FIELDS[hit[1]], pos, 0.0, f"exclude {vetoed_by[1]}")
+                        Reason(found, FIELDS[hit_of_group[1]], pos, 0.0, f"exclude {vetoed_by[1]}")
                     )
-                    shown = True
                     break
-            if not shown:
+            else:
                 reasons.append(Reason(vetoed_by[1], "title", 0, 0.0, "exclude"))
         return TopicExplanation(
             spec.id,
@@ -488,6 +556,16 @@ class Matcher:
             tuple(reasons),
             detail,
         )
+
+
+# One occurrence of a term: (field index, kind, position, words, length).
+_Place = tuple[int, int, int, int, int]
+
+
+def _span_of(fields: list[_FieldText], place: _Place) -> tuple[int, str]:
+    """Original position and text of one occurrence."""
+    fi, kind, position, words, length = place
+    return fields[fi].original((0, fi, kind, [position], words, length))
 
 
 def _compile_cond(cond: Condition, group_index: dict[str, int]) -> _Cond:
@@ -520,45 +598,50 @@ def _mentioned(cond: _Cond | None) -> list[int]:
 def _holds(
     cond: _Cond,
     present: set[int],
-    by_group: dict[int, list[Hit]],
+    hits: list[TermHit],
+    matcher: Matcher,
     fields: list[_FieldText],
-    witnesses: list[tuple[str, Hit, Hit]] | None,
+    witnesses: list[tuple[str, _Place, _Place]] | None = None,
 ) -> bool:
     if isinstance(cond, _Has):
         return cond.group in present
     if isinstance(cond, _Near):
-        pair = _near(by_group.get(cond.a, []), by_group.get(cond.b, []), fields, cond.within)
+        if cond.a not in present or cond.b not in present:
+            return False
+        pair = _near(cond, hits, matcher._term_group, fields)
         if pair is not None and witnesses is not None:
             witnesses.append((cond.text, pair[0], pair[1]))
         return pair is not None
     if cond.kind == "any":
+        if witnesses is None:
+            return any(_holds(c, present, hits, matcher, fields) for c in cond.children)
         # every child is evaluated so that explanations show each proximity found
-        results = [_holds(c, present, by_group, fields, witnesses) for c in cond.children]
+        results = [_holds(c, present, hits, matcher, fields, witnesses) for c in cond.children]
         return any(results)
     if cond.kind == "all":
-        return all(_holds(c, present, by_group, fields, witnesses) for c in cond.children)
-    return not any(_holds(c, present, by_group, fields, None) for c in cond.children)
+        return all(_holds(c, present, hits, matcher, fields, witnesses) for c in cond.children)
+    return not any(_holds(c, present, hits, matcher, fields) for c in cond.children)
 
 
 def _near(
-    hits_a: Sequence[Hit], hits_b: Sequence[Hit], fields: list[_FieldText], within: int
-) -> tuple[Hit, Hit] | None:
-    """The first pair of hits, one of each group, in one field with at most ``within`` words
-    between them."""
-    if not hits_a or not hits_b:
-        return None
-    for a in hits_a:
-        field = fields[a[1]]
-        wa = field.word_index(a)
-        for b in hits_b:
-            if b[1] != a[1]:
+    cond: _Near, hits: list[TermHit], term_group: tuple[int, ...], fields: list[_FieldText]
+) -> tuple[_Place, _Place] | None:
+    """The first two occurrences, one of each group, in one field with at most ``within``
+    words between them."""
+    places: dict[int, list[tuple[int, _Place]]] = {cond.a: [], cond.b: []}
+    for hit in hits:
+        gi = term_group[hit[0]]
+        if gi in places:
+            field = fields[hit[1]]
+            for position in hit[3]:
+                word = field.word_index(hit[2], position)
+                places[gi].append((word, (hit[1], hit[2], position, hit[4], hit[5])))
+    for wa, a in places[cond.a]:
+        for wb, b in places[cond.b]:
+            if a[0] != b[0] or a == b:
                 continue
-            wb = field.word_index(b)
-            if wa <= wb:
-                gap = wb - (wa + a[4])
-            else:
-                gap = wa - (wb + b[4])
-            if gap <= within:
+            gap = wb - (wa + a[3]) if wa <= wb else wa - (wb + b[3])
+            if gap <= cond.within:
                 return a, b
     return None
 

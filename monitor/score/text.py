@@ -18,9 +18,12 @@ fixed length per character, so the four folded forms of a text line up position 
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import accumulate
+from typing import Literal
 
 # Characters that stand for an apostrophe in real text: right and left single quotation marks,
 # grave and acute accents used as quotes, modifier letter apostrophe, prime, fullwidth apostrophe.
@@ -51,10 +54,25 @@ def _strip_marks(text: str) -> str:
     return "".join(out)
 
 
+# Invisible characters that may sit inside a word: soft hyphen, zero-width space and joiners,
+# byte order mark. They are dropped rather than taken for separators.
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+
+# Typographic characters given their plain form, one for one, before anything else.
+TYPOGRAPHY = {
+    **dict.fromkeys(APOSTROPHES, "'"),
+    **dict.fromkeys("\u201c\u201d\u201e\u201f", '"'),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+    "\u2026": ".",
+}
+
+
 def _plain(ch: str) -> str:
-    """One character with accents removed, case kept, apostrophes and whitespace made plain."""
-    if ch in APOSTROPHES:
-        return "'"
+    """One character with accents removed, case kept, typography and whitespace made plain."""
+    if ch in INVISIBLE:
+        return ""
+    if ch in TYPOGRAPHY:
+        return TYPOGRAPHY[ch]
     if ch.isspace():
         return " "
     return _strip_marks(ch)
@@ -76,10 +94,17 @@ def _same_layout(candidate: str, folded: str) -> str:
     return "".join(" " if f == " " else c for c, f in zip(candidate, folded, strict=True))
 
 
-class _Table(dict[int, str]):
-    """A ``str.translate`` table that computes and remembers each character's folding."""
+Kind = Literal["words", "cased_words", "punct", "cased_punct"]
 
-    def __init__(self, kind: str) -> None:
+
+class _Table(dict[int, str]):
+    """A ``str.translate`` table that computes and remembers each character's folding.
+
+    All four kinds give every character a folding of the same length, so the four folded
+    forms of a text line up position by position.
+    """
+
+    def __init__(self, kind: Kind) -> None:
         super().__init__()
         self.kind = kind
 
@@ -92,7 +117,7 @@ class _Table(dict[int, str]):
             value = _same_layout(_words_only(_strip_marks(_plain(ch))), _words_only(folded))
         elif self.kind == "punct":
             value = folded
-        else:  # cased_punct
+        else:
             value = _same_layout(_strip_marks(_plain(ch)), folded)
         self[code] = value
         return value
@@ -102,52 +127,187 @@ WORDS = _Table("words")
 CASED_WORDS = _Table("cased_words")
 PUNCT = _Table("punct")
 CASED_PUNCT = _Table("cased_punct")
+_TABLES: dict[str, _Table] = {
+    "words": WORDS,
+    "cased_words": CASED_WORDS,
+    "punct": PUNCT,
+    "cased_punct": CASED_PUNCT,
+}
 
-_NON_SPACE = re.compile(r"\S+")
+# The fast path. ``str.translate`` with a mapping costs a dictionary lookup per character, so
+# text made only of Latin-1 characters (nearly all English and French news, once typographic
+# quotes and dashes are replaced one for one) is folded with ``bytes.translate`` over 256-entry
+# tables built from the very same per-character folding; the result is identical. Characters
+# whose folding is not one Latin-1 character (such as "ß" or "¼") send the text to the
+# general path, as do characters outside Latin-1 other than the few replaced here.
+_ONE_FOR_ONE = {**TYPOGRAPHY, **dict.fromkeys("\u2009\u200a\u202f\u2007\u2002\u2003", " ")}
+_LONGER = {"\u0153": "oe", "\u0152": "OE"}
+
+
+def _byte_tables() -> tuple[dict[str, bytes], str]:
+    tables = {kind: bytearray(range(256)) for kind in _TABLES}
+    complex_chars = []
+    for code in range(256):
+        values = {kind: table[code] for kind, table in _TABLES.items()}
+        if all(len(v) == 1 and ord(v) < 256 for v in values.values()):
+            for kind, v in values.items():
+                tables[kind][code] = ord(v)
+        else:
+            complex_chars.append(chr(code))
+    return {kind: bytes(t) for kind, t in tables.items()}, "".join(complex_chars)
+
+
+_BYTES, _COMPLEX = _byte_tables()
+_SPACE_RUNS = re.compile(r"( +)")
+
+
+_SIMPLE_BYTES = bytes(c for c in range(256) if chr(c) not in _COMPLEX)
+
+
+def _latin1(text: str) -> tuple[bytes, bool] | None:
+    """``text`` as Latin-1 bytes that fold exactly like it, and whether positions still line up
+    with ``text``; ``None`` when only the general path can fold it."""
+    if text.isascii():
+        return text.encode("ascii"), True
+    aligned = True
+    while True:
+        try:
+            raw = text.encode("latin-1")
+            break
+        except UnicodeEncodeError as exc:
+            # replace every copy of the first character Latin-1 lacks, then try again
+            ch = text[exc.start]
+            to = _ONE_FOR_ONE.get(ch)
+            if to is None:
+                to = _LONGER.get(ch)
+                if to is None:
+                    return None
+                aligned = False
+            text = text.replace(ch, to)
+    if raw.translate(None, _SIMPLE_BYTES):
+        return None  # a Latin-1 character whose folding is not one character
+    return raw, aligned
+
+
+class Forms:
+    """The folded forms of one text, each computed once when first asked for."""
+
+    __slots__ = ("_fast", "_forms", "_map", "_spans", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._fast = _latin1(text)
+        self._forms: dict[str, str] = {}
+        self._map: list[int] | None | bool = False
+        self._spans: WordSpans | None = None
+
+    def fold(self, kind: Kind = "words") -> str:
+        """The text folded character by character (see the module docstring for the kinds)."""
+        form = self._forms.get(kind)
+        if form is None:
+            if self._fast is None:
+                form = self.text.translate(_TABLES[kind])
+            else:
+                form = self._fast[0].translate(_BYTES[kind]).decode("latin-1")
+            self._forms[kind] = form
+        return form
+
+    def joined(self, *, cased: bool = False) -> str:
+        """Folded words separated by one space and padded by spaces: what the automaton scans.
+        With ``cased`` the letters keep their case; both have the same length and layout."""
+        key = "joined_cased" if cased else "joined"
+        form = self._forms.get(key)
+        if form is None:
+            kind: Kind = "cased_words" if cased else "words"
+            if self._fast is None:
+                form = " " + " ".join(self.fold(kind).split()) + " "
+            else:
+                folded = self._fast[0].translate(_BYTES[kind])
+                form = (b" " + b" ".join(folded.split()) + b" ").decode("latin-1")
+            self._forms[key] = form
+        return form
+
+    def offset_map(self) -> list[int] | None:
+        """For each character of a folded form, the index of the original character it came
+        from; ``None`` when folding kept every character in its place (the common case)."""
+        if self._map is False:
+            if self._fast is not None and self._fast[1]:
+                self._map = None
+            else:
+                pieces = [len(WORDS[ord(ch)]) for ch in self.text]
+                if all(n == 1 for n in pieces):
+                    self._map = None
+                else:
+                    out: list[int] = []
+                    for i, n in enumerate(pieces):
+                        out.extend([i] * n)
+                    self._map = out
+        return self._map if isinstance(self._map, list) else None
+
+    def spans(self) -> WordSpans:
+        """Where each word of :meth:`joined` begins and ends in the original text."""
+        if self._spans is None:
+            # words and runs of spaces alternate; their running lengths give every boundary
+            parts = _SPACE_RUNS.split(self.fold("words"))
+            words = parts[0::2]
+            ends = list(accumulate(map(len, parts)))[0::2]
+            starts = list(map(operator.sub, ends, map(len, words)))
+            if not words[-1]:
+                del starts[-1], ends[-1]
+            if len(words) > 1 and not words[0]:
+                del starts[0], ends[0]
+            mapping = self.offset_map()
+            if mapping is not None:
+                # a word ends where the next separator begins, so that marks folded away (a
+                # decomposed accent) stay inside the word
+                n = len(mapping)
+                starts = [mapping[a] for a in starts]
+                ends = [mapping[b] if b < n else len(self.text) for b in ends]
+            self._spans = WordSpans(tuple(starts), tuple(ends))
+        return self._spans
+
+
+def fold(text: str, kind: Kind = "words") -> str:
+    """``text`` folded character by character (see the module docstring for the kinds)."""
+    return Forms(text).fold(kind)
 
 
 def fold_words(text: str) -> str:
     """``text`` case folded, without accents, every non-word character a space."""
-    return text.translate(WORDS)
+    return fold(text, "words")
 
 
 def joined_words(text: str) -> str:
     """The form the automaton scans: folded words separated by one space, padded by spaces."""
-    return " " + " ".join(text.translate(WORDS).split()) + " "
+    return Forms(text).joined()
 
 
 def joined_cased_words(text: str) -> str:
     """Like :func:`joined_words` with the letters' case kept; the same length and layout."""
-    return " " + " ".join(text.translate(CASED_WORDS).split()) + " "
+    return Forms(text).joined(cased=True)
 
 
 def fold_phrase(text: str) -> str:
     """A phrase reduced to its folded words, single-spaced (the key of a term)."""
-    return " ".join(text.translate(WORDS).split())
+    return " ".join(fold(text, "words").split())
 
 
 def cased_phrase(text: str) -> str:
     """A phrase reduced to its words with case kept, single-spaced, accents removed."""
-    return " ".join(text.translate(CASED_WORDS).split())
+    return " ".join(fold(text, "cased_words").split())
 
 
 def plain_text(text: str, *, keep_case: bool) -> str:
-    """Accents removed and apostrophes made plain, punctuation kept: what regex terms see."""
-    return text.translate(CASED_PUNCT if keep_case else PUNCT)
+    """Accents removed and typography made plain, punctuation kept: what regex terms see.
+
+    It lines up with :func:`fold_words` position by position.
+    """
+    return fold(text, "cased_punct" if keep_case else "punct")
 
 
 def offset_map(text: str) -> list[int] | None:
-    """For each character of the folded text, the index of the original character it came from.
-
-    ``None`` when folding kept every character in its place (the common case), so positions in
-    the folded text are positions in ``text``.
-    """
-    if len(text.translate(WORDS)) == len(text):
-        return None
-    out: list[int] = []
-    for i, ch in enumerate(text):
-        out.extend([i] * len(WORDS[ord(ch)]))
-    return out
+    """See :meth:`Forms.offset_map`."""
+    return Forms(text).offset_map()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,20 +319,7 @@ class WordSpans:
 
     @classmethod
     def of(cls, text: str) -> WordSpans:
-        folded = text.translate(WORDS)
-        mapping = offset_map(text)
-        starts: list[int] = []
-        ends: list[int] = []
-        for m in _NON_SPACE.finditer(folded):
-            if mapping is None:
-                starts.append(m.start())
-                ends.append(m.end())
-            else:
-                # a word ends where the next separator begins, so that marks folded away
-                # (a decomposed accent) stay inside the word
-                starts.append(mapping[m.start()])
-                ends.append(mapping[m.end()] if m.end() < len(mapping) else len(text))
-        return cls(tuple(starts), tuple(ends))
+        return Forms(text).spans()
 
 
 # ---------------------------------------------------------------------------------------------
