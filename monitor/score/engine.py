@@ -120,8 +120,8 @@ class _FieldText:
     def __init__(self, index: int, text: str) -> None:
         self.index = index
         self.text = text
-        self.forms = Forms(text)
-        self.joined = self.forms.joined() if text else " "
+        self.forms = forms = Forms(text)
+        self.joined = forms.joined() if text else " "
 
     def word_index(self, kind: int, position: int) -> int:
         """The index of the word a hit starts at."""
@@ -133,13 +133,11 @@ class _FieldText:
         """Where a hit first starts in the original text, and the text it covers."""
         kind, position, words, length = hit[2], hit[3][0], hit[4], hit[5]
         if kind == _LITERAL:
-            spans = self.forms.spans()
             first = self.word_index(kind, position)
-            last = min(first + words - 1, len(spans.ends) - 1)
-            if first > last:  # pragma: no cover - a hit always lies within the words
-                return 0, ""
-            start = spans.starts[first]
-            return start, self.text[start : spans.ends[last]]
+            start, end = self.forms.word_span(first)
+            if words > 1:
+                end = self.forms.word_span(first + words - 1)[1]
+            return start, self.text[start:end]
         mapping = self.forms.offset_map()
         if mapping is not None:
             a = mapping[min(position, len(mapping) - 1)]
@@ -172,6 +170,7 @@ class Matcher:
         "_key_length",
         "_key_topics",
         "_positive_topics",
+        "_regex_any",
         "_regex_kinds",
         "_regexes",
         "_term_group",
@@ -262,6 +261,18 @@ class Matcher:
         self._key_length = tuple(lengths)
         self._regexes = tuple(regexes)
         self._regex_kinds = tuple(sorted({sensitive for _, _, sensitive in regexes}))
+        # one alternation per case mode: if it finds nothing in a field, no regex term can
+        # match there, which spares running each regex on most items
+        self._regex_any = {}
+        for kind in self._regex_kinds:
+            patterns = [p for _, p, k in regexes if k == kind]
+            self._regex_any[kind] = (
+                patterns[0]
+                if len(patterns) == 1
+                else re.compile(
+                    "|".join(f"(?:{p.pattern})" for p in patterns), 0 if kind else re.IGNORECASE
+                )
+            )
         self._term_topic = tuple(term_topic)
         self._term_group = tuple(term_group)
         self._term_info = tuple(term_info)
@@ -311,7 +322,10 @@ class Matcher:
                 views = {
                     k: field.forms.fold("cased_punct" if k else "punct") for k in self._regex_kinds
                 }
+                live = {k for k, view in views.items() if self._regex_any[k].search(view)}
                 for tid, pattern, sensitive in self._regexes:
+                    if sensitive not in live:
+                        continue
                     matches = [m for m in pattern.finditer(views[sensitive]) if m.end() > m.start()]
                     if not matches:
                         continue
@@ -485,7 +499,11 @@ class Matcher:
         spec = rule.spec
         term_group = self._term_group
         # title first, then by where each term is first found
-        ordered = sorted(hits, key=lambda h: (h[1], fields[h[1]].word_index(h[2], h[3][0])))
+        ordered = (
+            sorted(hits, key=lambda h: (h[1], fields[h[1]].word_index(h[2], h[3][0])))
+            if len(hits) > 1
+            else hits
+        )
         contributions = self._contributions(rule, ordered)
         score = round(sum(contributions), 4)
         present = {term_group[h[0]] for h in hits}

@@ -244,6 +244,21 @@ class Forms:
                     self._map = out
         return self._map if isinstance(self._map, list) else None
 
+    def word_span(self, index: int) -> tuple[int, int]:
+        """Where word ``index`` of :meth:`joined` begins and ends in the original text.
+
+        Finding one word is cheaper than listing all when a field has only a few hits.
+        """
+        if self._spans is None and self.offset_map() is None:
+            folded = self.fold("words")
+            found = _nth_word(index).match(folded)
+            if found is not None:
+                start = found.end()
+                end = folded.find(" ", start)
+                return start, len(folded) if end < 0 else end
+        spans = self.spans()
+        return spans.starts[index], spans.ends[index]
+
     def spans(self) -> WordSpans:
         """Where each word of :meth:`joined` begins and ends in the original text."""
         if self._spans is None:
@@ -265,6 +280,19 @@ class Forms:
                 ends = [mapping[b] if b < n else len(self.text) for b in ends]
             self._spans = WordSpans(tuple(starts), tuple(ends))
         return self._spans
+
+
+_NTH_WORD: dict[int, re.Pattern[str]] = {}
+
+
+def _nth_word(index: int) -> re.Pattern[str]:
+    """A pattern whose match ends where word ``index`` (from 0) of a folded text begins."""
+    pattern = _NTH_WORD.get(index)
+    if pattern is None:
+        pattern = re.compile(rf" *(?:\S+ +){{{index}}}(?=\S)")
+        if len(_NTH_WORD) < 4096:
+            _NTH_WORD[index] = pattern
+    return pattern
 
 
 def fold(text: str, kind: Kind = "words") -> str:
