@@ -73,6 +73,9 @@ CASES: list[tuple[str, dict[str, Any], str, str, float | None]] = [
     ("g: {terms: [{regex: '\\b25 ?%'}]}", {}, "Un tarif de 25 %", "", 2),
     ("g: {terms: [{regex: 'defense'}]}", {}, "La Défense", "", 2),
     ("g: {terms: [{regex: 'NORAD', case: sensitive}]}", {}, "norad", "", None),
+    ("g: {terms: [{regex: '\\$ ?\\d+ ?b\\b'}]}", {}, "A $5 B plan", "", 2),
+    ("g: {terms: [{regex: '\\$ ?\\d+ ?b\\b'}]}", {}, "A 5 B plan", "", None),
+    ("g: {terms: [{regex: '\\$ ?\\d+ ?b\\b'}, {regex: '\\d+ ?%'}]}", {}, "", "25 %", 1),
     # field weights and counting
     ("g: {terms: [nato]}", {}, "NATO", "NATO", 3),
     ("g: {weight: 2, terms: [nato]}", {"fields": "{title: 3, summary: 0.5}"}, "NATO", "NATO", 7),

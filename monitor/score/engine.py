@@ -32,7 +32,7 @@ import ahocorasick
 from monitor.errors import ConfigError, Problem
 from monitor.model import Reason, Severity, TopicMatch
 from monitor.score.spec import Condition, TopicSpec, check_topic
-from monitor.score.text import Forms, parse_term
+from monitor.score.text import TYPOGRAPHY, Forms, parse_term
 
 FIELDS: tuple[str, str] = ("title", "summary")
 
@@ -156,6 +156,28 @@ class _Scan:
     candidates: set[int]
 
 
+def _needed_characters(patterns: list[re.Pattern[str]]) -> frozenset[str] | None:
+    """Punctuation that starts every match of every pattern, so that a text without any of
+    them needs no regex pass; ``None`` when some pattern may start otherwise."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    needed: set[str] = set()
+    for pattern in patterns:
+        try:
+            parsed = _parser.parse(pattern.pattern, pattern.flags)
+        except Exception:  # pragma: no cover - the pattern compiled, so it parses
+            return None
+        first = next(((op, arg) for op, arg in parsed if str(op) != "AT"), None)
+        if first is None or str(first[0]) != "LITERAL":
+            return None
+        ch = chr(first[1])
+        # only characters that folding leaves alone and that no other character becomes
+        if ch.isalnum() or ch.isspace() or ch in TYPOGRAPHY.values() or not ch.isascii():
+            return None
+        needed.add(ch)
+    return frozenset(needed)
+
+
 def _primary_lang(lang: str | None) -> str | None:
     if not lang:
         return None
@@ -172,6 +194,7 @@ class Matcher:
         "_positive_topics",
         "_regex_any",
         "_regex_kinds",
+        "_regex_needs",
         "_regexes",
         "_term_group",
         "_term_info",
@@ -263,6 +286,8 @@ class Matcher:
         self._regex_kinds = tuple(sorted({sensitive for _, _, sensitive in regexes}))
         # one alternation per case mode: if it finds nothing in a field, no regex term can
         # match there, which spares running each regex on most items
+        # a character every match must contain, found in the raw text without folding it
+        self._regex_needs = _needed_characters([p for _, p, _ in regexes])
         self._regex_any = {}
         for kind in self._regex_kinds:
             patterns = [p for _, p, k in regexes if k == kind]
@@ -318,7 +343,8 @@ class Matcher:
                         where[kid] = [start]
                 for kid in where:
                     candidates.update(positive[kid])
-            if self._regexes:
+            needs = self._regex_needs
+            if self._regexes and (needs is None or any(c in field.text for c in needs)):
                 views = {
                     k: field.forms.fold("cased_punct" if k else "punct") for k in self._regex_kinds
                 }
