@@ -178,7 +178,12 @@ def test_reasons_name_term_field_position_weight_and_rule() -> None:
     assert ("tariffs", "title", 4, 6.0, "group tariff") in rows
     assert ("tariffs", "summary", 19, 3.0, "group tariff") in rows
     assert ("Ottawa", "summary", 0, 0.0, "context canada") in rows
-    assert ("Canada", "summary", 30, 0.0, "context canada") in rows
+    # a match keeps one term of each context group per field; explain keeps them all
+    assert ("Canada", "summary", 30, 0.0, "context canada") not in rows
+    (full,) = m.explain("New tariffs", "Ottawa answers the tariffs on Canada’s steel.")
+    assert ("Canada", "summary", 30, 0.0, "context canada") in [
+        (r.term, r.field, r.position, r.weight, r.rule) for r in full.reasons
+    ]
     assert any(r[4].startswith("near(tariff, canada") and r[3] == 0 for r in rows)
     assert sum(r.weight for r in match.reasons) == match.score
     assert "group tariff: 'tariffs' in title@4 (+6)" in [str(r) for r in match.reasons]

@@ -415,7 +415,7 @@ class Matcher:
                 continue
             if any(_holds(c, present, hits, self, fields) for c, _ in rule.excludes):
                 continue
-            verdict = self._explain_topic(rule, hits, fields)
+            verdict = self._explain_topic(rule, hits, fields, full=False)
             out.append(
                 TopicMatch(
                     topic=rule.spec.id,
@@ -520,7 +520,7 @@ class Matcher:
         return out
 
     def _explain_topic(
-        self, rule: _Topic, hits: list[TermHit], fields: list[_FieldText]
+        self, rule: _Topic, hits: list[TermHit], fields: list[_FieldText], *, full: bool = True
     ) -> TopicExplanation:
         spec = rule.spec
         term_group = self._term_group
@@ -565,8 +565,16 @@ class Matcher:
                 detail += f" and alert_at {spec.alert_at:g}"
 
         reasons: list[Reason] = []
+        witnessed: set[tuple[int, int]] = set()
         for hit, weight in zip(ordered, contributions, strict=True):
-            group = rule.groups[term_group[hit[0]]]
+            gi = term_group[hit[0]]
+            group = rule.groups[gi]
+            if not full:
+                # a match carries the reasons that decided it: what scored, and one term of
+                # each context group in each field
+                if weight == 0 and (group.weight != 0 or (gi, hit[1]) in witnessed):
+                    continue
+                witnessed.add((gi, hit[1]))
             pos, found = fields[hit[1]].original(hit)
             kind = "group" if group.weight != 0 else "context"
             reasons.append(Reason(found, FIELDS[hit[1]], pos, weight, f"{kind} {group.name}"))
