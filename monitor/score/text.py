@@ -192,7 +192,7 @@ def _latin1(text: str) -> tuple[bytes, bool] | None:
 class Forms:
     """The folded forms of one text, each computed once when first asked for."""
 
-    __slots__ = ("_fast", "_forms", "_map", "_spans", "text")
+    __slots__ = ("_fast", "_forms", "_lookups", "_map", "_spans", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -200,6 +200,7 @@ class Forms:
         self._forms: dict[str, str] = {}
         self._map: list[int] | None | bool = False
         self._spans: WordSpans | None = None
+        self._lookups = 0
 
     def fold(self, kind: Kind = "words") -> str:
         """The text folded character by character (see the module docstring for the kinds)."""
@@ -247,9 +248,11 @@ class Forms:
     def word_span(self, index: int) -> tuple[int, int]:
         """Where word ``index`` of :meth:`joined` begins and ends in the original text.
 
-        Finding one word is cheaper than listing all when a field has only a few hits.
+        Finding one word is cheaper than listing all when a field has only a few hits; past
+        three lookups the full list is made once and used.
         """
-        if self._spans is None and self.offset_map() is None:
+        self._lookups += 1
+        if self._spans is None and self._lookups <= 3 and self.offset_map() is None:
             folded = self.fold("words")
             found = _nth_word(index).match(folded)
             if found is not None:
