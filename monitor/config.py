@@ -115,6 +115,7 @@ class PollingSettings(_Strict):
     min_interval: Duration = 300.0
     max_interval: Duration = 21600.0
     max_backoff: Duration = 21600.0
+    lease: Duration = 600.0  # how long a worker may hold a claimed feed before others take it
 
 
 class StatusSettings(_Strict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from monitor.model import SEVERITY_RANK, Digest, DigestEntry, MatchRecord, Reason
@@ -41,15 +41,19 @@ def select_matches(
 def group_stories(matches: Iterable[MatchRecord]) -> list[DigestEntry]:
     """One entry per story (copies of one story carried by several outlets are one entry).
 
-    The lead is the copy with the best score (then the earliest); entries are ordered by
-    severity, then score, then time, most important first.
+    The lead is the most severe copy, then the best scored, then the earliest; entries are
+    ordered by severity, then score, then time, most important first.
     """
     groups: dict[str, list[MatchRecord]] = {}
     for m in matches:
         groups.setdefault(m.story or f"item:{m.item_id}", []).append(m)
     entries = []
     for members in groups.values():
-        lead = max(members, key=lambda m: (m.score, -m.matched_at.timestamp(), -m.id))
+        # the lead: most severe, then best score, then earliest
+        lead = min(
+            members,
+            key=lambda m: (-SEVERITY_RANK.get(m.severity, 0), -m.score, m.matched_at, m.id),
+        )
         topics: dict[str, None] = {}
         outlets: dict[str, None] = {}
         for m in sorted(members, key=lambda m: -m.score):
@@ -57,10 +61,6 @@ def group_stories(matches: Iterable[MatchRecord]) -> list[DigestEntry]:
             for name in (m.feed_name or m.feed_url, *m.also_in):
                 outlets.setdefault(name, None)
         outlets.pop(lead.feed_name or lead.feed_url, None)
-        best = max(SEVERITY_RANK.get(m.severity, 0) for m in members)
-        lead_sev = SEVERITY_RANK.get(lead.severity, 0)
-        if lead_sev < best:
-            lead = max(members, key=lambda m: (SEVERITY_RANK.get(m.severity, 0), m.score))
         entries.append(
             DigestEntry(
                 lead=lead,
@@ -81,7 +81,8 @@ def group_stories(matches: Iterable[MatchRecord]) -> list[DigestEntry]:
 
 def digest_key(channel: str, kind: str, window_start: datetime, window_end: datetime) -> str:
     """The idempotency key of one channel's digest for one window: the same on every worker."""
-    basis = f"{channel}|{kind}|{window_start.isoformat()}|{window_end.isoformat()}"
+    start, end = window_start.astimezone(UTC), window_end.astimezone(UTC)
+    basis = f"{channel}|{kind}|{start.isoformat()}|{end.isoformat()}"
     return f"{kind}-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
 
 

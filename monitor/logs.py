@@ -23,14 +23,15 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        parts = [when, f"{record.levelname:<7}", record.name, record.getMessage()]
+        message = record.getMessage().replace("\r", "\\r").replace("\n", "\n    ")
+        parts = [when, f"{record.levelname:<7}", record.name, message]
         fields = _fields(record)
         fields.pop("event", None)
         for key, value in fields.items():
             if value is None:
                 continue
             text = str(value)
-            if " " in text or "=" in text or not text:
+            if not text or any(c.isspace() or c in '="' or ord(c) < 32 for c in text):
                 text = json.dumps(text, ensure_ascii=False)
             parts.append(f"{key}={text}")
         line = " ".join(parts)
@@ -53,9 +54,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
-def setup_logging(
-    *, level: str = "INFO", fmt: str = "text", stream: TextIO | None = None
-) -> None:
+def setup_logging(*, level: str = "INFO", fmt: str = "text", stream: TextIO | None = None) -> None:
     """Configure the root logger once for the process."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())

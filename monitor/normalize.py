@@ -22,29 +22,50 @@ MAX_SUMMARY = 4000
 _DROP = re.compile(
     r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
 )
-_BREAK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/blockquote)\b[^>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
+# tags that end a line in a browser; every other tag (b, i, a, span, img…) joins its neighbours
+_BLOCK = re.compile(
+    r"<\s*/?\s*(?:br|p|div|li|ul|ol|dl|dt|dd|h[1-6]|tr|td|th|table|blockquote|pre|hr|section|"
+    r"article|header|footer|figure|figcaption|aside|nav|main)\b[^>]*>",
+    re.IGNORECASE,
+)
+_TAG = re.compile(r"</?[A-Za-z][^>]*>|<![^>]*>|<\?[^>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
-_LINES = re.compile(r"\s*\n\s*")
+_ALL_SPACE = re.compile(r"\s+")
+_LINES = re.compile(r" *\n[\s]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MARKUP = re.compile(r"<[A-Za-z/!?]|&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+def _strip_once(text: str) -> str:
+    if "<" in text:
+        text = _DROP.sub(" ", text)
+        # raw line breaks in HTML source are only spaces; the tags say where lines end
+        text = _ALL_SPACE.sub(" ", text)
+        text = _BLOCK.sub("\n", text)
+        text = _TAG.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return text
 
 
 def html_to_text(value: str, *, limit: int | None = None) -> str:
-    """Visible text of an HTML fragment: tags dropped, entities decoded, white space folded."""
+    """Visible text of an HTML fragment: tags dropped, entities decoded, white space folded.
+
+    Feeds that escape their HTML twice (``&amp;amp;``, ``&lt;b&gt;``) are decoded until no
+    markup is left, so the result is the same when applied to its own output.
+    """
     if not value:
         return ""
-    text = value
-    if "<" in text:
-        text = _DROP.sub(" ", text)
-        text = _BREAK.sub("\n", text)
-        text = _TAG.sub(" ", text)
-    if "&" in text:
-        text = html.unescape(text)
+    text = _CONTROL.sub("", value)
+    for _ in range(4):
+        if not _MARKUP.search(text):
+            break
+        text = _strip_once(text)
     text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
     text = _LINES.sub("\n", text).strip()
     if limit is not None and len(text) > limit:
-        cut = text.rfind(" ", 0, limit)
+        cut = max(text.rfind(" ", 0, limit), text.rfind("\n", 0, limit))
         text = text[: cut if cut > limit // 2 else limit].rstrip() + "…"
     return text
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,8 @@ def parse_feed(
     body: bytes, *, url: str = "", content_type: str | None = None, max_entries: int = 500
 ) -> ParsedFeed:
     """Parse a feed body; raise :class:`ParseError` when it is not a usable feed."""
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+        return _json_feed(body, max_entries)
     headers = {"content-location": url} if url else {}
     if content_type:
         headers["content-type"] = content_type
@@ -78,6 +81,8 @@ def _entry(raw: Any) -> Entry | None:
                 break
     guid = _text(raw.get("id"))
     link = _text(raw.get("link"))
+    if raw.get("guidislink") and link and not link.startswith(("http://", "https://")):
+        link = None  # feedparser copied a guid that is not a URL into the link
     if not (title or summary or link or guid):
         return None
     source = raw.get("source")
@@ -91,6 +96,67 @@ def _entry(raw: Any) -> Entry | None:
         author=_text(raw.get("author")),
         source=_text(source.get("title")) if hasattr(source, "get") else None,
     )
+
+
+def _json_feed(body: bytes, max_entries: int) -> ParsedFeed:
+    """A JSON Feed (https://jsonfeed.org, versions 1 and 1.1); feedparser reads XML only."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ParseError(
+            f"not a feed: the body starts like JSON but is not (expected RSS, Atom or JSON Feed; "
+            f"{exc})"
+        ) from exc
+    version = data.get("version") if isinstance(data, dict) else None
+    items = data.get("items") if isinstance(data, dict) else None
+    if not (
+        isinstance(version, str)
+        and version.startswith("https://jsonfeed.org/version/")
+        and isinstance(items, list)
+    ):
+        raise ParseError(
+            "not a feed: JSON, but not a JSON Feed (expected RSS, Atom, or JSON with 'version': "
+            "'https://jsonfeed.org/version/1.1' and 'items')"
+        )
+    entries = []
+    for raw in items[:max_entries]:
+        if not isinstance(raw, dict):
+            continue
+        authors = raw.get("authors") or ([raw["author"]] if raw.get("author") else [])
+        author = authors[0].get("name") if authors and isinstance(authors[0], dict) else None
+        summary = raw.get("summary") or raw.get("content_html") or raw.get("content_text")
+        title, link, guid = _text(raw.get("title")), _text(raw.get("url")), _text(raw.get("id"))
+        if not (title or summary or link or guid):
+            continue
+        published = _iso_date(raw.get("date_published"))
+        entries.append(
+            Entry(
+                guid=guid,
+                link=link,
+                title=title or "",
+                summary=_text(summary) or "",
+                published=published or _iso_date(raw.get("date_modified")),
+                updated=_iso_date(raw.get("date_modified")) or published,
+                author=_text(author),
+            )
+        )
+    number = version.rsplit("/", 1)[-1].replace(".", "")
+    return ParsedFeed(
+        title=_text(data.get("title")),
+        link=_text(data.get("home_page_url")),
+        entries=tuple(entries),
+        version=f"json{number}",
+    )
+
+
+def _iso_date(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _text(value: Any) -> str | None:

@@ -148,6 +148,7 @@ class Pipeline:
         *,
         parse_pool: ParsePool | None = None,
         owner: str = "local",
+        lease_s: float = 600.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         on_poll: Callable[[PollReport], None] | None = None,
@@ -158,6 +159,7 @@ class Pipeline:
         self.policy = policy
         self.parse_pool = parse_pool or ParsePool(1)
         self.owner = owner
+        self.lease_s = lease_s
         self.clock = clock
         self.rng = rng or random.Random()
         self.on_poll = on_poll
@@ -171,22 +173,28 @@ class Pipeline:
         self._db.shutdown(wait=True)
         self.parse_pool.close()
 
-    async def run_cycle(
-        self, *, urls: Sequence[str] | None = None, limit: int = 5000, lease_s: float = 600.0
-    ) -> CycleReport:
-        """Claim the due feeds (or the given ones) and poll them all concurrently."""
-        started = self.clock()
-        t0 = time.monotonic()
-        feeds = await self._in_db(
+    async def claim(
+        self, *, limit: int, urls: Sequence[str] | None = None, lease_s: float | None = None
+    ) -> list[FeedState]:
+        """Claim up to ``limit`` due feeds (or the given ones) for this worker, with a lease."""
+        return await self._in_db(
             partial(
                 self.store.claim_due_feeds,
-                started,
+                self.clock(),
                 owner=self.owner,
-                lease_s=lease_s,
+                lease_s=lease_s or self.lease_s,
                 limit=limit,
                 urls=urls,
             )
         )
+
+    async def run_cycle(
+        self, *, urls: Sequence[str] | None = None, limit: int = 5000
+    ) -> CycleReport:
+        """Claim the due feeds (or the given ones) and poll them all concurrently."""
+        started = self.clock()
+        t0 = time.monotonic()
+        feeds = await self.claim(limit=limit, urls=urls)
         report = CycleReport(started_at=started)
         if feeds:
             report.polls = list(await asyncio.gather(*(self.poll_feed(f) for f in feeds)))

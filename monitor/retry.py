@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    base_s: float = 15.0
+    # about ten hours of retries before a delivery is dead: 30 s, 1 min, … 1 h, then hourly
+    base_s: float = 30.0
     cap_s: float = 3600.0
-    max_attempts: int = 8
+    max_attempts: int = 16
     max_retry_after_s: float = 6 * 3600.0
 
 
@@ -37,7 +38,7 @@ def next_attempt_at(
     """
     if permanent or attempts >= policy.max_attempts:
         return None
-    ceiling = min(policy.cap_s, policy.base_s * 2 ** max(0, attempts - 1))
+    ceiling = min(policy.cap_s, policy.base_s * 2 ** min(62, max(0, attempts - 1)))
     delay = rng.uniform(ceiling / 2, ceiling)
     if retry_after_s is not None:
         delay = max(delay, min(retry_after_s, policy.max_retry_after_s))

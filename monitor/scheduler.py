@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,8 +26,9 @@ from monitor.channels import ChannelSpec
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.metrics import Metrics
+from monitor.model import FeedState
 from monitor.outbox import Outbox
-from monitor.pipeline import Pipeline
+from monitor.pipeline import CycleReport, Pipeline
 from monitor.score.engine import Matcher, compile_topics
 from monitor.server import StatusServer
 from monitor.store import Store
@@ -76,7 +78,10 @@ class Service:
         self.health = Health(started_at=clock())
         self.metrics = metrics or Metrics(self.gauges)
         self.status: StatusServer | None = None
-        self._cycle_running = False
+        self.capacity = max(1, cfg.polling.concurrency)
+        self._polls: set[asyncio.Task[None]] = set()
+        self._round = CycleReport(started_at=self.health.started_at)
+        self._round_t0 = time.monotonic()
         self._scheduler: AsyncIOScheduler | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self._mtimes = _mtimes(cfg.watched_files())
@@ -166,6 +171,8 @@ class Service:
                 await asyncio.wait(late, timeout=1.0)
         if self.status is not None:
             await self.status.stop()
+        # feeds claimed but not finished go back to the pool now, not when the lease expires
+        await asyncio.to_thread(self.store.release_leases, self.pipeline.owner)
         log.info("stopped", extra={"fields": {"event": "stop"}})
 
     def _job(
@@ -195,31 +202,53 @@ class Service:
     # -- jobs --------------------------------------------------------------------------------
 
     async def poll_tick(self) -> None:
+        """Claim as many due feeds as there are free polling slots, and start polling them.
+
+        Polls run on their own; a slow feed holds one slot, not the whole cycle. Several
+        workers sharing a database each claim what is due, and a feed is claimed by one.
+        """
         self.health.last_tick_at = self.clock()
-        self._cycle_running = True
+        free = self.capacity - len(self._polls)
+        if free > 0 and not self._stopping:
+            for feed in await self.pipeline.claim(limit=free):
+                if not self._round.polls:
+                    self._round = CycleReport(started_at=self.clock())
+                    self._round_t0 = time.monotonic()
+                task = asyncio.create_task(self._poll(feed), name=f"poll {feed.id}")
+                self._polls.add(task)
+                self._inflight.add(task)
+                task.add_done_callback(self._polls.discard)
+                task.add_done_callback(self._inflight.discard)
+        if any(c.alerts for c in self.cfg.channels):
+            await self.build_alerts()
+
+    async def _poll(self, feed: FeedState) -> None:
         try:
-            report = await self.pipeline.run_cycle()
-        finally:
-            self._cycle_running = False
-        self.metrics.observe_cycle(report, self.clock().timestamp())
-        if report.polls:
+            report = await self.pipeline.poll_feed(feed)
+        except Exception:
+            log.exception("polling %s failed", feed.id)
+            return
+        self._round.polls.append(report)
+        if len(self._polls) <= 1:  # this was the last poll in flight: the round is over
+            done = self._round
+            done.duration_s = time.monotonic() - self._round_t0
+            self._round = CycleReport(started_at=self.clock())
             self.health.last_cycle_at = self.clock()
-            self.health.last_cycle_duration_s = report.duration_s
+            self.health.last_cycle_duration_s = done.duration_s
+            self.metrics.observe_cycle(done, self.clock().timestamp())
             log.info(
                 "cycle",
                 extra={
                     "fields": {
                         "event": "cycle",
-                        "feeds": len(report.polls),
-                        "failed": len(report.failed),
-                        "new_items": report.new_items,
-                        "new_matches": report.new_matches,
-                        "duration_ms": round(report.duration_s * 1000),
+                        "feeds": len(done.polls),
+                        "failed": len(done.failed),
+                        "new_items": done.new_items,
+                        "new_matches": done.new_matches,
+                        "duration_ms": round(done.duration_s * 1000),
                     }
                 },
             )
-        if report.new_matches or any(c.alerts for c in self.cfg.channels):
-            await self.build_alerts()
 
     async def build_alerts(self) -> None:
         now = self.clock()
@@ -245,7 +274,7 @@ class Service:
         }
 
     async def check_health(self) -> tuple[bool, dict[str, object]]:
-        """Healthy when the scheduler ticks (or a cycle is running) and the database answers."""
+        """Healthy when the scheduler ticks and the database answers."""
         now = self.clock()
         details: dict[str, object] = {
             "started_at": self.health.started_at.isoformat(timespec="seconds"),
@@ -256,7 +285,7 @@ class Service:
             details["config_problems"] = self.health.reload_errors
         stale = timedelta(seconds=max(3 * self.tick_s, 30.0))
         last = self.health.last_tick_at or self.health.started_at
-        if not self._cycle_running and now - last > stale:
+        if now - last > stale:
             details["reason"] = f"the scheduler has not ticked since {last.isoformat()}"
             return False, details
         try:

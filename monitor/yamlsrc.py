@@ -228,6 +228,4 @@ def _inner_model(annotation: Any) -> Any:
 
 def first_lines(problems: Iterable[Problem]) -> list[str]:
     """Problems as the strings the CLI prints, sorted by file and line."""
-    return [
-        str(p) for p in sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))
-    ]
+    return [str(p) for p in sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))]

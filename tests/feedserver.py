@@ -37,6 +37,7 @@ import functools
 import gzip as gzip_module
 import hashlib
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -243,6 +244,7 @@ class RecordedRequest:
     target: str
     headers: dict[str, str]
     host_index: int
+    at: float = 0.0  # time.monotonic() when the request arrived
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -603,7 +605,7 @@ class FeedServer:
             self._state.counts[path] += 1
             if self.record:
                 self._state.log.setdefault(path, []).append(
-                    RecordedRequest(method, target, headers, index)
+                    RecordedRequest(method, target, headers, index, time.monotonic())
                 )
         with self._state.lock:
             self._state.in_flight[index] += 1

@@ -93,6 +93,7 @@ def make_pipeline(
         cadence_policy(cfg),
         parse_pool=ParsePool(parse_workers or cfg.polling.parse_workers),
         owner=worker_name(),
+        lease_s=cfg.polling.lease,
         on_poll=on_poll,
     )
 

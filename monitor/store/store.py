@@ -174,7 +174,8 @@ class Store:
             elif migrate.current_revision(engine) != migrate.head_revision():
                 raise StoreError(
                     f"the database at {engine.url.render_as_string(hide_password=True)} "
-                    "is not at the current schema; run `monitor run` or `monitor migrate`"
+                    "is not at the current schema; `monitor run` (or any command that opens "
+                    "it) upgrades it"
                 )
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the database: {exc}") from exc
@@ -285,6 +286,17 @@ class Store:
                     .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_s))
                 )
             return [_feed_state(r) for r in rows]
+
+    @_translated
+    def release_leases(self, owner: str) -> int:
+        """Give back every feed ``owner`` still holds (it is stopping); returns how many."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(feeds_t)
+                .where(feeds_t.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+            return int(result.rowcount or 0)
 
     @_translated
     def record_poll(self, feed_id: int, upd: FeedUpdate) -> None:
