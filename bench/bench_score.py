@@ -23,13 +23,15 @@ import resource
 import subprocess
 import sys
 import time
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.score.engine import compile_topics  # noqa: E402
-from monitor.score.spec import TopicSpec  # noqa: E402
+from monitor.score.engine import compile_topics
+from monitor.score.spec import TopicSpec, validate_watchlist
+from monitor.yamlsrc import load_yaml
 
 COMMON = (
     "the of and to in a is that for on with as was by at from it an be this are have has said "
@@ -55,32 +57,49 @@ SYLLABLES = "ka ri to ne sa lo mi ve du ra ne ko ta li mo pe su na vi go ze".spl
 
 
 def pseudo_name(rng: random.Random) -> str:
-    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 5))).capitalize()
 
 
-def make_vocab(rng: random.Random) -> tuple[list[str], list[str]]:
-    names = sorted({pseudo_name(rng) for _ in range(6000)})
-    acronyms = sorted({"".join(rng.choice("ABCDEFGHKLMNPRSTUVW") for _ in range(4)) for _ in range(800)})
+def make_vocab(rng: random.Random, n_terms: int) -> tuple[list[str], list[str]]:
+    """Proper names and acronyms, most frequent first (items draw them with Zipf weights).
+
+    The pools grow with the watchlist (24 names and 2 acronyms per term) so that every
+    configuration finds about as many terms per item: the rows then differ in the number of
+    terms, not in how much of the news they match.
+    """
+    names = list(dict.fromkeys(pseudo_name(rng) for _ in range(max(1200, 24 * n_terms))))
+    letters = "ABCDEFGHKLMNPRSTUVW"
+    count = max(100, 2 * n_terms)
+    acronyms = list(dict.fromkeys("".join(rng.choices(letters, k=5)) for _ in range(count)))
     return names, acronyms
 
 
-def make_items(n: int, rng: random.Random, names: list[str], acronyms: list[str]) -> list[tuple[str, str, str]]:
+def zipf_weights(n: int) -> list[float]:
+    return list(accumulate(1 / (rank + 1) for rank in range(n)))
+
+
+def make_items(
+    n: int, rng: random.Random, names: list[str], acronyms: list[str]
+) -> list[tuple[str, str, str]]:
+    name_w = zipf_weights(len(names))
+    acr_w = zipf_weights(len(acronyms))
+
     def word() -> str:
         r = rng.random()
-        if r < 0.70:
+        if r < 0.72:
             w = rng.choice(COMMON)
         elif r < 0.86:
             w = rng.choice(DOMAIN)
-        elif r < 0.93:
+        elif r < 0.92:
             w = rng.choice(PLACES)
-        elif r < 0.98:
-            w = rng.choice(names)
+        elif r < 0.985:
+            w = rng.choices(names, cum_weights=name_w)[0]
         else:
-            w = rng.choice(acronyms)
+            w = rng.choices(acronyms, cum_weights=acr_w)[0]
         if rng.random() < 0.03:
-            w = w + rng.choice(["’s", "'s", ",", ".", ":"])
+            w = w + rng.choice(["\u2019s", "'s", ",", ".", ":"])
         if rng.random() < 0.01:
-            w = "l’" + w
+            w = "l\u2019" + w
         return w
 
     items = []
@@ -91,17 +110,27 @@ def make_items(n: int, rng: random.Random, names: list[str], acronyms: list[str]
     return items
 
 
-def make_topics(n_terms: int, rng: random.Random, names: list[str], acronyms: list[str]) -> list[TopicSpec]:
-    """Topics of 10 terms each: 5 core (weight 3), 3 supporting (1), 2 context (0)."""
+def make_topics(
+    n_terms: int, rng: random.Random, names: list[str], acronyms: list[str]
+) -> list[TopicSpec]:
+    """Topics of 10 terms each: 5 core (weight 3), 3 supporting (1), 2 context (0).
+
+    Terms are what an analyst writes: names of people, places and programmes (one to three
+    words, often with a domain word), acronyms, a few ``word*`` prefixes; two regexes in all.
+    """
 
     def term() -> dict[str, Any]:
         r = rng.random()
-        if r < 0.06:
+        if r < 0.08:
             return {"term": rng.choice(acronyms)}
-        words = [rng.choice(names if rng.random() < 0.6 else DOMAIN + PLACES) for _ in range(rng.randint(1, 3))]
+        words = [rng.choice(names)]
+        if r < 0.55:
+            words.append(rng.choice(names + DOMAIN))
+        if r < 0.15:
+            words.insert(0, rng.choice(DOMAIN + PLACES))
         text = " ".join(words)
-        if r < 0.16 and len(words[-1]) > 4:
-            text = text + "*"
+        if len(words) > 1 and rng.random() < 0.2 and len(words[-1]) > 5:
+            text = text + "*"  # a prefix ends a phrase: "Name defen*"
         return {"term": text}
 
     def terms(n: int) -> list[dict[str, Any]]:
@@ -131,8 +160,8 @@ def make_topics(n_terms: int, rng: random.Random, names: list[str], acronyms: li
             spec["require"] = {"any": ["core", {"near": ["support", "context"], "within": 8}]}
         if i % 7 == 0:
             spec["exclude"] = [{"all": ["context", {"none": ["core"]}]}]
-        if i == 0:  # the rare explicit regex terms: two, whatever the size
-            groups["support"]["terms"] += [{"regex": r"\b\d+ ?(?:%|per ?cent)"}, {"regex": r"\$ ?\d+ ?b\b"}]
+        if i == 0:  # the rare explicit regex term: one, whatever the size, as in us-canada.yaml
+            groups["support"]["terms"].append({"regex": r"\$ ?\d+(?:[.,]\d+)? ?(?:b|bn)\b"})
         topics.append(TopicSpec.model_validate(spec))
     return topics
 
@@ -155,34 +184,57 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(kind: str, n_terms: int, n_items: int, seed: int, dev: str | None) -> dict[str, Any]:
+def load_topics(path: str) -> list[TopicSpec]:
+    doc, problems = load_yaml(path)
+    if doc is None or problems:
+        raise SystemExit("\n".join(str(p) for p in problems))
+    topics, problems = validate_watchlist(doc)
+    if problems:
+        raise SystemExit("\n".join(str(p) for p in problems))
+    return topics
+
+
+def run_one(
+    kind: str,
+    n_terms: int,
+    n_items: int,
+    seed: int,
+    dev: str | None,
+    watchlist: str = "config/watchlists/us-canada.yaml",
+    repeat: int = 3,
+) -> dict[str, Any]:
     rng = random.Random(seed)
-    names, acronyms = make_vocab(rng)
-    topics = make_topics(n_terms, rng, names, acronyms)
-    items = make_items(n_items, random.Random(seed + 1), names, acronyms)
-    if dev:
+    if dev:  # the shipped watchlist on real items, repeated
+        topics = load_topics(watchlist)
         rows = [json.loads(line) for line in Path(dev).read_text("utf-8").splitlines() if line]
-        items = [(r["title"], r["summary"], r.get("lang")) for r in rows] * max(1, n_items // len(rows))
+        real = [(r["title"], r["summary"], r.get("lang")) for r in rows]
+        items = (real * (n_items // len(real) + 1))[:n_items]
+    else:
+        names, acronyms = make_vocab(rng, n_terms)
+        topics = make_topics(n_terms, rng, names, acronyms)
+        items = make_items(n_items, random.Random(seed + 1), names, acronyms)
     rss_before = peak_rss_mb()
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     if kind == "matcher":
         matcher = compile_topics(topics)
-        build = time.perf_counter() - t0
+        build = time.process_time() - t0
         for title, summary, lang in items[:500]:  # warm the folding tables
             matcher.score(title, summary, lang)
-        matched = 0
-        t0 = time.perf_counter()
-        for title, summary, lang in items:
-            matched += bool(matcher.score(title, summary, lang))
-        elapsed = time.perf_counter() - t0
+        elapsed = float("inf")
+        for _ in range(repeat):  # the best of a few passes: other processes only slow it down
+            matched = 0
+            t0 = time.process_time()
+            for title, summary, lang in items:
+                matched += bool(matcher.score(title, summary, lang))
+            elapsed = min(elapsed, time.process_time() - t0)
         done = len(items)
     else:
         patterns = baseline_patterns(topics)
-        build = time.perf_counter() - t0
+        build = time.process_time() - t0
         budget = max(200, min(len(items), int(4_000_000 / max(1, len(patterns)))))
         subset = items[:budget]
         matched = 0
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for title, summary, _ in subset:
             text = title + "\n" + summary
             hits = 0
@@ -190,7 +242,7 @@ def run_one(kind: str, n_terms: int, n_items: int, seed: int, dev: str | None) -
                 if p.search(text):
                     hits += 1
             matched += bool(hits)
-        elapsed = time.perf_counter() - t0
+        elapsed = time.process_time() - t0
         done = len(subset)
     return {
         "kind": kind,
@@ -206,22 +258,40 @@ def run_one(kind: str, n_terms: int, n_items: int, seed: int, dev: str | None) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--items", type=int, default=30_000)
     parser.add_argument("--terms", type=int, nargs="*", default=[50, 500, 5000])
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dev", help="a labelled JSON-lines file: time real items too")
+    parser.add_argument("--dev", help="a labelled JSON-lines file: also time real items")
+    parser.add_argument(
+        "--watchlist",
+        default=str(Path(__file__).resolve().parents[1] / "config/watchlists/us-canada.yaml"),
+        help="the watchlist used with --dev",
+    )
     parser.add_argument("--one", nargs=2, metavar=("KIND", "TERMS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         kind, terms = args.one
-        print(json.dumps(run_one(kind, int(terms), args.items, args.seed, args.dev)))
+        result = run_one(kind, int(terms), args.items, args.seed, args.dev, args.watchlist)
+        print(json.dumps(result))
         return
 
     def measure(kind: str, terms: int, dev: str | None = None) -> dict[str, Any]:
-        cmd = [sys.executable, __file__, "--one", kind, str(terms), "--items", str(args.items), "--seed", str(args.seed)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            kind,
+            str(terms),
+            "--items",
+            str(args.items),
+            "--seed",
+            str(args.seed),
+        ]
         if dev:
-            cmd += ["--dev", dev]
+            cmd += ["--dev", dev, "--watchlist", args.watchlist]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         return dict(json.loads(out.strip().splitlines()[-1]))
 
@@ -230,22 +300,30 @@ def main() -> None:
         rows.append(measure("matcher", terms))
         rows.append(measure("baseline", terms))
     print(f"Python {sys.version.split()[0]}, {args.items} generated items, seed {args.seed}")
-    header = f"{'method':<10} {'terms':>6} {'topics':>6} {'items':>7} {'items/s':>10} {'build s':>8} {'matched':>8} {'peak RSS MB':>12}"
+    header = (
+        f"{'method':<10} {'terms':>6} {'topics':>6} {'items':>7} {'items/s':>10} "
+        f"{'build s':>8} {'matched':>8} {'peak RSS MB':>12}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
-            f"{r['kind']:<10} {r['terms']:>6} {r['topics']:>6} {r['items']:>7} {r['items_per_s']:>10,.0f} "
-            f"{r['build_s']:>8.2f} {r['matched_share']:>8.1%} {r['peak_rss_mb']:>12.1f}"
+            f"{r['kind']:<10} {r['terms']:>6} {r['topics']:>6} {r['items']:>7} "
+            f"{r['items_per_s']:>10,.0f} {r['build_s']:>8.2f} {r['matched_share']:>8.1%} "
+            f"{r['peak_rss_mb']:>12.1f}"
         )
+    print("(matched: share of items matching a topic; for the baseline, with any term found)")
     m = {r["terms"]: r["items_per_s"] for r in rows if r["kind"] == "matcher"}
     if len(m) > 1:
         small, large = min(m), max(m)
-        print(f"\nmatcher slowdown from {small} to {large} terms: {m[small] / m[large]:.2f}x")
+        print(f"matcher slowdown from {small} to {large} terms: {m[small] / m[large]:.2f}x")
     if args.dev:
-        for terms in args.terms[:1]:
-            r = measure("matcher", terms, args.dev)
-            print(f"real items ({args.dev}, repeated): {r['items_per_s']:,.0f} items/s with {r['terms']} generated terms")
+        r = measure("matcher", 0, args.dev)
+        print(
+            f"real items ({args.dev}, repeated to {r['items']}) with {args.watchlist} "
+            f"({r['terms']} terms): {r['items_per_s']:,.0f} items/s, "
+            f"{r['matched_share']:.1%} matched"
+        )
 
 
 if __name__ == "__main__":
