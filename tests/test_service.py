@@ -49,7 +49,9 @@ def test_healthz_metrics_and_json_logs_without_secrets(tmp_path: Path) -> None:
                 "F",
                 [
                     SampleItem(
-                        "NORAD review: Canada weighs radar costs", link="https://news.example.org/n"
+                        "NORAD review: Canada weighs radar costs",
+                        link="https://news.example.org/n",
+                        summary="The NORAD modernization plan is under review.",
                     )
                 ],
             ),
