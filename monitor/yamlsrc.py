@@ -23,6 +23,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from monitor.errors import Problem
 
+# values of such keys are never quoted back in an error message
+_SECRET_WORDS = ("password", "secret", "token", "url", "key", "username")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -184,8 +186,11 @@ def validation_problems(
                 text = text[len("Value error, ") :]
             msg = f"{where}: {text}"
             given = err.get("input")
-            if kind not in ("value_error", "assertion_error") and not isinstance(
-                given, dict | list
+            secret = bool(loc) and any(w in str(loc[-1]) for w in _SECRET_WORDS)
+            if (
+                kind not in ("value_error", "assertion_error")
+                and not isinstance(given, dict | list)
+                and not secret
             ):
                 msg += f" (got {given!r})"
         problems.append(Problem(doc.path, doc.line_of(loc), msg))
