@@ -9,9 +9,13 @@ deliver, pipeline, scheduler or cli.
 from __future__ import annotations
 
 import functools
+import hashlib
+import heapq
 import json
 import logging
-from collections import defaultdict
+import threading
+from array import array
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,6 +65,55 @@ deliveries_t = DeliveryRow.__table__  # type: ignore[attr-defined]
 delivery_matches_t = DeliveryMatchRow.__table__  # type: ignore[attr-defined]
 
 STORY_WINDOW = timedelta(days=3)
+#: How many recent items sharing a candidate key a new item is compared with, newest first.
+STORY_CANDIDATES = 200
+
+
+class _SignatureCache:
+    """Story signatures of recently seen texts, least recently used out first.
+
+    A new item's story is found by comparing it with recent items that share a candidate key;
+    without this cache each of those would be shingled again every time it comes up. Entries
+    are small: a 16-byte digest of the title and summary, and the sketch as 64-bit integers
+    in an array (about 0.6 KB for a news item). Thread-safe.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[bytes, tuple[array[int], int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(title: str, summary: str) -> bytes:
+        text = f"{len(title)}:{title}{summary}".encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(text, digest_size=16).digest()
+
+    def get(self, title: str, summary: str) -> stories.StorySignature:
+        """The signature of this title and summary, from the cache or computed and kept."""
+        key = self._key(title, summary)
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data.move_to_end(key)
+        if hit is not None:
+            return stories.StorySignature(tuple(hit[0]), hit[1])
+        sig = stories.signature(title, summary)
+        self._put(key, sig)
+        return sig
+
+    def put(self, title: str, summary: str, sig: stories.StorySignature) -> None:
+        self._put(self._key(title, summary), sig)
+
+    def _put(self, key: bytes, sig: stories.StorySignature) -> None:
+        value = (array("q", sig.hashes), sig.size)
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+_SIGNATURES = _SignatureCache(20_000)
 
 
 class FeedSpecLike(Protocol):
@@ -359,6 +412,8 @@ class Store:
         changed: Sequence[Item],
         scored: Mapping[str, Sequence[TopicMatch]],
         now: datetime,
+        *,
+        signatures: Mapping[str, stories.StorySignature] | None = None,
     ) -> SaveResult:
         """Store one feed's new and changed items and their matches, in one transaction.
 
@@ -366,30 +421,19 @@ class Store:
         to this feed, not stored again. A new item that is a near-duplicate of a recent one
         joins its story. A changed item's matches count as new only when a topic newly
         matches or its severity rises (``monitor.dedupe.match_changes``).
+
+        ``signatures`` (item key → :func:`monitor.stories.signature` of its title and summary)
+        may be computed beforehand, off this thread; missing ones are computed here. New items
+        are written with a few statements for the whole batch, not a few per item.
         """
         new_items = linked = n_changed = new_matches = 0
         topics: list[str] = []
         with self.engine.begin() as conn:
-            for item in new:
-                item_id = self._item_by_url(conn, item.url) if item.url else None
-                if item_id is None:
-                    item_id = self._insert_item(conn, item, now)
-                    new_items += 1
-                    counted = self._apply_matches(conn, item_id, scored.get(item.key, ()), now)
-                    new_matches += len(counted)
-                    topics += counted
-                else:
-                    linked += 1
-                conn.execute(
-                    feed_items_t.insert().values(
-                        feed_id=feed_id,
-                        key=item.key,
-                        item_id=item_id,
-                        content_hash=item.content_hash,
-                        first_seen_at=now,
-                        last_seen_at=now,
-                    )
+            if new:
+                new_items, linked, topics = self._insert_new(
+                    conn, feed_id, new, scored, now, signatures or {}
                 )
+                new_matches = len(topics)
             for item in changed:
                 row = conn.execute(
                     select(feed_items_t.c.item_id).where(
@@ -419,55 +463,171 @@ class Store:
                 topics += counted
         return SaveResult(new_items, linked, n_changed, new_matches, tuple(topics))
 
-    def _item_by_url(self, conn: Connection, url: str) -> int | None:
-        row = conn.execute(select(items_t.c.id).where(items_t.c.url == url).limit(1)).first()
-        return row.id if row else None
+    def _insert_new(
+        self,
+        conn: Connection,
+        feed_id: int,
+        new: Sequence[Item],
+        scored: Mapping[str, Sequence[TopicMatch]],
+        now: datetime,
+        signatures: Mapping[str, stories.StorySignature],
+    ) -> tuple[int, int, list[str]]:
+        """Write a feed's new items; return (items stored, items linked, new match topics).
 
-    def _insert_item(self, conn: Connection, item: Item, now: datetime) -> int:
-        sig = stories.signature(item.title, item.summary)
-        story = self._find_story(conn, sig, now) or stories.story_id_for(
-            f"{item.feed_url}|{item.key}"
-        )
-        result = conn.execute(
-            items_t.insert().values(
-                url=item.url,
-                title=item.title,
-                summary=item.summary,
-                published=item.published,
-                author=item.author,
-                source=item.source,
-                lang=item.lang,
-                content_hash=item.content_hash,
-                fingerprint=item.fingerprint,
-                story=story,
-                first_seen_at=now,
-                updated_at=now,
+        An item whose canonical URL is stored already, or belongs to an earlier item of the
+        same batch, is linked to that item. The rest are inserted in one statement (ids come
+        back in order), then their story bands, feed links and matches in one each.
+        """
+        stored = self._items_by_url(conn, {i.url for i in new if i.url})
+        fresh: list[Item] = []
+        # for each new item, its stored item id, or -1 - its position in ``fresh``
+        owners: list[int] = []
+        in_batch: dict[str, int] = {}
+        for item in new:
+            if item.url and item.url in stored:
+                owners.append(stored[item.url])
+            elif item.url and item.url in in_batch:
+                owners.append(-1 - in_batch[item.url])
+            else:
+                if item.url:
+                    in_batch[item.url] = len(fresh)
+                owners.append(-1 - len(fresh))
+                fresh.append(item)
+        sigs = [signatures.get(i.key) or _SIGNATURES.get(i.title, i.summary) for i in fresh]
+        ids: list[int] = []
+        if fresh:
+            story_ids = self._assign_stories(conn, fresh, sigs, now)
+            result = conn.execute(
+                items_t.insert().returning(items_t.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "url": item.url,
+                        "title": item.title,
+                        "summary": item.summary,
+                        "published": item.published,
+                        "author": item.author,
+                        "source": item.source,
+                        "lang": item.lang,
+                        "content_hash": item.content_hash,
+                        "fingerprint": item.fingerprint,
+                        "story": story,
+                        "first_seen_at": now,
+                        "updated_at": now,
+                    }
+                    for item, story in zip(fresh, story_ids, strict=True)
+                ],
             )
+            ids = [row.id for row in result]
+            bands = [
+                {"band": k, "item_id": item_id}
+                for item_id, sig in zip(ids, sigs, strict=True)
+                for k in sorted(set(sig.keys))
+            ]
+            if bands:
+                conn.execute(bands_t.insert(), bands)
+            for item, sig in zip(fresh, sigs, strict=True):
+                _SIGNATURES.put(item.title, item.summary, sig)
+        conn.execute(
+            feed_items_t.insert(),
+            [
+                {
+                    "feed_id": feed_id,
+                    "key": item.key,
+                    "item_id": owner if owner >= 0 else ids[-1 - owner],
+                    "content_hash": item.content_hash,
+                    "first_seen_at": now,
+                    "last_seen_at": now,
+                }
+                for item, owner in zip(new, owners, strict=True)
+            ],
         )
-        item_id = _new_id(result)
-        keys = sorted(set(sig.keys))
-        if keys:
-            conn.execute(bands_t.insert(), [{"band": k, "item_id": item_id} for k in keys])
-        return item_id
+        topics: list[str] = []
+        rows: list[dict[str, Any]] = []
+        for item_id, item in zip(ids, fresh, strict=True):
+            changes = match_changes({}, scored.get(item.key, ()))  # a new item has none yet
+            rows += [
+                {
+                    "item_id": item_id,
+                    "topic": tm.topic,
+                    "score": tm.score,
+                    "severity": tm.severity,
+                    "urgent": tm.urgent,
+                    "reasons": _reasons_json(tm.reasons),
+                    "matched_at": now,
+                    "updated_at": now,
+                }
+                for tm in (*changes.new, *changes.raised)
+            ]
+            topics += [m.topic for m in (*changes.new, *changes.raised)]
+        if rows:
+            conn.execute(matches_t.insert(), rows)
+        return len(fresh), len(new) - len(fresh), topics
 
-    def _find_story(
-        self, conn: Connection, sig: stories.StorySignature, now: datetime
-    ) -> str | None:
-        """The story of the most similar recent item sharing a candidate key, if close enough."""
-        keys = list(sig.keys)
-        if not keys:
-            return None
-        rows = conn.execute(
-            select(items_t.c.id, items_t.c.story, items_t.c.title, items_t.c.summary)
-            .where(
-                items_t.c.id.in_(select(bands_t.c.item_id).where(bands_t.c.band.in_(keys))),
-                items_t.c.first_seen_at >= now - STORY_WINDOW,
+    def _items_by_url(self, conn: Connection, urls: set[str]) -> dict[str, int]:
+        """The first stored item with each of these canonical URLs."""
+        out: dict[str, int] = {}
+        for chunk in _chunks(sorted(urls), 500):
+            rows = conn.execute(
+                select(items_t.c.url, func.min(items_t.c.id).label("id"))
+                .where(items_t.c.url.in_(chunk))
+                .group_by(items_t.c.url)
             )
-            .order_by(items_t.c.id.desc())
-            .limit(200)
-        ).all()
-        candidates = [(r.story, stories.signature(r.title, r.summary)) for r in rows if r.story]
-        return stories.assign_story(sig, candidates)
+            out.update({r.url: r.id for r in rows})
+        return out
+
+    def _assign_stories(
+        self,
+        conn: Connection,
+        fresh: Sequence[Item],
+        sigs: Sequence[stories.StorySignature],
+        now: datetime,
+    ) -> list[str]:
+        """The story of each new item, taken in order: that of the most similar recent item
+        sharing a candidate key with it (stored, or earlier in the batch), if close enough,
+        else a story of its own. Candidates are the most recent :data:`STORY_CANDIDATES`."""
+        by_band: dict[int, list[int]] = defaultdict(list)
+        keys = sorted({k for sig in sigs for k in sig.keys})
+        for chunk in _chunks(keys, 500):
+            rows = conn.execute(
+                select(bands_t.c.band, bands_t.c.item_id)
+                .join(items_t, items_t.c.id == bands_t.c.item_id)
+                .where(bands_t.c.band.in_(chunk), items_t.c.first_seen_at >= now - STORY_WINDOW)
+            )
+            for r in rows:
+                by_band[r.band].append(r.item_id)
+        nearest = [
+            heapq.nlargest(STORY_CANDIDATES, {i for k in sig.keys for i in by_band.get(k, ())})
+            for sig in sigs
+        ]
+        known = self._story_signatures(conn, {i for ids in nearest for i in ids})
+        out: list[str] = []
+        batch: dict[int, list[int]] = defaultdict(list)  # band -> positions in ``fresh``
+        for pos, (item, sig, ids) in enumerate(zip(fresh, sigs, nearest, strict=True)):
+            # the batch's items are newer than any stored one, the latest first
+            earlier = sorted({p for k in sig.keys for p in batch.get(k, ())}, reverse=True)
+            recent = [(out[p], sigs[p]) for p in earlier]
+            recent += [known[i] for i in ids if i in known]
+            story = stories.assign_story(sig, recent[:STORY_CANDIDATES])
+            out.append(story or stories.story_id_for(f"{item.feed_url}|{item.key}"))
+            for k in sig.keys:
+                batch[k].append(pos)
+        return out
+
+    def _story_signatures(
+        self, conn: Connection, ids: set[int]
+    ) -> dict[int, tuple[str, stories.StorySignature]]:
+        """Story and signature of each stored item in ``ids`` that has a story."""
+        out: dict[int, tuple[str, stories.StorySignature]] = {}
+        for chunk in _chunks(sorted(ids), 500):
+            rows = conn.execute(
+                select(items_t.c.id, items_t.c.story, items_t.c.title, items_t.c.summary).where(
+                    items_t.c.id.in_(chunk)
+                )
+            )
+            for r in rows:
+                if r.story:
+                    out[r.id] = (r.story, _SIGNATURES.get(r.title, r.summary))
+        return out
 
     def _apply_matches(
         self, conn: Connection, item_id: int, current: Sequence[TopicMatch], now: datetime
