@@ -1,0 +1,178 @@
+"""Several `monitor run` workers sharing one PostgreSQL database.
+
+Three real worker processes poll 500 feeds served by the project's test feed server, for
+several cycles and across a digest window; one worker is killed with SIGKILL while it holds
+feeds. Every feed is polled once per cycle, no item is stored twice, one digest is sent per
+channel and window, and the killed worker's feeds are polled by the others once their lease
+expires.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.feedserver import FeedServer, SampleItem, rss_feed
+from tests.support import write_config
+
+POSTGRES_URL = os.environ.get("MONITOR_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.skipif(
+    not POSTGRES_URL,
+    reason="scale-out tests need PostgreSQL: set MONITOR_TEST_POSTGRES_URL "
+    "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)",
+)
+
+FEEDS = 500
+INTERVAL_S = 4.0
+LEASE_S = 3.0
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    assert POSTGRES_URL
+    schema = f"scale_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def _feeds(server: FeedServer) -> list[str]:
+    urls = []
+    for n in range(FEEDS):
+        topic = "NORAD review" if n % 10 == 0 else "Weather outlook"
+        items = [
+            SampleItem(f"{topic}: report {n}-{k}", link=f"https://news.example.org/{n}/{k}")
+            for k in range(2)
+        ]
+        urls.append(server.feed(f"/feed/{n}.xml", rss_feed(f"Feed {n}", items)))
+    return urls
+
+
+def test_three_workers_share_the_feeds_and_the_digests(tmp_path: Path, database: str) -> None:
+    with FeedServer(latency_s=0.1) as server:
+        urls = _feeds(server)
+        feeds = "".join(f'  - {{url: "{u}", name: "F{i}"}}\n' for i, u in enumerate(urls))
+        cfg = write_config(
+            tmp_path,
+            f"""
+            polling:
+              interval: {INTERVAL_S}s
+              min_interval: {INTERVAL_S}s
+              max_interval: {INTERVAL_S}s
+              jitter: 0%
+              timeout: 2s
+              deadline: 2.5s
+              lease: {LEASE_S}s
+              concurrency: 50
+              per_host: 50          # the test server is one host standing in for many
+            channels:
+              - {{name: console, type: console, digest: "* * * * *"}}
+            feeds:
+            """,
+        )
+        cfg.write_text(cfg.read_text() + feeds, encoding="utf-8")
+        env = {**os.environ, "MONITOR_DATABASE_URL": database}
+        # migrate once before the workers start, as an operator would
+        subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(cfg), "feeds", "--format", "json"],
+            check=True,
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
+        engine = sa.create_engine(database)
+        logs = [tmp_path / f"worker{i}.log" for i in range(3)]
+        workers = []
+        for log in logs:
+            sink = log.open("w")
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "monitor", "--config", str(cfg), "run", "--tick", "0.5"],
+                    stdout=sink,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=tmp_path,
+                )
+            )
+        started = time.monotonic()
+        victim = workers[0]
+        killed_at: float | None = None
+        held: set[str] = set()
+        try:
+            # let the first cycle get going, then kill a worker that holds leases
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and killed_at is None:
+                with engine.connect() as conn:
+                    rows = conn.execute(
+                        sa.text("SELECT url FROM feeds WHERE lease_owner LIKE :me"),
+                        {"me": f"%:{victim.pid}"},
+                    ).all()
+                if time.monotonic() - started > INTERVAL_S + 1 and rows:
+                    victim.send_signal(signal.SIGKILL)
+                    killed_at = time.monotonic()
+                    held = {r.url for r in rows}
+                time.sleep(0.05)
+            assert killed_at is not None, "the worker to kill never held a feed"
+            # run across a digest window (a minute boundary) and several poll cycles
+            now = datetime.now(UTC)
+            to_boundary = 60 - now.second - now.microsecond / 1e6
+            wait = max(3 * INTERVAL_S + LEASE_S, to_boundary + 4)
+            time.sleep(wait)
+        finally:
+            for w in workers[1:]:
+                w.send_signal(signal.SIGTERM)
+            codes = [w.wait(timeout=20) for w in workers[1:]]
+            if victim.poll() is None:
+                victim.kill()
+            victim.wait(timeout=5)
+        assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
+
+        polls: dict[str, list[float]] = {}
+        for n, url in enumerate(urls):
+            polls[url] = sorted(r.at for r in server.requests(f"/feed/{n}.xml"))
+
+    # every feed was polled in several cycles, never twice in one cycle
+    for url, times in polls.items():
+        assert len(times) >= 3, (url, times)
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        if url in held:
+            # its poll died with the worker: polled again once the lease expired, then on time
+            after = [t for t in times if t > killed_at]
+            assert after, (url, times)
+            continue
+        assert min(gaps) >= INTERVAL_S * 0.8, (url, gaps)
+    with engine.connect() as conn:
+        count = conn.execute(sa.text("SELECT count(*) FROM feed_items")).scalar_one()
+        items = conn.execute(sa.text("SELECT count(*) FROM items")).scalar_one()
+        distinct = conn.execute(sa.text("SELECT count(DISTINCT url) FROM items")).scalar_one()
+        digests = conn.execute(
+            sa.text("SELECT window_end, status FROM deliveries WHERE kind = 'digest'")
+        ).all()
+        matches = conn.execute(sa.text("SELECT count(*) FROM matches")).scalar_one()
+    engine.dispose()
+    assert count == FEEDS * 2 and items == FEEDS * 2 and distinct == FEEDS * 2
+    assert matches == FEEDS // 10 * 2
+    # one digest per window, sent once, by one worker
+    windows = [d.window_end for d in digests]
+    assert windows and len(windows) == len(set(windows))
+    assert all(d.status == "sent" for d in digests)
+    printed = sum(log.read_text().count("Policy Monitor digest") for log in logs[1:])
+    printed += logs[0].read_text().count("Policy Monitor digest")
+    assert printed == len(digests), (printed, digests)
