@@ -363,6 +363,9 @@ class Service:
         except MonitorError as exc:
             log.warning("pruning failed: %s", exc)
             return
+        if removed is None:
+            log.info("another worker is pruning", extra={"fields": {"event": "prune"}})
+            return
         log.info("pruned", extra={"fields": {"event": "prune", "items": removed}})
 
     # -- digest scheduling -------------------------------------------------------------------

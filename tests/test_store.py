@@ -296,3 +296,17 @@ def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError):
         Store.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+
+
+def test_only_one_worker_prunes_at_a_time_on_postgres(store: Store) -> None:
+    import pytest
+
+    from monitor.store.store import PRUNE_LOCK
+
+    if store.dialect != "postgresql":
+        pytest.skip("advisory locks are a PostgreSQL feature; SQLite has one writer anyway")
+    later = NOW + timedelta(days=1)
+    with store.engine.connect() as other, other.begin():
+        other.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": PRUNE_LOCK})
+        assert store.prune(unmatched_before=later, bands_before=later) is None
+    assert store.prune(unmatched_before=later, bands_before=later) == 0

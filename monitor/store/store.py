@@ -21,7 +21,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, Protocol, TypeVar
 
-from sqlalchemy import Engine, and_, create_engine, delete, event, func, or_, select, update
+from sqlalchemy import (
+    Engine,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -65,6 +76,7 @@ deliveries_t = DeliveryRow.__table__  # type: ignore[attr-defined]
 delivery_matches_t = DeliveryMatchRow.__table__  # type: ignore[attr-defined]
 
 STORY_WINDOW = timedelta(days=3)
+PRUNE_LOCK = 0x6D6F6E0002  # advisory lock key of the retention job ("mon" + 2)
 #: How many recent items sharing a candidate key a new item is compared with, newest first.
 STORY_CANDIDATES = 200
 
@@ -839,9 +851,19 @@ class Store:
             }
 
     @_translated
-    def prune(self, *, unmatched_before: datetime, bands_before: datetime) -> int:
-        """Delete unmatched items first seen before ``unmatched_before``; returns how many."""
+    def prune(self, *, unmatched_before: datetime, bands_before: datetime) -> int | None:
+        """Delete unmatched items first seen before ``unmatched_before``; returns how many.
+
+        On PostgreSQL one worker prunes at a time (an advisory lock); the others return None.
+        """
         with self.engine.begin() as conn:
+            if (
+                self.dialect == "postgresql"
+                and not conn.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PRUNE_LOCK}
+                ).scalar_one()
+            ):
+                return None
             conn.execute(
                 delete(bands_t).where(
                     bands_t.c.item_id.in_(
