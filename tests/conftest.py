@@ -53,3 +53,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
             s.close()
     else:
         yield from _postgres_store()
+
+
+@pytest.fixture
+def pg_store() -> Iterator[Store]:
+    """A migrated store on PostgreSQL only (skipped, saying why, when it is not configured)."""
+    yield from _postgres_store()

@@ -298,13 +298,10 @@ def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
         Store.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
 
 
-def test_only_one_worker_prunes_at_a_time_on_postgres(store: Store) -> None:
-    import pytest
-
+def test_only_one_worker_prunes_at_a_time_on_postgres(pg_store: Store) -> None:
     from monitor.store.store import PRUNE_LOCK
 
-    if store.dialect != "postgresql":
-        pytest.skip("advisory locks are a PostgreSQL feature; SQLite has one writer anyway")
+    store = pg_store
     later = NOW + timedelta(days=1)
     with store.engine.connect() as other, other.begin():
         other.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": PRUNE_LOCK})
