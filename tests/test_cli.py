@@ -246,3 +246,46 @@ def test_run_without_network_keeps_going_and_stops_cleanly(tmp_path: Path, signu
     # one failure line per attempt, then backoff: not a line every tick
     assert text.count("poll failed") == 1, text
     assert "Traceback" not in text
+
+
+def test_second_sigint_exits_at_once_and_leaves_the_database_sound(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    hanging = server.hang("/slow.xml")
+    good = server.feed("/good.xml", rss_feed("Good", ON_TOPIC))
+    cfg = write_config(
+        tmp_path,
+        f"""
+        polling: {{timeout: 30s, deadline: 60s}}
+        feeds:
+          - {{url: "{good}", name: Good}}
+          - {{url: "{hanging}", name: Slow}}
+        """,
+    )
+    log = tmp_path / "run.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(cfg), "run", "--tick", "0.5"],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+        try:
+            assert _wait_for(log, "outcome=ok", 30), log.read_text()
+            proc.send_signal(signal.SIGINT)  # the slow fetch keeps the first stop waiting
+            assert _wait_for(log, "waiting for", 10), log.read_text()
+            started = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=10)
+            took = time.monotonic() - started
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert code == 130, log.read_text()
+    assert took < 2, took
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "monitor.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    feeds = {f["name"]: f for f in json.loads(monitor(cfg, "feeds", "--format", "json").stdout)}
+    assert feeds["Good"]["last_success_at"]
