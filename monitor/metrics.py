@@ -45,7 +45,7 @@ class _Sampled(Collector):
         yield outbox
         yield GaugeMetricFamily(
             "monitor_feeds_unhealthy",
-            "Feeds whose last poll failed, or that are disabled",
+            "Feeds marked unhealthy (failing for long or missing) or disabled (410 Gone)",
             value=data.get("unhealthy", 0),
         )
         yield GaugeMetricFamily("monitor_feeds", "Configured feeds", value=data.get("feeds", 0))

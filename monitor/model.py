@@ -39,6 +39,7 @@ class FeedState:
     consecutive_failures: int = 0
     disabled_reason: str | None = None
     items_per_day: float | None = None
+    unhealthy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +237,7 @@ class FeedUpdate:
     disabled_reason: str | None = None
     items_per_day: float | None = None
     new_url: str | None = None
+    unhealthy: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -261,6 +261,7 @@ class Pipeline:
             disabled_reason=decision.disabled_reason,
             items_per_day=decision.items_per_day,
             new_url=decision.url if decision.url != feed.url else None,
+            unhealthy=decision.unhealthy,
         )
         await self._in_db(self.store.record_poll, feed.id, update)
         report = PollReport(

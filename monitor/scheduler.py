@@ -270,7 +270,7 @@ class Service:
         return {
             "outbox": self.store.outbox_depth(),
             "feeds": len(feeds),
-            "unhealthy": sum(1 for f in feeds if f.consecutive_failures or f.disabled_reason),
+            "unhealthy": sum(1 for f in feeds if f.unhealthy or f.disabled_reason),
         }
 
     async def check_health(self) -> tuple[bool, dict[str, object]]:

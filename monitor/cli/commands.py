@@ -25,7 +25,7 @@ from monitor.cli.runtime import (
     utcnow,
 )
 from monitor.config import parse_duration
-from monitor.model import MatchRecord
+from monitor.model import FeedState, MatchRecord
 from monitor.pipeline import CycleReport
 
 
@@ -190,6 +190,7 @@ def feeds(
                         "last_success_at": _iso(s.last_success_at),
                         "last_polled_at": _iso(s.last_polled_at),
                         "next_poll_at": _iso(s.next_poll_at),
+                        "status": _health(s),
                         "consecutive_failures": s.consecutive_failures,
                         "last_error_kind": s.last_error_kind,
                         "last_error": s.last_error,
@@ -204,23 +205,44 @@ def feeds(
         )
         return
     table = Table(title=f"Feeds ({len(states)})")
-    for col in ("feed", "last success", "failures", "last error", "next poll", "items/day"):
+    for col in (
+        "feed",
+        "status",
+        "last success",
+        "failures",
+        "last error",
+        "next poll",
+        "items/day",
+    ):
         table.add_column(col, overflow="fold")
+    colours = {"ok": "green", "failing": "yellow", "unhealthy": "red", "disabled": "red"}
     for s in states:
         health = (
-            f"[red]disabled: {s.disabled_reason}[/red]"
+            f"disabled: {s.disabled_reason}"
             if s.disabled_reason
             else (f"{s.last_error_kind}: {s.last_error}" if s.last_error_kind else "")
         )
+        status = _health(s)
         table.add_row(
-            s.name or s.url,
+            escape(s.name or s.url),
+            f"[{colours[status]}]{status}[/{colours[status]}]",
             _iso(s.last_success_at) or "never",
             str(s.consecutive_failures),
-            health,
+            escape(health),
             _iso(s.next_poll_at) or "now",
             f"{s.items_per_day:.1f}" if s.items_per_day is not None else "",
         )
     console.print(table)
+
+
+def _health(s: FeedState) -> str:
+    """ok, failing (the last poll failed), unhealthy (failing for long, or gone missing) or
+    disabled (the server said 410 Gone); unhealthy and failing feeds are still polled."""
+    if s.disabled_reason:
+        return "disabled"
+    if s.unhealthy:
+        return "unhealthy"
+    return "failing" if s.consecutive_failures else "ok"
 
 
 def _iso(value: datetime | None) -> str | None:

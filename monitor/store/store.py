@@ -205,6 +205,7 @@ def _feed_state(row: Any) -> FeedState:
         consecutive_failures=row.consecutive_failures,
         disabled_reason=row.disabled_reason,
         items_per_day=row.items_per_day,
+        unhealthy=bool(row.unhealthy),
     )
 
 
@@ -371,6 +372,7 @@ class Store:
             "next_poll_at": upd.next_poll_at,
             "last_status": upd.status,
             "consecutive_failures": upd.consecutive_failures,
+            "unhealthy": upd.unhealthy,
             "disabled_reason": upd.disabled_reason,
             "lease_owner": None,
             "lease_until": None,

@@ -61,6 +61,7 @@ class FeedRow(SQLModel, table=True):
     last_error_kind: str | None = None
     last_error: str | None = Field(default=None, sa_type=Text)
     consecutive_failures: int = 0
+    unhealthy: bool = False
     disabled_reason: str | None = Field(default=None, sa_type=Text)
     items_per_day: float | None = None
     lease_owner: str | None = None

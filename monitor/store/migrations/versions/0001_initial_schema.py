@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("last_error_kind", sa.String(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
+        sa.Column("unhealthy", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("disabled_reason", sa.Text(), nullable=True),
         sa.Column("items_per_day", sa.Float(), nullable=True),
         sa.Column("lease_owner", sa.String(), nullable=True),
