@@ -23,9 +23,7 @@ _NOT_FEEDS = {"README.md", "LICENSE", "MANIFEST.tsv"}
 
 
 def main(root: str) -> int:
-    files = sorted(
-        p for p in Path(root).rglob("*") if p.is_file() and p.name not in _NOT_FEEDS
-    )
+    files = sorted(p for p in Path(root).rglob("*") if p.is_file() and p.name not in _NOT_FEEDS)
     now = datetime.now(UTC)
     parsed = rejected = entries = 0
     crashes: list[str] = []
