@@ -64,7 +64,7 @@ ACCEPT = (
 # bomb is as easy to make as a gzip one), and zlib is the decoder here that can.
 ACCEPT_ENCODING = "gzip, deflate"
 
-FEED_KINDS = ("rss", "atom", "rdf", "channel", "jsonfeed")
+FEED_KINDS = ("rss", "feed", "rdf", "channel", "jsonfeed")
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
