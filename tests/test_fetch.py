@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from monitor import USER_AGENT
@@ -626,6 +626,9 @@ def test_sniff_sees_through_any_prolog(prolog: str, root: str, rest: str) -> Non
 
 
 @given(st.binary(max_size=300))
+@example(body=b"<feed")
+@example(body=b"<rss")
+@example(body=b'{"version": "https://jsonfeed.org/version/1.1"}')
 def test_sniff_never_raises(body: bytes) -> None:
     got = sniff_feed(body)
     assert got.is_feed == (got.kind is not None)
