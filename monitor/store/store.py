@@ -995,15 +995,20 @@ class Store:
         )
         if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
+        claimed = []
         with self.engine.begin() as conn:
-            rows = conn.execute(query).all()
-            if rows:
-                conn.execute(
+            for r in conn.execute(query).all():
+                # On SQLite the select takes no lock: another process (``monitor digest`` next
+                # to ``monitor run``) may have claimed the row since. Only a guarded update that
+                # still finds it due claims it, so a delivery is never sent by two at once.
+                taken = conn.execute(
                     update(deliveries_t)
-                    .where(d.id.in_([r.id for r in rows]))
+                    .where(d.id == r.id, d.status == "pending", d.next_attempt_at <= now)
                     .values(next_attempt_at=now + timedelta(seconds=lease_s))
                 )
-        return [self._delivery(r) for r in rows]
+                if taken.rowcount:
+                    claimed.append(r)
+        return [self._delivery(r) for r in claimed]
 
     def _delivery(self, r: Any, match_count: int = 0) -> Delivery:
         return Delivery(
