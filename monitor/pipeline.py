@@ -27,6 +27,7 @@ from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
 from monitor.normalize import normalize_entry
 from monitor.parse import parse_feed
 from monitor.store import SaveResult, Store
+from monitor.stories import StorySignature, signature
 from monitor.urls import redact_url
 
 log = logging.getLogger("monitor.poll")
@@ -104,6 +105,19 @@ def parse_and_normalize(
         normalize_entry(e, feed_url=feed_url, feed_link=parsed.link, lang=lang, now=now)
         for e in parsed.entries
     ]
+
+
+def parse_for_store(
+    body: bytes,
+    feed_url: str,
+    content_type: str | None,
+    lang: str | None,
+    now: datetime,
+) -> tuple[list[Item], dict[str, StorySignature]]:
+    """:func:`parse_and_normalize`, plus each item's story signature (runs in a worker
+    process: shingling is CPU work too, and the store needs it for every new item)."""
+    items = parse_and_normalize(body, feed_url, content_type, lang, now)
+    return items, {item.key: signature(item.title, item.summary) for item in items}
 
 
 class ParsePool:
@@ -208,11 +222,12 @@ class Pipeline:
         )
         now = self.clock()
         items: list[Item] = []
+        signatures: dict[str, StorySignature] = {}
         saved = SaveResult()
         if result.outcome == "ok" and result.body is not None:
             try:
-                items = await self.parse_pool.run(
-                    parse_and_normalize,
+                items, signatures = await self.parse_pool.run(
+                    parse_for_store,
                     result.body,
                     result.final_url or feed.url,
                     result.content_type,
@@ -231,12 +246,15 @@ class Pipeline:
             }
             if sorted_items.new or sorted_items.changed:
                 saved = await self._in_db(
-                    self.store.save_items,
-                    feed.id,
-                    sorted_items.new,
-                    sorted_items.changed,
-                    scored,
-                    now,
+                    partial(
+                        self.store.save_items,
+                        feed.id,
+                        sorted_items.new,
+                        sorted_items.changed,
+                        scored,
+                        now,
+                        signatures=signatures,
+                    )
                 )
         decision = cadence.plan_next_poll(
             feed,
