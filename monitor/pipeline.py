@@ -179,6 +179,9 @@ class Pipeline:
         self.on_poll = on_poll
         # one thread for the database keeps SQLite writes serial and off the event loop
         self._db = ThreadPoolExecutor(1, thread_name_prefix="monitor-db")
+        # feeds between parsing and stored: enough to keep the parse workers busy, few enough
+        # that parsed items do not pile up in memory while the database catches up
+        self._ingesting = asyncio.Semaphore(3 * self.parse_pool.workers + 2)
 
     async def _in_db(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args))
@@ -222,40 +225,11 @@ class Pipeline:
         )
         now = self.clock()
         items: list[Item] = []
-        signatures: dict[str, StorySignature] = {}
         saved = SaveResult()
         if result.outcome == "ok" and result.body is not None:
-            try:
-                items, signatures = await self.parse_pool.run(
-                    parse_for_store,
-                    result.body,
-                    result.final_url or feed.url,
-                    result.content_type,
-                    feed.lang,
-                    now,
-                )
-            except ParseError as exc:
-                result = _as_error(result, exc)
-        if items:
-            stored = await self._in_db(self.store.stored_hashes, feed.id, [i.key for i in items])
-            sorted_items = triage(items, stored)
-            matcher = self.matcher()
-            scored = {
-                item.key: matcher.score(item.title, item.summary, item.lang)
-                for item in (*sorted_items.new, *sorted_items.changed)
-            }
-            if sorted_items.new or sorted_items.changed:
-                saved = await self._in_db(
-                    partial(
-                        self.store.save_items,
-                        feed.id,
-                        sorted_items.new,
-                        sorted_items.changed,
-                        scored,
-                        now,
-                        signatures=signatures,
-                    )
-                )
+            # Bodies waiting here are cheap; parsed items waiting for the database are not.
+            async with self._ingesting:
+                result, items, saved = await self._ingest(feed, result, now)
         decision = cadence.plan_next_poll(
             feed,
             result,
@@ -303,6 +277,46 @@ class Pipeline:
         if self.on_poll is not None:
             self.on_poll(report)
         return report
+
+    async def _ingest(
+        self, feed: FeedState, result: FetchResult, now: datetime
+    ) -> tuple[FetchResult, list[Item], SaveResult]:
+        """Parse a fetched body, sort its items, score the new and changed ones, store them."""
+        assert result.body is not None
+        try:
+            items, signatures = await self.parse_pool.run(
+                parse_for_store,
+                result.body,
+                result.final_url or feed.url,
+                result.content_type,
+                feed.lang,
+                now,
+            )
+        except ParseError as exc:
+            return _as_error(result, exc), [], SaveResult()
+        if not items:
+            return result, items, SaveResult()
+        stored = await self._in_db(self.store.stored_hashes, feed.id, [i.key for i in items])
+        sorted_items = triage(items, stored)
+        if not (sorted_items.new or sorted_items.changed):
+            return result, items, SaveResult()
+        matcher = self.matcher()
+        scored = {
+            item.key: matcher.score(item.title, item.summary, item.lang)
+            for item in (*sorted_items.new, *sorted_items.changed)
+        }
+        saved = await self._in_db(
+            partial(
+                self.store.save_items,
+                feed.id,
+                sorted_items.new,
+                sorted_items.changed,
+                scored,
+                now,
+                signatures=signatures,
+            )
+        )
+        return result, items, saved
 
 
 def _as_error(result: FetchResult, exc: ParseError) -> FetchResult:
