@@ -510,32 +510,33 @@ class Store:
         sigs = [signatures.get(i.key) or _SIGNATURES.get(i.title, i.summary) for i in fresh]
         ids: list[int] = []
         if fresh:
-            story_ids = self._assign_stories(conn, fresh, sigs, now)
+            keys_of = [sorted(set(sig.keys)) for sig in sigs]
+            story_ids = self._assign_stories(conn, fresh, sigs, keys_of, now)
+            rows: list[dict[str, Any]] = [
+                {
+                    "url": item.url,
+                    "title": item.title,
+                    "summary": item.summary,
+                    "published": item.published,
+                    "author": item.author,
+                    "source": item.source,
+                    "lang": item.lang,
+                    "content_hash": item.content_hash,
+                    "fingerprint": item.fingerprint,
+                    "story": story,
+                    "first_seen_at": now,
+                    "updated_at": now,
+                }
+                for item, story in zip(fresh, story_ids, strict=True)
+            ]
             result = conn.execute(
-                items_t.insert().returning(items_t.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "url": item.url,
-                        "title": item.title,
-                        "summary": item.summary,
-                        "published": item.published,
-                        "author": item.author,
-                        "source": item.source,
-                        "lang": item.lang,
-                        "content_hash": item.content_hash,
-                        "fingerprint": item.fingerprint,
-                        "story": story,
-                        "first_seen_at": now,
-                        "updated_at": now,
-                    }
-                    for item, story in zip(fresh, story_ids, strict=True)
-                ],
+                items_t.insert().returning(items_t.c.id, sort_by_parameter_order=True), rows
             )
             ids = [row.id for row in result]
             bands = [
                 {"band": k, "item_id": item_id}
-                for item_id, sig in zip(ids, sigs, strict=True)
-                for k in sorted(set(sig.keys))
+                for item_id, keys in zip(ids, keys_of, strict=True)
+                for k in keys
             ]
             if bands:
                 conn.execute(bands_t.insert(), bands)
@@ -556,10 +557,10 @@ class Store:
             ],
         )
         topics: list[str] = []
-        rows: list[dict[str, Any]] = []
+        match_rows: list[dict[str, Any]] = []
         for item_id, item in zip(ids, fresh, strict=True):
             changes = match_changes({}, scored.get(item.key, ()))  # a new item has none yet
-            rows += [
+            match_rows += [
                 {
                     "item_id": item_id,
                     "topic": tm.topic,
@@ -573,8 +574,8 @@ class Store:
                 for tm in (*changes.new, *changes.raised)
             ]
             topics += [m.topic for m in (*changes.new, *changes.raised)]
-        if rows:
-            conn.execute(matches_t.insert(), rows)
+        if match_rows:
+            conn.execute(matches_t.insert(), match_rows)
         return len(fresh), len(new) - len(fresh), topics
 
     def _items_by_url(self, conn: Connection, urls: set[str]) -> dict[str, int]:
@@ -594,13 +595,14 @@ class Store:
         conn: Connection,
         fresh: Sequence[Item],
         sigs: Sequence[stories.StorySignature],
+        keys_of: Sequence[Sequence[int]],
         now: datetime,
     ) -> list[str]:
         """The story of each new item, taken in order: that of the most similar recent item
         sharing a candidate key with it (stored, or earlier in the batch), if close enough,
         else a story of its own. Candidates are the most recent :data:`STORY_CANDIDATES`."""
         by_band: dict[int, list[int]] = defaultdict(list)
-        keys = sorted({k for sig in sigs for k in sig.keys})
+        keys = sorted({k for item_keys in keys_of for k in item_keys})
         for chunk in _chunks(keys, 500):
             rows = conn.execute(
                 select(bands_t.c.band, bands_t.c.item_id)
@@ -610,20 +612,22 @@ class Store:
             for r in rows:
                 by_band[r.band].append(r.item_id)
         nearest = [
-            heapq.nlargest(STORY_CANDIDATES, {i for k in sig.keys for i in by_band.get(k, ())})
-            for sig in sigs
+            heapq.nlargest(STORY_CANDIDATES, {i for k in item_keys for i in by_band.get(k, ())})
+            for item_keys in keys_of
         ]
         known = self._story_signatures(conn, {i for ids in nearest for i in ids})
         out: list[str] = []
         batch: dict[int, list[int]] = defaultdict(list)  # band -> positions in ``fresh``
-        for pos, (item, sig, ids) in enumerate(zip(fresh, sigs, nearest, strict=True)):
+        for pos, (item, sig, item_keys, ids) in enumerate(
+            zip(fresh, sigs, keys_of, nearest, strict=True)
+        ):
             # the batch's items are newer than any stored one, the latest first
-            earlier = sorted({p for k in sig.keys for p in batch.get(k, ())}, reverse=True)
+            earlier = sorted({p for k in item_keys for p in batch.get(k, ())}, reverse=True)
             recent = [(out[p], sigs[p]) for p in earlier]
             recent += [known[i] for i in ids if i in known]
             story = stories.assign_story(sig, recent[:STORY_CANDIDATES])
             out.append(story or stories.story_id_for(f"{item.feed_url}|{item.key}"))
-            for k in sig.keys:
+            for k in item_keys:
                 batch[k].append(pos)
         return out
 
