@@ -108,7 +108,7 @@ class Outbox:
             self.store.undelivered_matches,
             channel.name,
             "digest",
-            since=window_end - HORIZON,
+            since=since,
             until=window_end,
             topics=channel.topics,
             min_score=channel.min_score,
