@@ -125,6 +125,7 @@ def digest(
                 until=now,
                 topics=ch.topics,
                 min_score=ch.min_score,
+                exclude_kinds=() if ch.include_alerted_in_digest else ("alert",),
             )
             picked = [m for m in select_matches(found) if ch.accepts(m.topic, m.score, m.severity)]
             built = build_digest(
