@@ -107,6 +107,9 @@ def digest(
     """Build each channel's digest now from its undelivered matches, and send it."""
     from monitor.config import parse_duration
 
+    if html and not dry_run:
+        err_console.print("--html writes the email a dry run would send; add --dry-run")
+        raise typer.Exit(2)
     cfg = load_or_exit()
     store = open_store(cfg.database_url)
     now = utcnow()
