@@ -1,5 +1,6 @@
-"""The delivery outbox in process: a real store on a SQLite file, real Slack and webhook senders
-posting to the scriptable receiver on 127.0.0.1, and a clock the tests move by hand.
+"""The delivery outbox in process: a real store on a SQLite file (and on PostgreSQL when
+MONITOR_TEST_POSTGRES_URL is set), real Slack and webhook senders posting to the scriptable
+receiver on 127.0.0.1, and a clock the tests move by hand.
 
 What is proved here: a digest is recorded before it is sent and keeps one idempotency key
 through every retry; failures back off (and honour Retry-After); a delivery that runs out of
@@ -17,7 +18,6 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -64,15 +64,6 @@ class News:
     severity: Severity = "digest"
     urgent: bool = False
     summary: str = "Officials in Ottawa and Washington discussed the file on Tuesday."
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(f"sqlite:///{tmp_path / 'outbox.db'}")
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 @pytest.fixture
