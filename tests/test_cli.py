@@ -289,3 +289,19 @@ def test_second_sigint_exits_at_once_and_leaves_the_database_sound(
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     feeds = {f["name"]: f for f in json.loads(monitor(cfg, "feeds", "--format", "json").stdout)}
     assert feeds["Good"]["last_success_at"]
+
+
+def test_dry_run_html_for_several_channels_writes_one_file_each(tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path,
+        """
+        channels:
+          - {name: first, type: console}
+          - {name: second, type: console}
+        """,
+    )
+    result = monitor(cfg, "digest", "--dry-run", "--html", str(tmp_path / "out.html"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.first.html").read_text().lstrip().lower().startswith("<!doctype")
+    assert (tmp_path / "out.second.html").exists()
+    assert not (tmp_path / "out.html").exists()

@@ -100,7 +100,10 @@ def digest(
         False, "--dry-run", help="Show the digest without sending it or marking anything."
     ),
     html: str | None = typer.Option(
-        None, "--html", help="With --dry-run: also write the HTML email to this file."
+        None,
+        "--html",
+        help="With --dry-run: also write the HTML email to this file (one per channel, "
+        "named FILE.CHANNEL.html, when several channels are shown).",
     ),
     since: str = typer.Option("7d", help="How far back undelivered matches are taken from."),
 ) -> None:
@@ -149,10 +152,15 @@ def digest(
                     subject_prefix="[monitor]",
                 )
                 part = msg.get_body(preferencelist=("html",))
+                # one file per channel when several are shown: report.html → report.team.html
+                target = html
+                if len(chosen) > 1:
+                    stem, dot, ext = html.rpartition(".")
+                    target = f"{stem}.{ch.name}.{ext}" if dot else f"{html}.{ch.name}"
                 if part is not None:
-                    with open(html, "w", encoding="utf-8") as fh:
+                    with open(target, "w", encoding="utf-8") as fh:
                         fh.write(part.get_content())
-                    console.print(f"HTML email written to {html}", highlight=False)
+                    console.print(f"HTML email written to {target}", highlight=False)
         store.close()
         return
 
