@@ -307,3 +307,26 @@ def test_only_one_worker_prunes_at_a_time_on_postgres(pg_store: Store) -> None:
         other.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": PRUNE_LOCK})
         assert store.prune(unmatched_before=later, bands_before=later) is None
     assert store.prune(unmatched_before=later, bands_before=later) == 0
+
+
+def test_two_processes_on_one_sqlite_file_never_claim_a_feed_twice(tmp_path: Path) -> None:
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    store = Store.open(url)
+    store.sync_feeds([Spec(f"https://f{n}.example/feed") for n in range(200)], NOW)
+    store.close()
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        claimed = pool.starmap(_claim_all, [(url, f"w{n}") for n in range(4)])
+    flat = [u for batch in claimed for u in batch]
+    assert len(flat) == len(set(flat)) == 200
+
+
+def _claim_all(url: str, owner: str) -> list[str]:
+    store = Store.open(url, upgrade=False)
+    got: list[str] = []
+    for _ in range(20):
+        got += [f.url for f in store.claim_due_feeds(NOW, owner=owner, limit=10)]
+    store.close()
+    return got

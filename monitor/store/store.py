@@ -346,11 +346,25 @@ class Store:
         with self.engine.begin() as conn:
             rows = conn.execute(query).all()
             if rows:
+                until = now + timedelta(seconds=lease_s)
+                ids = [r.id for r in rows]
+                # guarded: a row another process leased since our select is not taken again
+                # (SQLite has no row locks; its writers queue on this update)
                 conn.execute(
                     update(feeds_t)
-                    .where(c.id.in_([r.id for r in rows]))
-                    .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_s))
+                    .where(c.id.in_(ids), or_(c.lease_until.is_(None), c.lease_until < now))
+                    .values(lease_owner=owner, lease_until=until)
                 )
+                if self.dialect != "postgresql":
+                    mine = {
+                        r.id
+                        for r in conn.execute(
+                            select(c.id).where(
+                                c.id.in_(ids), c.lease_owner == owner, c.lease_until == until
+                            )
+                        )
+                    }
+                    rows = [r for r in rows if r.id in mine]
             return [_feed_state(r) for r in rows]
 
     @_translated
