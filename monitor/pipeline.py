@@ -21,7 +21,6 @@ from multiprocessing import get_context
 from typing import Protocol, TypeVar
 
 from monitor import cadence
-from monitor.dedupe import triage
 from monitor.errors import ParseError
 from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
 from monitor.normalize import normalize_entry
@@ -296,25 +295,15 @@ class Pipeline:
             return _as_error(result, exc), [], SaveResult()
         if not items:
             return result, items, SaveResult()
-        stored = await self._in_db(self.store.stored_hashes, feed.id, [i.key for i in items])
-        sorted_items = triage(items, stored)
-        if not (sorted_items.new or sorted_items.changed):
-            return result, items, SaveResult()
         matcher = self.matcher()
-        scored = {
-            item.key: matcher.score(item.title, item.summary, item.lang)
-            for item in (*sorted_items.new, *sorted_items.changed)
-        }
+
+        def score(item: Item) -> list[TopicMatch]:
+            return matcher.score(item.title, item.summary, item.lang)
+
+        # which items are new or changed is dedupe.triage's call, made in the store's
+        # transaction so that looking up and saving cost one database round trip, not two
         saved = await self._in_db(
-            partial(
-                self.store.save_items,
-                feed.id,
-                sorted_items.new,
-                sorted_items.changed,
-                scored,
-                now,
-                signatures=signatures,
-            )
+            partial(self.store.save_feed_items, feed.id, items, score, now, signatures=signatures)
         )
         return result, items, saved
 

@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from monitor import stories
-from monitor.dedupe import match_changes
+from monitor.dedupe import match_changes, triage
 from monitor.errors import StoreError
 from monitor.model import (
     Delivery,
@@ -421,15 +421,18 @@ class Store:
     @_translated
     def stored_hashes(self, feed_id: int, keys: Sequence[str]) -> dict[str, str]:
         """Content hashes of the given item keys already stored for this feed."""
-        out: dict[str, str] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(keys), 500):
-                rows = conn.execute(
-                    select(feed_items_t.c.key, feed_items_t.c.content_hash).where(
-                        feed_items_t.c.feed_id == feed_id, feed_items_t.c.key.in_(chunk)
-                    )
+            return self._stored_hashes(conn, feed_id, keys)
+
+    def _stored_hashes(self, conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(keys), 500):
+            rows = conn.execute(
+                select(feed_items_t.c.key, feed_items_t.c.content_hash).where(
+                    feed_items_t.c.feed_id == feed_id, feed_items_t.c.key.in_(chunk)
                 )
-                out.update({r.key: r.content_hash for r in rows})
+            )
+            out.update({r.key: r.content_hash for r in rows})
         return out
 
     @_translated
@@ -454,41 +457,82 @@ class Store:
         may be computed beforehand, off this thread; missing ones are computed here. New items
         are written with a few statements for the whole batch, not a few per item.
         """
+        with self.engine.begin() as conn:
+            return self._save(conn, feed_id, new, changed, scored, now, signatures or {})
+
+    @_translated
+    def save_feed_items(
+        self,
+        feed_id: int,
+        items: Sequence[Item],
+        score: Callable[[Item], Sequence[TopicMatch]],
+        now: datetime,
+        *,
+        signatures: Mapping[str, stories.StorySignature] | None = None,
+    ) -> SaveResult:
+        """Sort a feed's parsed items against what is stored (``monitor.dedupe.triage``),
+        score the new and changed ones with ``score``, and store them as :meth:`save_items`
+        does: the work of :meth:`stored_hashes` and :meth:`save_items` in one transaction."""
+        with self.engine.begin() as conn:
+            stored = self._stored_hashes(conn, feed_id, [i.key for i in items])
+            sorted_items = triage(items, stored)
+            if not (sorted_items.new or sorted_items.changed):
+                return SaveResult()
+            scored = {i.key: score(i) for i in (*sorted_items.new, *sorted_items.changed)}
+            return self._save(
+                conn,
+                feed_id,
+                sorted_items.new,
+                sorted_items.changed,
+                scored,
+                now,
+                signatures or {},
+            )
+
+    def _save(
+        self,
+        conn: Connection,
+        feed_id: int,
+        new: Sequence[Item],
+        changed: Sequence[Item],
+        scored: Mapping[str, Sequence[TopicMatch]],
+        now: datetime,
+        signatures: Mapping[str, stories.StorySignature],
+    ) -> SaveResult:
         new_items = linked = n_changed = new_matches = 0
         topics: list[str] = []
-        with self.engine.begin() as conn:
-            if new:
-                new_items, linked, topics = self._insert_new(
-                    conn, feed_id, new, scored, now, signatures or {}
+        if new:
+            new_items, linked, topics = self._insert_new(
+                conn, feed_id, new, scored, now, signatures
+            )
+            new_matches = len(topics)
+        for item in changed:
+            row = conn.execute(
+                select(feed_items_t.c.item_id).where(
+                    feed_items_t.c.feed_id == feed_id, feed_items_t.c.key == item.key
                 )
-                new_matches = len(topics)
-            for item in changed:
-                row = conn.execute(
-                    select(feed_items_t.c.item_id).where(
-                        feed_items_t.c.feed_id == feed_id, feed_items_t.c.key == item.key
-                    )
-                ).first()
-                if row is None:
-                    continue
-                n_changed += 1
-                conn.execute(
-                    update(feed_items_t)
-                    .where(feed_items_t.c.feed_id == feed_id, feed_items_t.c.key == item.key)
-                    .values(content_hash=item.content_hash, last_seen_at=now)
+            ).first()
+            if row is None:
+                continue
+            n_changed += 1
+            conn.execute(
+                update(feed_items_t)
+                .where(feed_items_t.c.feed_id == feed_id, feed_items_t.c.key == item.key)
+                .values(content_hash=item.content_hash, last_seen_at=now)
+            )
+            conn.execute(
+                update(items_t)
+                .where(items_t.c.id == row.item_id)
+                .values(
+                    title=item.title,
+                    summary=item.summary,
+                    content_hash=item.content_hash,
+                    updated_at=now,
                 )
-                conn.execute(
-                    update(items_t)
-                    .where(items_t.c.id == row.item_id)
-                    .values(
-                        title=item.title,
-                        summary=item.summary,
-                        content_hash=item.content_hash,
-                        updated_at=now,
-                    )
-                )
-                counted = self._apply_matches(conn, row.item_id, scored.get(item.key, ()), now)
-                new_matches += len(counted)
-                topics += counted
+            )
+            counted = self._apply_matches(conn, row.item_id, scored.get(item.key, ()), now)
+            new_matches += len(counted)
+            topics += counted
         return SaveResult(new_items, linked, n_changed, new_matches, tuple(topics))
 
     def _insert_new(
