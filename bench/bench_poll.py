@@ -1,0 +1,533 @@
+"""Polling benchmark: one poll cycle over a local farm of 1,000 feeds, against a naive client.
+
+Starts the feed farm (``bench/feedfarm.py``: 1,000 feeds × 30 items, RSS and Atom, English and
+French, spread over several loopback addresses) in its own process, then measures, each in a
+fresh Python process so that its peak RSS is its own:
+
+* **httpx, one client**: one ``httpx.AsyncClient`` downloads every feed, 50 at a time;
+* **Fetcher**: the same downloads through ``monitor.fetch.Fetcher`` (a pool per host);
+* **baseline**: the one-client download plus ``feedparser.parse`` of each body, the same
+  concurrency: what a simple poller does;
+* **cold**: one ``Pipeline.run_cycle`` of ``monitor`` into an empty SQLite file, with the default
+  watchlists (fetch, parse in worker processes, normalise, dedupe, score, store);
+* **warm**: the next cycle with nothing changed (304s, and unchanged bodies for feeds that send
+  no validators), forced over all feeds with ``run_cycle(urls=...)``;
+* **update**: the next cycle with a fraction of the feeds carrying three new stories;
+
+and the same with a fraction of the feeds faulty (errors, HTML pages, broken XML, redirect
+loops, cut-off bodies, hangs and trickles; see ``bench/feedfarm.py``). Every scenario is repeated
+and the median is printed, with the spread. Peak RSS is reported for the measuring process and
+for its largest child (the parse workers).
+
+    python bench/bench_poll.py                       # the full table (about 10 minutes)
+    python bench/bench_poll.py --repeat 1 --feeds 200   # a quick look
+    python bench/bench_poll.py --only cold --profile /tmp/prof   # cProfile of one cold cycle
+
+(cProfile sees the event loop's thread only; the database thread needs a sampling profiler
+such as py-spy with ``--threads``.)
+
+Targets (``--check`` exits 1 when one is missed): cold cycle ≤ 1.0 × baseline, warm cycle of
+1,000 healthy feeds ≤ 1.5 s, peak RSS ≤ 150 MB.
+
+Owns: the conductor (farm process, one measuring process per run, the table) and what runs in
+a measuring process. ``monitor`` is imported only there, so the conductor's memory and start-up
+stay out of the figures; the farm imports nothing from ``monitor``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+WARM_TARGET_S = 1.5
+RSS_TARGET_MB = 150.0
+COLD_TARGET_RATIO = 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# What runs in a measuring process
+
+
+def _usage() -> dict[str, float]:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "rss_mb": me.ru_maxrss / 1024,
+        "rss_children_mb": kids.ru_maxrss / 1024,
+        "cpu_s": me.ru_utime + me.ru_stime,
+        "cpu_children_s": kids.ru_utime + kids.ru_stime,
+    }
+
+
+async def _naive(
+    urls: list[str], *, concurrency: int, timeout_s: float, deadline_s: float, parse: bool
+) -> dict[str, Any]:
+    """One httpx client, ``concurrency`` requests at a time; feedparser on each 200 body."""
+    import feedparser
+    import httpx
+
+    outcomes: Counter[str] = Counter()
+    entries = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    slots = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(
+        limits=limits, timeout=timeout_s, follow_redirects=True, max_redirects=5
+    ) as client:
+
+        async def one(url: str) -> None:
+            nonlocal entries
+            async with slots:
+                try:
+                    response = await asyncio.wait_for(client.get(url), deadline_s)
+                except (httpx.HTTPError, TimeoutError) as exc:
+                    outcomes[type(exc).__name__] += 1
+                    return
+            if response.status_code != 200:
+                outcomes[f"http {response.status_code}"] += 1
+                return
+            outcomes["ok"] += 1
+            if parse:
+                entries += len(feedparser.parse(io.BytesIO(response.content)).entries)
+
+        await asyncio.gather(*(one(u) for u in urls))
+    return {"outcomes": dict(outcomes), "entries": entries}
+
+
+async def _fetcher_only(
+    urls: list[str], *, concurrency: int, per_host: int, timeout_s: float, deadline_s: float
+) -> dict[str, Any]:
+    from monitor.fetch import Fetcher
+
+    outcomes: Counter[str] = Counter()
+    async with Fetcher(
+        timeout_s=timeout_s, deadline_s=deadline_s, concurrency=concurrency, per_host=per_host
+    ) as fetcher:
+        results = await asyncio.gather(*(fetcher.fetch(u) for u in urls))
+    for r in results:
+        outcomes[r.outcome if r.outcome != "error" else f"error {r.error_kind}"] += 1
+    return {"outcomes": dict(outcomes)}
+
+
+def _monitor_cycle(spec: dict[str, Any]) -> dict[str, Any]:
+    """Open the store, (for a cold cycle) register the feeds, and time one ``run_cycle``."""
+    from feedfarm import plans
+
+    from monitor.cli.runtime import make_fetcher, make_pipeline, matcher_for
+    from monitor.config import FeedSpec, load_config
+    from monitor.logs import setup_logging
+    from monitor.store import Store
+
+    urls: list[str] = spec["urls"]
+    devnull = open(os.devnull, "w")
+    setup_logging(level="INFO", stream=devnull)  # one line per poll, as the daemon writes
+    cfg = load_config(spec["config"])
+    store = Store.open(f"sqlite:///{spec['db']}")
+    if spec["kind"] == "cold":
+        specs = [
+            FeedSpec(url=u, name=f"Outlet {p.n}", lang=p.lang)
+            for u, p in zip(urls, plans(len(urls)), strict=True)
+        ]
+        store.sync_feeds(specs, datetime.now(UTC))
+    matcher = matcher_for(cfg)
+    fetcher = make_fetcher(cfg)
+    pipeline = make_pipeline(cfg, store, fetcher, lambda: matcher, parse_workers=spec["workers"])
+    before = store.counts()
+
+    async def cycle() -> tuple[float, Any]:
+        async with fetcher:
+            t0 = time.perf_counter()
+            report = await pipeline.run_cycle(urls=urls)
+            return time.perf_counter() - t0, report
+
+    profile = spec.get("profile")
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        elapsed, report = profiler.runcall(asyncio.run, cycle())
+        profiler.dump_stats(profile)
+    else:
+        elapsed, report = asyncio.run(cycle())
+    pipeline.close()  # joins the parse workers, so their peak RSS is counted
+    after = store.counts()
+    store.close()
+    outcomes: Counter[str] = Counter()
+    for p in report.polls:
+        outcomes[p.outcome if p.outcome != "error" else f"error {p.error_kind}"] += 1
+    return {
+        "wall_s": elapsed,
+        "outcomes": dict(outcomes),
+        "new_items": report.new_items,
+        "new_matches": report.new_matches,
+        "stored_items": after["items"] - before["items"],
+    }
+
+
+def run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    urls: list[str] = spec["urls"]
+    kind = spec["kind"]
+    net = {
+        "concurrency": spec["concurrency"],
+        "timeout_s": spec["timeout"],
+        "deadline_s": spec["deadline"],
+    }
+    t0 = time.perf_counter()
+    if kind in ("baseline", "httpx"):
+        out = asyncio.run(_naive(urls, parse=kind == "baseline", **net))
+        out["wall_s"] = time.perf_counter() - t0
+    elif kind == "fetcher":
+        out = asyncio.run(_fetcher_only(urls, per_host=spec["per_host"], **net))
+        out["wall_s"] = time.perf_counter() - t0
+    else:
+        out = _monitor_cycle(spec)
+    out.update(_usage())
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The conductor
+
+
+class FarmProcess:
+    """The feed farm, running in its own process and driven over its standard input."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        cmd = [
+            sys.executable,
+            str(ROOT / "bench" / "feedfarm.py"),
+            f"--feeds={args.feeds}",
+            f"--items={args.items}",
+            f"--hosts={args.hosts}",
+            f"--latency={args.latency}",
+        ]
+        if args.gzip:
+            cmd.append("--gzip")
+        if args.quick_faults:
+            cmd.append("--quick-faults")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        hello = self._read()
+        bases: list[str] = hello["bases"]
+        self.urls = [f"{bases[n % len(bases)]}/f{n}.xml" for n in range(args.feeds)]
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"the feed farm exited (status {self.proc.poll()}) before answering")
+        reply: dict[str, Any] = json.loads(line)
+        if "error" in reply:
+            raise SystemExit(f"the feed farm refused a command: {reply['error']}")
+        return reply
+
+    def command(self, line: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.command_quit()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def command_quit(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.close()
+
+
+@dataclass
+class Row:
+    """One scenario's repetitions."""
+
+    name: str
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def median(self, key: str) -> float:
+        return statistics.median(r[key] for r in self.runs)
+
+    def spread(self, key: str) -> tuple[float, float]:
+        values = [r[key] for r in self.runs]
+        return min(values), max(values)
+
+    @property
+    def outcomes(self) -> str:
+        last = self.runs[-1]["outcomes"]
+        return ", ".join(f"{k} {v}" for k, v in sorted(last.items(), key=lambda kv: -kv[1]))
+
+
+def spawn(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one measurement in a fresh process and return what it printed."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(spec, fh)
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", fh.name],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+    finally:
+        os.unlink(fh.name)
+    if done.returncode != 0:
+        raise SystemExit(f"measurement {spec['kind']} failed:\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def copy_db(src: Path, dst: Path) -> None:
+    remove_db(dst)
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(str(src) + suffix)
+        if source.exists():
+            shutil.copyfile(source, Path(str(dst) + suffix))
+
+
+def write_config(work: Path, args: argparse.Namespace) -> Path:
+    path = work / "monitor.yaml"
+    path.write_text(
+        "database: sqlite:///unused.db\n"
+        "timezone: UTC\n"
+        f"watchlists: ['{ROOT / 'config' / 'watchlists'}/*.yaml']\n"
+        f"polling: {{timeout: {args.timeout}s, deadline: {args.deadline}s, "
+        f"concurrency: {args.concurrency}, per_host: {args.per_host}, "
+        f"parse_workers: {args.workers}}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+class Runner:
+    """Runs every scenario at one fault level after another, each repeated ``args.repeat``."""
+
+    def __init__(
+        self, args: argparse.Namespace, farm: FarmProcess, work: Path, config: Path
+    ) -> None:
+        self.args = args
+        self.farm = farm
+        self.work = work
+        self.base: dict[str, Any] = {
+            "urls": farm.urls,
+            "concurrency": args.concurrency,
+            "per_host": args.per_host,
+            "timeout": args.timeout,
+            "deadline": args.deadline,
+            "workers": args.workers,
+            "config": str(config),
+        }
+        self.wanted = set(args.only or ["httpx", "fetcher", "baseline", "cold", "warm", "update"])
+
+    def measure(self, kind: str, name: str, faults: float, db_from: Path | None = None) -> Row:
+        row = Row(name)
+        for rep in range(self.args.repeat):
+            spec = {**self.base, "kind": kind}
+            if kind in ("cold", "warm", "update"):
+                db = self.work / f"{kind}-{faults:g}-{rep}.db"
+                if db_from is None:
+                    remove_db(db)
+                else:
+                    copy_db(db_from, db)
+                spec["db"] = str(db)
+                if self.args.profile:
+                    spec["profile"] = str(Path(self.args.profile) / f"{db.stem}.prof")
+            row.runs.append(spawn(spec))
+            print(f"  {name} #{rep + 1}: {row.runs[-1]['wall_s']:.2f} s", flush=True)
+        return row
+
+    def level(self, faults: float) -> Iterator[Row]:
+        tag = "" if faults == 0 else f", {faults:.0%} faulty"
+        self.farm.command(f"state faults={faults} update=0 seed=0")
+        for kind, label in (
+            ("httpx", "download: httpx, one client"),
+            ("fetcher", "download: monitor Fetcher"),
+            ("baseline", "baseline: httpx + feedparser"),
+        ):
+            if kind in self.wanted:
+                yield self.measure(kind, label + tag, faults)
+        if not self.wanted & {"cold", "warm", "update"}:
+            return
+        cold = self.measure("cold", "monitor cold cycle" + tag, faults)
+        if "cold" in self.wanted:
+            yield cold
+        # the next cycles start from the database the first cold cycle left
+        reference = self.work / f"after-cold-{faults:g}.db"
+        copy_db(self.work / f"cold-{faults:g}-0.db", reference)
+        if "warm" in self.wanted:
+            yield self.measure("warm", "monitor warm cycle" + tag, faults, reference)
+        if "update" in self.wanted:
+            self.farm.command(f"state faults={faults} update={self.args.update} seed=7")
+            name = f"monitor cycle, {self.args.update:.0%} updated{tag}"
+            yield self.measure("update", name, faults, reference)
+
+    def rows(self) -> Iterator[Row]:
+        yield from self.level(0.0)
+        if self.args.faults > 0:
+            yield from self.level(self.args.faults)
+
+
+def print_table(rows: list[Row], args: argparse.Namespace) -> list[str]:
+    """Print the results and return the targets that were missed."""
+    head = (
+        f"{'scenario':<44} {'wall s (median)':>15} {'min–max':>13} {'RSS MB':>7} "
+        f"{'workers MB':>10} {'CPU s':>6}  outcomes"
+    )
+    print()
+    print(head)
+    print("-" * len(head))
+    for row in rows:
+        lo, hi = row.spread("wall_s")
+        cpu = row.median("cpu_s") + row.median("cpu_children_s")
+        print(
+            f"{row.name:<44} {row.median('wall_s'):>15.2f} {f'{lo:.2f}–{hi:.2f}':>13} "
+            f"{row.median('rss_mb'):>7.0f} {row.median('rss_children_mb'):>10.0f} "
+            f"{cpu:>6.1f}  {row.outcomes}"
+        )
+    by_name = {r.name: r for r in rows}
+    missed: list[str] = []
+    print()
+    for tag in ("", f", {args.faults:.0%} faulty"):
+        naive = by_name.get(f"download: httpx, one client{tag}")
+        ours = by_name.get(f"download: monitor Fetcher{tag}")
+        if naive and ours:
+            ratio = ours.median("wall_s") / naive.median("wall_s")
+            print(f"Fetcher / one httpx client{tag}: {ratio:.2f}×")
+        base = by_name.get(f"baseline: httpx + feedparser{tag}")
+        cold = by_name.get(f"monitor cold cycle{tag}")
+        if base and cold:
+            ratio = cold.median("wall_s") / base.median("wall_s")
+            ok = ratio <= COLD_TARGET_RATIO
+            print(
+                f"cold cycle / baseline{tag}: {ratio:.2f}× "
+                f"(target ≤ {COLD_TARGET_RATIO:.1f}×: {'met' if ok else 'MISSED'})"
+            )
+            if not ok:
+                missed.append(f"cold cycle{tag} is {ratio:.2f}× the baseline")
+    warm = by_name.get("monitor warm cycle")
+    if warm:
+        value = warm.median("wall_s")
+        ok = value <= WARM_TARGET_S or args.feeds != 1000
+        verdict = "met" if value <= WARM_TARGET_S else "MISSED"
+        if args.feeds != 1000:
+            verdict = "not judged: the target is for 1,000 feeds"
+        print(f"warm cycle: {value:.2f} s (target ≤ {WARM_TARGET_S} s: {verdict})")
+        if not ok:
+            missed.append(f"warm cycle takes {value:.2f} s")
+    peak = max((max(r["rss_mb"], r["rss_children_mb"]), row.name) for row in rows for r in row.runs)
+    ok = peak[0] <= RSS_TARGET_MB
+    print(
+        f"peak RSS of any process: {peak[0]:.0f} MB in {peak[1]} "
+        f"(target ≤ {RSS_TARGET_MB:.0f} MB: {'met' if ok else 'MISSED'})"
+    )
+    if not ok:
+        missed.append(f"peak RSS is {peak[0]:.0f} MB")
+    return missed
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python bench/bench_poll.py",
+        description="Time one poll cycle of monitor against a naive poller on a local feed farm.",
+    )
+    ap.add_argument("--feeds", type=int, default=1000, help="feeds in the farm (default 1000)")
+    ap.add_argument("--items", type=int, default=30, help="items per feed (default 30)")
+    ap.add_argument("--hosts", type=int, default=13, help="loopback addresses (default 13)")
+    ap.add_argument("--latency", type=float, default=0.0, help="server delay per answer, s")
+    ap.add_argument("--gzip", action="store_true", help="serve gzip to clients that accept it")
+    ap.add_argument("--update", type=float, default=0.05, help="fraction updated (0.05)")
+    ap.add_argument("--faults", type=float, default=0.2, help="fraction faulty (0.2; 0 = none)")
+    ap.add_argument(
+        "--quick-faults", action="store_true", help="no hangs or trickles among the faults"
+    )
+    ap.add_argument("--concurrency", type=int, default=50, help="requests in flight (50)")
+    ap.add_argument("--per-host", type=int, default=4, help="Fetcher's per-host limit (4)")
+    ap.add_argument("--workers", type=int, default=2, help="parse worker processes (2)")
+    ap.add_argument("--timeout", type=float, default=2.0, help="per network step, s (2)")
+    ap.add_argument("--deadline", type=float, default=5.0, help="per fetch, s (5)")
+    ap.add_argument("--repeat", type=int, default=3, help="repetitions per scenario (3)")
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=["httpx", "fetcher", "baseline", "cold", "warm", "update"],
+        help="measure only these scenarios (repeatable; warm and update run a cold cycle first)",
+    )
+    ap.add_argument("--profile", metavar="DIR", help="write a cProfile file per monitor cycle")
+    ap.add_argument("--work", metavar="DIR", help="where the SQLite files go (default: a temp dir)")
+    ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child:
+        spec = json.loads(Path(args.child).read_text(encoding="utf-8"))
+        print(json.dumps(run_child(spec)))
+        return 0
+    for name in ("feeds", "items", "hosts", "concurrency", "per_host", "workers", "repeat"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be 1 or more")
+    if not (0 <= args.update <= 1 and 0 <= args.faults <= 1):
+        ap.error("--update and --faults are fractions from 0 to 1 (0.05 = 5 %)")
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+
+    work_ctx = (
+        contextlib.nullcontext(args.work)
+        if args.work
+        else tempfile.TemporaryDirectory(prefix="bench-poll-")
+    )
+    with work_ctx as work_dir:
+        work = Path(work_dir)
+        work.mkdir(parents=True, exist_ok=True)
+        config = write_config(work, args)
+        print(
+            f"feed farm: {args.feeds} feeds × {args.items} items on {args.hosts} loopback "
+            f"address(es), latency {args.latency:g} s{', gzip' if args.gzip else ''}; "
+            f"concurrency {args.concurrency}, per host {args.per_host}, "
+            f"{args.workers} parse worker(s), {os.cpu_count()} CPU(s); {_load()}",
+            flush=True,
+        )
+        farm = FarmProcess(args)
+        try:
+            rows = list(Runner(args, farm, work, config).rows())
+        finally:
+            farm.close()
+    missed = print_table(rows, args)
+    print(f"at the end: {_load()} (other work on the machine inflates the wall times)")
+    return 1 if (missed and args.check) else 0
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,421 @@
+"""A farm of synthetic news feeds served from their own process, for the polling benchmark.
+
+Owns: generating realistic feed documents (RSS 2.0 and Atom, English and French, titles and
+summaries of 20-80 words, some on the default watch-topics, most not, a few wire stories
+carried by several feeds) and serving them with the project's test feed server
+(``tests.feedserver``), which it drives through commands read on standard input. Imports
+nothing from ``monitor``: the farm is the world the monitor polls, not part of it.
+
+Run by ``bench/bench_poll.py``; by hand::
+
+    python bench/feedfarm.py --feeds 1000 --items 30 --hosts 13
+
+It prints one JSON line ``{"bases": [...], "feeds": N}``. Feed ``n`` is
+``bases[n % len(bases)] + "/f{n}.xml"``. Then it reads commands, one a line, and answers
+each with one JSON line:
+
+``state faults=F update=U seed=S``
+    Serve the base documents, except that a fraction ``U`` of the feeds (chosen by ``S``)
+    carry three new stories in place of their three oldest, and a fraction ``F`` (always the
+    same feeds for a given ``F``) misbehave in one of the ways listed in :data:`FAULTS`.
+``stats``
+    How many requests were answered, and the most answered at once.
+``quit`` (or end of input)
+    Stop serving and exit.
+
+Validators vary like real servers': most feeds send ``ETag`` and ``Last-Modified``, one in ten
+only ``Last-Modified``, and one in ten neither (a client can only compare bodies for those).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.feedserver import FeedServer, SampleItem, atom_feed, rss_feed
+
+#: The ways a faulty feed misbehaves, taken in turn. ``hang`` and ``trickle`` cost a client its
+#: timeout; the rest answer at once.
+FAULTS = (
+    "http500",
+    "http503",
+    "http429",
+    "http404",
+    "html200",
+    "invalid_xml",
+    "empty",
+    "redirect_loop",
+    "truncated",
+    "http500",
+    "http503",
+    "html200",
+    "hang",
+    "trickle",
+)
+QUICK_FAULTS = tuple(f for f in FAULTS if f not in ("hang", "trickle"))
+
+BASE_DATE = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
+
+# -- text ------------------------------------------------------------------------------------
+#
+# Local news in both languages, made of words drawn with news-like frequencies: function words
+# most of the time, then content words, place and people's names, and numbers. Copies of one
+# story are rare in real feeds, so runs of four words seldom repeat between items here either.
+
+_EN_COMMON = (
+    "the of and to in a is that for on with as was by at from it an be this are have has "
+    "said will after over more about than into its their who were been but not they which "
+    "would could may also had up out when while some other new first last two three"
+).split()
+_EN_CONTENT = (
+    "council mayor budget school hospital transit bus route library park housing rent tenants "
+    "landlord nurses doctors clinic patients wait times road repairs bridge construction crews "
+    "weather storm flooding snow heat wildfire smoke evacuation residents neighbours festival "
+    "concert museum gallery theatre team season coach players fans stadium arena tickets "
+    "farmers harvest crops market prices grocery inflation wages workers union strike contract "
+    "company jobs plant factory layoffs expansion investment startup technology software "
+    "students teachers university college tuition research study scientists survey report "
+    "police court judge trial charges investigation inquiry audit review hearing vote motion "
+    "bylaw permit zoning development towers downtown suburb neighbourhood community volunteers "
+    "charity donation fundraiser shelter food bank recycling garbage water pipes power outage "
+    "airport flights terminal passengers highway traffic collision cyclists pedestrians "
+    "announced approved delayed rejected proposed launched reopened closed expanded cancelled "
+    "promised warned celebrated questioned criticized welcomed confirmed estimated planned "
+    "local regional provincial municipal annual public private major small large early late "
+    "higher lower rising falling weekly monthly quiet busy popular controversial historic"
+).split()
+_FR_COMMON = (
+    "le la les de des du et en un une pour dans sur par avec au aux est sont a été plus selon "
+    "lors cette ces entre deux trois qui que ne pas son sa ses leur leurs mais aussi après "
+    "avant depuis chez sans très"
+).split()
+_FR_CONTENT = (
+    "conseil maire budget école hôpital autobus trajet bibliothèque parc logement loyer "
+    "locataires infirmières médecins clinique patients attente routes travaux pont chantier "
+    "météo tempête inondation neige chaleur incendie fumée évacuation résidents voisins "
+    "festival spectacle musée équipe saison joueurs partisans aréna billets agriculteurs "
+    "récolte marché prix épicerie salaires travailleurs syndicat grève entreprise emplois usine "
+    "investissement étudiants enseignants université recherche étude sondage rapport police "
+    "tribunal juge procès enquête vérification audience vote règlement permis quartier "
+    "bénévoles organisme dons refuge recyclage collecte eau panne aéroport vols passagers "
+    "autoroute circulation cyclistes piétons annoncé approuvé reporté rejeté proposé lancé "
+    "rouvert fermé élargi annulé promis averti célébré critiqué confirmé prévu local régional "
+    "municipal annuel public privé important petit grand hausse baisse populaire historique"
+).split()
+_SYLLABLES = "ba ri tor ne sa lo mi vel du ran ko ta li mo pe su na vi go ze ha ber cha".split()
+
+# Phrases from the default watch-topics, mixed into a few items so that some of them match.
+_EN_TOPICS = (
+    ("NORAD modernization", "Canadian"),
+    ("the North Warning System replacement", "Canada"),
+    ("continental missile defence", "Ottawa"),
+    ("counter-tariffs on American steel", "Canada"),
+    ("the CUSMA review and softwood lumber duties", "Canadian"),
+    ("the Five Eyes intelligence alliance", "Canada"),
+    ("defence spending of two per cent of GDP", "Canada"),
+    ("new submarines and fighter jets for the Canadian Armed Forces", "Ottawa"),
+    ("Arctic sovereignty and Russian military activity", "Nunavut"),
+    ("border security and fentanyl seizures by the CBSA", "Canada"),
+)
+_EN_NEAR_MISS = (
+    ("NORAD tracks Santa Claus", "Christmas Eve"),
+    ("electricity tariffs", "Ontario"),
+)
+_FR_TOPICS = (
+    ("les droits de douane sur l'acier", "Canada"),
+    ("les dépenses militaires", "Ottawa"),
+    ("la modernisation du NORAD", "canadienne"),
+    ("la souveraineté dans l'Arctique et les brise-glaces", "Canada"),
+)
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _name(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+
+
+def _sentence(rng: random.Random, lang: str, length: int) -> str:
+    common, content = (_FR_COMMON, _FR_CONTENT) if lang == "fr" else (_EN_COMMON, _EN_CONTENT)
+    out = []
+    for _ in range(length):
+        roll = rng.random()
+        if roll < 0.50:
+            out.append(rng.choice(common))
+        elif roll < 0.88:
+            out.append(rng.choice(content))
+        elif roll < 0.96:
+            out.append(_name(rng))
+        else:
+            out.append(str(rng.randint(2, 2000)))
+    out[0] = out[0][:1].upper() + out[0][1:]
+    return " ".join(out)
+
+
+def _text(rng: random.Random, lang: str, words: int, lead: str = "") -> str:
+    """``lead`` and sentences of 8-20 words, about ``words`` words in all."""
+    parts = [lead] if lead else []
+    left = words - _words(lead)
+    while left > 3:
+        n = min(left, rng.randint(8, 20))
+        parts.append(_sentence(rng, lang, n) + ".")
+        left -= n
+    return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    title: str
+    summary: str
+    link: str
+    guid: str
+
+
+def _story(rng: random.Random, feed: int, serial: int, lang: str) -> Story:
+    """One story: about 7 % on a watch-topic, 2 % a near miss, the rest local news."""
+    link = f"https://outlet{feed}.example.org/2025/news/story-{feed}-{serial}"
+    title_words = rng.randint(6, 14)
+    summary_words = rng.randint(max(8, 20 - title_words), 80 - title_words)
+    roll = rng.random()
+    lead = ""
+    if roll < 0.07 or (roll < 0.09 and lang == "en"):
+        if roll < 0.07:
+            phrase, place = rng.choice(_FR_TOPICS if lang == "fr" else _EN_TOPICS)
+        else:
+            phrase, place = rng.choice(_EN_NEAR_MISS)
+        title = f"{_sentence(rng, lang, max(2, title_words - _words(phrase)))} {phrase}"
+        lead = f"{place} {_sentence(rng, lang, 6).lower()} {phrase}."
+    else:
+        title = _sentence(rng, lang, title_words)
+    summary = _text(rng, lang, summary_words, lead)
+    if rng.random() < 0.3:  # many feeds send HTML in the description
+        more = "Lire la suite" if lang == "fr" else "Read more"
+        summary = f'<p>{summary}</p><p><a href="{link}">{more}</a> &raquo;</p>'
+    return Story(title, summary, link, link)
+
+
+def _wire_stories(seed: int, count: int = 40) -> list[Story]:
+    """Stories a news agency sends to many outlets: the same text under each outlet's link."""
+    rng = random.Random(seed * 7919 + 1)
+    out = []
+    for k in range(count):
+        title = _sentence(rng, "en", rng.randint(7, 12))
+        summary = _text(rng, "en", rng.randint(30, 60))
+        out.append(Story(title, summary, f"https://wire.example.org/{k}", f"wire-{k}"))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPlan:
+    """How one feed looks: its language, format, validators and its stories by serial."""
+
+    n: int
+    lang: str
+    atom: bool
+    validators: str  # "both", "last_modified" or "none"
+
+    def stories(self, items: int, version: int, seed: int, wire: list[Story]) -> list[Story]:
+        """The ``items`` newest stories at ``version`` (each version adds three)."""
+        newest = items + 3 * version
+        out = []
+        for serial in range(newest - 1, newest - 1 - items, -1):
+            rng = random.Random(f"{seed}:{self.n}:{serial}")
+            if rng.random() < 0.03:  # a wire story, under this outlet's own link
+                w = rng.choice(wire)
+                link = f"https://outlet{self.n}.example.org/wire/{w.guid}?utm_source=rss"
+                out.append(Story(w.title, w.summary, link, link))
+            else:
+                out.append(_story(rng, self.n, serial, self.lang))
+        return out
+
+    def document(self, items: int, version: int, seed: int, wire: list[Story]) -> bytes:
+        samples = [
+            SampleItem(
+                s.title,
+                link=s.link,
+                summary=s.summary,
+                guid=s.guid,
+                published=BASE_DATE - timedelta(minutes=37 * k) + timedelta(hours=version),
+            )
+            for k, s in enumerate(self.stories(items, version, seed, wire))
+        ]
+        name = f"Outlet {self.n}"
+        if self.atom:
+            return atom_feed(name, samples, lang=self.lang)
+        return rss_feed(name, samples, lang=self.lang)
+
+
+def plans(feeds: int) -> list[FeedPlan]:
+    out = []
+    for n in range(feeds):
+        validators = {0: "none", 1: "last_modified"}.get(n % 10, "both")
+        out.append(FeedPlan(n, "fr" if n % 5 == 2 else "en", n % 5 in (1, 3), validators))
+    return out
+
+
+def pick(feeds: int, fraction: float, seed: int) -> list[int]:
+    """``fraction`` of the feeds, chosen by ``seed`` (the same feeds for the same arguments)."""
+    count = round(feeds * fraction)
+    return sorted(random.Random(seed).sample(range(feeds), count))
+
+
+# -- serving ---------------------------------------------------------------------------------
+
+
+class Farm:
+    def __init__(
+        self,
+        server: FeedServer,
+        feeds: int,
+        items: int,
+        seed: int,
+        gzip: bool,
+        faults: tuple[str, ...],
+    ) -> None:
+        self.server = server
+        self.items = items
+        self.seed = seed
+        self.gzip = gzip
+        self.faults = faults
+        self.plans = plans(feeds)
+        self.wire = _wire_stories(seed)
+        self.docs: dict[tuple[int, int], bytes] = {}
+
+    def _doc(self, plan: FeedPlan, version: int) -> bytes:
+        key = (plan.n, version)
+        if key not in self.docs:
+            self.docs[key] = plan.document(self.items, version, self.seed, self.wire)
+        return self.docs[key]
+
+    def serve(self, plan: FeedPlan, version: int) -> None:
+        path = f"/f{plan.n}.xml"
+        ctype = "application/atom+xml; charset=utf-8" if plan.atom else None
+        modified = BASE_DATE + timedelta(hours=version)
+        self.server.feed(
+            path,
+            self._doc(plan, version),
+            content_type=ctype or "application/rss+xml; charset=utf-8",
+            etag="auto" if plan.validators == "both" else None,
+            last_modified=None if plan.validators == "none" else modified,
+            gzip=self.gzip,
+        )
+
+    def fault(self, plan: FeedPlan, kind: str) -> None:
+        path = f"/f{plan.n}.xml"
+        s = self.server
+        if kind == "http500":
+            s.error(path, 500)
+        elif kind == "http503":
+            s.error(path, 503, retry_after=300)
+        elif kind == "http429":
+            s.error(path, 429, retry_after=600)
+        elif kind == "http404":
+            s.error(path, 404)
+        elif kind == "html200":
+            s.html(path)
+        elif kind == "invalid_xml":
+            s.invalid_xml(path)
+        elif kind == "empty":
+            s.empty(path)
+        elif kind == "redirect_loop":
+            s.redirect_loop(path)
+        elif kind == "truncated":
+            s.truncated(path, self._doc(plan, 0))
+        elif kind == "hang":
+            s.hang(path)
+        elif kind == "trickle":
+            s.trickle(path, self._doc(plan, 0), interval_s=0.05, chunk=64)
+        else:  # pragma: no cover - FAULTS lists every kind handled here
+            raise ValueError(f"unknown fault kind {kind!r}")
+
+    def state(self, faults: float, update: float, seed: int) -> dict[str, object]:
+        n = len(self.plans)
+        updated = set(pick(n, update, seed))
+        faulty = pick(n, faults, 424242)
+        for plan in self.plans:
+            self.serve(plan, 1 if plan.n in updated else 0)
+        kinds: dict[str, int] = {}
+        for k, index in enumerate(faulty):
+            kind = self.faults[k % len(self.faults)]
+            kinds[kind] = kinds.get(kind, 0) + 1
+            self.fault(self.plans[index], kind)
+        self.server.reset()
+        return {
+            "updated": sorted(updated - set(faulty)),
+            "faulty": faulty,
+            "kinds": kinds,
+        }
+
+
+def _parse_command(line: str) -> tuple[str, dict[str, str]]:
+    words = line.split()
+    if not words:
+        return "", {}
+    args = {}
+    for word in words[1:]:
+        name, sep, value = word.partition("=")
+        if not sep:
+            raise ValueError(f"expected name=value, got {word!r}")
+        args[name] = value
+    return words[0], args
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(
+        prog="python bench/feedfarm.py",
+        description="Serve synthetic news feeds on loopback for the polling benchmark.",
+    )
+    ap.add_argument("--feeds", type=int, default=1000)
+    ap.add_argument("--items", type=int, default=30)
+    ap.add_argument("--hosts", type=int, default=13, help="loopback addresses 127.0.0.1…N")
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--gzip", action="store_true", help="compress when the client accepts")
+    ap.add_argument(
+        "--quick-faults",
+        action="store_true",
+        help="leave out the faults that cost a client its timeout (hang, trickle)",
+    )
+    args = ap.parse_args(argv)
+    faults = QUICK_FAULTS if args.quick_faults else FAULTS
+    with FeedServer(hosts=args.hosts, latency_s=args.latency, record=False) as server:
+        farm = Farm(server, args.feeds, args.items, args.seed, args.gzip, faults)
+        farm.state(0.0, 0.0, 0)
+        print(json.dumps({"bases": server.base_urls, "feeds": args.feeds}), flush=True)
+        for line in sys.stdin:
+            try:
+                command, kw = _parse_command(line)
+                if command == "state":
+                    reply: dict[str, object] = farm.state(
+                        float(kw.get("faults", 0)),
+                        float(kw.get("update", 0)),
+                        int(kw.get("seed", 0)),
+                    )
+                elif command == "stats":
+                    reply = {
+                        "requests": server.total_requests(),
+                        "max_in_flight": server.max_in_flight(),
+                        "connections": server.connections(),
+                    }
+                elif command == "quit":
+                    break
+                elif command == "":
+                    continue
+                else:
+                    reply = {"error": f"unknown command {command!r}: use state, stats or quit"}
+            except ValueError as exc:
+                reply = {"error": str(exc)}
+            print(json.dumps(reply), flush=True)
+
+
+if __name__ == "__main__":
+    main()
