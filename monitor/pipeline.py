@@ -9,8 +9,12 @@ the cycle goes on; a bug propagates. Must not import scheduler, server or cli.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import os
 import random
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -119,6 +123,26 @@ def parse_for_store(
     return items, {item.key: signature(item.title, item.summary) for item in items}
 
 
+def _parse_worker_setup() -> None:
+    """In each parse worker: end with the daemon, even when it is killed, and leave Ctrl-C
+    (sent to the whole process group) to the daemon, which stops the workers itself."""
+    # the daemon's asyncio signal handlers were inherited by fork: undo them here
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+            pass
+    if os.getppid() == 1:  # the daemon died before this worker was set up
+        os._exit(0)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
 class ParsePool:
     """Where parsing runs: worker processes (parsing is CPU-bound), or a thread for small runs.
 
@@ -133,7 +157,9 @@ class ParsePool:
     def _get(self) -> Executor:
         if self._executor is None:
             if self.workers > 1:
-                self._executor = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"))
+                self._executor = ProcessPoolExecutor(
+                    self.workers, mp_context=get_context("fork"), initializer=_parse_worker_setup
+                )
             else:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="monitor-parse")
         return self._executor

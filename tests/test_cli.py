@@ -283,6 +283,11 @@ def test_second_sigint_exits_at_once_and_leaves_the_database_sound(
                 proc.kill()
     assert code == 130, log.read_text()
     assert took < 2, took
+    # the parse workers went with it: no process of this configuration is left
+    deadline = time.monotonic() + 5
+    while _processes_using(cfg) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_using(cfg) == []
     import sqlite3
 
     with sqlite3.connect(tmp_path / "monitor.db") as db:
@@ -305,3 +310,19 @@ def test_dry_run_html_for_several_channels_writes_one_file_each(tmp_path: Path) 
     assert (tmp_path / "out.first.html").read_text().lstrip().lower().startswith("<!doctype")
     assert (tmp_path / "out.second.html").exists()
     assert not (tmp_path / "out.html").exists()
+
+
+def _processes_using(cfg: Path) -> list[int]:
+    """Processes whose command line names ``cfg`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if str(cfg).encode() in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
