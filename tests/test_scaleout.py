@@ -131,10 +131,16 @@ def test_three_workers_share_the_feeds_and_the_digests(tmp_path: Path, database:
                 time.sleep(0.05)
             assert killed_at is not None, "the worker to kill never held a feed"
             # run across a digest window (a minute boundary) and several poll cycles
+            # (how long cycles take depends on the machine's load: wait for them, bounded)
             now = datetime.now(UTC)
             to_boundary = 60 - now.second - now.microsecond / 1e6
-            wait = max(3 * INTERVAL_S + LEASE_S, to_boundary + 4)
-            time.sleep(wait)
+            earliest = time.monotonic() + max(3 * INTERVAL_S + LEASE_S, to_boundary + 4)
+            latest = time.monotonic() + 180
+            while time.monotonic() < latest:
+                done = all(server.count(f"/feed/{n}.xml") >= 3 for n in range(FEEDS))
+                if done and time.monotonic() >= earliest:
+                    break
+                time.sleep(0.5)
         finally:
             for w in workers[1:]:
                 w.send_signal(signal.SIGTERM)
