@@ -142,8 +142,6 @@ def _monitor_cycle(spec: dict[str, Any]) -> dict[str, Any]:
     devnull = open(os.devnull, "w")
     setup_logging(level="INFO", stream=devnull)  # one line per poll, as the daemon writes
     cfg = load_config(spec["config"])
-    if spec.get("pooled_sqlite"):
-        _pool_sqlite_connections()
     store = Store.open(f"sqlite:///{spec['db']}")
     if spec["kind"] == "cold":
         specs = [
@@ -184,31 +182,6 @@ def _monitor_cycle(spec: dict[str, Any]) -> dict[str, Any]:
         "new_matches": report.new_matches,
         "stored_items": after["items"] - before["items"],
     }
-
-
-def _pool_sqlite_connections() -> None:
-    """What if the store kept its SQLite connections open? (``--what-if-pooled-sqlite``)
-
-    ``make_engine`` gives a SQLite file a ``NullPool``: every store call opens a connection,
-    runs its pragmas, and on closing it, being the last connection, checkpoints the WAL and
-    deletes it, so the next write creates it again. This measuring process makes the engine
-    with SQLAlchemy's ``QueuePool`` instead, to show what changing that would bring.
-    """
-    from sqlalchemy.pool import QueuePool
-
-    from monitor.store import store as store_module
-
-    plain = store_module.make_engine
-
-    def pooled(url: str) -> Any:
-        saved = store_module.NullPool
-        store_module.NullPool = QueuePool  # type: ignore[misc,assignment]
-        try:
-            return plain(url)
-        finally:
-            store_module.NullPool = saved  # type: ignore[misc]
-
-    store_module.make_engine = pooled
 
 
 def run_child(spec: dict[str, Any]) -> dict[str, Any]:
@@ -371,7 +344,6 @@ class Runner:
             "deadline": args.deadline,
             "workers": args.workers,
             "config": str(config),
-            "pooled_sqlite": args.what_if_pooled_sqlite,
         }
         self.wanted = set(args.only or ["httpx", "fetcher", "baseline", "cold", "warm", "update"])
 
@@ -508,11 +480,6 @@ def main(argv: list[str] | None = None) -> int:
         choices=["httpx", "fetcher", "baseline", "cold", "warm", "update"],
         help="measure only these scenarios (repeatable; warm and update run a cold cycle first)",
     )
-    ap.add_argument(
-        "--what-if-pooled-sqlite",
-        action="store_true",
-        help="measure monitor with its SQLite connections pooled instead of opened per call",
-    )
     ap.add_argument("--profile", metavar="DIR", help="write a cProfile file per monitor cycle")
     ap.add_argument("--work", metavar="DIR", help="where the SQLite files go (default: a temp dir)")
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -547,8 +514,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.workers} parse worker(s), {os.cpu_count()} CPU(s); {_load()}",
             flush=True,
         )
-        if args.what_if_pooled_sqlite:
-            print("WHAT-IF: monitor runs with pooled SQLite connections, not as shipped")
         farm = FarmProcess(args)
         try:
             rows = list(Runner(args, farm, work, config).rows())

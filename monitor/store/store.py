@@ -35,7 +35,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from monitor import stories
 from monitor.dedupe import match_changes, triage
@@ -166,10 +165,13 @@ def _translated(fn: Callable[P, R]) -> Callable[P, R]:
 def make_engine(url: str) -> Engine:
     """An engine for ``url``: SQLite in WAL mode with foreign keys on, or PostgreSQL."""
     if url.startswith("sqlite"):
+        # connections are kept open: opening one per call costs a WAL checkpoint and the
+        # re-creation of the WAL file each time the last one closes
+        memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            poolclass=NullPool if ":memory:" not in url else None,
+            **({} if memory else {"pool_size": 5, "max_overflow": 10}),
         )
 
         @event.listens_for(engine, "connect")
