@@ -80,6 +80,9 @@ class Service:
         self.status: StatusServer | None = None
         self.capacity = max(1, cfg.polling.concurrency)
         self._polls: set[asyncio.Task[None]] = set()
+        self._claiming = False
+        self._backlog = False
+        self._refill_at = max(1, self.capacity // 4)  # free slots worth a claim between ticks
         self._round = CycleReport(started_at=self.health.started_at)
         self._round_t0 = time.monotonic()
         self._scheduler: AsyncIOScheduler | None = None
@@ -208,19 +211,33 @@ class Service:
         workers sharing a database each claim what is due, and a feed is claimed by one.
         """
         self.health.last_tick_at = self.clock()
-        free = self.capacity - len(self._polls)
-        if free > 0 and not self._stopping:
-            for feed in await self.pipeline.claim(limit=free):
-                if not self._round.polls:
-                    self._round = CycleReport(started_at=self.clock())
-                    self._round_t0 = time.monotonic()
-                task = asyncio.create_task(self._poll(feed), name=f"poll {feed.id}")
-                self._polls.add(task)
-                self._inflight.add(task)
-                task.add_done_callback(self._polls.discard)
-                task.add_done_callback(self._inflight.discard)
+        await self._refill()
         if any(c.alerts for c in self.cfg.channels):
             await self.build_alerts()
+
+    async def _refill(self) -> None:
+        """Fill the free polling slots with due feeds (one claim at a time)."""
+        if self._claiming or self._stopping:
+            return
+        free = self.capacity - len(self._polls)
+        if free <= 0:
+            return
+        self._claiming = True
+        try:
+            feeds = await self.pipeline.claim(limit=free)
+        finally:
+            self._claiming = False
+        # a full batch means more may be due: refill as slots free up, not at the next tick
+        self._backlog = len(feeds) == free
+        for feed in feeds:
+            if not self._round.polls:
+                self._round = CycleReport(started_at=self.clock())
+                self._round_t0 = time.monotonic()
+            task = asyncio.create_task(self._poll(feed), name=f"poll {feed.id}")
+            self._polls.add(task)
+            self._inflight.add(task)
+            task.add_done_callback(self._polls.discard)
+            task.add_done_callback(self._inflight.discard)
 
     async def _poll(self, feed: FeedState) -> None:
         try:
@@ -228,6 +245,12 @@ class Service:
         except Exception:
             log.exception("polling %s failed", feed.id)
             return
+        finally:
+            if self._backlog and self.capacity - len(self._polls) + 1 >= self._refill_at:
+                self._backlog = False
+                refill = asyncio.create_task(self._refill(), name="refill")
+                self._inflight.add(refill)
+                refill.add_done_callback(self._inflight.discard)
         self._round.polls.append(report)
         if len(self._polls) <= 1:  # this was the last poll in flight: the round is over
             done = self._round
