@@ -271,6 +271,15 @@ def _watchlist_files(doc: Document, patterns: list[str], problems: list[Problem]
     return files
 
 
+def load_watchlists(paths: list[str] | list[Path]) -> list[TopicSpec]:
+    """Topics from watchlist files given directly; raise ``ConfigError`` with every problem."""
+    problems: list[Problem] = []
+    topics = _load_topics([str(p) for p in paths], problems)
+    if problems:
+        raise ConfigError(problems)
+    return topics
+
+
 def _load_topics(files: list[str], problems: list[Problem]) -> list[TopicSpec]:
     topics: list[TopicSpec] = []
     where: dict[str, str] = {}
@@ -281,12 +290,22 @@ def _load_topics(files: list[str], problems: list[Problem]) -> list[TopicSpec]:
             continue
         found, wproblems = validate_watchlist(wdoc)
         problems.extend(wproblems)
-        for i, topic in enumerate(found):
+        raw = wdoc.data.get("topics") if isinstance(wdoc.data, dict) else None
+        for topic in found:
             if topic.id in where:
+                index = next(
+                    (
+                        i
+                        for i, t in enumerate(raw if isinstance(raw, list) else [])
+                        if isinstance(t, dict) and t.get("id") == topic.id
+                    ),
+                    None,
+                )
+                line = wdoc.line_of(["topics", index, "id"]) if index is not None else None
                 problems.append(
                     Problem(
                         name,
-                        wdoc.line_of(["topics", i, "id"]),
+                        line,
                         f"topic id '{topic.id}' is already defined in {where[topic.id]}; "
                         "topic ids must be unique across watchlists",
                     )

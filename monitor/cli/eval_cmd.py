@@ -17,46 +17,17 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.cli.app import app, config_path, console
-from monitor.errors import ConfigError, InputError, Problem
+from monitor.config import load_watchlists
+from monitor.errors import ConfigError, InputError
 from monitor.evaluate import EvalReport, evaluate, read_jsonl
 from monitor.score.engine import compile_topics
-from monitor.score.spec import TopicSpec, validate_watchlist
-from monitor.yamlsrc import first_lines, load_yaml
+from monitor.score.spec import TopicSpec
+from monitor.yamlsrc import first_lines
 
 
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
-
-
-def load_watchlists(paths: list[Path]) -> list[TopicSpec]:
-    """Topics from watchlist files given directly; raise ``ConfigError`` with every problem."""
-    topics: list[TopicSpec] = []
-    problems: list[Problem] = []
-    where: dict[str, str] = {}
-    for path in paths:
-        doc, found = load_yaml(path)
-        problems.extend(found)
-        if doc is None:
-            continue
-        file_topics, found = validate_watchlist(doc)
-        problems.extend(found)
-        for topic in file_topics:
-            if topic.id in where:
-                problems.append(
-                    Problem(
-                        str(path),
-                        None,
-                        f"topic id '{topic.id}' is already defined in {where[topic.id]}; "
-                        "topic ids must be unique across watchlists",
-                    )
-                )
-                continue
-            where[topic.id] = str(path)
-            topics.append(topic)
-    if problems:
-        raise ConfigError(problems)
-    return topics
 
 
 def configured_topics(watchlists: list[Path]) -> list[TopicSpec]:
