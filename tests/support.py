@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
 # A small topic set used by tests that need a working configuration (not the shipped one).
@@ -51,3 +52,13 @@ def write_config(folder: Path, body: str = "", watchlist: str = TEST_WATCHLIST) 
     head += "" if "status:" in body else "status: {listen: '127.0.0.1:0'}\n"
     path.write_text(head + body, encoding="utf-8")
     return path
+
+
+def wait_for(path: Path, text: str, timeout: float, start: int = 0) -> bool:
+    """Wait until ``text`` appears in the file at ``path`` after offset ``start``."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.exists() and text in path.read_text(errors="replace")[start:]:
+            return True
+        time.sleep(0.1)
+    return False

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.feedserver import FeedServer, SampleItem, atom_feed, rss_feed
-from tests.support import write_config
+from tests.support import wait_for, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -200,15 +200,6 @@ def test_demo_runs_offline_and_catches_the_right_items() -> None:
     assert "also in:" in digest
 
 
-def _wait_for(path: Path, text: str, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if path.exists() and text in path.read_text(errors="replace"):
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_run_without_network_keeps_going_and_stops_cleanly(tmp_path: Path, signum: int) -> None:
     cfg = write_config(
@@ -229,7 +220,7 @@ def test_run_without_network_keeps_going_and_stops_cleanly(tmp_path: Path, signu
             cwd=tmp_path,
         )
         try:
-            assert _wait_for(log, "poll failed", 30), log.read_text()
+            assert wait_for(log, "poll failed", 30), log.read_text()
             time.sleep(1.5)
             assert proc.poll() is None, "the daemon must keep running when feeds fail"
             started = time.monotonic()
@@ -271,9 +262,9 @@ def test_second_sigint_exits_at_once_and_leaves_the_database_sound(
             cwd=tmp_path,
         )
         try:
-            assert _wait_for(log, "outcome=ok", 30), log.read_text()
+            assert wait_for(log, "outcome=ok", 30), log.read_text()
             proc.send_signal(signal.SIGINT)  # the slow fetch keeps the first stop waiting
-            assert _wait_for(log, "waiting for", 10), log.read_text()
+            assert wait_for(log, "waiting for", 10), log.read_text()
             started = time.monotonic()
             proc.send_signal(signal.SIGINT)
             code = proc.wait(timeout=10)

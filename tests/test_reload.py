@@ -7,11 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.feedserver import FeedServer, SampleItem, rss_feed
-from tests.support import TEST_WATCHLIST, write_config
+from tests.support import TEST_WATCHLIST, wait_for, write_config
 
 NEW_TOPIC = """
   - id: exercises
@@ -23,15 +22,6 @@ NEW_TOPIC = """
         weight: 2
         terms: [military exercise*, wargame*]
 """
-
-
-def _wait_for(path: Path, text: str, timeout: float, start: int = 0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if text in path.read_text(errors="replace")[start:]:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_edits_are_validated_and_swapped_in_while_running(tmp_path: Path) -> None:
@@ -72,14 +62,14 @@ def test_edits_are_validated_and_swapped_in_while_running(tmp_path: Path) -> Non
                 env={**os.environ, "COLUMNS": "200"},
             )
             try:
-                assert _wait_for(log, "outcome=ok", 30), log.read_text()
+                assert wait_for(log, "outcome=ok", 30), log.read_text()
                 # a broken edit: reported with file and line, the daemon keeps running
                 mark = len(log.read_text())
                 watchlist.write_text(
                     TEST_WATCHLIST.replace("threshold: 2\n    alert_at: 6", "threshold: high"),
                     encoding="utf-8",
                 )
-                assert _wait_for(log, "configuration change rejected", 20, mark), log.read_text()
+                assert wait_for(log, "configuration change rejected", 20, mark), log.read_text()
                 assert f"{watchlist}:" in log.read_text()[mark:]
                 assert proc.poll() is None
                 # a good edit: a new topic and a new feed; the new feed is scored with it
@@ -88,8 +78,8 @@ def test_edits_are_validated_and_swapped_in_while_running(tmp_path: Path) -> Non
                 cfg.write_text(
                     cfg.read_text() + f'  - {{url: "{second}", name: B}}\n', encoding="utf-8"
                 )
-                assert _wait_for(log, "configuration reloaded", 20, mark), log.read_text()
-                assert _wait_for(log, "b.xml", 20, mark), log.read_text()
+                assert wait_for(log, "configuration reloaded", 20, mark), log.read_text()
+                assert wait_for(log, "b.xml", 20, mark), log.read_text()
             finally:
                 proc.send_signal(signal.SIGTERM)
                 code = proc.wait(timeout=10)
