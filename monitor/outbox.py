@@ -95,13 +95,11 @@ class Outbox:
 
     # -- building ----------------------------------------------------------------------------
 
-    async def build_digest(
+    async def compose_digest(
         self, channel: ChannelSpec, window_end: datetime, *, window_start: datetime | None = None
-    ) -> Digest | None:
-        """Record the digest of ``channel`` for the window ending at ``window_end``.
-
-        Returns the digest, or None when it had nothing new or another worker recorded it.
-        """
+    ) -> Digest:
+        """The digest ``channel`` would get for the window ending at ``window_end``, built from
+        its undelivered matches but not recorded (``monitor digest --dry-run`` shows this)."""
         since = window_start or (window_end - HORIZON)
         exclude = () if channel.include_alerted_in_digest else ("alert",)
         found = await self._in_db(
@@ -114,17 +112,25 @@ class Outbox:
             min_score=channel.min_score,
             exclude_kinds=exclude,
         )
-        chosen = [m for m in found if channel.accepts(m.topic, m.score, m.severity)]
-        if not chosen:
-            return None
-        built = digests.build_digest(
+        return digests.build_digest(
             channel.name,
-            chosen,
+            [m for m in found if channel.accepts(m.topic, m.score, m.severity)],
             window_start=since,
             window_end=window_end,
             max_items=channel.max_items,
             timezone=self.timezone,
         )
+
+    async def build_digest(
+        self, channel: ChannelSpec, window_end: datetime, *, window_start: datetime | None = None
+    ) -> Digest | None:
+        """Record the digest of ``channel`` for the window ending at ``window_end``.
+
+        Returns the digest, or None when it had nothing new or another worker recorded it.
+        """
+        built = await self.compose_digest(channel, window_end, window_start=window_start)
+        if not built.entries:
+            return None
         return await self._record(built)
 
     async def build_alerts(self, channel: ChannelSpec, now: datetime) -> Digest | None:

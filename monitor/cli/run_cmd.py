@@ -21,9 +21,9 @@ from monitor.cli.runtime import (
     utcnow,
 )
 from monitor.config import load_config
-from monitor.digest import build_digest, select_matches
 from monitor.logs import setup_logging
 from monitor.metrics import Metrics
+from monitor.model import Digest
 from monitor.outbox import HORIZON, Outbox
 from monitor.render import console_text, email_message
 from monitor.scheduler import Service
@@ -123,25 +123,14 @@ def digest(
         raise typer.Exit(2)
     window_start = now - timedelta(seconds=parse_duration(since))
     if dry_run:
-        for ch in chosen:
-            found = store.undelivered_matches(
-                ch.name,
-                "digest",
-                since=window_start,
-                until=now,
-                topics=ch.topics,
-                min_score=ch.min_score,
-                exclude_kinds=() if ch.include_alerted_in_digest else ("alert",),
-            )
-            picked = [m for m in select_matches(found) if ch.accepts(m.topic, m.score, m.severity)]
-            built = build_digest(
-                ch.name,
-                picked,
-                window_start=window_start,
-                window_end=now,
-                max_items=ch.max_items,
-                timezone=cfg.timezone,
-            )
+        preview = Outbox(store, {}, cfg.channels, timezone=cfg.timezone)
+
+        async def compose_all() -> list[Digest]:
+            return [
+                await preview.compose_digest(ch, now, window_start=window_start) for ch in chosen
+            ]
+
+        for ch, built in zip(chosen, asyncio.run(compose_all()), strict=True):
             console.rule(f"{ch.name} ({ch.type}) — dry run, nothing sent")
             typer.echo(console_text(built))
             if html:
