@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 
 from monitor.model import Entry, Item
-from monitor.stories import fingerprint
+from monitor.stories import StorySignature, features, fingerprint, signature
 from monitor.urls import canonical_url
 
 MAX_TITLE = 500
@@ -101,6 +101,34 @@ def normalize_entry(
     A publication date in the future (beyond ``now``) is clamped to ``now``: some feeds date
     items ahead, and a future date must not pin an item to the top of every digest.
     """
+    item, _ = _normalize(entry, feed_url, feed_link, lang, now, with_signature=False)
+    return item
+
+
+def normalize_with_signature(
+    entry: Entry,
+    *,
+    feed_url: str,
+    feed_link: str | None = None,
+    lang: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Item, StorySignature]:
+    """:func:`normalize_entry`, and the item's story signature
+    (:func:`monitor.stories.signature`) from the same pass over its words."""
+    item, sig = _normalize(entry, feed_url, feed_link, lang, now, with_signature=True)
+    assert sig is not None
+    return item, sig
+
+
+def _normalize(
+    entry: Entry,
+    feed_url: str,
+    feed_link: str | None,
+    lang: str | None,
+    now: datetime | None,
+    *,
+    with_signature: bool,
+) -> tuple[Item, StorySignature | None]:
     title = html_to_text(entry.title, limit=MAX_TITLE)
     summary = html_to_text(entry.summary, limit=MAX_SUMMARY)
     url = canonical_url(entry.link, base=feed_link or feed_url) if entry.link else None
@@ -109,10 +137,18 @@ def normalize_entry(
     published = entry.published
     if published is not None and now is not None and published > now:
         published = now
-    return Item(
+    shown_title = title or (summary[:120] if summary else (url or "(untitled)"))
+    sig: StorySignature | None = None
+    if with_signature and shown_title == title:
+        fp, sig = features(title, summary)
+    else:
+        fp = fingerprint(title, summary)
+        if with_signature:  # the signature is of the title as stored, as the store computes it
+            sig = signature(shown_title, summary)
+    item = Item(
         key=item_key(entry),
         feed_url=feed_url,
-        title=title or (summary[:120] if summary else (url or "(untitled)")),
+        title=shown_title,
         summary=summary,
         url=url,
         link=entry.link,
@@ -121,5 +157,6 @@ def normalize_entry(
         source=html_to_text(entry.source or "", limit=200) or None,
         lang=lang,
         content_hash=content_hash(title, summary, url),
-        fingerprint=fingerprint(title, summary),
+        fingerprint=fp,
     )
+    return item, sig

@@ -27,13 +27,16 @@ from typing import Protocol, TypeVar
 from monitor import cadence
 from monitor.errors import ParseError
 from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
-from monitor.normalize import normalize_entry
+from monitor.normalize import normalize_entry, normalize_with_signature
 from monitor.parse import parse_feed
-from monitor.store import SaveResult, Store
-from monitor.stories import StorySignature, signature
+from monitor.store import PollWrite, PollWritten, SaveResult, Store
+from monitor.stories import StorySignature
 from monitor.urls import redact_url
 
 log = logging.getLogger("monitor.poll")
+
+#: Most polls written in one transaction.
+WRITE_BATCH = 64
 
 T = TypeVar("T")
 
@@ -119,8 +122,16 @@ def parse_for_store(
 ) -> tuple[list[Item], dict[str, StorySignature]]:
     """:func:`parse_and_normalize`, plus each item's story signature (runs in a worker
     process: shingling is CPU work too, and the store needs it for every new item)."""
-    items = parse_and_normalize(body, feed_url, content_type, lang, now)
-    return items, {item.key: signature(item.title, item.summary) for item in items}
+    parsed = parse_feed(body, url=feed_url, content_type=content_type)
+    items: list[Item] = []
+    signatures: dict[str, StorySignature] = {}
+    for entry in parsed.entries:
+        item, sig = normalize_with_signature(
+            entry, feed_url=feed_url, feed_link=parsed.link, lang=lang, now=now
+        )
+        items.append(item)
+        signatures[item.key] = sig
+    return items, signatures
 
 
 def _parse_worker_setup() -> None:
@@ -204,9 +215,12 @@ class Pipeline:
         self.on_poll = on_poll
         # one thread for the database keeps SQLite writes serial and off the event loop
         self._db = ThreadPoolExecutor(1, thread_name_prefix="monitor-db")
-        # feeds between parsing and stored: enough to keep the parse workers busy, few enough
-        # that parsed items do not pile up in memory while the database catches up
-        self._ingesting = asyncio.Semaphore(3 * self.parse_pool.workers + 2)
+        # feeds between parsing and stored: enough to keep the parse workers busy and to fill
+        # a write batch, few enough that parsed items do not pile up in memory while the
+        # database catches up
+        self._ingesting = asyncio.Semaphore(WRITE_BATCH + 2 * self.parse_pool.workers)
+        self._queued: list[tuple[PollWrite, asyncio.Future[PollWritten]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def _in_db(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args))
@@ -250,37 +264,21 @@ class Pipeline:
         )
         now = self.clock()
         items: list[Item] = []
-        saved = SaveResult()
         if result.outcome == "ok" and result.body is not None:
             # Bodies waiting here are cheap; parsed items waiting for the database are not.
             async with self._ingesting:
-                result, items, saved = await self._ingest(feed, result, now)
-        decision = cadence.plan_next_poll(
-            feed,
-            result,
-            now,
-            self.policy,
-            new_items=saved.new_items + saved.linked_items,
-            rng=self.rng,
-        )
-        success = result.outcome != "error"
-        update = FeedUpdate(
-            polled_at=now,
-            next_poll_at=decision.next_poll_at,
-            success=success,
-            status=result.status,
-            etag=result.etag if success else None,
-            last_modified=result.last_modified if success else None,
-            body_hash=result.body_hash if result.outcome == "ok" else None,
-            error_kind=decision.last_error_kind,
-            error=decision.last_error,
-            consecutive_failures=decision.consecutive_failures,
-            disabled_reason=decision.disabled_reason,
-            items_per_day=decision.items_per_day,
-            new_url=decision.url if decision.url != feed.url else None,
-            unhealthy=decision.unhealthy,
-        )
-        await self._in_db(self.store.record_poll, feed.id, update)
+                result, items, signatures = await self._parse(feed, result, now)
+                written = await self._write(
+                    PollWrite(
+                        feed.id, now, partial(self._outcome, feed, result, now), items, signatures
+                    )
+                )
+        else:
+            written = await self._write(
+                PollWrite(feed.id, now, partial(self._outcome, feed, result, now))
+            )
+        saved, update = written.saved, written.update
+        assert update is not None
         report = PollReport(
             feed_id=feed.id,
             url=feed.url,
@@ -296,17 +294,47 @@ class Pipeline:
             error=result.error,
             duration_s=time.monotonic() - t0,
             fetch_s=result.elapsed_s,
-            next_poll_at=decision.next_poll_at,
+            next_poll_at=update.next_poll_at,
         )
         _log_poll(report)
         if self.on_poll is not None:
             self.on_poll(report)
         return report
 
-    async def _ingest(
+    def _outcome(
+        self, feed: FeedState, result: FetchResult, now: datetime, saved: SaveResult
+    ) -> FeedUpdate:
+        """What to record about the feed after this poll: ``cadence`` plans the next one."""
+        decision = cadence.plan_next_poll(
+            feed,
+            result,
+            now,
+            self.policy,
+            new_items=saved.new_items + saved.linked_items,
+            rng=self.rng,
+        )
+        success = result.outcome != "error"
+        return FeedUpdate(
+            polled_at=now,
+            next_poll_at=decision.next_poll_at,
+            success=success,
+            status=result.status,
+            etag=result.etag if success else None,
+            last_modified=result.last_modified if success else None,
+            body_hash=result.body_hash if result.outcome == "ok" else None,
+            error_kind=decision.last_error_kind,
+            error=decision.last_error,
+            consecutive_failures=decision.consecutive_failures,
+            disabled_reason=decision.disabled_reason,
+            items_per_day=decision.items_per_day,
+            new_url=decision.url if decision.url != feed.url else None,
+            unhealthy=decision.unhealthy,
+        )
+
+    async def _parse(
         self, feed: FeedState, result: FetchResult, now: datetime
-    ) -> tuple[FetchResult, list[Item], SaveResult]:
-        """Parse a fetched body, sort its items, score the new and changed ones, store them."""
+    ) -> tuple[FetchResult, list[Item], dict[str, StorySignature]]:
+        """Parse a fetched body into items and their story signatures, in a worker."""
         assert result.body is not None
         try:
             items, signatures = await self.parse_pool.run(
@@ -318,20 +346,54 @@ class Pipeline:
                 now,
             )
         except ParseError as exc:
-            return _as_error(result, exc), [], SaveResult()
-        if not items:
-            return result, items, SaveResult()
-        matcher = self.matcher()
+            return _as_error(result, exc), [], {}
+        return result, items, signatures
 
-        def score(item: Item) -> list[TopicMatch]:
-            return matcher.score(item.title, item.summary, item.lang)
+    async def _write(self, write: PollWrite) -> PollWritten:
+        """Write a poll with the others waiting: one transaction for all of them.
 
-        # which items are new or changed is dedupe.triage's call, made in the store's
-        # transaction so that looking up and saving cost one database round trip, not two
-        saved = await self._in_db(
-            partial(self.store.save_feed_items, feed.id, items, score, now, signatures=signatures)
-        )
-        return result, items, saved
+        The first write starts a writer, which takes every write queued while the database
+        was busy with the last batch; so batches grow exactly as large as the database is
+        slow, and a lone poll is written at once.
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[PollWritten] = loop.create_future()
+        self._queued.append((write, done))
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write_queued())
+        return await done
+
+    async def _write_queued(self) -> None:
+        while self._queued:
+            batch = self._queued[:WRITE_BATCH]
+            del self._queued[:WRITE_BATCH]
+            matcher = self.matcher()
+
+            def score(item: Item, matcher: MatcherLike = matcher) -> list[TopicMatch]:
+                return matcher.score(item.title, item.summary, item.lang)
+
+            try:
+                results = await self._in_db(
+                    self.store.write_polls, [write for write, _ in batch], score
+                )
+            except BaseException as exc:
+                # a bug (in scoring, say): every poll of the batch reports it
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                if not isinstance(exc, Exception):  # cancelled: so are the polls still queued
+                    for _, done in self._queued:
+                        done.cancel()
+                    self._queued.clear()
+                    raise
+                continue
+            for (_, done), written in zip(batch, results, strict=True):
+                if done.done():  # its poll was cancelled meanwhile
+                    continue
+                if isinstance(written, Exception):
+                    done.set_exception(written)
+                else:
+                    done.set_result(written)
 
 
 def _as_error(result: FetchResult, exc: ParseError) -> FetchResult:

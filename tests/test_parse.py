@@ -184,6 +184,34 @@ def test_rss20_feed_and_entry_fields() -> None:
     )
 
 
+def test_relative_links_resolve_against_the_feed() -> None:
+    """Relative channel and item links become absolute: the channel link against the feed's
+    URL, item links against the channel link, and Atom's xml:base where a feed sets it."""
+    from monitor.normalize import normalize_entry
+
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>/news/</link>'
+        b"<item><title>A</title><link>a.html?utm_source=rss</link></item>"
+        b"<item><title>B</title><link>/b</link></item></channel></rss>"
+    )
+    feed = parse_feed(rss, url="https://site.example/feeds/all.xml")
+    assert feed.link == "https://site.example/news/"
+    urls = [
+        normalize_entry(e, feed_url="https://site.example/feeds/all.xml", feed_link=feed.link).url
+        for e in feed.entries
+    ]
+    assert urls == ["https://site.example/news/a.html", "https://site.example/b"]
+
+    atom = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        b'xml:base="https://cdn.example/en/"><title>T</title><id>urn:x</id>'
+        b'<entry><title>C</title><id>urn:c</id><link href="c/1"/></entry></feed>'
+    )
+    (entry,) = parse_feed(atom, url="https://site.example/atom.xml").entries
+    item = normalize_entry(entry, feed_url="https://site.example/atom.xml")
+    assert item.url == "https://cdn.example/en/c/1"
+
+
 def test_rss10_rdf() -> None:
     feed = parse_feed(RSS10)
     assert feed.version == "rss10"

@@ -7,6 +7,6 @@ Must not import fetch, deliver, pipeline, scheduler or cli.
 
 from __future__ import annotations
 
-from monitor.store.store import SaveResult, Store, make_engine
+from monitor.store.store import PollWrite, PollWritten, SaveResult, Store, make_engine
 
-__all__ = ["SaveResult", "Store", "make_engine"]
+__all__ = ["PollWrite", "PollWritten", "SaveResult", "Store", "make_engine"]

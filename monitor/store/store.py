@@ -9,7 +9,6 @@ deliver, pipeline, scheduler or cli.
 from __future__ import annotations
 
 import functools
-import hashlib
 import heapq
 import json
 import logging
@@ -17,13 +16,14 @@ import threading
 from array import array
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import (
     Engine,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -80,51 +80,50 @@ PRUNE_LOCK = 0x6D6F6E0002  # advisory lock key of the retention job ("mon" + 2)
 STORY_CANDIDATES = 200
 
 
-class _SignatureCache:
-    """Story signatures of recently seen texts, least recently used out first.
+class _StoryCache:
+    """Story and signature of recently stored items, by item id, least recently used out first.
 
     A new item's story is found by comparing it with recent items that share a candidate key;
-    without this cache each of those would be shingled again every time it comes up. Entries
-    are small: a 16-byte digest of the title and summary, and the sketch as 64-bit integers
-    in an array (about 0.6 KB for a news item). Thread-safe.
+    without this cache each of those would be read back and shingled again every time it comes
+    up. An entry is small: the sketch as 64-bit integers in an array (about 0.4 KB for a news
+    item). A changed item's entry is dropped. Thread-safe. Items written by another process
+    are read from the database once, then kept here like the rest.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._data: OrderedDict[bytes, tuple[array[int], int]] = OrderedDict()
+        self._data: OrderedDict[int, tuple[str, array[int], int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _key(title: str, summary: str) -> bytes:
-        text = f"{len(title)}:{title}{summary}".encode("utf-8", "surrogatepass")
-        return hashlib.blake2b(text, digest_size=16).digest()
-
-    def get(self, title: str, summary: str) -> stories.StorySignature:
-        """The signature of this title and summary, from the cache or computed and kept."""
-        key = self._key(title, summary)
+    def get_many(self, ids: Iterable[int]) -> dict[int, tuple[str, stories.StorySignature]]:
+        out: dict[int, tuple[str, stories.StorySignature]] = {}
         with self._lock:
-            hit = self._data.get(key)
-            if hit is not None:
-                self._data.move_to_end(key)
-        if hit is not None:
-            return stories.StorySignature(tuple(hit[0]), hit[1])
-        sig = stories.signature(title, summary)
-        self._put(key, sig)
-        return sig
+            for item_id in ids:
+                hit = self._data.get(item_id)
+                if hit is not None:
+                    self._data.move_to_end(item_id)
+                    out[item_id] = (hit[0], stories.StorySignature(tuple(hit[1]), hit[2]))
+        return out
 
-    def put(self, title: str, summary: str, sig: stories.StorySignature) -> None:
-        self._put(self._key(title, summary), sig)
-
-    def _put(self, key: bytes, sig: stories.StorySignature) -> None:
-        value = (array("q", sig.hashes), sig.size)
+    def put(self, item_id: int, story: str, sig: stories.StorySignature) -> None:
+        value = (story, array("q", sig.hashes), sig.size)
         with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
+            self._data[item_id] = value
+            self._data.move_to_end(item_id)
             while len(self._data) > self.size:
                 self._data.popitem(last=False)
 
+    def drop(self, item_id: int) -> None:
+        with self._lock:
+            self._data.pop(item_id, None)
 
-_SIGNATURES = _SignatureCache(20_000)
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+#: Items whose story signatures a store keeps in memory (about 0.4 KB each).
+STORY_CACHE_SIZE = 20_000
 
 
 class FeedSpecLike(Protocol):
@@ -149,6 +148,73 @@ class SaveResult:
     changed_items: int = 0
     new_matches: int = 0
     topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PollWrite:
+    """One feed's poll as :meth:`Store.write_polls` writes it.
+
+    ``items`` are the feed's parsed items (none when no body was parsed), ``signatures`` their
+    story signatures by item key (computed off the database thread; missing ones are computed
+    when needed), and ``update`` the poll's outcome to record: a :class:`FeedUpdate`, a
+    function of what was saved (the next poll depends on how many items were new), or
+    ``None`` to record nothing.
+    """
+
+    feed_id: int
+    now: datetime
+    update: FeedUpdate | Callable[[SaveResult], FeedUpdate] | None
+    items: Sequence[Item] = ()
+    signatures: Mapping[str, stories.StorySignature] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PollWritten:
+    """What :meth:`Store.write_polls` wrote for one feed."""
+
+    saved: SaveResult
+    update: FeedUpdate | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _FeedBatch:
+    """One feed's share of a batch: its new and changed items and their matches."""
+
+    feed_id: int
+    now: datetime
+    new: Sequence[Item]
+    changed: Sequence[Item]
+    scored: Mapping[str, Sequence[TopicMatch]]
+    signatures: Mapping[str, stories.StorySignature]
+
+
+def _poll_values(upd: FeedUpdate) -> dict[str, Any]:
+    """The feed columns a poll's outcome sets (a failed poll keeps the validators)."""
+    values: dict[str, Any] = {
+        "last_polled_at": upd.polled_at,
+        "next_poll_at": upd.next_poll_at,
+        "last_status": upd.status,
+        "consecutive_failures": upd.consecutive_failures,
+        "unhealthy": upd.unhealthy,
+        "disabled_reason": upd.disabled_reason,
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if upd.items_per_day is not None:
+        values["items_per_day"] = upd.items_per_day
+    if upd.success:
+        values.update(
+            last_success_at=upd.polled_at,
+            last_error_kind=None,
+            last_error=None,
+            etag=upd.etag,
+            last_modified=upd.last_modified,
+        )
+        if upd.body_hash is not None:
+            values["body_hash"] = upd.body_hash
+    else:
+        values.update(last_error_kind=upd.error_kind, last_error=upd.error)
+    return values
 
 
 def _translated(fn: Callable[P, R]) -> Callable[P, R]:
@@ -231,6 +297,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._stories = _StoryCache(STORY_CACHE_SIZE)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True) -> Store:
@@ -383,31 +450,14 @@ class Store:
     @_translated
     def record_poll(self, feed_id: int, upd: FeedUpdate) -> None:
         """Write a poll's outcome and release the feed's lease."""
-        values: dict[str, Any] = {
-            "last_polled_at": upd.polled_at,
-            "next_poll_at": upd.next_poll_at,
-            "last_status": upd.status,
-            "consecutive_failures": upd.consecutive_failures,
-            "unhealthy": upd.unhealthy,
-            "disabled_reason": upd.disabled_reason,
-            "lease_owner": None,
-            "lease_until": None,
-        }
-        if upd.items_per_day is not None:
-            values["items_per_day"] = upd.items_per_day
-        if upd.success:
-            values.update(
-                last_success_at=upd.polled_at,
-                last_error_kind=None,
-                last_error=None,
-                etag=upd.etag,
-                last_modified=upd.last_modified,
-            )
-            if upd.body_hash is not None:
-                values["body_hash"] = upd.body_hash
-        else:
-            values.update(last_error_kind=upd.error_kind, last_error=upd.error)
         with self.engine.begin() as conn:
+            self._record_polls(conn, [(feed_id, upd)])
+
+    def _record_polls(self, conn: Connection, polls: Sequence[tuple[int, FeedUpdate]]) -> None:
+        """Write polls' outcomes, one ``executemany`` per shape of update."""
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for feed_id, upd in polls:
+            values = _poll_values(upd)
             if upd.new_url:
                 taken = conn.execute(
                     select(feeds_t.c.id).where(feeds_t.c.url == upd.new_url)
@@ -416,7 +466,16 @@ class Store:
                     values["url"] = upd.new_url
                 else:
                     log.warning("feed %s moved to a URL already stored; keeping both", feed_id)
-            conn.execute(update(feeds_t).where(feeds_t.c.id == feed_id).values(**values))
+            shapes[tuple(sorted(values))].append(
+                {"_feed_id": feed_id, **{f"_{k}": v for k, v in values.items()}}
+            )
+        for columns, rows in shapes.items():
+            stmt = (
+                update(feeds_t)
+                .where(feeds_t.c.id == bindparam("_feed_id"))
+                .values({c: bindparam(f"_{c}") for c in columns})
+            )
+            conn.execute(stmt, rows)
 
     # -- items -----------------------------------------------------------------------------
 
@@ -424,17 +483,25 @@ class Store:
     def stored_hashes(self, feed_id: int, keys: Sequence[str]) -> dict[str, str]:
         """Content hashes of the given item keys already stored for this feed."""
         with self.engine.connect() as conn:
-            return self._stored_hashes(conn, feed_id, keys)
+            stored = self._stored_hashes(conn, [(feed_id, k) for k in keys])
+            return {key: h for (_, key), h in stored.items()}
 
-    def _stored_hashes(self, conn: Connection, feed_id: int, keys: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for chunk in _chunks(list(keys), 500):
+    def _stored_hashes(
+        self, conn: Connection, pairs: Sequence[tuple[int, str]]
+    ) -> dict[tuple[int, str], str]:
+        """Content hashes of these (feed, item key) pairs, where stored."""
+        wanted = set(pairs)
+        feed_ids = sorted({f for f, _ in wanted})
+        out: dict[tuple[int, str], str] = {}
+        for chunk in _chunks(sorted({k for _, k in wanted}), 500):
             rows = conn.execute(
-                select(feed_items_t.c.key, feed_items_t.c.content_hash).where(
-                    feed_items_t.c.feed_id == feed_id, feed_items_t.c.key.in_(chunk)
-                )
+                select(
+                    feed_items_t.c.feed_id, feed_items_t.c.key, feed_items_t.c.content_hash
+                ).where(feed_items_t.c.feed_id.in_(feed_ids), feed_items_t.c.key.in_(chunk))
             )
-            out.update({r.key: r.content_hash for r in rows})
+            for r in rows:
+                if (r.feed_id, r.key) in wanted:
+                    out[(r.feed_id, r.key)] = r.content_hash
         return out
 
     @_translated
@@ -456,11 +523,11 @@ class Store:
         matches or its severity rises (``monitor.dedupe.match_changes``).
 
         ``signatures`` (item key → :func:`monitor.stories.signature` of its title and summary)
-        may be computed beforehand, off this thread; missing ones are computed here. New items
-        are written with a few statements for the whole batch, not a few per item.
+        may be computed beforehand, off this thread; missing ones are computed here.
         """
+        batch = _FeedBatch(feed_id, now, new, changed, scored, signatures or {})
         with self.engine.begin() as conn:
-            return self._save(conn, feed_id, new, changed, scored, now, signatures or {})
+            return self._save(conn, [batch])[0]
 
     @_translated
     def save_feed_items(
@@ -474,90 +541,128 @@ class Store:
     ) -> SaveResult:
         """Sort a feed's parsed items against what is stored (``monitor.dedupe.triage``),
         score the new and changed ones with ``score``, and store them as :meth:`save_items`
-        does: the work of :meth:`stored_hashes` and :meth:`save_items` in one transaction."""
+        does, in one transaction (:meth:`write_polls` for one feed, without its poll)."""
+        write = PollWrite(feed_id, now, None, items, signatures or {})
         with self.engine.begin() as conn:
-            stored = self._stored_hashes(conn, feed_id, [i.key for i in items])
-            sorted_items = triage(items, stored)
-            if not (sorted_items.new or sorted_items.changed):
-                return SaveResult()
-            scored = {i.key: score(i) for i in (*sorted_items.new, *sorted_items.changed)}
-            return self._save(
-                conn,
-                feed_id,
-                sorted_items.new,
-                sorted_items.changed,
-                scored,
-                now,
-                signatures or {},
-            )
+            return self._write(conn, [write], score)[0].saved
 
-    def _save(
+    def write_polls(
+        self, writes: Sequence[PollWrite], score: Callable[[Item], Sequence[TopicMatch]]
+    ) -> list[PollWritten | StoreError]:
+        """Write several feeds' polls: their new and changed items, matches and outcomes.
+
+        Each feed's parsed items are sorted against what is stored
+        (``monitor.dedupe.triage``), the new and changed ones scored with ``score`` and stored
+        as :meth:`save_items` stores them, then the poll's outcome is recorded as
+        :meth:`record_poll` does. All in one transaction, with a few statements for the whole
+        batch: a commit costs more than the rows of several feeds. When the batch fails, each
+        feed is written again in a transaction of its own, so one feed's failure (returned in
+        its place as a :class:`StoreError`) never loses another's poll.
+        """
+        if not writes:
+            return []
+        try:
+            with self.engine.begin() as conn:
+                return list(self._write(conn, writes, score))
+        except SQLAlchemyError as exc:
+            if len(writes) == 1:
+                return [StoreError(f"database error in write_polls: {exc}")]
+            log.warning(
+                "a batch of %d polls failed (%s); writing them one by one", len(writes), exc
+            )
+        out: list[PollWritten | StoreError] = []
+        for write in writes:
+            out += self.write_polls([write], score)
+        return out
+
+    def _write(
         self,
         conn: Connection,
-        feed_id: int,
-        new: Sequence[Item],
-        changed: Sequence[Item],
-        scored: Mapping[str, Sequence[TopicMatch]],
-        now: datetime,
-        signatures: Mapping[str, stories.StorySignature],
-    ) -> SaveResult:
-        new_items = linked = n_changed = new_matches = 0
-        topics: list[str] = []
-        if new:
-            new_items, linked, topics = self._insert_new(
-                conn, feed_id, new, scored, now, signatures
+        writes: Sequence[PollWrite],
+        score: Callable[[Item], Sequence[TopicMatch]],
+    ) -> list[PollWritten]:
+        stored = self._stored_hashes(conn, [(w.feed_id, i.key) for w in writes for i in w.items])
+        batches: list[_FeedBatch] = []
+        for w in writes:
+            sorted_items = triage(
+                w.items,
+                {
+                    i.key: stored[(w.feed_id, i.key)]
+                    for i in w.items
+                    if (w.feed_id, i.key) in stored
+                },
             )
-            new_matches = len(topics)
-        for item in changed:
-            row = conn.execute(
-                select(feed_items_t.c.item_id).where(
-                    feed_items_t.c.feed_id == feed_id, feed_items_t.c.key == item.key
-                )
-            ).first()
-            if row is None:
-                continue
-            n_changed += 1
-            conn.execute(
-                update(feed_items_t)
-                .where(feed_items_t.c.feed_id == feed_id, feed_items_t.c.key == item.key)
-                .values(content_hash=item.content_hash, last_seen_at=now)
-            )
-            conn.execute(
-                update(items_t)
-                .where(items_t.c.id == row.item_id)
-                .values(
-                    title=item.title,
-                    summary=item.summary,
-                    content_hash=item.content_hash,
-                    updated_at=now,
+            scored = {i.key: score(i) for i in (*sorted_items.new, *sorted_items.changed)}
+            batches.append(
+                _FeedBatch(
+                    w.feed_id, w.now, sorted_items.new, sorted_items.changed, scored, w.signatures
                 )
             )
-            counted = self._apply_matches(conn, row.item_id, scored.get(item.key, ()), now)
-            new_matches += len(counted)
-            topics += counted
-        return SaveResult(new_items, linked, n_changed, new_matches, tuple(topics))
+        saved = self._save(conn, batches)
+        written: list[PollWritten] = []
+        polls: list[tuple[int, FeedUpdate]] = []
+        for w, result in zip(writes, saved, strict=True):
+            upd = w.update(result) if callable(w.update) else w.update
+            if upd is not None:
+                polls.append((w.feed_id, upd))
+            written.append(PollWritten(result, upd))
+        if polls:
+            self._record_polls(conn, polls)
+        return written
+
+    def _save(self, conn: Connection, batches: Sequence[_FeedBatch]) -> list[SaveResult]:
+        inserted = self._insert_new(conn, batches)
+        results = []
+        for b, (new_items, linked, topics) in zip(batches, inserted, strict=True):
+            n_changed = 0
+            for item in b.changed:
+                row = conn.execute(
+                    select(feed_items_t.c.item_id).where(
+                        feed_items_t.c.feed_id == b.feed_id, feed_items_t.c.key == item.key
+                    )
+                ).first()
+                if row is None:
+                    continue
+                n_changed += 1
+                conn.execute(
+                    update(feed_items_t)
+                    .where(feed_items_t.c.feed_id == b.feed_id, feed_items_t.c.key == item.key)
+                    .values(content_hash=item.content_hash, last_seen_at=b.now)
+                )
+                conn.execute(
+                    update(items_t)
+                    .where(items_t.c.id == row.item_id)
+                    .values(
+                        title=item.title,
+                        summary=item.summary,
+                        content_hash=item.content_hash,
+                        updated_at=b.now,
+                    )
+                )
+                self._stories.drop(row.item_id)
+                topics += self._apply_matches(conn, row.item_id, b.scored.get(item.key, ()), b.now)
+            results.append(SaveResult(new_items, linked, n_changed, len(topics), tuple(topics)))
+        return results
 
     def _insert_new(
-        self,
-        conn: Connection,
-        feed_id: int,
-        new: Sequence[Item],
-        scored: Mapping[str, Sequence[TopicMatch]],
-        now: datetime,
-        signatures: Mapping[str, stories.StorySignature],
-    ) -> tuple[int, int, list[str]]:
-        """Write a feed's new items; return (items stored, items linked, new match topics).
+        self, conn: Connection, batches: Sequence[_FeedBatch]
+    ) -> list[tuple[int, int, list[str]]]:
+        """Write the feeds' new items; per feed, (items stored, items linked, new match topics).
 
         An item whose canonical URL is stored already, or belongs to an earlier item of the
-        same batch, is linked to that item. The rest are inserted in one statement (ids come
-        back in order), then their story bands, feed links and matches in one each.
+        batch, is linked to that item. The rest are inserted in one statement (ids come back
+        in order), then their story keys, feed links and matches in one each.
         """
-        stored = self._items_by_url(conn, {i.url for i in new if i.url})
-        fresh: list[Item] = []
+        new = [(b, item) for b in batches for item in b.new]
+        out: list[tuple[int, int, list[str]]] = [(0, 0, []) for _ in batches]
+        if not new:
+            return out
+        stored = self._items_by_url(conn, {i.url for _, i in new if i.url})
+        fresh: list[tuple[_FeedBatch, Item]] = []
         # for each new item, its stored item id, or -1 - its position in ``fresh``
         owners: list[int] = []
         in_batch: dict[str, int] = {}
-        for item in new:
+        for b, item in new:
             if item.url and item.url in stored:
                 owners.append(stored[item.url])
             elif item.url and item.url in in_batch:
@@ -566,12 +671,15 @@ class Store:
                 if item.url:
                     in_batch[item.url] = len(fresh)
                 owners.append(-1 - len(fresh))
-                fresh.append(item)
-        sigs = [signatures.get(i.key) or _SIGNATURES.get(i.title, i.summary) for i in fresh]
+                fresh.append((b, item))
         ids: list[int] = []
         if fresh:
+            sigs = [
+                b.signatures.get(i.key) or stories.signature(i.title, i.summary) for b, i in fresh
+            ]
             keys_of = [sorted(set(sig.keys)) for sig in sigs]
-            story_ids = self._assign_stories(conn, fresh, sigs, keys_of, now)
+            since = min(b.now for b in batches) - STORY_WINDOW
+            story_ids = self._assign_stories(conn, [i for _, i in fresh], sigs, keys_of, since)
             rows: list[dict[str, Any]] = [
                 {
                     "url": item.url,
@@ -584,59 +692,70 @@ class Store:
                     "content_hash": item.content_hash,
                     "fingerprint": item.fingerprint,
                     "story": story,
-                    "first_seen_at": now,
-                    "updated_at": now,
+                    "first_seen_at": b.now,
+                    "updated_at": b.now,
                 }
-                for item, story in zip(fresh, story_ids, strict=True)
+                for (b, item), story in zip(fresh, story_ids, strict=True)
             ]
             result = conn.execute(
                 items_t.insert().returning(items_t.c.id, sort_by_parameter_order=True), rows
             )
             ids = [row.id for row in result]
-            bands = [
-                {"band": k, "item_id": item_id}
-                for item_id, keys in zip(ids, keys_of, strict=True)
-                for k in keys
-            ]
-            if bands:
-                conn.execute(bands_t.insert(), bands)
-            for item, sig in zip(fresh, sigs, strict=True):
-                _SIGNATURES.put(item.title, item.summary, sig)
+            bands = [(k, item_id) for item_id, keys in zip(ids, keys_of, strict=True) for k in keys]
+            self._insert_bands(conn, bands)
+            for item_id, story, sig in zip(ids, story_ids, sigs, strict=True):
+                self._stories.put(item_id, story, sig)
         conn.execute(
             feed_items_t.insert(),
             [
                 {
-                    "feed_id": feed_id,
+                    "feed_id": b.feed_id,
                     "key": item.key,
                     "item_id": owner if owner >= 0 else ids[-1 - owner],
                     "content_hash": item.content_hash,
-                    "first_seen_at": now,
-                    "last_seen_at": now,
+                    "first_seen_at": b.now,
+                    "last_seen_at": b.now,
                 }
-                for item, owner in zip(new, owners, strict=True)
+                for (b, item), owner in zip(new, owners, strict=True)
             ],
         )
-        topics: list[str] = []
+        position = {id(b): n for n, b in enumerate(batches)}
+        counts: list[list[Any]] = [[0, 0, []] for _ in batches]
+        for b, _ in new:
+            counts[position[id(b)]][1] += 1
         match_rows: list[dict[str, Any]] = []
-        for item_id, item in zip(ids, fresh, strict=True):
-            changes = match_changes({}, scored.get(item.key, ()))  # a new item has none yet
-            match_rows += [
-                {
-                    "item_id": item_id,
-                    "topic": tm.topic,
-                    "score": tm.score,
-                    "severity": tm.severity,
-                    "urgent": tm.urgent,
-                    "reasons": _reasons_json(tm.reasons),
-                    "matched_at": now,
-                    "updated_at": now,
-                }
-                for tm in (*changes.new, *changes.raised)
-            ]
-            topics += [m.topic for m in (*changes.new, *changes.raised)]
+        for item_id, (b, item) in zip(ids, fresh, strict=True):
+            n = position[id(b)]
+            counts[n][0] += 1
+            counts[n][1] -= 1
+            changes = match_changes({}, b.scored.get(item.key, ()))  # a new item has none yet
+            for tm in (*changes.new, *changes.raised):
+                match_rows.append(
+                    {
+                        "item_id": item_id,
+                        "topic": tm.topic,
+                        "score": tm.score,
+                        "severity": tm.severity,
+                        "urgent": tm.urgent,
+                        "reasons": _reasons_json(tm.reasons),
+                        "matched_at": b.now,
+                        "updated_at": b.now,
+                    }
+                )
+                counts[n][2].append(tm.topic)
         if match_rows:
             conn.execute(matches_t.insert(), match_rows)
-        return len(fresh), len(new) - len(fresh), topics
+        return [(c[0], c[1], c[2]) for c in counts]
+
+    def _insert_bands(self, conn: Connection, bands: list[tuple[int, int]]) -> None:
+        """Story keys of new items: many rows of two integers, handed to the driver as they
+        are (SQLAlchemy's per-row parameter work would cost more than the inserts)."""
+        if not bands:
+            return
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(
+            f"INSERT INTO {bands_t.name} (band, item_id) VALUES ({mark}, {mark})", bands
+        )
 
     def _items_by_url(self, conn: Connection, urls: set[str]) -> dict[str, int]:
         """The first stored item with each of these canonical URLs."""
@@ -656,18 +775,19 @@ class Store:
         fresh: Sequence[Item],
         sigs: Sequence[stories.StorySignature],
         keys_of: Sequence[Sequence[int]],
-        now: datetime,
+        since: datetime,
     ) -> list[str]:
         """The story of each new item, taken in order: that of the most similar recent item
-        sharing a candidate key with it (stored, or earlier in the batch), if close enough,
-        else a story of its own. Candidates are the most recent :data:`STORY_CANDIDATES`."""
+        (first seen at or after ``since``) sharing a candidate key with it (stored, or earlier
+        in the batch), if close enough, else a story of its own. Candidates are the most
+        recent :data:`STORY_CANDIDATES`."""
         by_band: dict[int, list[int]] = defaultdict(list)
         keys = sorted({k for item_keys in keys_of for k in item_keys})
         for chunk in _chunks(keys, 500):
             rows = conn.execute(
                 select(bands_t.c.band, bands_t.c.item_id)
                 .join(items_t, items_t.c.id == bands_t.c.item_id)
-                .where(bands_t.c.band.in_(chunk), items_t.c.first_seen_at >= now - STORY_WINDOW)
+                .where(bands_t.c.band.in_(chunk), items_t.c.first_seen_at >= since)
             )
             for r in rows:
                 by_band[r.band].append(r.item_id)
@@ -695,8 +815,9 @@ class Store:
         self, conn: Connection, ids: set[int]
     ) -> dict[int, tuple[str, stories.StorySignature]]:
         """Story and signature of each stored item in ``ids`` that has a story."""
-        out: dict[int, tuple[str, stories.StorySignature]] = {}
-        for chunk in _chunks(sorted(ids), 500):
+        out = self._stories.get_many(ids)
+        missing = sorted(ids - out.keys())
+        for chunk in _chunks(missing, 500):
             rows = conn.execute(
                 select(items_t.c.id, items_t.c.story, items_t.c.title, items_t.c.summary).where(
                     items_t.c.id.in_(chunk)
@@ -704,7 +825,9 @@ class Store:
             )
             for r in rows:
                 if r.story:
-                    out[r.id] = (r.story, _SIGNATURES.get(r.title, r.summary))
+                    sig = stories.signature(r.title, r.summary)
+                    self._stories.put(r.id, r.story, sig)
+                    out[r.id] = (r.story, sig)
         return out
 
     def _apply_matches(
@@ -946,6 +1069,7 @@ class Store:
                 conn.execute(delete(bands_t).where(bands_t.c.item_id.in_(chunk)))
                 conn.execute(delete(feed_items_t).where(feed_items_t.c.item_id.in_(chunk)))
                 conn.execute(delete(items_t).where(items_t.c.id.in_(chunk)))
+            self._stories.clear()
             return len(ids)
 
     # -- the outbox ------------------------------------------------------------------------
@@ -1191,4 +1315,4 @@ def _chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
         yield values[start : start + size]
 
 
-__all__ = ["IntegrityError", "SaveResult", "Store", "make_engine"]
+__all__ = ["IntegrityError", "PollWrite", "PollWritten", "SaveResult", "Store", "make_engine"]
