@@ -57,11 +57,14 @@ def html_to_text(value: str, *, limit: int | None = None) -> str:
     if not value:
         return ""
     text = _CONTROL.sub("", value)
+    stripped = False
     for _ in range(4):
         if not _MARKUP.search(text):
             break
         text = _strip_once(text)
-    text = _CONTROL.sub("", text)
+        stripped = True
+    if stripped:  # decoded entities may have been control characters
+        text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
     text = _LINES.sub("\n", text).strip()
     if limit is not None and len(text) > limit:

@@ -302,6 +302,11 @@ def similarity(a: StorySignature, b: StorySignature) -> float:
     """
     if not a.hashes or not b.hashes:
         return 0.0
+    if a.complete and b.complete:  # both sketches hold every shingle: count exactly
+        shared = len(set(a.hashes).intersection(b.hashes))
+        if shared == 0:
+            return 0.0
+        return min(1.0, shared / max(min(a.size, b.size), MIN_SHINGLES))
     cut = min(
         _HASH_LIMIT if a.complete else a.hashes[-1],
         _HASH_LIMIT if b.complete else b.hashes[-1],

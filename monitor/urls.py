@@ -153,8 +153,8 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     if not text:
         return None
     try:
-        if base is not None:
-            text = urljoin(_clean(base), text)
+        if base is not None and not text.startswith(("http://", "https://")):
+            text = urljoin(_clean(base), text)  # an absolute link needs no base
         parts = urlsplit(text)
     except ValueError:
         return None
