@@ -399,7 +399,7 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> list[str]:
     """Print the results and return the targets that were missed."""
     head = (
         f"{'scenario':<44} {'wall s (median)':>15} {'min–max':>13} {'RSS MB':>7} "
-        f"{'workers MB':>10} {'CPU s':>6}  outcomes"
+        f"{'workers MB':>10} {'CPU s':>6} {'main CPU s':>10}  outcomes"
     )
     print()
     print(head)
@@ -410,7 +410,7 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> list[str]:
         print(
             f"{row.name:<44} {row.median('wall_s'):>15.2f} {f'{lo:.2f}–{hi:.2f}':>13} "
             f"{row.median('rss_mb'):>7.0f} {row.median('rss_children_mb'):>10.0f} "
-            f"{cpu:>6.1f}  {row.outcomes}"
+            f"{cpu:>6.1f} {row.median('cpu_s'):>10.1f}  {row.outcomes}"
         )
     by_name = {r.name: r for r in rows}
     missed: list[str] = []

@@ -56,6 +56,11 @@ def html_to_text(value: str, *, limit: int | None = None) -> str:
     """
     if not value:
         return ""
+    if value.isprintable() and "  " not in value and "<" not in value and "&" not in value:
+        # plain text on one line, single-spaced (most titles): nothing to strip or fold
+        text = value.strip()
+        if limit is None or len(text) <= limit:
+            return text
     text = _CONTROL.sub("", value)
     stripped = False
     for _ in range(4):

@@ -209,6 +209,10 @@ class StorySignature:
     hashes: tuple[int, ...]
     size: int
 
+    def __reduce__(self) -> tuple[type[StorySignature], tuple[tuple[int, ...], int]]:
+        # signatures cross from the parse workers by pickle: see monitor.model.Item
+        return (StorySignature, (self.hashes, self.size))
+
     @property
     def complete(self) -> bool:
         """Whether ``hashes`` holds every shingle of the text (not only a sample)."""
