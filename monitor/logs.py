@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
+# a value with any of these is written as a JSON string
+_NEEDS_QUOTES = re.compile(r'[\s="\x00-\x1f]')
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -31,7 +35,7 @@ class TextFormatter(logging.Formatter):
             if value is None:
                 continue
             text = str(value)
-            if not text or any(c.isspace() or c in '="' or ord(c) < 32 for c in text):
+            if not text or _NEEDS_QUOTES.search(text):
                 text = json.dumps(text, ensure_ascii=False)
             parts.append(f"{key}={text}")
         line = " ".join(parts)
