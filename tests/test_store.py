@@ -184,6 +184,107 @@ def test_near_duplicates_share_a_story(store: Store) -> None:
     assert third is not None and third.story != found[0].story
 
 
+WIRE = (
+    "Canada will spend 4.9 billion dollars over six years to modernize the continental air "
+    "defence system, the defence minister said on Monday at an air force base in Ontario."
+)
+
+
+def test_a_copy_joins_a_story_only_within_the_story_window(store: Store) -> None:
+    """Copies are looked for among items first seen in the last STORY_WINDOW, not before."""
+    from monitor.store.store import STORY_WINDOW
+
+    store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "abc"], NOW)
+    a, b, c = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
+    old = NOW - STORY_WINDOW - timedelta(hours=1)
+    store.save_items(
+        a.id, [item("a1", "NORAD plan", url="https://a.example/1", summary=WIRE)], [], {}, old
+    )
+    store.save_items(
+        b.id, [item("b1", "NORAD plan", url="https://b.example/1", summary=WIRE)], [], {}, NOW
+    )
+    later = NOW + STORY_WINDOW - timedelta(hours=1)
+    store.save_items(
+        c.id, [item("c1", "NORAD plan", url="https://c.example/1", summary=WIRE)], [], {}, later
+    )
+    first, second, third = (store.item(url=f"https://{n}.example/1") for n in "abc")
+    assert first is not None and second is not None and third is not None
+    assert second.story != first.story  # the first copy was too old to be looked at
+    assert third.story == second.story  # the second was recent enough
+
+
+def test_write_polls_finds_copies_within_one_batch_and_records_each_poll(store: Store) -> None:
+    """Several feeds written in one transaction: a copy carried by two of them is one story,
+    the same URL is stored once, and each feed's poll outcome is recorded."""
+    from monitor.store import PollWrite, SaveResult
+
+    store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "abc"], NOW)
+    feeds = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
+    seen: list[SaveResult] = []
+
+    def outcome(saved: SaveResult) -> FeedUpdate:
+        seen.append(saved)
+        return FeedUpdate(
+            polled_at=NOW,
+            next_poll_at=NOW + timedelta(minutes=len(seen)),
+            success=True,
+            etag=f'"{len(seen)}"',
+        )
+
+    writes = [
+        PollWrite(
+            feeds[0].id,
+            NOW,
+            outcome,
+            [item("a1", "NORAD plan", url="https://a.example/1", summary=WIRE)],
+        ),
+        PollWrite(
+            feeds[1].id,
+            NOW,
+            outcome,
+            [
+                item(
+                    "b1",
+                    "Ottawa's NORAD plan",
+                    url="https://b.example/7",
+                    summary="OTTAWA — " + WIRE,
+                )
+            ],
+        ),
+        PollWrite(
+            feeds[2].id,
+            NOW,
+            outcome,
+            [
+                item("c1", "NORAD plan", url="https://a.example/1", summary=WIRE),
+                item(
+                    "c2",
+                    "Steel talks",
+                    url="https://c.example/2",
+                    summary="Negotiators met in Washington on steel quotas.",
+                ),
+            ],
+        ),
+    ]
+    written = store.write_polls(writes, lambda i: [match("norad")] if "NORAD" in i.title else [])
+    assert [w.saved.new_items for w in written if not isinstance(w, Exception)] == [1, 1, 1]
+    assert [w.saved.linked_items for w in written if not isinstance(w, Exception)] == [0, 0, 1]
+    a1, b1, c2 = (
+        store.item(url=u)
+        for u in ("https://a.example/1", "https://b.example/7", "https://c.example/2")
+    )
+    assert a1 is not None and b1 is not None and c2 is not None
+    assert a1.story == b1.story != c2.story
+    assert len(a1.feeds) == 2  # stored once, carried by a and c
+    etags = {f.url: f.etag for f in store.feeds()}
+    assert etags == {
+        "https://a.example/feed": '"1"',
+        "https://b.example/feed": '"2"',
+        "https://c.example/feed": '"3"',
+    }
+    assert store.claim_due_feeds(NOW, owner="x") == []  # leases released, next polls ahead
+
+
 def test_changed_item_counts_only_when_a_topic_is_new_or_severity_rises(store: Store) -> None:
     store.sync_feeds([Spec("https://a.example/feed")], NOW)
     [a] = store.claim_due_feeds(NOW, owner="w")

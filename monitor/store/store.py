@@ -33,7 +33,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor import stories
@@ -680,42 +680,41 @@ class Store:
             keys_of = [sorted(set(sig.keys)) for sig in sigs]
             since = min(b.now for b in batches) - STORY_WINDOW
             story_ids = self._assign_stories(conn, [i for _, i in fresh], sigs, keys_of, since)
-            rows: list[dict[str, Any]] = [
-                {
-                    "url": item.url,
-                    "title": item.title,
-                    "summary": item.summary,
-                    "published": item.published,
-                    "author": item.author,
-                    "source": item.source,
-                    "lang": item.lang,
-                    "content_hash": item.content_hash,
-                    "fingerprint": item.fingerprint,
-                    "story": story,
-                    "first_seen_at": b.now,
-                    "updated_at": b.now,
-                }
+            rows = [
+                (
+                    item.url,
+                    item.title,
+                    item.summary,
+                    item.published,
+                    item.author,
+                    item.source,
+                    item.lang,
+                    item.content_hash,
+                    item.fingerprint,
+                    story,
+                    b.now,
+                    b.now,
+                )
                 for (b, item), story in zip(fresh, story_ids, strict=True)
             ]
-            result = conn.execute(
-                items_t.insert().returning(items_t.c.id, sort_by_parameter_order=True), rows
-            )
-            ids = [row.id for row in result]
+            ids = self._insert_items(conn, rows)
             bands = [(k, item_id) for item_id, keys in zip(ids, keys_of, strict=True) for k in keys]
-            self._insert_bands(conn, bands)
+            _bulk_insert(conn, bands_t, ("band", "item_id"), bands)
             for item_id, story, sig in zip(ids, story_ids, sigs, strict=True):
                 self._stories.put(item_id, story, sig)
-        conn.execute(
-            feed_items_t.insert(),
+        _bulk_insert(
+            conn,
+            feed_items_t,
+            ("feed_id", "key", "item_id", "content_hash", "first_seen_at", "last_seen_at"),
             [
-                {
-                    "feed_id": b.feed_id,
-                    "key": item.key,
-                    "item_id": owner if owner >= 0 else ids[-1 - owner],
-                    "content_hash": item.content_hash,
-                    "first_seen_at": b.now,
-                    "last_seen_at": b.now,
-                }
+                (
+                    b.feed_id,
+                    item.key,
+                    owner if owner >= 0 else ids[-1 - owner],
+                    item.content_hash,
+                    b.now,
+                    b.now,
+                )
                 for (b, item), owner in zip(new, owners, strict=True)
             ],
         )
@@ -747,15 +746,25 @@ class Store:
             conn.execute(matches_t.insert(), match_rows)
         return [(c[0], c[1], c[2]) for c in counts]
 
-    def _insert_bands(self, conn: Connection, bands: list[tuple[int, int]]) -> None:
-        """Story keys of new items: many rows of two integers, handed to the driver as they
-        are (SQLAlchemy's per-row parameter work would cost more than the inserts)."""
-        if not bands:
-            return
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        conn.exec_driver_sql(
-            f"INSERT INTO {bands_t.name} (band, item_id) VALUES ({mark}, {mark})", bands
-        )
+    def _insert_items(self, conn: Connection, rows: list[tuple[Any, ...]]) -> list[int]:
+        """Insert items (tuples in :data:`_ITEM_COLUMNS` order); their ids, in order."""
+        if self.dialect != "sqlite":
+            result = conn.execute(
+                items_t.insert().returning(items_t.c.id, sort_by_parameter_order=True),
+                [dict(zip(_ITEM_COLUMNS, row, strict=True)) for row in rows],
+            )
+            return [r.id for r in result]
+        # SQLite returns ids in order only one row at a time. Without an explicit id it gives a
+        # row the largest id so far plus one, and from its first insert on, this transaction
+        # holds the database's write lock: the newest ids are these rows'.
+        _bulk_insert(conn, items_t, _ITEM_COLUMNS, rows)
+        newest = conn.exec_driver_sql(
+            "SELECT id FROM items ORDER BY id DESC LIMIT ?", (len(rows),)
+        ).fetchall()
+        ids = [r[0] for r in reversed(newest)]
+        if ids != list(range(ids[0], ids[0] + len(rows))):  # pragma: no cover - see above
+            raise StoreError("new items did not get consecutive ids; nothing was written")
+        return ids
 
     def _items_by_url(self, conn: Connection, urls: set[str]) -> dict[str, int]:
         """The first stored item with each of these canonical URLs."""
@@ -782,15 +791,22 @@ class Store:
         in the batch), if close enough, else a story of its own. Candidates are the most
         recent :data:`STORY_CANDIDATES`."""
         by_band: dict[int, list[int]] = defaultdict(list)
-        keys = sorted({k for item_keys in keys_of for k in item_keys})
-        for chunk in _chunks(keys, 500):
-            rows = conn.execute(
-                select(bands_t.c.band, bands_t.c.item_id)
-                .join(items_t, items_t.c.id == bands_t.c.item_id)
-                .where(bands_t.c.band.in_(chunk), items_t.c.first_seen_at >= since)
-            )
-            for r in rows:
-                by_band[r.band].append(r.item_id)
+        # Ids grow with time, so "first seen since" is "id at least the first id seen since":
+        # one lookup on the time index, then the key lookups need no join with the items.
+        first = conn.execute(
+            select(func.min(items_t.c.id)).where(items_t.c.first_seen_at >= since)
+        ).scalar()
+        if first is not None:
+            keys = sorted({k for item_keys in keys_of for k in item_keys})
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            for chunk in _chunks(keys, 500):
+                rows = conn.exec_driver_sql(
+                    f"SELECT band, item_id FROM {bands_t.name} "
+                    f"WHERE band IN ({', '.join([mark] * len(chunk))}) AND item_id >= {mark}",
+                    (*chunk, first),
+                )
+                for band, item_id in rows:
+                    by_band[band].append(item_id)
         nearest = [
             heapq.nlargest(STORY_CANDIDATES, {i for k in item_keys for i in by_band.get(k, ())})
             for item_keys in keys_of
@@ -1301,6 +1317,66 @@ class Store:
                 select(deliveries_t.c.status, func.count()).group_by(deliveries_t.c.status)
             )
             return {status: int(n) for status, n in rows}
+
+
+_ITEM_COLUMNS = (
+    "url",
+    "title",
+    "summary",
+    "published",
+    "author",
+    "source",
+    "lang",
+    "content_hash",
+    "fingerprint",
+    "story",
+    "first_seen_at",
+    "updated_at",
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_plan(
+    dialect: Dialect, table: str, columns: tuple[str, ...]
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """The driver-level INSERT for these columns, and each column type's value converter."""
+    t = {"items": items_t, "feed_items": feed_items_t, "story_bands": bands_t}[table]
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    return sql, tuple(t.c[c].type.bind_processor(dialect) for c in columns)
+
+
+def _bulk_insert(
+    conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert many rows (tuples in ``columns`` order) with one ``executemany`` of the driver.
+
+    Each value goes through its column type's own converter, so values are stored exactly as
+    SQLAlchemy stores them; a value repeated across rows (a poll's time) is converted once.
+    For the big tables of a poll, SQLAlchemy's per-row parameter handling costs more than
+    the inserts themselves.
+    """
+    if not rows:
+        return
+    sql, converters = _insert_plan(conn.dialect, table.name, columns)
+    convert = [(i, fn) for i, fn in enumerate(converters) if fn is not None]
+    if convert:
+        memo: dict[tuple[int, Any], Any] = {}
+        converted: list[tuple[Any, ...]] = []
+        for row in rows:
+            values = list(row)
+            for i, fn in convert:
+                key = (i, values[i])
+                if key not in memo:
+                    memo[key] = fn(values[i])
+                values[i] = memo[key]
+            converted.append(tuple(values))
+        rows = converted
+    conn.exec_driver_sql(sql, rows)
 
 
 def _new_id(result: Any) -> int:
