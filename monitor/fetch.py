@@ -502,15 +502,11 @@ class Fetcher:
                 f"the body is larger than max_bytes ({exc.what})",
                 status=exc.answer.status,
             )
-        if result.outcome == "error":
-            log.debug(
-                "fetch %s: %s (%s)",
-                redact_url(url),
-                result.error_kind,
-                result.error,
-            )
-        else:
-            log.debug("fetch %s: %s %s", redact_url(url), result.outcome, result.status)
+        if log.isEnabledFor(logging.DEBUG):  # redact_url costs more than the line itself
+            if result.outcome == "error":
+                log.debug("fetch %s: %s (%s)", redact_url(url), result.error_kind, result.error)
+            else:
+                log.debug("fetch %s: %s %s", redact_url(url), result.outcome, result.status)
         return result
 
     # -- steps -------------------------------------------------------------------------------
