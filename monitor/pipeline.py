@@ -9,6 +9,7 @@ the cycle goes on; a bug propagates. Must not import scheduler, server or cli.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import logging
 import os
@@ -16,7 +17,8 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +39,56 @@ log = logging.getLogger("monitor.poll")
 
 #: Most polls written in one transaction.
 WRITE_BATCH = 64
+#: Most bytes of fetched bodies between fetched and stored (their parsed items take a few times
+#: as much memory): a burst of large feeds waits here instead of filling the memory.
+INGEST_BYTES = 8 * 1024 * 1024
+
+
+class ByteBudget:
+    """At most ``slots`` holders and ``limit`` bytes held at once, granted in arrival order; a
+    holder larger than the whole budget goes through alone rather than never."""
+
+    def __init__(self, limit: int, *, slots: int) -> None:
+        self.limit = limit
+        self.slots = slots
+        self.used = 0
+        self.holders = 0
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    def _fits(self, size: int) -> bool:
+        return self.holders == 0 or (self.holders < self.slots and self.used + size <= self.limit)
+
+    def _take(self, size: int) -> None:
+        self.used += size
+        self.holders += 1
+
+    def _release(self, size: int) -> None:
+        self.used -= size
+        self.holders -= 1
+        while self._waiters and self._fits(self._waiters[0][0]):
+            waiting, granted = self._waiters.popleft()
+            if not granted.cancelled():
+                self._take(waiting)
+                granted.set_result(None)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, size: int) -> AsyncIterator[None]:
+        if self._waiters or not self._fits(size):
+            granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append((size, granted))
+            try:
+                await granted
+            except asyncio.CancelledError:
+                if granted.done() and not granted.cancelled():  # granted, then cancelled
+                    self._release(size)
+                raise
+        else:
+            self._take(size)
+        try:
+            yield
+        finally:
+            self._release(size)
+
 
 T = TypeVar("T")
 
@@ -218,7 +270,7 @@ class Pipeline:
         # feeds between parsing and stored: enough to keep the parse workers busy and to fill
         # a write batch, few enough that parsed items do not pile up in memory while the
         # database catches up
-        self._ingesting = asyncio.Semaphore(WRITE_BATCH + 2 * self.parse_pool.workers)
+        self._ingesting = ByteBudget(INGEST_BYTES, slots=WRITE_BATCH + 2 * self.parse_pool.workers)
         self._queued: list[tuple[PollWrite, asyncio.Future[PollWritten]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -266,7 +318,7 @@ class Pipeline:
         items: list[Item] = []
         if result.outcome == "ok" and result.body is not None:
             # Bodies waiting here are cheap; parsed items waiting for the database are not.
-            async with self._ingesting:
+            async with self._ingesting.hold(len(result.body)):
                 result, items, signatures = await self._parse(feed, result, now)
                 written = await self._write(
                     PollWrite(
