@@ -29,7 +29,7 @@ from typing import Protocol, TypeVar
 from monitor import cadence
 from monitor.errors import ParseError
 from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
-from monitor.normalize import normalize_entry, normalize_with_signature
+from monitor.normalize import normalize_with_signature
 from monitor.parse import parse_feed
 from monitor.store import PollWrite, PollWritten, SaveResult, Store
 from monitor.stories import StorySignature
@@ -150,21 +150,6 @@ class CycleReport:
         return sum(p.new_matches for p in self.polls)
 
 
-def parse_and_normalize(
-    body: bytes,
-    feed_url: str,
-    content_type: str | None,
-    lang: str | None,
-    now: datetime,
-) -> list[Item]:
-    """Parse a body and normalise its entries (runs in a worker process)."""
-    parsed = parse_feed(body, url=feed_url, content_type=content_type)
-    return [
-        normalize_entry(e, feed_url=feed_url, feed_link=parsed.link, lang=lang, now=now)
-        for e in parsed.entries
-    ]
-
-
 def parse_for_store(
     body: bytes,
     feed_url: str,
@@ -172,7 +157,7 @@ def parse_for_store(
     lang: str | None,
     now: datetime,
 ) -> tuple[list[Item], dict[str, StorySignature]]:
-    """:func:`parse_and_normalize`, plus each item's story signature (runs in a worker
+    """Parse a body into items and their story signatures by item key (runs in a worker
     process: shingling is CPU work too, and the store needs it for every new item)."""
     parsed = parse_feed(body, url=feed_url, content_type=content_type)
     items: list[Item] = []
