@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 from array import array
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +22,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import (
     Engine,
+    Table,
     and_,
     bindparam,
     create_engine,
@@ -178,7 +179,8 @@ class PollWritten:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _FeedBatch:
-    """One feed's share of a batch: its new and changed items and their matches."""
+    """One feed's share of a batch: its new and changed items and their matches (compared
+    and hashed by identity: two polls of one feed are two batches)."""
 
     feed_id: int
     now: datetime
@@ -654,9 +656,8 @@ class Store:
         in order), then their story keys, feed links and matches in one each.
         """
         new = [(b, item) for b in batches for item in b.new]
-        out: list[tuple[int, int, list[str]]] = [(0, 0, []) for _ in batches]
         if not new:
-            return out
+            return [(0, 0, []) for _ in batches]
         stored = self._items_by_url(conn, {i.url for _, i in new if i.url})
         fresh: list[tuple[_FeedBatch, Item]] = []
         # for each new item, its stored item id, or -1 - its position in ``fresh``
@@ -718,15 +719,9 @@ class Store:
                 for (b, item), owner in zip(new, owners, strict=True)
             ],
         )
-        position = {id(b): n for n, b in enumerate(batches)}
-        counts: list[list[Any]] = [[0, 0, []] for _ in batches]
-        for b, _ in new:
-            counts[position[id(b)]][1] += 1
+        topics: dict[_FeedBatch, list[str]] = defaultdict(list)
         match_rows: list[dict[str, Any]] = []
         for item_id, (b, item) in zip(ids, fresh, strict=True):
-            n = position[id(b)]
-            counts[n][0] += 1
-            counts[n][1] -= 1
             changes = match_changes({}, b.scored.get(item.key, ()))  # a new item has none yet
             for tm in (*changes.new, *changes.raised):
                 match_rows.append(
@@ -741,10 +736,11 @@ class Store:
                         "updated_at": b.now,
                     }
                 )
-                counts[n][2].append(tm.topic)
+                topics[b].append(tm.topic)
         if match_rows:
             conn.execute(matches_t.insert(), match_rows)
-        return [(c[0], c[1], c[2]) for c in counts]
+        stored_here = Counter(b for b, _ in fresh)
+        return [(stored_here[b], len(b.new) - stored_here[b], topics[b]) for b in batches]
 
     def _insert_items(self, conn: Connection, rows: list[tuple[Any, ...]]) -> list[int]:
         """Insert items (tuples in :data:`_ITEM_COLUMNS` order); their ids, in order."""
@@ -798,7 +794,7 @@ class Store:
         ).scalar()
         if first is not None:
             keys = sorted({k for item_keys in keys_of for k in item_keys})
-            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            mark = _placeholder(conn.dialect)
             for chunk in _chunks(keys, 500):
                 rows = conn.exec_driver_sql(
                     f"SELECT band, item_id FROM {bands_t.name} "
@@ -1335,23 +1331,27 @@ _ITEM_COLUMNS = (
 )
 
 
+def _placeholder(dialect: Dialect) -> str:
+    """How the driver marks a positional parameter in SQL handed to it directly."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
 @functools.lru_cache(maxsize=64)
 def _insert_plan(
-    dialect: Dialect, table: str, columns: tuple[str, ...]
+    dialect: Dialect, table: Table, columns: tuple[str, ...]
 ) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
     """The driver-level INSERT for these columns, and each column type's value converter."""
-    t = {"items": items_t, "feed_items": feed_items_t, "story_bands": bands_t}[table]
     quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = _placeholder(dialect)
     sql = (
-        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in columns)}) "
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
-    return sql, tuple(t.c[c].type.bind_processor(dialect) for c in columns)
+    return sql, tuple(table.c[c].type.bind_processor(dialect) for c in columns)
 
 
 def _bulk_insert(
-    conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
     """Insert many rows (tuples in ``columns`` order) with one ``executemany`` of the driver.
 
@@ -1362,7 +1362,7 @@ def _bulk_insert(
     """
     if not rows:
         return
-    sql, converters = _insert_plan(conn.dialect, table.name, columns)
+    sql, converters = _insert_plan(conn.dialect, table, columns)
     convert = [(i, fn) for i, fn in enumerate(converters) if fn is not None]
     if convert:
         memo: dict[tuple[int, Any], Any] = {}
