@@ -36,6 +36,7 @@ import contextlib
 import functools
 import gzip as gzip_module
 import hashlib
+import ssl
 import threading
 import time
 import zlib
@@ -276,13 +277,21 @@ class FeedServer:
     and inspected from any thread while it runs.
     """
 
-    def __init__(self, *, hosts: int = 1, latency_s: float = 0.0, record: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        hosts: int = 1,
+        latency_s: float = 0.0,
+        record: bool = True,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         if not 1 <= hosts <= 250:
             raise ValueError(
                 f"hosts must be between 1 and 250 (127.0.0.1 … 127.0.0.250), got {hosts}"
             )
         self.latency_s = latency_s
         self.record = record
+        self.tls = tls  # a server context: answer HTTPS instead of HTTP
         self._listeners = [_Listener(f"127.0.0.{n + 1}", 0) for n in range(hosts)]
         self._state = _State()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -312,6 +321,7 @@ class FeedServer:
                 0,
                 limit=_MAX_HEADER_BYTES,
                 backlog=1024,
+                ssl=self.tls,
             )
             listener.server = server
             listener.port = server.sockets[0].getsockname()[1]
@@ -374,10 +384,11 @@ class FeedServer:
 
     @property
     def base_urls(self) -> list[str]:
-        """One ``http://address:port`` per listening address."""
+        """One ``http://address:port`` (``https://`` with ``tls``) per listening address."""
         if self._thread is None:
             raise RuntimeError("FeedServer is not running: use it as a context manager")
-        return [f"http://{x.address}:{x.port}" for x in self._listeners]
+        scheme = "https" if self.tls is not None else "http"
+        return [f"{scheme}://{x.address}:{x.port}" for x in self._listeners]
 
     def url(self, path: str, host: int = 0) -> str:
         if not path.startswith("/"):

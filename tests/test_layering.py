@@ -1,7 +1,7 @@
 """The import layering of the package (the layering of docs/architecture.md, enforced).
 
 Pure modules import no I/O module; nothing imports the CLI; SQLModel tables stay in
-``monitor.store``; only ``fetch`` and ``deliver`` import httpx.
+``monitor.store``; only ``fetch`` and ``deliver`` import httpx (and httpcore).
 """
 
 from __future__ import annotations
@@ -47,7 +47,16 @@ LAYERS: dict[str, int] = {
     "__init__": 0,
 }
 PURE = {name for name, layer in LAYERS.items() if layer == 1}
-IO_LIBRARIES = {"httpx", "sqlalchemy", "sqlmodel", "alembic", "smtplib", "aiosmtplib", "socket"}
+IO_LIBRARIES = {
+    "httpx",
+    "httpcore",
+    "sqlalchemy",
+    "sqlmodel",
+    "alembic",
+    "smtplib",
+    "aiosmtplib",
+    "socket",
+}
 
 
 def _modules() -> list[tuple[str, Path]]:

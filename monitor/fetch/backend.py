@@ -1,0 +1,314 @@
+"""An httpcore network backend built on asyncio's own transports and protocols.
+
+Owns: opening TCP connections, TLS upgrades, and the reads and writes httpcore asks for, with
+httpcore's timeouts and exceptions. Imports nothing from ``monitor``; only
+:mod:`monitor.fetch` uses it (as the ``network_backend`` of each host's connection pool).
+
+Why not httpcore's default: on asyncio it goes through anyio, which costs, per request, a
+cancel scope for every read and write, a trip through the event loop before each send, and,
+each time the pool looks for a free connection, a dictionary of socket attributes with a
+``getpeername`` call and a ``poll`` system call for every idle connection ("has the server
+closed it?"). Here a protocol object keeps what arrived; a read that finds data returns it
+without waiting, a write that the kernel takes returns at once, and "has the server closed
+it?" is a flag set by asyncio when the peer closes or sends while idle. Measured on 1,000
+conditional GETs on loopback, see ``docs/benchmarks.md``.
+
+Back-pressure both ways: reading pauses when more than :data:`READ_HIGH_WATER` bytes wait to
+be read and resumes below :data:`READ_LOW_WATER`; a write waits while asyncio's transport
+says its buffer is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import socket
+import ssl
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+
+#: Reading pauses when this many received bytes wait for the reader...
+READ_HIGH_WATER = 256 * 1024
+#: ...and resumes when fewer than this many do.
+READ_LOW_WATER = 64 * 1024
+
+# What httpcore passes on to ``socket.setsockopt``.
+_SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
+
+
+class _Protocol(asyncio.Protocol):
+    """Receives for one connection: the bytes not yet read, end of stream, flow control."""
+
+    __slots__ = (
+        "transport",
+        "chunks",
+        "buffered",
+        "eof",
+        "lost",
+        "error",
+        "_reader",
+        "_reading_paused",
+        "_writing_paused",
+        "_drain",
+    )
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.chunks: collections.deque[bytes] = collections.deque()
+        self.buffered = 0
+        self.eof = False
+        self.lost = False
+        self.error: BaseException | None = None
+        self._reader: asyncio.Future[None] | None = None
+        self._reading_paused = False
+        self._writing_paused = False
+        self._drain: asyncio.Future[None] | None = None
+
+    # -- asyncio's callbacks -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport  # after a TLS upgrade, the TLS transport
+
+    def data_received(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.buffered += len(data)
+        if self.buffered > READ_HIGH_WATER and not self._reading_paused:
+            self._reading_paused = True
+            assert self.transport is not None
+            self.transport.pause_reading()
+        self._wake_reader()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake_reader()
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.eof = True
+        self.error = exc
+        self._wake_reader()
+        drain, self._drain = self._drain, None
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        drain, self._drain = self._drain, None
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
+    # -- for the stream ----------------------------------------------------------------------
+
+    def _wake_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None and not reader.done():
+            reader.set_result(None)
+
+    def take(self, max_bytes: int) -> bytes:
+        """At most ``max_bytes`` of what has arrived (there must be something)."""
+        data = self.chunks.popleft()
+        if len(data) > max_bytes:
+            self.chunks.appendleft(data[max_bytes:])
+            data = data[:max_bytes]
+        self.buffered -= len(data)
+        if self._reading_paused and self.buffered < READ_LOW_WATER and not self.lost:
+            self._reading_paused = False
+            assert self.transport is not None
+            self.transport.resume_reading()
+        return data
+
+    async def readable(self) -> None:
+        """Wait until there is data, end of stream, or the connection is lost."""
+        assert self._reader is None, "only one read at a time"
+        self._reader = asyncio.get_running_loop().create_future()
+        try:
+            await self._reader
+        finally:
+            self._reader = None
+
+    @property
+    def writing_paused(self) -> bool:
+        return self._writing_paused
+
+    async def drained(self) -> None:
+        """Wait until the transport accepts writes again or the connection is lost."""
+        if self._drain is None:
+            self._drain = asyncio.get_running_loop().create_future()
+        await self._drain
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """One connection, plain or TLS, as httpcore sees it."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    # The timeout parameters are httpcore's interface (ruff's ASYNC109 would have none).
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        protocol = self._protocol
+        if not protocol.chunks:
+            if protocol.eof:
+                return self._ended()
+            try:
+                if timeout is None:
+                    await protocol.readable()
+                else:
+                    async with asyncio.timeout(timeout):
+                        await protocol.readable()
+            except TimeoutError:
+                raise httpcore.ReadTimeout(f"no data{_within(timeout)}") from None
+            if not protocol.chunks:
+                return self._ended()
+        return protocol.take(max_bytes)
+
+    def _ended(self) -> bytes:
+        error = self._protocol.error
+        if error is not None:
+            raise httpcore.ReadError(str(error) or type(error).__name__) from error
+        return b""  # the peer closed the connection; httpcore decides what that means
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        if not buffer:
+            return
+        protocol = self._protocol
+        if protocol.lost or self._transport.is_closing():
+            error = protocol.error
+            detail = str(error) if error else "the connection is closed"
+            raise httpcore.WriteError(detail) from error
+        self._transport.write(buffer)
+        if not protocol.writing_paused:
+            return
+        try:
+            if timeout is None:
+                await protocol.drained()
+            else:
+                async with asyncio.timeout(timeout):
+                    await protocol.drained()
+        except TimeoutError:
+            raise httpcore.WriteTimeout(f"could not send{_within(timeout)}") from None
+        if protocol.lost and protocol.error is not None:
+            raise httpcore.WriteError(str(protocol.error)) from protocol.error
+
+    async def aclose(self) -> None:
+        self._transport.close()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                upgraded = await loop.start_tls(
+                    self._transport,
+                    self._protocol,
+                    ssl_context,
+                    server_hostname=server_hostname,
+                )
+        except TimeoutError:
+            self._transport.abort()
+            raise httpcore.ConnectTimeout(f"TLS handshake not done{_within(timeout)}") from None
+        except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; said for clarity
+            self._transport.abort()
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        if upgraded is None:  # pragma: no cover - only when the transport closed meanwhile
+            raise httpcore.ConnectError("the connection closed during the TLS handshake")
+        assert isinstance(upgraded, asyncio.Transport)
+        return AsyncioStream(upgraded, self._protocol)
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            # httpcore asks this of idle connections: anything arriving then (usually the
+            # server closing it) means the connection cannot take another request.
+            protocol = self._protocol
+            return bool(protocol.chunks) or protocol.eof
+        if info == "ssl_object":
+            return self._transport.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._transport.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._transport.get_extra_info("peername")
+        if info == "socket":
+            return self._transport.get_extra_info("socket")
+        return None
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """Pass as ``network_backend`` to :class:`httpcore.AsyncConnectionPool`."""
+
+    #: Delay before trying the next address of a host name (RFC 8305 "happy eyeballs").
+    happy_eyeballs_delay: float = 0.25
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109
+        local_address: str | None = None,
+        socket_options: Iterable[_SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_connection(
+                    _Protocol,
+                    host,
+                    port,
+                    local_addr=(local_address, 0) if local_address else None,
+                    happy_eyeballs_delay=self.happy_eyeballs_delay,
+                )
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"not connected{_within(timeout)}") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        return _stream(transport, protocol, socket_options)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109
+        socket_options: Iterable[_SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_unix_connection(_Protocol, path)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"not connected{_within(timeout)}") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        return _stream(transport, protocol, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def _stream(
+    transport: asyncio.BaseTransport,
+    protocol: _Protocol,
+    socket_options: Iterable[_SocketOption] | None,
+) -> AsyncioStream:
+    assert isinstance(transport, asyncio.Transport)
+    if socket_options:
+        sock: socket.socket | None = transport.get_extra_info("socket")
+        if sock is not None:
+            for option in socket_options:
+                sock.setsockopt(*option)
+    return AsyncioStream(transport, protocol)
+
+
+def _within(timeout: float | None) -> str:
+    # A connect can also time out in the kernel (ETIMEDOUT), with no timeout of ours set.
+    return f" within {timeout:g} s" if timeout is not None else " (timed out)"
