@@ -25,7 +25,7 @@ import collections
 import socket
 import ssl
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import httpcore
 
@@ -71,8 +71,8 @@ class _Protocol(asyncio.Protocol):
     # -- asyncio's callbacks -----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport  # after a TLS upgrade, the TLS transport
+        # cast, not isinstance: other event loops' transports do not subclass asyncio's
+        self.transport = cast(asyncio.Transport, transport)  # after a TLS upgrade, the TLS one
 
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)
@@ -225,7 +225,6 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
         if upgraded is None:  # pragma: no cover - only when the transport closed meanwhile
             raise httpcore.ConnectError("the connection closed during the TLS handshake")
-        assert isinstance(upgraded, asyncio.Transport)
         return AsyncioStream(upgraded, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:
@@ -300,13 +299,12 @@ def _stream(
     protocol: _Protocol,
     socket_options: Iterable[_SocketOption] | None,
 ) -> AsyncioStream:
-    assert isinstance(transport, asyncio.Transport)
     if socket_options:
         sock: socket.socket | None = transport.get_extra_info("socket")
         if sock is not None:
             for option in socket_options:
                 sock.setsockopt(*option)
-    return AsyncioStream(transport, protocol)
+    return AsyncioStream(cast(asyncio.Transport, transport), protocol)
 
 
 def _within(timeout: float | None) -> str:
