@@ -476,11 +476,10 @@ async def test_urls_are_not_logged_with_secrets(
     url = server.feed("/secret.xml", rss_feed("S")) + "?token=hunter2&page=1"
     with caplog.at_level(logging.DEBUG):
         async with Fetcher() as f:
-            assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
             await f.fetch(url)
             await f.fetch(server.error("/secret-missing", 404) + "?api_key=hunter2")
     assert not [r for r in caplog.records if "hunter2" in r.getMessage()]
-    assert not [r for r in caplog.records if r.name.startswith("httpx") and r.levelno < 30]
+    assert not [r for r in caplog.records if r.name.startswith("httpx")]
     assert any("/secret.xml" in r.getMessage() for r in caplog.records)
 
 

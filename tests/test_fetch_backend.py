@@ -103,14 +103,20 @@ def _response(body: bytes, extra: str = "") -> bytes:
 # ------------------------------------------------------------------------------ the Fetcher
 
 
-async def test_the_fetcher_pools_use_the_asyncio_backend(https: FeedServer, certs: Certs) -> None:
-    url = https.feed("/pool.xml", FEED)
-    async with Fetcher(ssl_context=certs.client_context()) as f:
-        assert (await f.fetch(url)).outcome == "ok"
+async def test_connections_are_kept_per_host_and_closed_with_the_fetcher(
+    https: FeedServer, certs: Certs
+) -> None:
+    https.reset()
+    urls = [https.feed(f"/many/{n}.xml", FEED) for n in range(8)]
+    async with Fetcher(ssl_context=certs.client_context(), per_host=2) as f:
+        results = await asyncio.gather(*(f.fetch(url) for url in urls))
         (host,) = f._hosts.values()
-        pool = host.transport._pool
-        assert isinstance(pool, httpcore.AsyncConnectionPool)
-        assert isinstance(pool._network_backend, AsyncioBackend)
+        kept = list(host.idle)
+        assert all(connection.is_idle() for connection in kept)
+    assert [r.outcome for r in results] == ["ok"] * 8
+    assert https.total_requests() == 8
+    assert 1 <= len(kept) <= https.connections() <= 2
+    assert all(connection.is_closed() for connection in kept)
 
 
 async def test_https_feed_from_a_private_ca_over_one_connection(

@@ -2,7 +2,7 @@
 
 Owns: the one long-lived HTTP client of a process (:class:`Fetcher`), conditional GET, manual
 redirect following, size and time caps, content decoding, the "is this really a feed?" sniff
-(:func:`sniff_feed`), and translating httpx's exceptions into the stable error kinds stored with
+(:func:`sniff_feed`), and translating httpcore's exceptions into the stable error kinds stored with
 a feed's health. Everything the remote side can do wrong comes back as a
 :class:`~monitor.model.FetchResult` with ``outcome="error"``; only bugs raise.
 
@@ -10,20 +10,21 @@ Decides nothing about scheduling (that is :mod:`monitor.cadence`) and touches no
 import ``monitor.model``, ``monitor.errors`` and ``monitor.urls``; must not import parse, store,
 deliver, pipeline, scheduler or cli.
 
-Why the client is built the way it is: httpcore's connection pool walks every connection it
-holds (and checks each idle one's socket) whenever a request starts or a response ends, so its
-cost per request grows with the size of the pool. Measured on loopback (1,000 small feeds,
-concurrency 50): one ``httpx.AsyncClient`` with a 50-connection pool spent about 4 ms of CPU per
-fetch. So the :class:`Fetcher` gives each host a small pool of its own (an
-:class:`httpx.AsyncHTTPTransport`) holding at most ``per_host`` connections, which is also the
-per-host concurrency limit, so httpx never queues a request itself; the pool of a host left
-idle for ``keepalive_s`` is closed. Keep ``per_host`` small: a pool of 50 connections to one
-host costs the 4-6 ms again. Requests go to the host's transport directly, not through an
-``httpx.AsyncClient``: the client's own work per request (merging settings, redirect and auth
-machinery, and cookie extraction, though no cookie is ever kept) cost a quarter of a fetch's
-CPU. The fetcher does what of it a feed poller needs: default headers, the timeout, manual
-redirects. Each pool runs on :class:`monitor.fetch.backend.AsyncioBackend` rather than on
-anyio: per request it saves about a fifth of a fetch's CPU (see that module). HTTP/1.1 only.
+How requests are made, and why: the fetcher drives httpcore's HTTP/1.1 connections
+(:class:`httpcore.AsyncHTTP11Connection`, the protocol layer under httpx) itself, over
+:class:`monitor.fetch.backend.AsyncioBackend`; httpx is used for URLs and the default TLS
+context. Each host has its own slots (``per_host``) and keeps the connections it is not using
+(never more than ``per_host``) for reuse until their keep-alive runs out; a host idle for
+``keepalive_s`` has them closed. Each layer this leaves out was measured on loopback (1,000
+small feeds, concurrency 50, CPU per fetch): one ``httpx.AsyncClient`` with a 50-connection
+pool cost about 4 ms, because httpcore's pool walks every connection it holds (checking each
+idle one's socket) whenever a request starts or ends; a small httpx transport per host, called
+directly, about 1 ms (the client's own work, merging settings, redirect machinery and cookie
+extraction, had been a quarter of that); the same over the asyncio backend instead of anyio, a
+fifth less; and without httpx's transport and httpcore's pool (their request and response
+models, locks and per-request bookkeeping), half of that again. What of the client a feed
+poller needs is done here: default headers, timeouts, manual redirects, no cookies.
+HTTP/1.1 only.
 """
 
 from __future__ import annotations
@@ -329,12 +330,26 @@ def _decode_body(raw: bytes, encoding: str | None, limit: int) -> bytes:
 
 @dataclass(slots=True)
 class _Host:
-    """One host's slots and its own small connection pool."""
+    """One host: its slots, and its open connections not in use (at most ``per_host``)."""
 
     semaphore: asyncio.Semaphore
-    transport: httpx.AsyncHTTPTransport
+    idle: list[httpcore.AsyncHTTP11Connection] = field(default_factory=list)
     users: int = 0
     idle_since: float = 0.0
+
+    async def connection(self) -> httpcore.AsyncHTTP11Connection | None:
+        """An idle connection still fit for a request, most recently used first."""
+        while self.idle:
+            connection = self.idle.pop()
+            if connection.is_idle() and not connection.has_expired():
+                return connection
+            await connection.aclose()  # its keep-alive ran out, or the server closed it
+        return None
+
+    async def aclose(self) -> None:
+        idle, self.idle = self.idle, []
+        for connection in idle:
+            await connection.aclose()
 
 
 @dataclass(slots=True)
@@ -343,7 +358,7 @@ class _Answer:
 
     url: str
     status: int
-    headers: httpx.Headers
+    headers: dict[str, str]  # names in lower case
     raw: bytes = b""
     location: str | None = None
 
@@ -377,12 +392,9 @@ class Fetcher:
 
         async with Fetcher(timeout_s=10) as fetcher:
             result = await fetcher.fetch(url, etag=state.etag, body_hash=state.body_hash)
-
-    Setting up the fetcher sets the ``httpx`` logger to WARNING (unless it was configured
-    explicitly) because httpx logs every request URL at INFO, and URLs may carry tokens.
     """
 
-    #: How long an idle connection is kept for reuse; a host idle this long loses its pool.
+    #: How long an idle connection is kept for reuse; a host idle this long has them closed.
     keepalive_s: float = 10.0
 
     def __init__(
@@ -418,20 +430,17 @@ class Fetcher:
         self.per_host = int(per_host)
         self.max_redirects = int(max_redirects)
         self.user_agent = user_agent
-        httpx_log = logging.getLogger("httpx")
-        if httpx_log.level == logging.NOTSET:
-            httpx_log.setLevel(logging.WARNING)
         self._hosts: dict[str, _Host] = {}
         self._slots = asyncio.Semaphore(self.concurrency)
         self._ssl = ssl_context  # None: httpx's default (certifi's CAs), made when first needed
         self._last_sweep = 0.0
         self._closed = False
-        self._headers = {
-            "User-Agent": user_agent,
-            "Accept": ACCEPT,
-            "Accept-Encoding": ACCEPT_ENCODING,
-        }
-        self._timeout = httpx.Timeout(timeout_s).as_dict()
+        self._raw_headers = [
+            (b"User-Agent", user_agent.encode("latin-1", "replace")),
+            (b"Accept", ACCEPT.encode("ascii")),
+            (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
+        ]
+        self._timeout = {"connect": timeout_s, "read": timeout_s, "write": timeout_s}
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -450,7 +459,7 @@ class Fetcher:
         hosts = list(self._hosts.values())
         self._hosts.clear()
         for host in hosts:
-            await host.transport.aclose()
+            await host.aclose()
 
     @property
     def open_hosts(self) -> int:
@@ -493,11 +502,11 @@ class Fetcher:
             result = self._failed(
                 chain, loop, "timeout", f"no complete response within {self.deadline_s:g} s"
             )
-        except httpx.TimeoutException as exc:
+        except httpcore.TimeoutException as exc:
             result = self._failed(chain, loop, "timeout", _describe_timeout(exc, self.timeout_s))
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        except (httpx.InvalidURL, httpcore.UnsupportedProtocol) as exc:
             result = self._failed(chain, loop, "invalid_url", f"invalid URL: {exc}")
-        except httpx.TransportError as exc:
+        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
             result = self._failed(chain, loop, "network", _describe_network(exc))
         except _TooLargeResponse as exc:
             chain.answer = exc.answer
@@ -589,10 +598,19 @@ class Fetcher:
         loop: asyncio.AbstractEventLoop,
     ) -> _Answer:
         """One request and its response, holding a global slot and a slot on the host."""
-        request = httpx.Request(
-            "GET",
-            parsed,
-            headers={**self._headers, **headers},
+        request = httpcore.Request(
+            b"GET",
+            httpcore.URL(
+                scheme=parsed.raw_scheme,
+                host=parsed.raw_host,
+                port=parsed.port,
+                target=parsed.raw_path,
+            ),
+            headers=[
+                (b"Host", parsed.netloc),
+                *self._raw_headers,
+                *((k.encode("ascii"), v.encode("ascii")) for k, v in headers.items()),
+            ],
             extensions={"timeout": self._timeout},
         )
         host = self._enter(parsed.host)
@@ -601,29 +619,48 @@ class Fetcher:
                 if chain.started is None:
                     chain.started = loop.time()
                     deadline.reschedule(chain.started + self.deadline_s)
-                response = await host.transport.handle_async_request(request)
-                response.request = request
+                connection = await host.connection() or await self._connect(parsed)
+                response = await connection.handle_async_request(request)
                 try:
                     return await self._read(url, response)
                 finally:
                     await response.aclose()
+                    if connection.is_idle():  # the whole response was read: keep it
+                        host.idle.append(connection)
         finally:
             await self._leave(host, loop)
 
-    async def _read(self, url: str, response: httpx.Response) -> _Answer:
-        answer = _Answer(url=url, status=response.status_code, headers=response.headers)
-        status = response.status_code
+    async def _connect(self, url: httpx.URL) -> httpcore.AsyncHTTP11Connection:
+        """A new connection to ``url``'s host, TLS for https."""
+        scheme, host = url.raw_scheme, url.raw_host
+        port = url.port or (443 if scheme == b"https" else 80)
+        stream = await _BACKEND.connect_tcp(host.decode("ascii"), port, timeout=self.timeout_s)
+        if scheme == b"https":
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context()
+            stream = await stream.start_tls(
+                self._ssl, server_hostname=host.decode("ascii"), timeout=self.timeout_s
+            )
+        return httpcore.AsyncHTTP11Connection(
+            origin=httpcore.Origin(scheme, host, port),
+            stream=stream,
+            keepalive_expiry=self.keepalive_s,
+        )
+
+    async def _read(self, url: str, response: httpcore.Response) -> _Answer:
+        answer = _Answer(url=url, status=response.status, headers=_header_dict(response.headers))
+        status = response.status
         if status in _REDIRECTS:
-            answer.location = response.headers.get("Location")
+            answer.location = answer.headers.get("location")
         if not 200 <= status < 300 or status == 204:
-            await self._drain(response)
+            await self._drain(answer, response)
             return answer
-        declared = response.headers.get("Content-Length", "")
+        declared = answer.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise _TooLargeResponse(answer, f"Content-Length {int(declared):,} bytes")
         parts: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_raw():
+        async for chunk in response.aiter_stream():
             size += len(chunk)
             if size > self.max_bytes:
                 raise _TooLargeResponse(answer, f"more than {self.max_bytes:,} bytes")
@@ -631,13 +668,13 @@ class Fetcher:
         answer.raw = b"".join(parts)
         return answer
 
-    async def _drain(self, response: httpx.Response) -> None:
+    async def _drain(self, answer: _Answer, response: httpcore.Response) -> None:
         """Read a small non-feed body so its connection can be reused; give up on big ones."""
-        declared = response.headers.get("Content-Length", "")
+        declared = answer.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > _ERROR_BODY_DRAIN:
             return
         size = 0
-        async for chunk in response.aiter_raw():
+        async for chunk in response.aiter_stream():
             size += len(chunk)
             if size > _ERROR_BODY_DRAIN:
                 return
@@ -658,11 +695,11 @@ class Fetcher:
             status=status,
             final_url=answer.url,
             permanent_redirect=self._permanent(chain),
-            content_type=h.get("Content-Type"),
-            etag=h.get("ETag"),
-            last_modified=h.get("Last-Modified"),
-            retry_after_s=parse_retry_after(h.get("Retry-After"), date=h.get("Date")),
-            max_age_s=parse_max_age(h.get("Cache-Control")),
+            content_type=h.get("content-type"),
+            etag=h.get("etag"),
+            last_modified=h.get("last-modified"),
+            retry_after_s=parse_retry_after(h.get("retry-after"), date=h.get("date")),
+            max_age_s=parse_max_age(h.get("cache-control")),
             elapsed_s=chain.elapsed(loop),
         )
         if status == 304:
@@ -677,7 +714,7 @@ class Fetcher:
             kind = _STATUS_KINDS.get(status, "http")
             return replace(base, error_kind=kind, error=f"HTTP {status} {_reason(status)}")
         try:
-            body = _decode_body(answer.raw, h.get("Content-Encoding"), self.max_decompressed_bytes)
+            body = _decode_body(answer.raw, h.get("content-encoding"), self.max_decompressed_bytes)
         except _TooLarge:
             return replace(
                 base,
@@ -721,7 +758,7 @@ class Fetcher:
         retry_after = None
         if answer is not None:
             retry_after = parse_retry_after(
-                answer.headers.get("Retry-After"), date=answer.headers.get("Date")
+                answer.headers.get("retry-after"), date=answer.headers.get("date")
             )
         redirect_trouble = kind in ("redirect_loop", "too_many_redirects", "invalid_url")
         return FetchResult(
@@ -730,7 +767,7 @@ class Fetcher:
             status=status,
             final_url=chain.current,
             permanent_redirect=None if redirect_trouble else self._permanent(chain),
-            content_type=answer.headers.get("Content-Type") if answer else None,
+            content_type=answer.headers.get("content-type") if answer else None,
             retry_after_s=retry_after,
             error_kind=kind,
             error=message,
@@ -742,32 +779,10 @@ class Fetcher:
     def _enter(self, name: str) -> _Host:
         host = self._hosts.get(name)
         if host is None:
-            host = _Host(asyncio.Semaphore(self.per_host), self._transport())
+            host = _Host(asyncio.Semaphore(self.per_host))
             self._hosts[name] = host
         host.users += 1
         return host
-
-    def _transport(self) -> httpx.AsyncHTTPTransport:
-        """A host's transport: httpx's, with its pool on :class:`AsyncioBackend`."""
-        if self._ssl is None:
-            self._ssl = httpx.create_ssl_context()
-        transport = httpx.AsyncHTTPTransport(verify=self._ssl, http1=True, http2=False)
-        pool = httpcore.AsyncConnectionPool(
-            ssl_context=self._ssl,
-            max_connections=self.per_host,
-            max_keepalive_connections=self.per_host,
-            keepalive_expiry=self.keepalive_s,
-            http1=True,
-            http2=False,
-            network_backend=_BACKEND,
-        )
-        if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
-            raise RuntimeError(  # pragma: no cover - only with an httpx this was not built for
-                f"httpx {httpx.__version__}: AsyncHTTPTransport no longer keeps its "
-                "connection pool in '_pool'; monitor.fetch needs updating"
-            )
-        transport._pool = pool
-        return transport
 
     async def _leave(self, host: _Host, loop: asyncio.AbstractEventLoop) -> None:
         host.users -= 1
@@ -784,7 +799,7 @@ class Fetcher:
         ]
         closing = [self._hosts.pop(name) for name in stale]
         for h in closing:
-            await h.transport.aclose()
+            await h.aclose()
 
 
 class _TooLargeResponse(Exception):
@@ -818,6 +833,16 @@ def _check_url(url: str) -> httpx.URL | str:
     return parsed
 
 
+def _header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Response headers by lower-case name; a repeated header's values joined by ", "."""
+    out: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        out[key] = f"{out[key]}, {text}" if key in out else text
+    return out
+
+
 def _without_fragment(url: str) -> str:
     return url.split("#", 1)[0]
 
@@ -829,20 +854,20 @@ def _reason(status: int) -> str:
         return "error"
 
 
-def _describe_timeout(exc: httpx.TimeoutException, timeout_s: float) -> str:
+def _describe_timeout(exc: httpcore.TimeoutException, timeout_s: float) -> str:
     what = {
-        httpx.ConnectTimeout: "connecting",
-        httpx.ReadTimeout: "waiting for data",
-        httpx.WriteTimeout: "sending the request",
-        httpx.PoolTimeout: "waiting for a connection",
+        httpcore.ConnectTimeout: "connecting",
+        httpcore.ReadTimeout: "waiting for data",
+        httpcore.WriteTimeout: "sending the request",
+        httpcore.PoolTimeout: "waiting for a connection",
     }.get(type(exc), "waiting")
     return f"timed out after {timeout_s:g} s {what}"
 
 
-def _describe_network(exc: httpx.TransportError) -> str:
+def _describe_network(exc: httpcore.NetworkError | httpcore.ProtocolError) -> str:
     detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, httpcore.ConnectError):
         return f"could not connect: {detail}"
-    if isinstance(exc, httpx.RemoteProtocolError):
+    if isinstance(exc, httpcore.RemoteProtocolError):
         return f"the server broke the HTTP protocol: {detail}"
     return f"{type(exc).__name__}: {detail}"

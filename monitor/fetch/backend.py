@@ -1,17 +1,17 @@
 """An httpcore network backend built on asyncio's own transports and protocols.
 
 Owns: opening TCP connections, TLS upgrades, and the reads and writes httpcore asks for, with
-httpcore's timeouts and exceptions. Imports nothing from ``monitor``; only
-:mod:`monitor.fetch` uses it (as the ``network_backend`` of each host's connection pool).
+httpcore's timeouts and exceptions. Imports nothing from ``monitor``; :mod:`monitor.fetch`
+opens its connections with it, and it works as the ``network_backend`` of any httpcore pool.
 
 Why not httpcore's default: on asyncio it goes through anyio, which costs, per request, a
 cancel scope for every read and write, a trip through the event loop before each send, and,
-each time the pool looks for a free connection, a dictionary of socket attributes with a
-``getpeername`` call and a ``poll`` system call for every idle connection ("has the server
-closed it?"). Here a protocol object keeps what arrived; a read that finds data returns it
-without waiting, a write that the kernel takes returns at once, and "has the server closed
-it?" is a flag set by asyncio when the peer closes or sends while idle. Measured on 1,000
-conditional GETs on loopback, see ``docs/benchmarks.md``.
+each time a connection is checked for reuse, a dictionary of socket attributes with a
+``getpeername`` call and a ``poll`` system call ("has the server closed it?"). Here a protocol
+object keeps what arrived; a read that finds data returns it without waiting, a write that the
+kernel takes returns at once, and "has the server closed it?" is a flag set by asyncio when
+the peer closes or sends while idle. Measured on 1,000 conditional GETs on loopback: about a
+fifth less CPU than anyio's backend (``docs/benchmarks.md``).
 
 Back-pressure both ways: reading pauses when more than :data:`READ_HIGH_WATER` bytes wait to
 be read and resumes below :data:`READ_LOW_WATER`; a write waits while asyncio's transport
