@@ -383,6 +383,46 @@ def test_prune_removes_old_unmatched_items_only(store: Store) -> None:
     assert counts["items"] == 1 and counts["matches"] == 1
 
 
+def test_story_keys_keep_their_rows_through_migration_0002(store: Store) -> None:
+    """0002 drops the foreign key of story_bands (every item deletion scanned the table)."""
+    from alembic import command
+
+    from monitor.store.migrate import alembic_config
+
+    store.sync_feeds([Spec("https://a.example/feed", "A")], NOW)
+    [a] = store.claim_due_feeds(NOW, owner="w")
+    store.save_items(
+        a.id, [item("a1", "NORAD plan", url="https://a.example/1", summary=WIRE)], [], {}, NOW
+    )
+
+    def bands() -> list[tuple[int, int]]:
+        with store.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT band, item_id FROM story_bands"))
+            return sorted((int(band), int(item_id)) for band, item_id in rows)
+
+    def referred() -> list[str]:
+        return [
+            fk["referred_table"] for fk in sa.inspect(store.engine).get_foreign_keys("story_bands")
+        ]
+
+    def migrate(to: str) -> None:
+        cfg = alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.upgrade if to == "head" else command.downgrade)(cfg, to)
+
+    keys = bands()
+    assert len(keys) >= 4 and referred() == []
+    migrate("0001")
+    assert referred() == ["items"] and bands() == keys
+    migrate("head")
+    assert referred() == [] and bands() == keys
+    # without the constraint the store still deletes an item's keys with the item
+    after = NOW + timedelta(days=1)
+    assert store.prune(unmatched_before=after, bands_before=NOW - timedelta(days=1)) == 1
+    assert bands() == []
+
+
 def test_sqlite_uses_wal(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'wal.db'}")
     with store.engine.connect() as conn:

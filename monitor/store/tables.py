@@ -117,12 +117,17 @@ class MatchRow(SQLModel, table=True):
 
 
 class StoryBandRow(SQLModel, table=True):
-    """Locality-sensitive hash bands of recent items, to find near-duplicate stories fast."""
+    """Locality-sensitive hash bands of recent items, to find near-duplicate stories fast.
+
+    ``item_id`` names an item but is deliberately not a foreign key: the store writes an item's
+    bands with it and deletes them before it, and a foreign key without an index of its own
+    would make every item deletion scan this whole table (migration 0002).
+    """
 
     __tablename__ = "story_bands"
 
     band: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    item_id: int = Field(foreign_key="items.id", primary_key=True)
+    item_id: int = Field(primary_key=True)
 
 
 class DeliveryRow(SQLModel, table=True):
