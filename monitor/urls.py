@@ -342,6 +342,8 @@ def _ascii_host(host: str) -> str | None:
 
 def _normalise_escapes(text: str, safe: frozenset[str]) -> str:
     """Decode escapes of unreserved characters, upper-case the others, encode what must be."""
+    if "%" not in text and safe.issuperset(text):
+        return text  # nothing to decode or encode: most links
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
