@@ -80,7 +80,7 @@ _ERROR_BODY_DRAIN = 64 * 1024  # read this much of an error page so the connecti
 _SNIFF_WINDOW = 64 * 1024
 _SAFE_HEADER = re.compile(r"[\x20-\x7e]{1,1024}")
 _HOST = re.compile(r"[A-Za-z0-9_.-]+|[0-9A-Fa-f:.]+(%[A-Za-z0-9]+)?")
-_BACKEND = AsyncioBackend()  # holds no state: shared by every pool
+_BACKEND = AsyncioBackend()  # holds no state: opens every host's connections
 
 
 # --------------------------------------------------------------------------------------------
@@ -440,7 +440,8 @@ class Fetcher:
             (b"Accept", ACCEPT.encode("ascii")),
             (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
         ]
-        self._timeout = {"connect": timeout_s, "read": timeout_s, "write": timeout_s}
+        # per read and write of a request; connecting is timed in _connect
+        self._timeout = {"read": timeout_s, "write": timeout_s}
 
     async def __aenter__(self) -> Fetcher:
         return self

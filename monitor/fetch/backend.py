@@ -50,9 +50,9 @@ class _Protocol(asyncio.Protocol):
         "eof",
         "lost",
         "error",
+        "writing_paused",
         "_reader",
         "_reading_paused",
-        "_writing_paused",
         "_drain",
     )
 
@@ -63,9 +63,9 @@ class _Protocol(asyncio.Protocol):
         self.eof = False
         self.lost = False
         self.error: BaseException | None = None
+        self.writing_paused = False  # set and cleared by asyncio's transport
         self._reader: asyncio.Future[None] | None = None
         self._reading_paused = False
-        self._writing_paused = False
         self._drain: asyncio.Future[None] | None = None
 
     # -- asyncio's callbacks -----------------------------------------------------------------
@@ -93,25 +93,24 @@ class _Protocol(asyncio.Protocol):
         self.eof = True
         self.error = exc
         self._wake_reader()
-        drain, self._drain = self._drain, None
-        if drain is not None and not drain.done():
-            drain.set_result(None)
+        self._wake_writer()
 
     def pause_writing(self) -> None:
-        self._writing_paused = True
+        self.writing_paused = True
 
     def resume_writing(self) -> None:
-        self._writing_paused = False
-        drain, self._drain = self._drain, None
-        if drain is not None and not drain.done():
-            drain.set_result(None)
+        self.writing_paused = False
+        self._wake_writer()
 
     # -- for the stream ----------------------------------------------------------------------
 
     def _wake_reader(self) -> None:
-        reader, self._reader = self._reader, None
-        if reader is not None and not reader.done():
-            reader.set_result(None)
+        _wake(self._reader)
+        self._reader = None
+
+    def _wake_writer(self) -> None:
+        _wake(self._drain)
+        self._drain = None
 
     def take(self, max_bytes: int) -> bytes:
         """At most ``max_bytes`` of what has arrived (there must be something)."""
@@ -135,10 +134,6 @@ class _Protocol(asyncio.Protocol):
         finally:
             self._reader = None
 
-    @property
-    def writing_paused(self) -> bool:
-        return self._writing_paused
-
     async def drained(self) -> None:
         """Wait until the transport accepts writes again or the connection is lost."""
         if self._drain is None:
@@ -160,11 +155,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             if protocol.eof:
                 return self._ended()
             try:
-                if timeout is None:
+                async with asyncio.timeout(timeout):  # None: no limit
                     await protocol.readable()
-                else:
-                    async with asyncio.timeout(timeout):
-                        await protocol.readable()
             except TimeoutError:
                 raise httpcore.ReadTimeout(f"no data{_within(timeout)}") from None
             if not protocol.chunks:
@@ -189,11 +181,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if not protocol.writing_paused:
             return
         try:
-            if timeout is None:
+            async with asyncio.timeout(timeout):
                 await protocol.drained()
-            else:
-                async with asyncio.timeout(timeout):
-                    await protocol.drained()
         except TimeoutError:
             raise httpcore.WriteTimeout(f"could not send{_within(timeout)}") from None
         if protocol.lost and protocol.error is not None:
@@ -305,6 +294,11 @@ def _stream(
             for option in socket_options:
                 sock.setsockopt(*option)
     return AsyncioStream(cast(asyncio.Transport, transport), protocol)
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
 
 
 def _within(timeout: float | None) -> str:
