@@ -118,6 +118,22 @@ class PollingSettings(_Strict):
     lease: Duration = 600.0  # how long a worker may hold a claimed feed before others take it
 
 
+class DeliverySettings(_Strict):
+    # how long a worker may hold a claimed delivery before another sends it; a delivery being
+    # sent when its worker died goes out again when this runs out
+    lease: Duration = 120.0
+
+    @field_validator("lease")
+    @classmethod
+    def _lease_bounds(cls, v: float) -> float:
+        if not 1.0 <= v <= 86400.0:
+            raise ValueError(
+                f"a delivery lease of {v:g} s is out of range; write between 1s and 1d "
+                "(longer than a send takes: 2m by default)"
+            )
+        return v
+
+
 class StatusSettings(_Strict):
     listen: str | None = "127.0.0.1:8787"
 
@@ -156,6 +172,7 @@ class MonitorFile(_Strict):
     timezone: str = "UTC"
     watchlists: list[str] = Field(default_factory=lambda: ["watchlists/*.yaml"])
     polling: PollingSettings = Field(default_factory=lambda: PollingSettings())
+    delivery: DeliverySettings = Field(default_factory=lambda: DeliverySettings())
     status: StatusSettings = Field(default_factory=lambda: StatusSettings())
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
     feeds: list[FeedSpec] = Field(default_factory=list)
@@ -186,6 +203,7 @@ class Config:
     feeds: tuple[FeedSpec, ...]
     channels: tuple[ChannelSpec, ...]
     topics: tuple[TopicSpec, ...]
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
     watchlist_files: tuple[str, ...] = field(default_factory=tuple)
     watchlist_globs: tuple[str, ...] = field(default_factory=tuple)
 
@@ -244,6 +262,7 @@ def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None 
         feeds=tuple(settings.feeds),
         channels=tuple(settings.channels),
         topics=tuple(topics),
+        delivery=settings.delivery,
         watchlist_files=tuple(files),
         watchlist_globs=tuple(
             p if os.path.isabs(p) else str(Path(path).parent / p)

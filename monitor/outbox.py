@@ -69,6 +69,7 @@ class Outbox:
         rng: random.Random | None = None,
         db: ThreadPoolExecutor | None = None,
         crash_at: str | None = None,
+        lease_s: float = 120.0,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
@@ -79,6 +80,8 @@ class Outbox:
         self.rng = rng or random.Random()
         self._db = db or ThreadPoolExecutor(1, thread_name_prefix="monitor-outbox")
         self._crash_at = crash_at
+        self.lease_s = lease_s
+        self._sending: set[int] = set()  # deliveries this process is sending now
         self._started = clock()
 
     async def _in_db(self, fn: Callable[..., T], *args: object, **kw: object) -> T:
@@ -219,9 +222,11 @@ class Outbox:
     async def flush(self) -> list[DeliveryReport]:
         """Send every due delivery; channels are sent concurrently, so a slow or dead channel
         never delays another; one channel's deliveries go out in order."""
-        due = await self._in_db(self.store.claim_deliveries, self.clock())
+        due = await self._in_db(self.store.claim_deliveries, self.clock(), lease_s=self.lease_s)
         by_channel: dict[str, list[Delivery]] = {}
         for d in due:
+            if d.id in self._sending:
+                continue  # its lease ran out while this process is still sending it
             by_channel.setdefault(d.channel, []).append(d)
         results = await asyncio.gather(
             *(self._send_channel(name, items) for name, items in by_channel.items())
@@ -231,7 +236,11 @@ class Outbox:
     async def _send_channel(self, name: str, items: list[Delivery]) -> list[DeliveryReport]:
         out = []
         for d in items:
-            report = await self._send_one(d)
+            self._sending.add(d.id)
+            try:
+                report = await self._send_one(d)
+            finally:
+                self._sending.discard(d.id)
             out.append(report)
             if report.outcome != "sent":
                 break  # keep this channel's order: later ones wait for the retry

@@ -357,6 +357,7 @@ class Service:
         self.matcher = matcher
         self.cfg = new
         self.outbox.channels = {c.name: c for c in new.channels}
+        self.outbox.lease_s = new.delivery.lease
         self._mtimes = _mtimes(new.watched_files())
         self.health.reload_errors = []
         self.metrics.reload_errors.set(0)

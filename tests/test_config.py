@@ -183,3 +183,17 @@ def test_missing_file() -> None:
     with pytest.raises(ConfigError) as info:
         load_config("/nonexistent/monitor.yaml", environ={})
     assert "file not found" in str(info.value)
+
+
+def test_delivery_lease_is_configurable_and_checked(tmp_path: Path) -> None:
+    assert load_config(write_config(tmp_path), environ={}).delivery.lease == 120
+    path = write_config(tmp_path, "delivery: {lease: 30s}\n")
+    assert load_config(path, environ={}).delivery.lease == 30
+    for bad, says in (("0s", "out of range"), ("2w", "out of range"), ("soon", "not a duration")):
+        path = write_config(tmp_path, f"delivery:\n  lease: {bad}\n")
+        with pytest.raises(ConfigError) as info:
+            load_config(path, environ={})
+        [problem] = str(info.value).splitlines()
+        assert problem.startswith(f"{path}:") and says in problem, problem
+        line = int(problem.split(":")[1])
+        assert "lease" in path.read_text().splitlines()[line - 1], problem

@@ -127,6 +127,7 @@ def make_outbox(
     *,
     timezone: str = "UTC",
     policy: RetryPolicy | None = None,
+    lease_s: float = 120.0,
 ) -> Outbox:
     return Outbox(
         store,
@@ -136,6 +137,7 @@ def make_outbox(
         policy=policy,
         clock=clock,
         rng=random.Random(7),
+        lease_s=lease_s,
     )
 
 
@@ -352,6 +354,28 @@ async def test_a_dead_or_hanging_channel_does_not_delay_another(
         slow.stop()  # the hanging request ends without an answer
         reports = {r.channel: r.outcome for r in await flushing}
     assert reports == {"hanging": "retry", "refused": "retry", "fine": "sent"}
+
+
+async def test_a_delivery_is_leased_for_the_configured_time_and_never_sent_twice_at_once(
+    store: Store, clock: Clock, client: httpx.AsyncClient
+) -> None:
+    store_news(store, clock(), News("NORAD radar contract signed"))
+    with Receiver() as slow:
+        slow.script(Reply(hang=True))
+        ch = webhook(slow)
+        outbox = make_outbox(store, clock, {"hook": WebhookSender(ch, client)}, [ch], lease_s=45)
+        assert await outbox.build_digest(ch, clock.advance(minutes=30)) is not None
+        flushing = asyncio.create_task(outbox.flush())
+        await _until(lambda: len(slow.requests) == 1, "the request")
+        [leased] = store.deliveries()
+        assert leased.next_attempt_at == clock() + timedelta(seconds=45)
+        # the lease runs out while the request still hangs: this process does not send it again
+        clock.advance(seconds=46)
+        assert await outbox.flush() == []
+        assert len(slow.requests) == 1
+        slow.stop()
+        [report] = await flushing
+    assert report.outcome == "retry"
 
 
 # -- a split Slack digest resumes where it failed ----------------------------------------------

@@ -74,7 +74,14 @@ def run(
                 lambda: service.current_matcher(),  # type: ignore[union-attr]
                 on_poll=metrics.observe_poll,
             )
-            outbox = Outbox(store, senders, cfg.channels, timezone=cfg.timezone, crash_at=crash_at)
+            outbox = Outbox(
+                store,
+                senders,
+                cfg.channels,
+                timezone=cfg.timezone,
+                crash_at=crash_at,
+                lease_s=cfg.delivery.lease,
+            )
             service = Service(
                 cfg,
                 store,
@@ -155,7 +162,9 @@ def digest(
 
     async def go() -> int:
         async with make_senders(cfg) as senders:
-            outbox = Outbox(store, senders, cfg.channels, timezone=cfg.timezone)
+            outbox = Outbox(
+                store, senders, cfg.channels, timezone=cfg.timezone, lease_s=cfg.delivery.lease
+            )
             built = 0
             for ch in chosen:
                 if await outbox.build_digest(ch, now, window_start=window_start) is not None:
