@@ -148,6 +148,47 @@ def test_proximity_is_within_one_field() -> None:
     assert score(m, "Canada", "new tariffs for Canada") == 3
 
 
+BORDER = """\
+border: {weight: 2, terms: ["border*"]}
+canada: {weight: 0, terms: [Canada, Ottawa]}
+"""
+
+# A US-Mexico story that mentions Canada in its next sentence: the border is not Canada's.
+MEXICO_THEN_CANADA = (
+    "Border Patrol arrests at U.S.-Mexico border climb.",
+    "Officials reported more crossings in Texas and Arizona. The numbers in Canada are small.",
+)
+
+
+def test_proximity_stays_inside_one_sentence() -> None:
+    m = one_topic(BORDER, require="{near: [border, canada], within: 15}")
+    title, summary = MEXICO_THEN_CANADA
+    assert score(m, f"{title} {summary}") is None
+    # abbreviations such as "U.S." do not end a sentence
+    assert score(m, "U.S. border agents meet Canada's RCMP") == 4
+    (why,) = m.explain(f"{title} Canada", "")
+    assert why.decision == "requirement_not_met"
+
+
+def test_proximity_may_cross_sentences_when_asked() -> None:
+    m = one_topic(BORDER, require="{near: [border, canada], within: 15, across_sentences: true}")
+    title, _ = MEXICO_THEN_CANADA
+    assert score(m, f"{title} Canada responds.") == 4
+    (why,) = m.explain(f"{title} Canada responds.", "")
+    assert "across sentences" in why.detail or any(
+        "across sentences" in r.rule for r in why.reasons
+    )
+
+
+def test_proximity_splits_french_sentences() -> None:
+    m = one_topic(
+        "border: {weight: 2, terms: [frontière]}\ncanada: {weight: 0, terms: [Canada]}",
+        require="{near: [border, canada], within: 10}",
+    )
+    assert score(m, "M. Carney parle de la frontière du Canada", "", "fr") == 4
+    assert score(m, "La frontière mexicaine est fermée. Le Canada observe.", "", "fr") is None
+
+
 def test_language_of_the_topic() -> None:
     m = one_topic("g: {terms: [nato, otan]}", lang="[fr]")
     assert score(m, "OTAN", "", "fr-CA") == 2

@@ -88,6 +88,7 @@ class _Near:
     a: int
     b: int
     within: int
+    across: bool
     text: str
 
 
@@ -117,10 +118,10 @@ class _FieldText:
 
     __slots__ = ("forms", "index", "joined", "text")
 
-    def __init__(self, index: int, text: str) -> None:
+    def __init__(self, index: int, text: str, lang: str | None = None) -> None:
         self.index = index
         self.text = text
-        self.forms = forms = Forms(text)
+        self.forms = forms = Forms(text, lang)
         self.joined = forms.joined() if text else " "
 
     def word_index(self, kind: int, position: int) -> int:
@@ -320,9 +321,9 @@ class Matcher:
 
     # -- scanning ----------------------------------------------------------------------------
 
-    def _scan(self, title: str, summary: str) -> _Scan:
+    def _scan(self, title: str, summary: str, lang: str | None = None) -> _Scan:
         """Find every key in each field: one pass of the automaton per field."""
-        fields = (_FieldText(0, title or ""), _FieldText(1, summary or ""))
+        fields = (_FieldText(0, title or "", lang), _FieldText(1, summary or "", lang))
         automaton = self._automaton
         key_length = self._key_length
         positive = self._positive_topics
@@ -397,10 +398,10 @@ class Matcher:
 
     def score(self, title: str, summary: str, lang: str | None = None) -> list[TopicMatch]:
         """The topics this item matches (score at or above threshold), best first."""
-        scan = self._scan(title, summary)
+        primary = _primary_lang(lang)
+        scan = self._scan(title, summary, primary)
         if not scan.candidates:
             return []
-        primary = _primary_lang(lang)
         fields = list(scan.fields)
         out: list[TopicMatch] = []
         for ti in sorted(scan.candidates):
@@ -430,9 +431,9 @@ class Matcher:
 
     def explain(self, title: str, summary: str, lang: str | None = None) -> list[TopicExplanation]:
         """Every topic's verdict on this item, with all its reasons, in watchlist order."""
-        scan = self._scan(title, summary)
-        fields = list(scan.fields)
         primary = _primary_lang(lang)
+        scan = self._scan(title, summary, primary)
+        fields = list(scan.fields)
         out: list[TopicExplanation] = []
         for ti, rule in enumerate(self._topics):
             spec = rule.spec
@@ -625,7 +626,13 @@ def _compile_cond(cond: Condition, group_index: dict[str, int]) -> _Cond:
         return _Has(group_index[cond.group])
     if cond.near is not None:
         a, b = cond.near
-        return _Near(group_index[a], group_index[b], cond.within or 0, cond.describe())
+        return _Near(
+            group_index[a],
+            group_index[b],
+            cond.within or 0,
+            bool(cond.across_sentences),
+            cond.describe(),
+        )
     kind: Literal["any", "all", "none"]
     if cond.any is not None:
         kind, children = "any", cond.any
@@ -678,8 +685,8 @@ def _holds(
 def _near(
     cond: _Near, hits: list[TermHit], term_group: tuple[int, ...], fields: list[_FieldText]
 ) -> tuple[_Place, _Place] | None:
-    """The first two occurrences, one of each group, in one field with at most ``within``
-    words between them."""
+    """The first two occurrences, one of each group, in one field (and one sentence, unless
+    the condition may cross them) with at most ``within`` words between them."""
     places: dict[int, list[tuple[int, _Place]]] = {cond.a: [], cond.b: []}
     for hit in hits:
         gi = term_group[hit[0]]
@@ -693,7 +700,10 @@ def _near(
             if a[0] != b[0] or a == b:
                 continue
             gap = wb - (wa + a[3]) if wa <= wb else wa - (wb + b[3])
-            if gap <= cond.within:
+            if gap > cond.within:
+                continue
+            forms = fields[a[0]].forms
+            if cond.across or forms.sentence_of(wa) == forms.sentence_of(wb):
                 return a, b
     return None
 

@@ -98,7 +98,8 @@ class Condition(_Model):
 
     In YAML a plain string is a group name: ``- canada`` is ``- {group: canada}``.
     ``near: [a, b]`` with ``within: N`` holds when a term of group ``a`` and one of group ``b``
-    are in the same field with at most N words between them.
+    are in the same sentence of one field with at most N words between them;
+    ``across_sentences: true`` lets the two terms sit in neighbouring sentences too.
     """
 
     group: str | None = None
@@ -107,6 +108,7 @@ class Condition(_Model):
     none: list[Condition] | None = None
     near: list[str] | None = None
     within: int | None = None
+    across_sentences: bool | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -125,10 +127,11 @@ class Condition(_Model):
                 f"any, all, none, near ({given}); nest them to combine, "
                 "e.g. {all: [tariff, {any: [canada, cusma]}]}"
             )
-        if self.within is not None and self.near is None:
-            raise ValueError(
-                "'within' belongs to a 'near' condition, e.g. {near: [a, b], within: 8}"
-            )
+        for key in ("within", "across_sentences"):
+            if getattr(self, key) is not None and self.near is None:
+                raise ValueError(
+                    f"'{key}' belongs to a 'near' condition, e.g. {{near: [a, b], within: 8}}"
+                )
         return self
 
     @property
@@ -143,7 +146,8 @@ class Condition(_Model):
         if self.group is not None:
             return self.group
         if self.near is not None:
-            return f"near({', '.join(self.near)}; within {self.within} words)"
+            across = ", across sentences" if self.across_sentences else ""
+            return f"near({', '.join(self.near)}; within {self.within} words{across})"
         children = getattr(self, self.kind)
         return f"{self.kind}({', '.join(c.describe() for c in children)})"
 

@@ -1,8 +1,9 @@
 """Folding item text and watchlist terms into one comparable form, and parsing term syntax.
 
 Owns: the character folding used by matching (case, accents, apostrophes, punctuation), the
-layout of the text the automaton scans, and the small syntax of a watchlist term (``word*``
-prefixes, ``{a,b}`` alternatives, capitalised acronyms). Pure; imports nothing from ``monitor``.
+layout of the text the automaton scans, which sentence each word is in (pysbd finds the
+boundaries), and the small syntax of a watchlist term (``word*`` prefixes, ``{a,b}``
+alternatives, capitalised acronyms). Pure; imports nothing from ``monitor``.
 
 Folding is done with ``str.translate`` over tables that map each character to a string of a
 fixed length per character, so the four folded forms of a text line up position by position:
@@ -21,9 +22,12 @@ from __future__ import annotations
 import operator
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Literal
+
+import pysbd
 
 # Characters that stand for an apostrophe in real text: right and left single quotation marks,
 # grave and acute accents used as quotes, modifier letter apostrophe, prime, fullwidth apostrophe.
@@ -192,14 +196,16 @@ def _latin1(text: str) -> tuple[bytes, bool] | None:
 class Forms:
     """The folded forms of one text, each computed once when first asked for."""
 
-    __slots__ = ("_fast", "_forms", "_lookups", "_map", "_spans", "text")
+    __slots__ = ("_fast", "_forms", "_lookups", "_map", "_sentences", "_spans", "lang", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lang: str | None = None) -> None:
         self.text = text
+        self.lang = lang
         self._fast = _latin1(text)
         self._forms: dict[str, str] = {}
         self._map: list[int] | None | bool = False
         self._spans: WordSpans | None = None
+        self._sentences: list[int] | None = None
         self._lookups = 0
 
     def fold(self, kind: Kind = "words") -> str:
@@ -262,6 +268,15 @@ class Forms:
         spans = self.spans()
         return spans.starts[index], spans.ends[index]
 
+    def sentence_of(self, word: int) -> int:
+        """The index of the sentence that word ``word`` of :meth:`joined` belongs to."""
+        if self._sentences is None:
+            self._sentences = sentence_starts(self.text, self.lang)
+        starts = self.spans().starts
+        if not starts:
+            return 0
+        return bisect_right(self._sentences, starts[min(word, len(starts) - 1)]) - 1
+
     def spans(self) -> WordSpans:
         """Where each word of :meth:`joined` begins and ends in the original text."""
         if self._spans is None:
@@ -283,6 +298,29 @@ class Forms:
                 ends = [mapping[b] if b < n else len(self.text) for b in ends]
             self._spans = WordSpans(tuple(starts), tuple(ends))
         return self._spans
+
+
+# pysbd's rules for these languages; other languages are split with the English rules, which
+# know the punctuation most Latin-script news shares.
+_SEGMENTER_LANGS = frozenset({"en", "fr", "de", "es", "it", "nl", "da", "pl", "ru"})
+
+
+def sentence_starts(text: str, lang: str | None = None) -> list[int]:
+    """Where each sentence of ``text`` begins (character offsets, the first is 0).
+
+    pysbd decides the boundaries, so that abbreviations ("U.S.", "Gen.", "M.") and initials do
+    not end a sentence. A segmenter keeps state while it works, so each call makes its own
+    (which costs microseconds) and the function stays safe to call from several threads.
+    """
+    code = (lang or "en").split("-", 1)[0].lower()
+    segmenter = pysbd.Segmenter(
+        language=code if code in _SEGMENTER_LANGS else "en", clean=False, char_span=True
+    )
+    starts = [0]
+    for span in segmenter.segment(text):
+        if span.start > starts[-1]:
+            starts.append(span.start)
+    return starts
 
 
 _NTH_WORD: dict[int, re.Pattern[str]] = {}
