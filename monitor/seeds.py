@@ -131,6 +131,58 @@ _NAME_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b(?:[A-Z][\w'’-]+)(?:\s+(?:[A-Z][\
 _USABLE = re.compile(r"^[\w' .&-]+$", re.UNICODE)
 
 
+# What a brief is: plain UTF-8 text. Anything else given as a seed is skipped with its reason.
+BRIEF_SUFFIXES = frozenset({".txt", ".text", ""})
+# Files that describe a folder or a project rather than the subject of a topic.
+NOT_BRIEFS = frozenset(
+    {"readme", "license", "licence", "copying", "notice", "changelog", "authors", "contributing"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A file given as a seed that is not a brief, and why (said to the user as a warning)."""
+
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: skipped, {self.reason}"
+
+
+def as_brief(name: str, data: bytes) -> str | Skipped:
+    """The text of the brief named ``name`` with content ``data``, or why it is not a brief.
+
+    A brief is a plain-text file (``.txt``, ``.text`` or no suffix) of UTF-8 text. A README,
+    licence or changelog describes a folder, not a subject; Markdown, PDF, word-processor
+    files and binaries are not plain text; an empty file says nothing.
+    """
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = base.rpartition(".")
+    stem, suffix = (stem, f".{suffix}") if dot and stem else (base, "")
+    if stem.lower() in NOT_BRIEFS:
+        return Skipped(
+            name,
+            f"a {stem} describes a folder, not the subject of a topic; "
+            "give the briefs themselves (for example seeds/*.txt)",
+        )
+    if suffix.lower() not in BRIEF_SUFFIXES:
+        return Skipped(
+            name,
+            f"a '{suffix}' file is not a plain-text brief; briefs are UTF-8 .txt files "
+            "(save or export the document as .txt)",
+        )
+    if b"\x00" in data:
+        return Skipped(name, "binary data, not text; briefs are UTF-8 .txt files")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return Skipped(name, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8")
+    if not text.strip():
+        return Skipped(name, "the file is empty")
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class KeyPhrase:
     """A phrase YAKE ranks as characteristic of the briefs (lower ``rank`` is better)."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from monitor.score.engine import compile_topics
 from monitor.score.spec import validate_watchlist
-from monitor.seeds import find_acronyms, find_names, render_yaml, suggest
+from monitor.seeds import Skipped, as_brief, find_acronyms, find_names, render_yaml, suggest
 from monitor.yamlsrc import parse_yaml
 
 BRIEF = """\
@@ -99,13 +100,7 @@ def test_french_briefs() -> None:
 
 
 def test_cli_prints_the_draft(tmp_path: Path) -> None:
-    import importlib
-
-    from monitor.cli import _COMMAND_MODULES
-    from monitor.cli.app import app
-
-    for name in _COMMAND_MODULES:
-        importlib.import_module(f"monitor.cli.{name}")
+    app = _cli()
     brief = tmp_path / "brief.txt"
     brief.write_text(BRIEF, encoding="utf-8")
     result = CliRunner().invoke(app, ["seeds", "suggest", str(brief), "--id", "x_topic"])
@@ -119,4 +114,63 @@ def test_cli_prints_the_draft(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["seeds", "suggest", str(missing), str(empty)])
     assert result.exit_code == 2
     assert f"{missing}: file not found" in result.output
-    assert f"{empty}: the file is empty" in result.output
+    assert f"warning: {empty}: skipped, the file is empty" in result.output
+
+
+def _cli() -> Any:
+    import importlib
+
+    from monitor.cli import _COMMAND_MODULES
+    from monitor.cli.app import app
+
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"monitor.cli.{name}")
+    return app
+
+
+def test_only_text_briefs_are_read(tmp_path: Path) -> None:
+    """A README beside the briefs, a Markdown note and a binary file are skipped with a warning
+    saying why; none of their words reaches the draft."""
+    brief = tmp_path / "brief.txt"
+    brief.write_text(BRIEF, encoding="utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_text("# Seeds\n\nThe GDP figures come from CTV. " * 4, encoding="utf-8")
+    notes = tmp_path / "notes.md"
+    notes.write_text("Zanzibar Quartz Zanzibar Quartz Zanzibar Quartz", encoding="utf-8")
+    binary = tmp_path / "scan.txt"
+    binary.write_bytes(b"%PDF-1.7\x00\x01\x02 QXZ QXZ QXZ")
+    result = CliRunner().invoke(
+        _cli(), ["seeds", "suggest", str(brief), str(readme), str(notes), str(binary)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"warning: {readme}: skipped, a README describes a folder" in result.stderr
+    assert f"warning: {notes}: skipped, a '.md' file is not a plain-text brief" in result.stderr
+    assert f"warning: {binary}: skipped, binary data, not text" in result.stderr
+    for word in ("GDP", "CTV", "Zanzibar", "QXZ", "README"):
+        assert word not in result.stdout
+    assert str(brief) in result.stdout
+
+    result = CliRunner().invoke(_cli(), ["seeds", "suggest", str(readme), str(binary)])
+    assert result.exit_code == 2
+    assert "no brief left to draft from" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("seeds/README.md", b"# Seeds", "a README describes a folder"),
+        ("LICENSE", b"MIT", "a LICENSE describes a folder"),
+        ("brief.pdf", b"%PDF", "a '.pdf' file is not a plain-text brief"),
+        ("brief.txt", b"\xff\xfe\x00b\x00", "binary data, not text"),
+        ("brief.txt", b"caf\xe9 au lait", "not UTF-8 text (invalid continuation byte at byte 3)"),
+        ("brief.txt", b" \n ", "the file is empty"),
+    ],
+)
+def test_what_is_not_a_brief(name: str, data: bytes, reason: str) -> None:
+    skipped = as_brief(name, data)
+    assert isinstance(skipped, Skipped) and skipped.reason.startswith(reason)
+
+
+def test_a_brief_is_utf8_text() -> None:
+    assert as_brief("briefs/arctic.txt", "\ufeffArctic défense".encode()) == "Arctic défense"
+    assert as_brief("notes", b"plain") == "plain"

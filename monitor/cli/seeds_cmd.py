@@ -12,44 +12,58 @@ from pathlib import Path
 import typer
 
 from monitor.cli.app import app
-from monitor.errors import InputError, Problem
-from monitor.seeds import render_yaml, suggest
+from monitor.errors import Problem
+from monitor.seeds import Skipped, as_brief, render_yaml, suggest
 from monitor.yamlsrc import first_lines
 
 seeds_app = typer.Typer(help="Draft watch-topics from briefing documents.", no_args_is_help=True)
 app.add_typer(seeds_app, name="seeds")
 
 
-def read_documents(paths: list[Path]) -> list[tuple[str, str]]:
-    """The text of each brief; raise ``InputError`` naming every file that cannot be read."""
+def read_documents(
+    paths: list[Path],
+) -> tuple[list[tuple[str, str]], list[Skipped], list[Problem]]:
+    """The text of each brief, the files skipped as not briefs (README, binary, empty...), and
+    the problems that stop the draft: files that cannot be read, or no brief left at all."""
     documents: list[tuple[str, str]] = []
+    skipped: list[Skipped] = []
     problems: list[Problem] = []
     for path in paths:
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except FileNotFoundError:
             problems.append(Problem(str(path), None, "file not found"))
             continue
-        except UnicodeDecodeError as exc:
+        except IsADirectoryError:
             problems.append(
-                Problem(str(path), None, f"not UTF-8 text ({exc.reason}); save it as UTF-8")
+                Problem(str(path), None, f"is a folder; give its briefs, e.g. {path}/*.txt")
             )
             continue
         except OSError as exc:
             problems.append(Problem(str(path), None, f"cannot read file: {exc.strerror}"))
             continue
-        if not text.strip():
-            problems.append(Problem(str(path), None, "the file is empty"))
-            continue
-        documents.append((str(path), text))
-    if problems:
-        raise InputError(problems)
-    return documents
+        brief = as_brief(str(path), data)
+        if isinstance(brief, Skipped):
+            skipped.append(brief)
+        else:
+            documents.append((str(path), brief))
+    if not problems and not documents:
+        problems.append(
+            Problem(
+                "error",
+                None,
+                "no brief left to draft from: every file given was skipped (see the warnings); "
+                "give briefs as UTF-8 .txt files",
+            )
+        )
+    return documents, skipped, problems
 
 
 @seeds_app.command("suggest")
 def suggest_command(
-    files: list[Path] = typer.Argument(..., help="Briefing documents (UTF-8 text)."),
+    files: list[Path] = typer.Argument(
+        ..., help="Briefs: UTF-8 .txt files (others are skipped with a warning)."
+    ),
     top: int = typer.Option(15, "--top", "-n", help="How many key phrases to propose."),
     lang: str = typer.Option("en", "--lang", "-l", help="Language of the briefs: en or fr."),
     topic_id: str = typer.Option("draft_topic", "--id", help="Id of the drafted topic."),
@@ -59,10 +73,11 @@ def suggest_command(
     if lang not in ("en", "fr"):
         typer.echo(f"error: --lang {lang!r} is not supported; use en or fr", err=True)
         raise typer.Exit(2)
-    try:
-        documents = read_documents(files)
-    except InputError as exc:
-        for line in first_lines(exc.problems):
+    documents, skipped, problems = read_documents(files)
+    for skip in skipped:
+        typer.echo(f"warning: {skip}", err=True)
+    if problems:
+        for line in first_lines(problems):
             typer.echo(line, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(2)
     typer.echo(render_yaml(suggest(documents, top=top, lang=lang), topic_id=topic_id, name=name))
