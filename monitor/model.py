@@ -86,6 +86,8 @@ class ParsedFeed:
     entries: tuple[Entry, ...]
     version: str = ""
     warning: str | None = None
+    #: entries of the document past the parser's cap, not read
+    cut: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,14 +79,17 @@ def html_to_text(value: str, *, limit: int | None = None) -> str:
 
 
 def item_key(entry: Entry) -> str:
-    """The identity of an entry within its feed: guid, else link, else title and date."""
+    """The identity of an entry within its feed: guid, else link, else title and date, else
+    (an entry that is only text, as RSS 0.92 allows) its text and date."""
+    when = entry.published.isoformat() if entry.published else ""
     if entry.guid:
         basis = "guid:" + entry.guid
     elif entry.link:
         basis = "link:" + entry.link
-    else:
-        when = entry.published.isoformat() if entry.published else ""
+    elif entry.title:
         basis = "title:" + entry.title + "|" + when
+    else:
+        basis = "text:" + entry.summary + "|" + when
     return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

@@ -19,17 +19,31 @@ from urllib.parse import urljoin
 import feedparser
 
 from monitor.errors import ParseError
+from monitor.jsonfeed import json_feed_version
 from monitor.model import Entry, ParsedFeed
 
 # feedparser reports these when the document is usable anyway (a wrong or missing charset
 # declaration, a text/plain content type); anything else with no entries means "not a feed".
 _SURVIVABLE = ("CharacterEncodingOverride", "NonXMLContentType", "CharacterEncodingUnknown")
 
+#: Most entries read from one document unless the configuration says otherwise: a bound on the
+#: memory one document can take, well above what real feeds publish (podcast archives run to a
+#: few hundred episodes). The entries past it are counted in :attr:`ParsedFeed.cut`.
+MAX_ENTRIES = 2000
+
 
 def parse_feed(
-    body: bytes, *, url: str = "", content_type: str | None = None, max_entries: int = 500
+    body: bytes,
+    *,
+    url: str = "",
+    content_type: str | None = None,
+    max_entries: int = MAX_ENTRIES,
 ) -> ParsedFeed:
-    """Parse a feed body; raise :class:`ParseError` when it is not a usable feed."""
+    """Parse a feed body; raise :class:`ParseError` when it is not a usable feed.
+
+    At most ``max_entries`` entries are read, the first ones of the document; how many more
+    it had is :attr:`ParsedFeed.cut`.
+    """
     if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
         return _json_feed(body, max_entries)
     # No "content-location": with a base URL feedparser resolves every link it reads, which
@@ -75,6 +89,7 @@ def parse_feed(
         entries=tuple(entries),
         version=version,
         warning=warning,
+        cut=max(0, len(raw_entries) - max_entries),
     )
 
 
@@ -88,9 +103,7 @@ def _entry(raw: Any) -> Entry | None:
                 summary = value
                 break
     guid = _text(raw.get("id"))
-    link = _text(raw.get("link"))
-    if raw.get("guidislink") and link and not link.startswith(("http://", "https://")):
-        link = None  # feedparser copied a guid that is not a URL into the link
+    link = _link(raw, guid)
     if not (title or summary or link or guid):
         return None
     source = raw.get("source")
@@ -106,8 +119,40 @@ def _entry(raw: Any) -> Entry | None:
     )
 
 
+def _link(raw: Any, guid: str | None) -> str | None:
+    """The address of an entry's article, as written (relative ones are resolved later).
+
+    Feedburner's ``origLink`` (the article itself, not the tracking redirect) first; then the
+    entry's link; then, for an entry with nothing else, its enclosure (a podcast episode's
+    file). feedparser copies an RSS permalink guid into ``link`` and flags every entry whose id
+    it read before its link; a link taken from the guid is kept only when it is a web address,
+    and a real ``<link>`` is never dropped for that flag.
+    """
+    original = _text(raw.get("feedburner_origlink"))
+    if original and original.startswith(("http://", "https://")):
+        return original
+    links = [x for x in raw.get("links") or () if hasattr(x, "get") and _text(x.get("href"))]
+    link = _text(raw.get("link"))
+    if link:
+        written = any(_text(x.get("href")) == link for x in links)
+        if written or not (raw.get("guidislink") and link == guid):
+            return link
+        if link.startswith(("http://", "https://")):
+            return link  # an RSS guid that is a permalink
+    for x in links:
+        if x.get("rel", "alternate") == "alternate":
+            return _text(x.get("href"))
+    for x in links:
+        if x.get("rel") == "enclosure":
+            return _text(x.get("href"))
+    return None
+
+
 def _json_feed(body: bytes, max_entries: int) -> ParsedFeed:
-    """A JSON Feed (https://jsonfeed.org, versions 1 and 1.1); feedparser reads XML only."""
+    """A JSON Feed (https://jsonfeed.org, versions 1 and 1.1); feedparser reads XML only.
+
+    Values of the wrong type (a number for a title, an object for a URL) count as absent.
+    """
     try:
         data = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -115,13 +160,9 @@ def _json_feed(body: bytes, max_entries: int) -> ParsedFeed:
             f"not a feed: the body starts like JSON but is not (expected RSS, Atom or JSON Feed; "
             f"{exc})"
         ) from exc
-    version = data.get("version") if isinstance(data, dict) else None
+    version = json_feed_version(data.get("version")) if isinstance(data, dict) else None
     items = data.get("items") if isinstance(data, dict) else None
-    if not (
-        isinstance(version, str)
-        and version.startswith("https://jsonfeed.org/version/")
-        and isinstance(items, list)
-    ):
+    if version is None or not isinstance(items, list):
         raise ParseError(
             "not a feed: JSON, but not a JSON Feed (expected RSS, Atom, or JSON with 'version': "
             "'https://jsonfeed.org/version/1.1' and 'items')"
@@ -130,10 +171,25 @@ def _json_feed(body: bytes, max_entries: int) -> ParsedFeed:
     for raw in items[:max_entries]:
         if not isinstance(raw, dict):
             continue
-        authors = raw.get("authors") or ([raw["author"]] if raw.get("author") else [])
-        author = authors[0].get("name") if authors and isinstance(authors[0], dict) else None
-        summary = raw.get("summary") or raw.get("content_html") or raw.get("content_text")
-        title, link, guid = _text(raw.get("title")), _text(raw.get("url")), _text(raw.get("id"))
+        authors = raw.get("authors")
+        if not isinstance(authors, list):
+            authors = [raw["author"]] if raw.get("author") else []
+        names = [_str(a.get("name")) for a in authors if isinstance(a, dict)]
+        author = next((n for n in names if n), None)
+        summary = next(
+            (
+                text
+                for text in map(
+                    _str, (raw.get(k) for k in ("summary", "content_html", "content_text"))
+                )
+                if text
+            ),
+            None,
+        )
+        title, link = _str(raw.get("title")), _str(raw.get("url"))
+        number = raw.get("id")
+        plain = isinstance(number, (str, int, float)) and not isinstance(number, bool)
+        guid = _text(number) if plain else None
         if not (title or summary or link or guid):
             continue
         published = _iso_date(raw.get("date_published"))
@@ -142,19 +198,24 @@ def _json_feed(body: bytes, max_entries: int) -> ParsedFeed:
                 guid=guid,
                 link=link,
                 title=title or "",
-                summary=_text(summary) or "",
+                summary=summary or "",
                 published=published or _iso_date(raw.get("date_modified")),
                 updated=_iso_date(raw.get("date_modified")) or published,
-                author=_text(author),
+                author=author,
             )
         )
-    number = version.rsplit("/", 1)[-1].replace(".", "")
     return ParsedFeed(
-        title=_text(data.get("title")),
-        link=_text(data.get("home_page_url")),
+        title=_str(data.get("title")),
+        link=_str(data.get("home_page_url")),
         entries=tuple(entries),
-        version=f"json{number}",
+        version=f"json{version.replace('.', '')}",
+        cut=max(0, len(items) - max_entries),
     )
+
+
+def _str(value: Any) -> str | None:
+    """A JSON string value, stripped; anything else is absent."""
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def _iso_date(value: Any) -> datetime | None:

@@ -559,6 +559,7 @@ FEED_BODIES = [
     (b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">', "rdf"),
     (b"<RDF:RDF>", "rdf"),
     (b"<channel><title>x</title></channel>", "channel"),
+    (b'<entry xmlns="http://www.w3.org/2005/Atom"><id>urn:x</id></entry>', "entry"),
     (b"<?xml version='1.0'?><!-- generated --><?xml-stylesheet href='a.xsl'?><rss>", "rss"),
     (b'<!DOCTYPE rss PUBLIC "-//Netscape//DTD RSS 0.91//EN" "x.dtd"><rss version="0.91">', "rss"),
     (b'<!DOCTYPE rss [<!ENTITY nbsp "&#160;"><!ELEMENT x (#PCDATA)>]>\n<rss>', "rss"),
@@ -569,6 +570,8 @@ FEED_BODIES = [
     (codecs.BOM_UTF32_LE + "<rss>".encode("utf-32-le"), "rss"),
     (b'{"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": []}', "jsonfeed"),
     (b'\xef\xbb\xbf {"items": [], "version": "https://jsonfeed.org/version/1"}', "jsonfeed"),
+    (b'{"version": "1.0", "title": "x", "items": []}', "jsonfeed"),  # bare numbers, as written
+    (b'{"version": "1.1", "title": "x", "items": []}', "jsonfeed"),
 ]
 
 NOT_FEEDS = [
@@ -582,6 +585,7 @@ NOT_FEEDS = [
     (b'{"error": "not found"}', "JSON Feed version"),
     (b'[{"version": "https://jsonfeed.org/version/1.1"}]', "JSON Feed version"),
     (b'{"version": 1.1}', "JSON Feed version"),
+    (b'{"version": "2.0"}', "JSON Feed version"),
     (b"{broken json", "malformed JSON"),
     (b"Not Found", "neither XML nor JSON"),
     (b"<?xml version='1.0'?>", "no root element"),

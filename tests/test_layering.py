@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "yamlsrc": 1,
     "urls": 1,
+    "jsonfeed": 1,
     "stories": 1,
     "parse": 1,
     "normalize": 1,

@@ -229,6 +229,11 @@ DIFFERENT_KEY: list[tuple[str, Entry, Entry]] = [
         entry(guid="Same words", link=None),
         entry(guid=None, link=None, title="Same words", published=None),
     ),
+    (
+        "different texts with no guid, link or title (RSS 0.92 items may be only text)",
+        entry(guid=None, link=None, title="", summary="First note", published=None),
+        entry(guid=None, link=None, title="", summary="Second note", published=None),
+    ),
 ]
 
 

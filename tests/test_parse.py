@@ -629,3 +629,143 @@ def test_plain_titles_and_guids_come_back_as_written(title: str, guid: str) -> N
     (entry,) = parse_feed(body).entries
     assert entry.title == title.strip()
     assert entry.guid == guid
+
+
+# --- links, keys, caps and versions as real feeds write them -----------------------------------
+
+
+def atom_with(entries: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>Releases</title><id>tag:code.example,2008:releases</id>"
+        f'<link rel="alternate" href="https://code.example/"/>{entries}</feed>'
+    ).encode()
+
+
+def test_atom_link_after_the_id_is_kept_even_when_relative() -> None:
+    """An Atom entry's ``<id>`` before its ``<link>`` (as code hosts and many blogs write it)
+    must not cost the entry its link, relative or absolute."""
+    from monitor.normalize import normalize_entry
+
+    body = atom_with(
+        "<entry><id>tag:code.example,2008:Repository/7/v2.1.0</id>"
+        '<updated>2024-06-01T10:00:00Z</updated><link rel="alternate" type="text/html" '
+        'href="/owner/tool/releases/tag/v2.1.0"/><title>v2.1.0</title></entry>'
+        "<entry><id>tag:code.example,2008:Repository/7/v2.0.0</id>"
+        '<link rel="alternate" href="https://code.example/owner/tool/releases/tag/v2.0.0"/>'
+        "<title>v2.0.0</title></entry>"
+    )
+    feed = parse_feed(body, url="https://code.example/owner/tool/releases.atom")
+    assert [e.link for e in feed.entries] == [
+        "/owner/tool/releases/tag/v2.1.0",
+        "https://code.example/owner/tool/releases/tag/v2.0.0",
+    ]
+    urls = [
+        normalize_entry(e, feed_url="https://code.example/x.atom", feed_link=feed.link).url
+        for e in feed.entries
+    ]
+    assert urls == [
+        "https://code.example/owner/tool/releases/tag/v2.1.0",
+        "https://code.example/owner/tool/releases/tag/v2.0.0",
+    ]
+
+
+def test_atom_id_that_is_not_a_url_does_not_become_the_link() -> None:
+    (entry,) = parse_feed(atom_with("<entry><id>urn:uuid:1</id><title>t</title></entry>")).entries
+    assert (entry.guid, entry.link) == ("urn:uuid:1", None)
+
+
+def test_feedburner_original_link_and_enclosure_fallback() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0" '
+        b'xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0"><channel><title>T</title>'
+        b"<item><title>A</title><link>https://proxy.example/~r/x/1</link>"
+        b"<feedburner:origLink>https://news.example/a</feedburner:origLink></item>"
+        b'<item><enclosure url="https://cdn.example/ep1.mp3" type="audio/mpeg" length="1"/>'
+        b"</item></channel></rss>"
+    )
+    assert [e.link for e in parse_feed(body).entries] == [
+        "https://news.example/a",
+        "https://cdn.example/ep1.mp3",
+    ]
+
+
+def test_entries_past_the_cap_are_counted() -> None:
+    items = "".join(
+        f'<item><title>n{i}</title><guid isPermaLink="false">{i}</guid></item>' for i in range(7)
+    )
+    capped = parse_feed(rss_with(items), max_entries=5)
+    assert (len(capped.entries), capped.cut) == (5, 2)
+    whole = parse_feed(rss_with(items))
+    assert (len(whole.entries), whole.cut) == (7, 0)
+
+
+def test_default_cap_is_generous() -> None:
+    items = "".join(
+        f'<item><title>n{i}</title><guid isPermaLink="false">{i}</guid></item>' for i in range(730)
+    )
+    feed = parse_feed(rss_with(items))
+    assert (len(feed.entries), feed.cut) == (730, 0)
+
+
+@pytest.mark.parametrize(
+    "version",
+    ["1", "1.0", "1.1", "https://jsonfeed.org/version/1", "https://jsonfeed.org/version/9"],
+)
+def test_json_feed_with_a_bare_version_number(version: str) -> None:
+    body = json.dumps(
+        {"version": version, "title": "Bare", "items": [{"id": "a", "url": "https://j.example/a"}]}
+    ).encode()
+    feed = parse_feed(body)
+    assert [e.link for e in feed.entries] == ["https://j.example/a"]
+
+
+@pytest.mark.parametrize("version", ["2.0", "", "jsonfeed", "https://jsonfeed.org/version/"])
+def test_json_with_an_unknown_version_is_not_a_feed(version: str) -> None:
+    with pytest.raises(ParseError, match="not a JSON Feed"):
+        parse_feed(json.dumps({"version": version, "items": []}).encode())
+
+
+def test_json_feed_values_of_the_wrong_type_count_as_absent() -> None:
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": ["not a string"],
+            "items": [
+                {"id": 3.5, "title": 1000, "url": 1.2, "summary": True, "authors": "x"},
+                {"id": "b", "title": "Fine", "authors": [{"name": 5}, {"name": "Ann"}]},
+            ],
+        }
+    ).encode()
+    feed = parse_feed(body)
+    assert feed.title is None
+    assert [(e.guid, e.title, e.link, e.summary, e.author) for e in feed.entries] == [
+        ("3.5", "", None, "", None),
+        ("b", "Fine", None, "", "Ann"),
+    ]
+
+
+def test_text_only_items_without_guid_link_or_title_stay_apart() -> None:
+    """RSS 0.92 makes every item element optional: items that are only a description must be
+    three items, not one key shared by all three."""
+    from monitor.pipeline import parse_for_store
+
+    body = (
+        b'<?xml version="1.0"?><rss version="0.92"><channel><title>Notes</title>'
+        b"<link>https://notes.example/</link><description>d</description>"
+        b"<item><description>First note about the review.</description></item>"
+        b"<item><description>Second note, another topic.</description></item>"
+        b"<item><description>Third note.</description></item></channel></rss>"
+    )
+    items, _ = parse_for_store(body, "https://notes.example/rss", None, None, utc(2024, 6, 4))
+    assert len({i.key for i in items}) == 3
+
+
+def test_atom_entry_document_is_a_feed_of_one_entry() -> None:
+    body = (
+        b'<?xml version="1.0"?><entry xmlns="http://www.w3.org/2005/Atom"><id>urn:spec:1</id>'
+        b'<title>Specifications</title><link href="https://spec.example/1"/>'
+        b"<updated>2024-06-04T00:00:00Z</updated></entry>"
+    )
+    (entry,) = parse_feed(body).entries
+    assert (entry.title, entry.link) == ("Specifications", "https://spec.example/1")

@@ -7,8 +7,8 @@ a feed's health. Everything the remote side can do wrong comes back as a
 :class:`~monitor.model.FetchResult` with ``outcome="error"``; only bugs raise.
 
 Decides nothing about scheduling (that is :mod:`monitor.cadence`) and touches no database. May
-import ``monitor.model``, ``monitor.errors`` and ``monitor.urls``; must not import parse, store,
-deliver, pipeline, scheduler or cli.
+import ``monitor.model``, ``monitor.errors``, ``monitor.urls`` and ``monitor.jsonfeed``; must not
+import parse, store, deliver, pipeline, scheduler or cli.
 
 How requests are made, and why: the fetcher drives httpcore's HTTP/1.1 connections
 (:class:`httpcore.AsyncHTTP11Connection`, the protocol layer under httpx) itself, over
@@ -47,6 +47,7 @@ import httpx
 
 from monitor import USER_AGENT
 from monitor.fetch.backend import AsyncioBackend
+from monitor.jsonfeed import json_feed_version
 from monitor.model import FetchResult
 from monitor.urls import redact_url
 
@@ -71,7 +72,7 @@ ACCEPT = (
 # bomb is as easy to make as a gzip one), and zlib is the decoder here that can.
 ACCEPT_ENCODING = "gzip, deflate"
 
-FEED_KINDS = ("rss", "feed", "rdf", "channel", "jsonfeed")
+FEED_KINDS = ("rss", "feed", "entry", "rdf", "channel", "jsonfeed")
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
@@ -163,9 +164,10 @@ def _skip_prolog(text: str) -> tuple[int, str | None]:
 def sniff_feed(body: bytes) -> Sniff:
     """Say whether ``body`` starts like a feed document, without parsing all of it.
 
-    Accepted: XML whose root element is ``rss``, ``feed``, ``rdf:RDF`` (any prefix) or
-    ``channel`` (after any byte-order mark, whitespace, XML declaration, processing
-    instructions, comments and doctype), and JSON with a JSON Feed ``version``. Everything
+    Accepted: XML whose root element is ``rss``, ``feed``, ``entry`` (an Atom entry document,
+    RFC 4287 4.1.2: a feed of one entry), ``rdf:RDF`` (any prefix) or ``channel`` (after any
+    byte-order mark, whitespace, XML declaration, processing instructions, comments and
+    doctype), and JSON with a JSON Feed ``version``. Everything
     else (an HTML page, an empty body, other XML, other JSON, plain text) is not a feed, and
     ``detail`` says what it looks like instead. Pure.
     """
@@ -189,12 +191,13 @@ def sniff_feed(body: bytes) -> Sniff:
         return Sniff(None, f"not well-formed XML (it starts with {text[start : start + 24]!r})")
     name = match.group(1)
     local = name.rsplit(":", 1)[-1].lower()
-    if local in ("rss", "feed", "rdf", "channel"):
+    if local in ("rss", "feed", "entry", "rdf", "channel"):
         return Sniff(local, f"XML with root element <{name}>")
     if local == "html":
         return Sniff(None, "an HTML page (<html>), not a feed")
     return Sniff(
-        None, f"XML whose root element is <{name}>; a feed's is rss, feed, rdf:RDF or channel"
+        None,
+        f"XML whose root element is <{name}>; a feed's is rss, feed, entry, rdf:RDF or channel",
     )
 
 
@@ -203,9 +206,9 @@ def _sniff_json(body: bytes, codec: str) -> Sniff:
         doc = json.loads(body.decode("utf-8-sig" if codec == "utf-8" else codec))
     except (UnicodeDecodeError, ValueError):
         return Sniff(None, "malformed JSON")
-    version = doc.get("version") if isinstance(doc, dict) else None
-    if isinstance(version, str) and "jsonfeed.org/version/" in version:
-        return Sniff("jsonfeed", f"JSON Feed {version.rsplit('/', 1)[-1]}")
+    version = json_feed_version(doc.get("version")) if isinstance(doc, dict) else None
+    if version is not None:
+        return Sniff("jsonfeed", f"JSON Feed {version}")
     return Sniff(
         None, "JSON without a JSON Feed version (such as https://jsonfeed.org/version/1.1)"
     )
