@@ -31,6 +31,7 @@ from pydantic import (
 
 from monitor.channels import ChannelSpec
 from monitor.errors import ConfigError, Problem
+from monitor.parse import MAX_ENTRIES
 from monitor.score.spec import TopicSpec, validate_watchlist
 from monitor.yamlsrc import Document, expand_env, load_yaml, validation_problems
 
@@ -112,6 +113,7 @@ class PollingSettings(_Strict):
     per_host: int = Field(4, ge=1, le=100)
     parse_workers: int = Field(2, ge=1, le=64)
     max_bytes: Size = 10_000_000
+    max_entries: int = Field(MAX_ENTRIES, ge=1, le=1_000_000)  # read from one document
     min_interval: Duration = 300.0
     max_interval: Duration = 21600.0
     max_backoff: Duration = 21600.0

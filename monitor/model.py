@@ -40,6 +40,8 @@ class FeedState:
     disabled_reason: str | None = None
     items_per_day: float | None = None
     unhealthy: bool = False
+    #: entries of the last parsed document past the per-document cap, not read
+    entries_cut: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +263,8 @@ class FeedUpdate:
     items_per_day: float | None = None
     new_url: str | None = None
     unhealthy: bool = False
+    #: entries of the parsed document past the cap (``None``: no document was parsed)
+    entries_cut: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

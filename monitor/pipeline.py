@@ -30,7 +30,7 @@ from monitor import cadence
 from monitor.errors import ParseError
 from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
 from monitor.normalize import normalize_with_signature
-from monitor.parse import parse_feed
+from monitor.parse import MAX_ENTRIES, parse_feed
 from monitor.store import PollWrite, PollWritten, SaveResult, Store
 from monitor.stories import StorySignature
 from monitor.urls import redact_url
@@ -121,6 +121,7 @@ class PollReport:
     new_items: int = 0
     changed_items: int = 0
     new_matches: int = 0
+    cut: int = 0
     topics: tuple[str, ...] = ()
     error_kind: str | None = None
     error: str | None = None
@@ -156,10 +157,12 @@ def parse_for_store(
     content_type: str | None,
     lang: str | None,
     now: datetime,
-) -> tuple[list[Item], dict[str, StorySignature]]:
-    """Parse a body into items and their story signatures by item key (runs in a worker
-    process: shingling is CPU work too, and the store needs it for every new item)."""
-    parsed = parse_feed(body, url=feed_url, content_type=content_type)
+    max_entries: int = MAX_ENTRIES,
+) -> tuple[list[Item], dict[str, StorySignature], int]:
+    """Parse a body into items, their story signatures by item key, and how many entries
+    were past ``max_entries`` (runs in a worker process: shingling is CPU work too, and the
+    store needs it for every new item)."""
+    parsed = parse_feed(body, url=feed_url, content_type=content_type, max_entries=max_entries)
     items: list[Item] = []
     signatures: dict[str, StorySignature] = {}
     for entry in parsed.entries:
@@ -168,7 +171,7 @@ def parse_for_store(
         )
         items.append(item)
         signatures[item.key] = sig
-    return items, signatures
+    return items, signatures, parsed.cut
 
 
 def _parse_worker_setup() -> None:
@@ -239,6 +242,7 @@ class Pipeline:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         on_poll: Callable[[PollReport], None] | None = None,
+        max_entries: int = MAX_ENTRIES,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
@@ -250,6 +254,7 @@ class Pipeline:
         self.clock = clock
         self.rng = rng or random.Random()
         self.on_poll = on_poll
+        self.max_entries = max_entries
         # one thread for the database keeps SQLite writes serial and off the event loop
         self._db = ThreadPoolExecutor(1, thread_name_prefix="monitor-db")
         # feeds between parsing and stored: enough to keep the parse workers busy and to fill
@@ -301,15 +306,13 @@ class Pipeline:
         )
         now = self.clock()
         items: list[Item] = []
+        cut: int | None = None
         if result.outcome == "ok" and result.body is not None:
             # Bodies waiting here are cheap; parsed items waiting for the database are not.
             async with self._ingesting.hold(len(result.body)):
-                result, items, signatures = await self._parse(feed, result, now)
-                written = await self._write(
-                    PollWrite(
-                        feed.id, now, partial(self._outcome, feed, result, now), items, signatures
-                    )
-                )
+                result, items, signatures, cut = await self._parse(feed, result, now)
+                outcome = partial(self._outcome, feed, result, now, cut=cut)
+                written = await self._write(PollWrite(feed.id, now, outcome, items, signatures))
         else:
             written = await self._write(
                 PollWrite(feed.id, now, partial(self._outcome, feed, result, now))
@@ -326,6 +329,7 @@ class Pipeline:
             new_items=saved.new_items,
             changed_items=saved.changed_items,
             new_matches=saved.new_matches,
+            cut=cut or 0,
             topics=saved.topics,
             error_kind=result.error_kind,
             error=result.error,
@@ -339,7 +343,13 @@ class Pipeline:
         return report
 
     def _outcome(
-        self, feed: FeedState, result: FetchResult, now: datetime, saved: SaveResult
+        self,
+        feed: FeedState,
+        result: FetchResult,
+        now: datetime,
+        saved: SaveResult,
+        *,
+        cut: int | None = None,
     ) -> FeedUpdate:
         """What to record about the feed after this poll: ``cadence`` plans the next one."""
         decision = cadence.plan_next_poll(
@@ -366,25 +376,28 @@ class Pipeline:
             items_per_day=decision.items_per_day,
             new_url=decision.url if decision.url != feed.url else None,
             unhealthy=decision.unhealthy,
+            entries_cut=cut,
         )
 
     async def _parse(
         self, feed: FeedState, result: FetchResult, now: datetime
-    ) -> tuple[FetchResult, list[Item], dict[str, StorySignature]]:
-        """Parse a fetched body into items and their story signatures, in a worker."""
+    ) -> tuple[FetchResult, list[Item], dict[str, StorySignature], int | None]:
+        """Parse a fetched body into items, their story signatures and the number of entries
+        past the cap, in a worker."""
         assert result.body is not None
         try:
-            items, signatures = await self.parse_pool.run(
+            items, signatures, cut = await self.parse_pool.run(
                 parse_for_store,
                 result.body,
                 result.final_url or feed.url,
                 result.content_type,
                 feed.lang,
                 now,
+                self.max_entries,
             )
         except ParseError as exc:
-            return _as_error(result, exc), [], {}
-        return result, items, signatures
+            return _as_error(result, exc), [], {}, None
+        return result, items, signatures, cut
 
     async def _write(self, write: PollWrite) -> PollWritten:
         """Write a poll with the others waiting: one transaction for all of them.
@@ -463,5 +476,12 @@ def _log_poll(r: PollReport) -> None:
         fields["error_kind"] = r.error_kind
         fields["error"] = r.error
         log.warning("poll failed: %s", r.error, extra={"fields": fields})
+    elif r.cut:
+        fields["cut"] = r.cut
+        log.warning(
+            "polled; %d entries past polling.max_entries left unread",
+            r.cut,
+            extra={"fields": fields},
+        )
     else:
         log.info("polled", extra={"fields": fields})

@@ -757,7 +757,7 @@ def test_text_only_items_without_guid_link_or_title_stay_apart() -> None:
         b"<item><description>Second note, another topic.</description></item>"
         b"<item><description>Third note.</description></item></channel></rss>"
     )
-    items, _ = parse_for_store(body, "https://notes.example/rss", None, None, utc(2024, 6, 4))
+    items, _, _ = parse_for_store(body, "https://notes.example/rss", None, None, utc(2024, 6, 4))
     assert len({i.key for i in items}) == 3
 
 

@@ -196,6 +196,7 @@ def feeds(
                         "last_error": s.last_error,
                         "disabled_reason": s.disabled_reason,
                         "items_per_day": s.items_per_day,
+                        "entries_cut": s.entries_cut,
                     }
                     for s in states
                 ],
@@ -222,6 +223,9 @@ def feeds(
             if s.disabled_reason
             else (f"{s.last_error_kind}: {s.last_error}" if s.last_error_kind else "")
         )
+        if s.entries_cut:
+            cut = f"{s.entries_cut:,} entries past polling.max_entries not read"
+            health = f"{health}; {cut}" if health else cut
         status = _health(s)
         table.add_row(
             escape(s.name or s.url),

@@ -95,6 +95,7 @@ def make_pipeline(
         owner=worker_name(),
         lease_s=cfg.polling.lease,
         on_poll=on_poll,
+        max_entries=cfg.polling.max_entries,
     )
 
 

@@ -204,6 +204,8 @@ def _poll_values(upd: FeedUpdate) -> dict[str, Any]:
     }
     if upd.items_per_day is not None:
         values["items_per_day"] = upd.items_per_day
+    if upd.entries_cut is not None:
+        values["entries_cut"] = upd.entries_cut
     if upd.success:
         values.update(
             last_success_at=upd.polled_at,
@@ -276,6 +278,7 @@ def _feed_state(row: Any) -> FeedState:
         disabled_reason=row.disabled_reason,
         items_per_day=row.items_per_day,
         unhealthy=bool(row.unhealthy),
+        entries_cut=row.entries_cut or 0,
     )
 
 

@@ -64,6 +64,7 @@ class FeedRow(SQLModel, table=True):
     unhealthy: bool = False
     disabled_reason: str | None = Field(default=None, sa_type=Text)
     items_per_day: float | None = None
+    entries_cut: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     lease_owner: str | None = None
     lease_until: datetime | None = _ts()
     created_at: datetime | None = _ts()
@@ -84,6 +85,7 @@ class ItemRow(SQLModel, table=True):
     content_hash: str = ""
     fingerprint: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     story: str | None = Field(default=None, index=True)
+    previous_title: str | None = Field(default=None, sa_type=Text)
     first_seen_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
 
