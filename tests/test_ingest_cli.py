@@ -8,22 +8,21 @@ from pathlib import Path
 
 from tests.feedserver import FeedServer, rss_feed
 from tests.support import write_config
-from tests.test_cli import monitor, server  # noqa: F401  (the fixture)
+from tests.test_cli import monitor
 
 
-def test_entries_past_the_cap_are_logged_and_shown_in_feeds(
-    server: FeedServer, tmp_path: Path
-) -> None:
-    url = server.feed("/archive.xml", rss_feed("Archive", [f"Episode {n}" for n in range(12)]))
-    cfg = write_config(
-        tmp_path,
-        f"""
-        polling: {{max_entries: 5}}
-        feeds:
-          - {{url: "{url}", name: Archive}}
-        """,
-    )
-    polled = monitor(cfg, "poll", "--once")
+def test_entries_past_the_cap_are_logged_and_shown_in_feeds(tmp_path: Path) -> None:
+    with FeedServer() as server:
+        url = server.feed("/archive.xml", rss_feed("Archive", [f"Episode {n}" for n in range(12)]))
+        cfg = write_config(
+            tmp_path,
+            f"""
+            polling: {{max_entries: 5}}
+            feeds:
+              - {{url: "{url}", name: Archive}}
+            """,
+        )
+        polled = monitor(cfg, "poll", "--once")
     assert polled.returncode == 0, polled.stderr
     assert "5 new item(s)" in polled.stdout
     assert "7 entries past polling.max_entries" in polled.stderr
