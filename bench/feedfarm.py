@@ -67,7 +67,9 @@ BASE_DATE = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
 #
 # Local news in both languages, made of words drawn with news-like frequencies: function words
 # most of the time, then content words, place and people's names, and numbers. Copies of one
-# story are rare in real feeds, so runs of four words seldom repeat between items here either.
+# story are rare in real feeds; with ``--text plain`` runs of four words seldom repeat between
+# items. Real news does repeat phrases, though: ``--text phrases`` builds sentences around stock
+# phrases, the hard case for story clustering's candidate search.
 
 _EN_COMMON = (
     "the of and to in a is that for on with as was by at from it an be this are have has "
@@ -136,6 +138,70 @@ _FR_TOPICS = (
 )
 
 
+# Phrases news repeats across unrelated stories (attributions, stock openings, institutions).
+# With ``--text phrases`` a sentence is built around one or two of them, drawn with a skewed
+# frequency as in real news, so runs of four words recur across thousands of items.
+_EN_PHRASES = (
+    "said in a statement on Monday",
+    "said in a statement on Tuesday",
+    "said in a statement on Wednesday",
+    "said in a statement on Thursday",
+    "said in a statement on Friday",
+    "the city council approved",
+    "the city council voted to",
+    "the United States and Canada",
+    "the United States and Mexico",
+    "according to a report released",
+    "according to a report from",
+    "in an interview with The Canadian Press",
+    "did not immediately respond to a request for comment",
+    "is expected to take effect",
+    "for the first time since",
+    "the federal government announced",
+    "the provincial government announced",
+    "at a news conference in Ottawa",
+    "at a news conference on",
+    "told reporters on Parliament Hill",
+    "the Prime Minister's Office said",
+    "officials said the move would",
+    "a spokesperson for the minister said",
+    "the Bank of Canada said",
+    "over the next five years",
+    "over the next three years",
+    "in the coming weeks",
+    "earlier this year",
+    "last week's announcement",
+    "the two countries have",
+    "critics say the plan",
+    "opposition parties said",
+    "a public consultation on the",
+    "the latest figures from Statistics Canada",
+    "with files from The Associated Press",
+    "police said in a news release",
+    "no injuries were reported",
+    "the investigation is ongoing",
+    "more details are expected",
+    "the company said in a statement",
+)
+_FR_PHRASES = (
+    "a indiqué par voie de communiqué",
+    "a déclaré le ministre",
+    "selon un rapport publié",
+    "le gouvernement fédéral a annoncé",
+    "le gouvernement du Québec a annoncé",
+    "en conférence de presse à Ottawa",
+    "au cours des prochaines années",
+    "pour la première fois depuis",
+    "les États-Unis et le Canada",
+    "a fait savoir le cabinet du premier ministre",
+    "n'a pas répondu à notre demande",
+    "selon les données de Statistique Canada",
+    "le conseil municipal a adopté",
+    "a précisé la porte-parole",
+    "dans les prochaines semaines",
+)
+
+
 def _words(text: str) -> int:
     return len(text.split())
 
@@ -144,8 +210,21 @@ def _name(rng: random.Random) -> str:
     return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
 
 
-def _sentence(rng: random.Random, lang: str, length: int) -> str:
+def _phrase(rng: random.Random, lang: str) -> str:
+    stock = _FR_PHRASES if lang == "fr" else _EN_PHRASES
+    # skewed: the first phrases of the list are the most common, as "said in a statement" is
+    return stock[
+        min(int(rng.paretovariate(1.2)) - 1, len(stock) - 1)
+        if rng.random() < 0.5
+        else rng.randrange(len(stock))
+    ]
+
+
+def _sentence(rng: random.Random, lang: str, length: int, phrases: bool = False) -> str:
     common, content = (_FR_COMMON, _FR_CONTENT) if lang == "fr" else (_EN_COMMON, _EN_CONTENT)
+    if phrases and length >= 8:
+        stock = _phrase(rng, lang)
+        return f"{_sentence(rng, lang, max(2, length - _words(stock)))} {stock}"
     out = []
     for _ in range(length):
         roll = rng.random()
@@ -161,13 +240,13 @@ def _sentence(rng: random.Random, lang: str, length: int) -> str:
     return " ".join(out)
 
 
-def _text(rng: random.Random, lang: str, words: int, lead: str = "") -> str:
+def _text(rng: random.Random, lang: str, words: int, lead: str = "", phrases: bool = False) -> str:
     """``lead`` and sentences of 8-20 words, about ``words`` words in all."""
     parts = [lead] if lead else []
     left = words - _words(lead)
     while left > 3:
         n = min(left, rng.randint(8, 20))
-        parts.append(_sentence(rng, lang, n) + ".")
+        parts.append(_sentence(rng, lang, n, phrases) + ".")
         left -= n
     return " ".join(parts)
 
@@ -180,7 +259,7 @@ class Story:
     guid: str
 
 
-def _story(rng: random.Random, feed: int, serial: int, lang: str) -> Story:
+def _story(rng: random.Random, feed: int, serial: int, lang: str, phrases: bool) -> Story:
     """One story: about 7 % on a watch-topic, 2 % a near miss, the rest local news."""
     link = f"https://outlet{feed}.example.org/2025/news/story-{feed}-{serial}"
     title_words = rng.randint(6, 14)
@@ -195,8 +274,8 @@ def _story(rng: random.Random, feed: int, serial: int, lang: str) -> Story:
         title = f"{_sentence(rng, lang, max(2, title_words - _words(phrase)))} {phrase}"
         lead = f"{place} {_sentence(rng, lang, 6).lower()} {phrase}."
     else:
-        title = _sentence(rng, lang, title_words)
-    summary = _text(rng, lang, summary_words, lead)
+        title = _sentence(rng, lang, title_words, phrases)
+    summary = _text(rng, lang, summary_words, lead, phrases)
     if rng.random() < 0.3:  # many feeds send HTML in the description
         more = "Lire la suite" if lang == "fr" else "Read more"
         summary = f'<p>{summary}</p><p><a href="{link}">{more}</a> &raquo;</p>'
@@ -223,7 +302,9 @@ class FeedPlan:
     atom: bool
     validators: str  # "both", "last_modified" or "none"
 
-    def stories(self, items: int, version: int, seed: int, wire: list[Story]) -> list[Story]:
+    def stories(
+        self, items: int, version: int, seed: int, wire: list[Story], phrases: bool
+    ) -> list[Story]:
         """The ``items`` newest stories at ``version`` (each version adds three)."""
         newest = items + 3 * version
         out = []
@@ -234,10 +315,12 @@ class FeedPlan:
                 link = f"https://outlet{self.n}.example.org/wire/{w.guid}?utm_source=rss"
                 out.append(Story(w.title, w.summary, link, link))
             else:
-                out.append(_story(rng, self.n, serial, self.lang))
+                out.append(_story(rng, self.n, serial, self.lang, phrases))
         return out
 
-    def document(self, items: int, version: int, seed: int, wire: list[Story]) -> bytes:
+    def document(
+        self, items: int, version: int, seed: int, wire: list[Story], phrases: bool
+    ) -> bytes:
         samples = [
             SampleItem(
                 s.title,
@@ -246,7 +329,7 @@ class FeedPlan:
                 guid=s.guid,
                 published=BASE_DATE - timedelta(minutes=37 * k) + timedelta(hours=version),
             )
-            for k, s in enumerate(self.stories(items, version, seed, wire))
+            for k, s in enumerate(self.stories(items, version, seed, wire, phrases))
         ]
         name = f"Outlet {self.n}"
         if self.atom:
@@ -280,8 +363,10 @@ class Farm:
         seed: int,
         gzip: bool,
         faults: tuple[str, ...],
+        phrases: bool = False,
     ) -> None:
         self.server = server
+        self.phrases = phrases
         self.items = items
         self.seed = seed
         self.gzip = gzip
@@ -293,7 +378,7 @@ class Farm:
     def _doc(self, plan: FeedPlan, version: int) -> bytes:
         key = (plan.n, version)
         if key not in self.docs:
-            self.docs[key] = plan.document(self.items, version, self.seed, self.wire)
+            self.docs[key] = plan.document(self.items, version, self.seed, self.wire, self.phrases)
         return self.docs[key]
 
     def serve(self, plan: FeedPlan, version: int) -> None:
@@ -385,10 +470,18 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="leave out the faults that cost a client its timeout (hang, trickle)",
     )
+    ap.add_argument(
+        "--text",
+        choices=("plain", "phrases"),
+        default="plain",
+        help="plain: words drawn one by one; phrases: stock news phrases recur across items",
+    )
     args = ap.parse_args(argv)
     faults = QUICK_FAULTS if args.quick_faults else FAULTS
     with FeedServer(hosts=args.hosts, latency_s=args.latency, record=False) as server:
-        farm = Farm(server, args.feeds, args.items, args.seed, args.gzip, faults)
+        farm = Farm(
+            server, args.feeds, args.items, args.seed, args.gzip, faults, args.text == "phrases"
+        )
         farm.state(0.0, 0.0, 0)
         print(json.dumps({"bases": server.base_urls, "feeds": args.feeds}), flush=True)
         for line in sys.stdin:

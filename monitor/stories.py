@@ -47,6 +47,22 @@ copies share keys even when one is much shorter. A store keeps ``(key, item)`` r
 items in an indexed table, looks up the new item's keys, recomputes the signatures of the items
 found from their stored title and summary (cheap), and passes them to :func:`assign_story`.
 Keys are non-negative and below 2**63, so they fit a signed BIGINT on SQLite and PostgreSQL.
+
+Bounded work per new item
+-------------------------
+Real news repeats phrases ("said in a statement", "the city council approved"), so some keys
+are carried by thousands of unrelated items in the window. Gathering every item behind every
+key would make placing one item cost more as the window grows. Two cuts keep it constant:
+
+* the index is asked for the :data:`KEY_DEPTH` most recent items of each key only (a key that
+  has more in the window is a common phrase: its most recent carriers are compared, the rest
+  never read);
+* of the items found, :func:`pick_candidates` keeps the :data:`STORY_CANDIDATES` that share
+  the most keys with the new item, the most recent first among equals. A copy shares most of
+  its keys; a common phrase, one.
+
+So placing an item reads at most ``MAX_KEYS * KEY_DEPTH`` index rows and compares at most
+``STORY_CANDIDATES`` signatures, however many items the window holds.
 """
 
 from __future__ import annotations
@@ -55,17 +71,21 @@ import hashlib
 import heapq
 import re
 import unicodedata
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Protocol, TypeVar
 
 __all__ = [
+    "KEY_DEPTH",
     "KEY_RATE",
     "MAX_KEYS",
     "MIN_KEYS",
     "MIN_SHINGLES",
     "SHINGLE_WORDS",
     "SKETCH_SIZE",
+    "STORY_CANDIDATES",
     "STORY_THRESHOLD",
     "StorySignature",
     "assign_story",
@@ -73,6 +93,7 @@ __all__ = [
     "features",
     "fingerprint",
     "fold",
+    "pick_candidates",
     "signature",
     "similarity",
     "story_id_for",
@@ -93,6 +114,17 @@ KEY_RATE = 6
 #: Fewest and most candidate keys per item.
 MIN_KEYS = 4
 MAX_KEYS = 24
+#: Most recent items looked at for each candidate key of a new item.
+KEY_DEPTH = 16
+#: Most items a new item is compared with: those sharing the most keys with it.
+STORY_CANDIDATES = 48
+
+
+class _Ordered(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+T = TypeVar("T", bound=_Ordered)
 
 _HASH_LIMIT = 1 << 63
 _KEY_CUT = _HASH_LIMIT // KEY_RATE
@@ -367,28 +399,44 @@ def assign_story(
     return best_story
 
 
+def pick_candidates(
+    keys: Iterable[int],
+    carriers: Callable[[int], Iterable[T]],
+    limit: int = STORY_CANDIDATES,
+) -> list[T]:
+    """The earlier items a new item with candidate ``keys`` is compared with, best first.
+
+    ``carriers(key)`` gives the items carrying ``key``, at most :data:`KEY_DEPTH` of them are
+    used: pass the most recent (items order by recency: a larger one is more recent). The
+    ``limit`` items sharing the most keys are returned, the most recent first among equals.
+    The work is bounded by the number of keys times :data:`KEY_DEPTH`, whatever the window
+    holds (see the module docstring).
+    """
+    shared: dict[T, int] = {}
+    for key in keys:
+        for item in islice(carriers(key), KEY_DEPTH):
+            shared[item] = shared.get(item, 0) + 1
+    if len(shared) <= limit:
+        return sorted(shared, key=lambda i: (shared[i], i), reverse=True)
+    return heapq.nlargest(limit, shared, key=lambda i: (shared[i], i))
+
+
 def cluster(
     items: Sequence[tuple[str, StorySignature]], threshold: float = STORY_THRESHOLD
 ) -> list[str]:
     """Story ids for ``(item_key, signature)`` pairs taken in order, as a stream would see them.
 
-    Each item is compared only with earlier items that share a candidate key (what a store's
-    index would return), joins the most similar one's story if it reaches ``threshold``, and
-    starts its own story otherwise. Useful for the items of one poll, and for measuring.
+    Each item is compared only with the earlier items :func:`pick_candidates` picks from those
+    sharing a candidate key (what a store's index returns), joins the most similar one's story
+    if it reaches ``threshold``, and starts its own story otherwise. Useful for the items of
+    one poll, and for measuring.
     """
     _check_threshold(threshold)
-    by_key: defaultdict[int, list[int]] = defaultdict(list)
+    by_key: defaultdict[int, deque[int]] = defaultdict(lambda: deque(maxlen=KEY_DEPTH))
     stories: list[str] = []
     for index, (item_key, sig) in enumerate(items):
         keys = sig.keys
-        seen: set[int] = set()
-        candidates: list[int] = []
-        for key in keys:
-            for earlier in by_key[key]:
-                if earlier not in seen:
-                    seen.add(earlier)
-                    candidates.append(earlier)
-        candidates.sort(reverse=True)  # most recent first
+        candidates = pick_candidates(keys, lambda k: reversed(by_key[k]) if k in by_key else ())
         found = assign_story(sig, ((stories[i], items[i][1]) for i in candidates), threshold)
         stories.append(found if found is not None else story_id_for(item_key))
         for key in keys:

@@ -13,6 +13,7 @@ from monitor.digest import build_digest, digest_to_json
 from monitor.model import FeedUpdate, Item, Reason, TopicMatch
 from monitor.store import Store
 from monitor.store.tables import SQLModel
+from tests.phrases import common_phrase_with_a_key, filler
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
@@ -471,3 +472,30 @@ def _claim_all(url: str, owner: str) -> list[str]:
         got += [f.url for f in store.claim_due_feeds(NOW, owner=owner, limit=10)]
     store.close()
     return got
+
+
+def test_a_copy_is_found_behind_hundreds_of_newer_items_sharing_a_common_phrase(
+    store: Store,
+) -> None:
+    """Real news repeats phrases: 300 newer unrelated items carry one that the original also
+    carries. The copy still joins the original's story, and the fillers stay apart."""
+    phrase = common_phrase_with_a_key()
+    store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "abc"], NOW)
+    a, b, c = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
+    text = f"{WIRE} {phrase}."
+    store.save_items(
+        a.id, [item("w", "NORAD plan", url="https://a.example/w", summary=text)], [], {}, NOW
+    )
+    fillers = [
+        item(f"f{n}", title, url=f"https://b.example/{n}", summary=summary)
+        for n, (title, summary) in enumerate(filler(n, phrase) for n in range(300))
+    ]
+    for start in range(0, 300, 50):  # several polls, as a busy feed would bring them
+        store.save_items(b.id, fillers[start : start + 50], [], {}, NOW + timedelta(minutes=start))
+    copy = item("c", "Ottawa's NORAD plan", url="https://c.example/c", summary=f"OTTAWA — {text}")
+    store.save_items(c.id, [copy], [], {}, NOW + timedelta(hours=6))
+    original, copied = store.item(url="https://a.example/w"), store.item(url="https://c.example/c")
+    assert original is not None and copied is not None
+    assert copied.story == original.story
+    stories = {store.item(url=f"https://b.example/{n}").story for n in range(300)}  # type: ignore[union-attr]
+    assert len(stories) == 300 and original.story not in stories

@@ -5,26 +5,34 @@ The news texts below were written for these tests; they describe no real event.
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from monitor.stories import (
+    KEY_DEPTH,
     MAX_KEYS,
     MIN_SHINGLES,
     SKETCH_SIZE,
+    STORY_CANDIDATES,
     STORY_THRESHOLD,
     StorySignature,
     assign_story,
     cluster,
     fingerprint,
     fold,
+    pick_candidates,
     signature,
     similarity,
     story_id_for,
     story_text,
     words,
 )
+from tests.phrases import common_phrase_with_a_key, filler
 
 # --- an invented wire story, two outlets' copies of it, and other stories on the same topic ------
 
@@ -356,3 +364,37 @@ def test_story_ids_are_stable_and_distinct() -> None:
     assert story_id_for("item-1") != story_id_for("item-2")
     assert len(story_id_for("item-1")) == 16
     int(story_id_for("item-1"), 16)
+
+
+# --- bounded candidate search ----------------------------------------------------------------
+
+
+def test_pick_candidates_reads_at_most_key_depth_carriers_a_key() -> None:
+    taken: Counter[int] = Counter()
+
+    def carriers(key: int) -> Iterator[int]:
+        for n in itertools.count():
+            taken[key] += 1
+            yield key * 10**6 - n  # newest first, without end
+
+    picked = pick_candidates([1, 2, 3], carriers)
+    assert taken == {1: KEY_DEPTH, 2: KEY_DEPTH, 3: KEY_DEPTH}
+    assert len(picked) == min(STORY_CANDIDATES, 3 * KEY_DEPTH)
+
+
+def test_pick_candidates_prefers_items_sharing_more_keys_over_newer_ones() -> None:
+    by_key = {1: [900, 800, 5], 2: [5], 3: [5, 700]}
+    assert pick_candidates([1, 2, 3], lambda k: by_key.get(k, []))[0] == 5
+    # among items sharing as many keys, the most recent first
+    assert pick_candidates([1, 3], lambda k: by_key.get(k, [])) == [5, 900, 800, 700]
+
+
+def test_a_copy_is_found_behind_hundreds_of_newer_items_sharing_a_common_phrase() -> None:
+    phrase = common_phrase_with_a_key()
+    original = (WIRE[0], f"{WIRE[1]} {phrase}.")
+    stream = [("wire", signature(*original))]
+    stream += [(f"f{n}", signature(*filler(n, phrase))) for n in range(400)]
+    stream.append(("copy", signature(COPY_EDITED[0], f"{COPY_EDITED[1]} {phrase}.")))
+    found = cluster(stream)
+    assert found[-1] == found[0] == story_id_for("wire")
+    assert len(set(found[1:-1])) == 400  # the fillers stay apart

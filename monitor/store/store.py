@@ -9,12 +9,11 @@ deliver, pipeline, scheduler or cli.
 from __future__ import annotations
 
 import functools
-import heapq
 import json
 import logging
 import threading
 from array import array
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -77,8 +76,6 @@ delivery_matches_t = DeliveryMatchRow.__table__  # type: ignore[attr-defined]
 
 STORY_WINDOW = timedelta(days=3)
 PRUNE_LOCK = 0x6D6F6E0002  # advisory lock key of the retention job ("mon" + 2)
-#: How many recent items sharing a candidate key a new item is compared with, newest first.
-STORY_CANDIDATES = 200
 
 
 class _StoryCache:
@@ -785,46 +782,96 @@ class Store:
         keys_of: Sequence[Sequence[int]],
         since: datetime,
     ) -> list[str]:
-        """The story of each new item, taken in order: that of the most similar recent item
-        (first seen at or after ``since``) sharing a candidate key with it (stored, or earlier
-        in the batch), if close enough, else a story of its own. Candidates are the most
-        recent :data:`STORY_CANDIDATES`."""
-        by_band: dict[int, list[int]] = defaultdict(list)
+        """The story of each new item, taken in order: that of the most similar of the recent
+        items (first seen at or after ``since``, stored or earlier in the batch) that
+        :func:`monitor.stories.pick_candidates` picks for it, if close enough, else a story of
+        its own. Reads at most :data:`~monitor.stories.KEY_DEPTH` stored items per key."""
+        stored = self._recent_carriers(conn, {k for item_keys in keys_of for k in item_keys}, since)
+        # the batch's items are newer than any stored one: (1, position) sorts after (0, id)
+        batch: dict[int, deque[tuple[int, int]]] = {}
+
+        def carriers(key: int) -> Iterable[tuple[int, int]]:
+            newer = batch.get(key)
+            if newer:
+                yield from reversed(newer)
+            for item_id in stored.get(key, ()):
+                yield (0, item_id)
+
+        picked = []
+        for item_keys in keys_of:
+            picked.append(stories.pick_candidates(item_keys, carriers))
+            # positions are only compared with later items of the batch: add after picking
+            for k in item_keys:
+                batch.setdefault(k, deque(maxlen=stories.KEY_DEPTH)).append((1, len(picked) - 1))
+        known = self._story_signatures(
+            conn, {ref for refs in picked for origin, ref in refs if origin == 0}
+        )
+        out: list[str] = []
+        for item, sig, refs in zip(fresh, sigs, picked, strict=True):
+            recent = [
+                (out[ref], sigs[ref]) if origin == 1 else known[ref]
+                for origin, ref in refs
+                if origin == 1 or ref in known
+            ]
+            story = stories.assign_story(sig, recent)
+            out.append(story or stories.story_id_for(f"{item.feed_url}|{item.key}"))
+        return out
+
+    def _recent_carriers(
+        self, conn: Connection, keys: set[int], since: datetime
+    ) -> dict[int, list[int]]:
+        """For each key, the ids of the :data:`~monitor.stories.KEY_DEPTH` most recent stored
+        items first seen at or after ``since`` that carry it, newest first.
+
+        Each key is its own bounded range read of the ``(band, item_id)`` primary key, so a
+        key carried by thousands of items costs what a rare one does."""
+        out: dict[int, list[int]] = defaultdict(list)
         # Ids grow with time, so "first seen since" is "id at least the first id seen since":
         # one lookup on the time index, then the key lookups need no join with the items.
         first = conn.execute(
             select(func.min(items_t.c.id)).where(items_t.c.first_seen_at >= since)
         ).scalar()
-        if first is not None:
-            keys = sorted({k for item_keys in keys_of for k in item_keys})
-            mark = _placeholder(conn.dialect)
-            for chunk in _chunks(keys, 500):
+        if first is None or not keys:
+            return out
+        depth = stories.KEY_DEPTH
+        table = bands_t.name
+        if self.dialect == "postgresql":
+            # one statement a chunk: each key's newest rows through a lateral index read
+            for chunk in _chunks(sorted(keys), 1000):
                 rows = conn.exec_driver_sql(
-                    f"SELECT band, item_id FROM {bands_t.name} "
-                    f"WHERE band IN ({', '.join([mark] * len(chunk))}) AND item_id >= {mark}",
-                    (*chunk, first),
+                    f"SELECT k.band, s.item_id FROM unnest(%s::bigint[]) AS k(band) "
+                    f"CROSS JOIN LATERAL (SELECT item_id FROM {table} "
+                    f"WHERE band = k.band AND item_id >= %s "
+                    f"ORDER BY item_id DESC LIMIT {depth}) AS s",
+                    (chunk, first),
                 )
                 for band, item_id in rows:
-                    by_band[band].append(item_id)
-        nearest = [
-            heapq.nlargest(STORY_CANDIDATES, {i for k in item_keys for i in by_band.get(k, ())})
-            for item_keys in keys_of
-        ]
-        known = self._story_signatures(conn, {i for ids in nearest for i in ids})
-        out: list[str] = []
-        batch: dict[int, list[int]] = defaultdict(list)  # band -> positions in ``fresh``
-        for pos, (item, sig, item_keys, ids) in enumerate(
-            zip(fresh, sigs, keys_of, nearest, strict=True)
-        ):
-            # the batch's items are newer than any stored one, the latest first
-            earlier = sorted({p for k in item_keys for p in batch.get(k, ())}, reverse=True)
-            recent = [(out[p], sigs[p]) for p in earlier]
-            recent += [known[i] for i in ids if i in known]
-            story = stories.assign_story(sig, recent[:STORY_CANDIDATES])
-            out.append(story or stories.story_id_for(f"{item.feed_url}|{item.key}"))
-            for k in item_keys:
-                batch[k].append(pos)
+                    out[band].append(item_id)
+        else:
+            self._recent_carriers_sqlite(conn, keys, first, out)
+        for ids in out.values():
+            ids.sort(reverse=True)
         return out
+
+    @staticmethod
+    def _recent_carriers_sqlite(
+        conn: Connection, keys: set[int], first: int, out: dict[int, list[int]]
+    ) -> None:
+        depth = stories.KEY_DEPTH
+        table = bands_t.name
+        mark = _placeholder(conn.dialect)
+        one = (
+            f"SELECT band, item_id FROM (SELECT band, item_id FROM {table} "
+            f"WHERE band = {mark} AND item_id >= {mark} ORDER BY item_id DESC LIMIT {depth})"
+        )
+        # SQLite allows 500 terms in a compound SELECT
+        for chunk in _chunks(sorted(keys), 200):
+            rows = conn.exec_driver_sql(
+                " UNION ALL ".join([one] * len(chunk)),
+                tuple(v for k in chunk for v in (k, first)),
+            )
+            for band, item_id in rows:
+                out[band].append(item_id)
 
     def _story_signatures(
         self, conn: Connection, ids: set[int]

@@ -1,0 +1,126 @@
+"""Placing a new item in a story as the story window grows, on news whose phrases repeat.
+
+Fills a SQLite store, through ``Store.save_items`` (the write path polls take), with items of
+the polling farm's ``--text phrases`` news (stock phrases such as "said in a statement on
+Monday" recur across thousands of unrelated items, and a few wire stories are carried by
+several outlets), all first seen inside the story window. At each window size it then stores
+``--probe`` polls of 30 new items, one ``save_items`` call a poll, and reports the time per new
+item (CPU time of this process, which runs the store: the machine's other load and the disk's
+sync times stay out; median of ``--repeat`` rounds, each with fresh items) and the ratio of
+the largest window's cost to the smallest's: flat is 1.0.
+
+    python bench/bench_stories.py                        # windows of 10,000 and 200,000 items
+    python bench/bench_stories.py --sizes 10000,50000    # quicker
+
+The items are those of ``bench/feedfarm.py``; nothing is fetched or parsed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import feedfarm
+
+from monitor.model import Item
+from monitor.store import Store
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+POLL = 30
+
+
+class _Spec:
+    def __init__(self, n: int) -> None:
+        self.url, self.name, self.lang, self.interval = f"https://o{n}.example/f", None, "en", None
+
+
+def news(serial: int, feed: int, wire: list[feedfarm.Story]) -> Item:
+    rng = random.Random(f"bench-stories:{serial}")
+    lang = "fr" if serial % 5 == 2 else "en"
+    if rng.random() < 0.03:  # a wire story under this outlet's link
+        story = rng.choice(wire)
+    else:
+        story = feedfarm._story(rng, feed, serial, lang, True)
+    return Item(
+        key=f"k{serial}",
+        feed_url=f"https://o{feed}.example/f",
+        title=story.title,
+        summary=story.summary,
+        url=f"https://o{feed}.example/{serial}",
+        published=NOW,
+        content_hash=f"h{serial}",
+    )
+
+
+class Window:
+    def __init__(self, path: Path, feeds: int) -> None:
+        self.store = Store.open(f"sqlite:///{path}")
+        self.store.sync_feeds([_Spec(n) for n in range(feeds)], NOW)
+        self.feed_ids = [f.id for f in self.store.feeds()]
+        self.wire = feedfarm._wire_stories(1)
+        self.serial = 0
+        self.clock = NOW - timedelta(days=2)
+
+    def save(self, count: int) -> float:
+        """Store ``count`` new items a poll of :data:`POLL` at a time; the seconds it took."""
+        spent = 0.0
+        while count > 0:
+            n = min(POLL, count)
+            feed = self.serial // POLL % len(self.feed_ids)
+            items = [news(self.serial + k, feed, self.wire) for k in range(n)]
+            self.serial += n
+            self.clock += timedelta(seconds=1)
+            start = time.process_time()
+            self.store.save_items(self.feed_ids[feed], items, [], {}, self.clock)
+            spent += time.process_time() - start
+            count -= n
+        return spent
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python bench/bench_stories.py", description=__doc__)
+    ap.add_argument("--sizes", default="10000,200000", help="window sizes, ascending")
+    ap.add_argument("--probe", type=int, default=10, help="polls of 30 items per round (10)")
+    ap.add_argument("--repeat", type=int, default=5, help="rounds per size (5)")
+    ap.add_argument("--feeds", type=int, default=1000, help="outlets (1000)")
+    args = ap.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows: list[tuple[int, float, float, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        window = Window(Path(tmp) / "stories.db", args.feeds)
+        for size in sizes:
+            fill = time.perf_counter()
+            window.save(size - window.serial)
+            filled = time.perf_counter() - fill
+            per_item = []
+            for _ in range(args.repeat):
+                spent = window.save(args.probe * POLL)
+                per_item.append(spent / (args.probe * POLL) * 1000)
+            med = statistics.median(per_item)
+            rows.append((size, med, min(per_item), max(per_item)))
+            print(
+                f"window {size:>7,} items (filled in {filled:.0f} s): "
+                f"{med:.3f} ms a new item (min {min(per_item):.3f}, max {max(per_item):.3f})",
+                flush=True,
+            )
+    print()
+    print("| items in the window | CPU ms to store a new item (median) | range |")
+    print("|---:|---:|---:|")
+    for size, med, lo, hi in rows:
+        print(f"| {size:,} | {med:.3f} | {lo:.3f}–{hi:.3f} |")
+    ratio = rows[-1][1] / rows[0][1]
+    print(f"\nratio {rows[-1][0]:,} / {rows[0][0]:,} items: {ratio:.2f} (flat is 1.0)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
