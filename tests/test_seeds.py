@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,18 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.score.engine import compile_topics
-from monitor.score.spec import validate_watchlist
-from monitor.seeds import Skipped, as_brief, find_acronyms, find_names, render_yaml, suggest
+from monitor.score.spec import TopicSpec, validate_watchlist
+from monitor.seeds import (
+    Skipped,
+    as_brief,
+    both_spellings,
+    detect_lang,
+    find_acronyms,
+    find_names,
+    render_yaml,
+    suggest,
+    whole_count,
+)
 from monitor.yamlsrc import parse_yaml
 
 BRIEF = """\
@@ -62,41 +73,154 @@ def test_french_acronym_skips_linking_words() -> None:
     assert found.expansion == "Commandement conjoint de l'Arctique"
 
 
-def test_names_for_the_context_group() -> None:
-    names = find_names(BRIEF)
-    assert names["Ottawa"] == 3  # the fourth opens the text, like a sentence
-    assert names["Washington"] >= 2
+def test_names_tell_institutions_people_and_places_apart() -> None:
+    names = {n.name: n for n in find_names(BRIEF)}
+    assert names["Ottawa"].count == 4 and names["Ottawa"].kind == "other"
+    assert names["Washington"].count >= 2
+    assert names["Department of National Defence"].kind == "institution"
     assert "The" not in names and "JAPC" not in names
+    people = {n.name: n for n in find_names(ALLIANCE)}
+    assert people["Halvorsen"].kind == "person"  # "Minister Ada Halvorsen", then "Halvorsen said"
+    assert "Ada Halvorsen" not in people  # her full name's uses count as the surname's
+    assert people["Five Eyes"].kind == "institution"  # "the Five Eyes alliance"
 
 
-def test_suggestion_ranks_phrases_and_renders_a_valid_topic() -> None:
-    suggestion = suggest([("briefs/arctic.txt", BRIEF)], top=8)
-    phrases = [p.phrase for p in suggestion.phrases]
-    assert "icebreaker procurement" in phrases
-    assert all(p.rank >= 0 for p in suggestion.phrases)
-    assert [a.acronym for a in suggestion.acronyms][:2] == ["JAPC", "DND"]
-    assert ("Ottawa", 3) in suggestion.context
-
-    text = render_yaml(suggestion, topic_id="arctic_draft", name="Arctic draft")
+def _draft(documents: list[tuple[str, str]], **kw: Any) -> tuple[str, TopicSpec]:
+    """The draft's YAML and the topic it loads as (it must validate)."""
+    text = render_yaml(suggest(documents, **kw), topic_id="draft", name="Draft")
     doc, problems = parse_yaml(text, "draft.yaml")
-    assert doc is not None and problems == []
-    topics, problems = validate_watchlist(doc)
-    assert [str(p) for p in problems] == []
+    assert doc is not None and problems == [], text
+    topics, errors = validate_watchlist(doc)
+    assert [str(p) for p in errors] == [], text
     (topic,) = topics
-    assert topic.id == "arctic_draft" and topic.seed == "briefs/arctic.txt"
+    return text, topic
+
+
+def _terms(topic: TopicSpec, *, scoring: bool) -> set[str]:
+    return {
+        t.term or "" for g in topic.groups.values() if (g.weight > 0) == scoring for t in g.terms
+    }
+
+
+def test_suggestion_renders_a_valid_working_topic() -> None:
+    suggestion = suggest([("briefs/arctic.txt", BRIEF)], top=8)
+    (section,) = suggestion.sections
+    assert "icebreaker procurement" in [p.phrase for p in section.phrases]
+    assert all(p.rank >= 0 and p.count >= 2 for p in section.phrases)
+    assert [a.acronym for a in section.acronyms] == ["JAPC", "DND"]
+    assert ("Ottawa", 4) in [(n.name, n.count) for n in section.context]
+
+    text, topic = _draft([("briefs/arctic.txt", BRIEF)], top=8)
+    assert topic.id == "draft" and topic.seed == "briefs/arctic.txt"
     assert "Joint Arctic Patrol Command (JAPC)" in text
     # the draft is a working topic: it matches a new item about the same subject
-    matcher = compile_topics(topics)
+    matcher = compile_topics([topic])
     assert matcher.score("JAPC to get new radar", "Ottawa confirmed the plan.")
+    assert matcher.score("Icebreaker procurement slips again", "Ottawa blames the yards.")
 
 
-def test_french_briefs() -> None:
-    suggestion = suggest([("fr.txt", FRENCH)], lang="fr", top=5)
-    text = render_yaml(suggestion)
-    doc, _ = parse_yaml(text, "fr.yaml")
-    assert doc is not None
-    assert validate_watchlist(doc)[1] == []
-    assert "lang: [fr]" in text
+# Written for these tests in the manner of a policy brief: common words used often, acronyms
+# defined and undefined, an alliance named as a name, American spelling.
+ALLIANCE = """\
+Military cooperation between the US and Canada rests on trust. Security cooperation is broad,
+military cooperation is deep, and security officials meet often. The North American Aerospace
+Defense Command (NORAD) watches the continent, and NORAD is being modernized.
+Intelligence sharing through the Five Eyes alliance is the other pillar of cooperation.
+Five Eyes cooperation is viewed as a strategic asset, and the Five Eyes alliance has outlasted
+many disputes. Security cooperation, military cooperation and intelligence sharing all depend
+on defense spending: the US wants Canada to spend 2 per cent of GDP, and GDP growth is slow.
+Minister Ada Halvorsen told CTV that defense spending will rise. "Cooperation is
+security," Halvorsen said to CTV. Military planners say NORAD modernization needs money.
+"""
+
+FRENCH_ALLIANCE = """\
+La coopération militaire entre le Canada et les États-Unis repose sur la confiance. Le Groupe
+des cinq partage le renseignement, et le Groupe des cinq a survécu à bien des disputes. La
+coopération militaire passe aussi par le Commandement de la défense aérospatiale (NORAD) et par
+les dépenses militaires, que Washington veut voir augmenter. Ottawa promet que les dépenses
+militaires vont croître et que la coopération militaire restera étroite.
+"""
+
+
+def test_acronyms_only_when_the_briefs_define_them() -> None:
+    text, topic = _draft([("alliance.txt", ALLIANCE)])
+    scoring = _terms(topic, scoring=True)
+    assert "NORAD" in scoring  # defined: "North American Aerospace Defense Command (NORAD)"
+    for undefined in ("US", "GDP", "CTV"):
+        assert undefined not in _terms(topic, scoring=True) | _terms(topic, scoring=False)
+    # listed for the analyst, in a comment
+    assert "without defining them" in text and "GDP (2x)" in text
+
+
+def test_names_and_phrases_not_bare_common_words() -> None:
+    _, topic = _draft([("alliance.txt", ALLIANCE)])
+    scoring = _terms(topic, scoring=True)
+    assert "Five Eyes" in scoring  # an institution is a subject term, not context only
+    single = {t for t in scoring if len(t.split()) == 1 and not t.isupper()}
+    assert single == set(), f"bare common words proposed: {single}"
+    for word in ("cooperation", "military", "security"):
+        assert word not in scoring
+
+
+def test_no_fragments_of_names() -> None:
+    _, topic = _draft([("alliance.txt", ALLIANCE)])
+    everything = _terms(topic, scoring=True) | _terms(topic, scoring=False)
+    assert not [t for t in everything if t.startswith(("Eyes", "American Aerospace"))]
+    (section,) = suggest([("alliance.txt", ALLIANCE)]).sections
+    for phrase in section.phrases:
+        assert whole_count(ALLIANCE, phrase.phrase) >= 2, phrase
+
+
+def test_both_spellings() -> None:
+    _, topic = _draft([("alliance.txt", ALLIANCE)])
+    matcher = compile_topics([topic])
+    # the brief writes "Defense" and "defense spending"; Canadian news writes "defence"
+    assert matcher.score("North American Aerospace Defence Command gets new radars", "")
+    assert matcher.score("Canada raises defence spending", "Ottawa set the figure.")
+    assert matcher.score("Canada raises defense spending", "Ottawa set the figure.")
+    assert matcher.score("Canada and US deepen military co-operation", "Ottawa agreed.")
+
+
+@pytest.mark.parametrize(
+    ("phrase", "term"),
+    [
+        ("defence spending", "defen{c,s}e spending"),
+        ("Defense Command", "Defen{s,c}e Command"),
+        ("labour", "labo{u,}r"),
+        ("centre", "cent{re,er}"),
+        ("NORAD modernization", "NORAD moderni{z,s}ation"),
+        ("organisations", "organi{s,z}ations"),
+        ("co-operation", "co{-,}operation"),
+        ("cooperation", "co{,-}operation"),
+        ("aluminium", "alumin{i,}um"),
+        ("Arctic security", "Arctic security"),
+        ("size of the exercise", "size of the exercise"),
+    ],
+)
+def test_spelling_variants(phrase: str, term: str) -> None:
+    assert both_spellings(phrase) == term
+
+
+def test_french_briefs_give_a_french_section() -> None:
+    documents = [("alliance.txt", ALLIANCE), ("alliance-fr.txt", FRENCH_ALLIANCE)]
+    assert [detect_lang(body) for _, body in documents] == ["en", "fr"]
+    text, topic = _draft(documents)
+    assert topic.lang == ["en", "fr"]
+    assert "# French" in text and "# English" in text
+    scoring = _terms(topic, scoring=True)
+    assert {"Groupe des cinq", "coopération militaire"} <= scoring
+    assert "Five Eyes" in scoring
+    assert not any("{" in t for t in scoring if "é" in t)  # no English spellings in French
+    matcher = compile_topics([topic])
+    assert matcher.score("Le Groupe des cinq s'inquiète", "Ottawa défend sa place.", "fr"), (
+        "a French item matches the French terms"
+    )
+
+
+def test_french_brief_alone() -> None:
+    text, topic = _draft([("fr.txt", FRENCH)])
+    assert "Commandement conjoint de l'Arctique" in _terms(topic, scoring=True)
+    assert "lang: [fr]" in text  # as a comment: acronyms and names match in any language
 
 
 def test_cli_prints_the_draft(tmp_path: Path) -> None:
@@ -174,3 +298,47 @@ def test_what_is_not_a_brief(name: str, data: bytes, reason: str) -> None:
 def test_a_brief_is_utf8_text() -> None:
     assert as_brief("briefs/arctic.txt", "\ufeffArctic défense".encode()) == "Arctic défense"
     assert as_brief("notes", b"plain") == "plain"
+
+
+def test_eval_prints_the_drafts_figures(tmp_path: Path) -> None:
+    brief = tmp_path / "alliance.txt"
+    brief.write_text(ALLIANCE, encoding="utf-8")
+    items = [
+        ("a1", "NORAD to get new radars", 2),  # found
+        ("a2", "Five Eyes partners meet", 2),  # found
+        ("a3", "Fishing season opens on the coast", 2),  # missed
+        ("a4", "Hockey night in Canada", 0),  # rightly left out
+        ("a5", "NORAD tracks Santa again", 0),  # a false positive
+        ("a6", "Five Eyes film premieres", 1),  # borderline: counts neither way
+    ]
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text(
+        "".join(
+            json.dumps({"id": i, "title": t, "summary": "", "labels": {"alliance": g}}) + "\n"
+            for i, t, g in items
+        ),
+        encoding="utf-8",
+    )
+    app = _cli()
+    args = ["seeds", "suggest", str(brief), "--id", "alliance", "--eval", str(labelled)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    first, _, draft = result.stdout.partition("\n")
+    assert first == (
+        f"# Measured on {labelled} (6 items): precision 0.67, recall 0.67, F1 0.67 "
+        "(TP 2, FP 1, FN 1)"
+    )
+    doc, problems = parse_yaml(result.stdout, "draft.yaml")  # still a loadable watchlist
+    assert doc is not None and problems == [] and validate_watchlist(doc)[1] == []
+    assert "alliance" in result.stderr and "a5" in result.stderr and "a3" in result.stderr
+
+    result = CliRunner().invoke(app, ["seeds", "suggest", str(brief), "--eval", str(labelled)])
+    assert result.exit_code == 2
+    assert (
+        f"{labelled}: no item is labelled for topic 'draft_topic', the draft's id; the items "
+        "are labelled for: alliance" in result.stderr
+    )
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n", encoding="utf-8")
+    result = CliRunner().invoke(app, [*args[:-1], str(bad)])
+    assert result.exit_code == 2 and f"{bad}:1: not valid JSON" in result.stderr

@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -39,7 +40,7 @@ def configured_topics(watchlists: list[Path]) -> list[TopicSpec]:
     return list(load_config(config_path()).topics)
 
 
-def render_table(report: EvalReport, show: int) -> None:
+def render_table(report: EvalReport, show: int, out: Console = console) -> None:
     """Print the report for a person: one row per topic, then each topic's mistakes."""
     table = Table(title="Watch-topics against labelled items", title_justify="left")
     for name in ("topic", "TP", "FP", "FN", "precision", "recall", "F1"):
@@ -54,8 +55,8 @@ def render_table(report: EvalReport, show: int) -> None:
             f"{ev.recall:.2f}",
             f"{ev.f1:.2f}",
         )
-    console.print(table)
-    console.print(f"{len(report.items)} items; grade 2 counts as relevant, 0 as not, 1 neither.")
+    out.print(table)
+    out.print(f"{len(report.items)} items; grade 2 counts as relevant, 0 as not, 1 neither.")
     for topic, ev in report.topics.items():
         for kind, wrong in (
             ("false positives", ev.false_positives),
@@ -63,16 +64,16 @@ def render_table(report: EvalReport, show: int) -> None:
         ):
             if not wrong:
                 continue
-            console.print(Text(f"\n{topic}: {kind} ({len(wrong)})", style="bold"))
+            out.print(Text(f"\n{topic}: {kind} ({len(wrong)})", style="bold"))
             for item in wrong[:show]:
                 line = Text(f"  {item.id}  ")
                 line.append(item.title, style="italic")
                 line.append(f"  score {item.score:g}, {item.detail}")
-                console.print(line)
+                out.print(line)
                 for reason in item.reasons:
-                    console.print(Text(f"      {reason}", style="dim"))
+                    out.print(Text(f"      {reason}", style="dim"))
             if len(wrong) > show:
-                console.print(f"  … and {len(wrong) - show} more (--show N to list them)")
+                out.print(f"  … and {len(wrong) - show} more (--show N to list them)")
 
 
 def run_eval(
