@@ -79,10 +79,10 @@ def group_stories(matches: Iterable[MatchRecord]) -> list[DigestEntry]:
     return entries
 
 
-def digest_key(channel: str, kind: str, window_start: datetime, window_end: datetime) -> str:
-    """The idempotency key of one channel's digest for one window: the same on every worker."""
-    start, end = window_start.astimezone(UTC), window_end.astimezone(UTC)
-    basis = f"{channel}|{kind}|{start.isoformat()}|{end.isoformat()}"
+def digest_key(channel: str, kind: str, window_end: datetime) -> str:
+    """The idempotency key of one channel's digest for the window closing at ``window_end``:
+    the same on every worker (a window of a channel is one digest, wherever it starts)."""
+    basis = f"{channel}|{kind}|{window_end.astimezone(UTC).isoformat()}"
     return f"{kind}-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
 
 
@@ -95,25 +95,37 @@ def build_digest(
     channel: str,
     matches: Iterable[MatchRecord],
     *,
-    window_start: datetime,
+    window_start: datetime | None,
     window_end: datetime,
     kind: Literal["digest", "alert"] = "digest",
     max_items: int | None = None,
     timezone: str = "UTC",
 ) -> Digest:
-    """A digest of ``matches`` (already selected for the channel) for one window."""
+    """A digest of ``matches`` (already selected for the channel) for one window.
+
+    ``window_start`` is where the window opens: the end of the channel's previous digest, or
+    None for a first digest. The digest's window then reaches back to its oldest match when
+    that is earlier (a match a previous digest had no room for, or one stored while it was
+    being built), so the window shown always covers every match the digest holds; an empty
+    first digest has an empty window.
+    """
+    matches = list(matches)
     entries = group_stories(matches)
     if max_items is not None:
         entries = entries[:max_items]
     if kind == "alert":
         key = alert_key(channel, [i for e in entries for i in e.match_ids])
     else:
-        key = digest_key(channel, kind, window_start, window_end)
+        key = digest_key(channel, kind, window_end)
+    held = {i for e in entries for i in e.match_ids}
+    starts = [m.matched_at for m in matches if m.id in held]
+    if window_start is not None:
+        starts.append(window_start)
     return Digest(
         key=key,
         channel=channel,
         kind=kind,
-        window_start=window_start,
+        window_start=min(starts, default=window_end),
         window_end=window_end,
         entries=tuple(entries),
         timezone=timezone,

@@ -102,8 +102,19 @@ class Outbox:
         self, channel: ChannelSpec, window_end: datetime, *, window_start: datetime | None = None
     ) -> Digest:
         """The digest ``channel`` would get for the window ending at ``window_end``, built from
-        its undelivered matches but not recorded (``monitor digest --dry-run`` shows this)."""
-        since = window_start or (window_end - HORIZON)
+        its undelivered matches but not recorded (``monitor digest --dry-run`` shows this).
+
+        Without ``window_start`` the window opens where the channel's previous digest closed
+        (a first digest holds the last ``HORIZON`` of matches); a match no earlier digest of
+        the channel held is included and widens the window back to it.
+        """
+        if window_start is None:
+            since = window_end - HORIZON
+            opens = await self._in_db(self.store.last_window_end, channel.name, "digest")
+            if opens is not None and opens > window_end:  # `monitor digest` ran later
+                opens = None
+        else:
+            since = opens = window_start
         exclude = () if channel.include_alerted_in_digest else ("alert",)
         found = await self._in_db(
             self.store.undelivered_matches,
@@ -118,7 +129,7 @@ class Outbox:
         return digests.build_digest(
             channel.name,
             [m for m in found if channel.accepts(m.topic, m.score, m.severity)],
-            window_start=since,
+            window_start=opens,
             window_end=window_end,
             max_items=channel.max_items,
             timezone=self.timezone,

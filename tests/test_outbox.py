@@ -578,3 +578,45 @@ async def test_include_alerted_in_digest(
     assert in_digest == (sorted(alert + quiet) if include else quiet)
     await outbox.flush()
     assert [r.json()["kind"] for r in rx.requests] == ["alert", "digest"]
+
+
+# -- the window a digest covers ----------------------------------------------------------------
+
+
+async def test_a_digest_covers_the_time_since_the_previous_digest(
+    store: Store, clock: Clock, rx: Receiver, client: httpx.AsyncClient
+) -> None:
+    """Header, webhook payload and selection agree: a five-minute schedule gives five-minute
+    windows, not seven days; a first digest reaches back to its oldest match only."""
+    from monitor.render import console_text
+
+    ch = webhook(rx, digest="*/5 * * * *", max_items=1)
+    outbox = make_outbox(store, clock, {"hook": WebhookSender(ch, client)}, [ch])
+    first_at = clock.advance(minutes=1)  # 15:01
+    store_news(store, first_at, News("NORAD radar contract signed"))
+
+    first = await outbox.build_digest(ch, clock.to(START + timedelta(minutes=5)))
+    assert first is not None
+    assert (first.window_start, first.window_end) == (first_at, clock())
+
+    findings = News("NORAD review: first findings", score=9, summary="Radar gaps in the North.")
+    costs = News("NORAD review: costs", score=3, summary="Billions over twenty years.")
+    store_news(store, clock.advance(minutes=2), findings, costs)  # room for one: costs waits
+    second = await outbox.build_digest(ch, clock.to(START + timedelta(minutes=10)))
+    assert second is not None
+    assert (second.window_start, second.window_end) == (first.window_end, clock())
+    assert "15:05–15:10 UTC" in console_text(second)
+
+    third = await outbox.build_digest(ch, clock.to(START + timedelta(minutes=15)))
+    assert third is not None and [e.lead.title for e in third.entries] == ["NORAD review: costs"]
+    # the match the previous digest had no room for is older than the previous digest's end:
+    # the window reaches back to it, so every match shown is inside the window shown
+    assert (third.window_start, third.window_end) == (START + timedelta(minutes=7), clock())
+
+    await outbox.flush()
+    windows = [r.json()["window"] for r in rx.requests]
+    assert windows == [
+        {"start": "2026-11-20T15:01:00Z", "end": "2026-11-20T15:05:00Z"},
+        {"start": "2026-11-20T15:05:00Z", "end": "2026-11-20T15:10:00Z"},
+        {"start": "2026-11-20T15:07:00Z", "end": "2026-11-20T15:15:00Z"},
+    ]

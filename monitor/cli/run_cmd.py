@@ -112,7 +112,11 @@ def digest(
         help="With --dry-run: also write the HTML email to this file (one per channel, "
         "named FILE.CHANNEL.html, when several channels are shown).",
     ),
-    since: str = typer.Option("7d", help="How far back undelivered matches are taken from."),
+    since: str | None = typer.Option(
+        None,
+        help="Take undelivered matches from this far back (24h, 7d…); default: since each "
+        "channel's previous digest.",
+    ),
 ) -> None:
     """Build each channel's digest now from its undelivered matches, and send it."""
     from monitor.config import parse_duration
@@ -128,7 +132,7 @@ def digest(
         names = ", ".join(c.name for c in cfg.channels) or "none"
         err_console.print(f"no channel named '{channel}'; configured channels: {names}")
         raise typer.Exit(2)
-    window_start = now - timedelta(seconds=parse_duration(since))
+    window_start = None if since is None else now - timedelta(seconds=parse_duration(since))
     if dry_run:
         preview = Outbox(store, {}, cfg.channels, timezone=cfg.timezone)
 
