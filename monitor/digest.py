@@ -79,15 +79,16 @@ def group_stories(matches: Iterable[MatchRecord]) -> list[DigestEntry]:
     return entries
 
 
-def digest_key(channel: str, kind: str, window_end: datetime) -> str:
+def digest_key(channel: str, kind: str, window_end: datetime, *, installation: str = "") -> str:
     """The idempotency key of one channel's digest for the window closing at ``window_end``:
-    the same on every worker (a window of a channel is one digest, wherever it starts)."""
-    basis = f"{channel}|{kind}|{window_end.astimezone(UTC).isoformat()}"
+    the same on every worker of one installation (a window of a channel is one digest,
+    wherever it starts), different in another installation (its database's random id)."""
+    basis = f"{installation}|{channel}|{kind}|{window_end.astimezone(UTC).isoformat()}"
     return f"{kind}-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
 
 
-def alert_key(channel: str, match_ids: Sequence[int]) -> str:
-    basis = f"{channel}|alert|" + ",".join(map(str, sorted(match_ids)))
+def alert_key(channel: str, match_ids: Sequence[int], *, installation: str = "") -> str:
+    basis = f"{installation}|{channel}|alert|" + ",".join(map(str, sorted(match_ids)))
     return "alert-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
 
 
@@ -100,6 +101,7 @@ def build_digest(
     kind: Literal["digest", "alert"] = "digest",
     max_items: int | None = None,
     timezone: str = "UTC",
+    installation: str = "",
 ) -> Digest:
     """A digest of ``matches`` (already selected for the channel) for one window.
 
@@ -107,16 +109,19 @@ def build_digest(
     None for a first digest. The digest's window then reaches back to its oldest match when
     that is earlier (a match a previous digest had no room for, or one stored while it was
     being built), so the window shown always covers every match the digest holds; an empty
-    first digest has an empty window.
+    first digest has an empty window. ``installation`` (the database's random id) goes into
+    the idempotency key.
     """
     matches = list(matches)
     entries = group_stories(matches)
     if max_items is not None:
         entries = entries[:max_items]
     if kind == "alert":
-        key = alert_key(channel, [i for e in entries for i in e.match_ids])
+        key = alert_key(
+            channel, [i for e in entries for i in e.match_ids], installation=installation
+        )
     else:
-        key = digest_key(channel, kind, window_end)
+        key = digest_key(channel, kind, window_end, installation=installation)
     held = {i for e in entries for i in e.match_ids}
     starts = [m.matched_at for m in matches if m.id in held]
     if window_start is not None:

@@ -83,6 +83,7 @@ class Outbox:
         self.lease_s = lease_s
         self._sending: set[int] = set()  # deliveries this process is sending now
         self._started = clock()
+        self._installation: str | None = None
 
     async def _in_db(self, fn: Callable[..., T], *args: object, **kw: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args, **kw))
@@ -95,6 +96,12 @@ class Outbox:
 
             log.warning("fault injection: killing the process at %s", point)
             os.kill(os.getpid(), signal.SIGKILL)
+
+    async def installation(self) -> str:
+        """The database's installation id, which every idempotency key includes."""
+        if self._installation is None:
+            self._installation = await self._in_db(self.store.installation_id)
+        return self._installation
 
     # -- building ----------------------------------------------------------------------------
 
@@ -133,6 +140,7 @@ class Outbox:
             window_end=window_end,
             max_items=channel.max_items,
             timezone=self.timezone,
+            installation=await self.installation(),
         )
 
     async def build_digest(
@@ -184,6 +192,7 @@ class Outbox:
             kind="alert",
             max_items=channel.max_items,
             timezone=self.timezone,
+            installation=await self.installation(),
         )
         return await self._record(built)
 

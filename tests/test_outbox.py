@@ -18,6 +18,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -620,3 +621,32 @@ async def test_a_digest_covers_the_time_since_the_previous_digest(
         {"start": "2026-11-20T15:05:00Z", "end": "2026-11-20T15:10:00Z"},
         {"start": "2026-11-20T15:07:00Z", "end": "2026-11-20T15:15:00Z"},
     ]
+
+
+# -- idempotency keys across installations -----------------------------------------------------
+
+
+async def test_two_installations_never_send_the_same_key(
+    store: Store, clock: Clock, rx: Receiver, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Two databases, each with a channel named ``hook``, build the digest of the same window
+    and an alert of the same match ids: a receiver that drops keys it has seen gets both."""
+    other = Store.open(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        for s in (store, other):
+            store_news(s, clock(), News("NORAD radar contract signed", severity="alert"))
+        ch = webhook(rx, alerts=True)
+        senders: dict[str, Sender] = {"hook": WebhookSender(ch, client)}
+        outboxes = [make_outbox(s, clock, senders, [ch]) for s in (store, other)]
+        window = clock.advance(minutes=30)
+        alerts = [await o.build_alerts(ch, window) for o in outboxes]
+        digests = [await o.build_digest(ch, window) for o in outboxes]
+        for batch in await asyncio.gather(*(o.flush() for o in outboxes)):
+            assert [r.outcome for r in batch] == ["sent", "sent"]
+    finally:
+        other.close()
+    assert all(d is not None for d in alerts + digests)
+    sent = keys(rx)
+    assert len(sent) == 4 and len(set(sent)) == 4, sent
+    assert store.installation_id() != other.installation_id()
+    assert len(store.installation_id()) == 32

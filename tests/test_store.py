@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -422,6 +423,36 @@ def test_story_keys_keep_their_rows_through_migration_0002(store: Store) -> None
     after = NOW + timedelta(days=1)
     assert store.prune(unmatched_before=after, bands_before=NOW - timedelta(days=1)) == 1
     assert bands() == []
+
+
+def test_migration_0003_keeps_a_random_installation_id_both_ways(store: Store) -> None:
+    """0003 adds the meta table holding the installation id that idempotency keys include."""
+    from alembic import command
+
+    from monitor.store.migrate import alembic_config
+
+    def migrate(to: str) -> None:
+        cfg = alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.upgrade if to == "head" else command.downgrade)(cfg, to)
+
+    def tables() -> set[str]:
+        return set(sa.inspect(store.engine).get_table_names())
+
+    first = store.installation_id()
+    assert re.fullmatch(r"[0-9a-f]{32}", first) and store.installation_id() == first
+    store.sync_feeds([Spec("https://a.example/feed", "A")], NOW)
+    migrate("0002")
+    assert "meta" not in tables() and len(store.feeds()) == 1
+    migrate("head")
+    again = store.installation_id()
+    assert "meta" in tables() and re.fullmatch(r"[0-9a-f]{32}", again) and again != first
+    # a lost row is made again, once
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM meta"))
+    made = store.installation_id()
+    assert made != again and store.installation_id() == made
 
 
 def test_sqlite_uses_wal(tmp_path: Path) -> None:

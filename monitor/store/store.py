@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, Protocol, TypeVar
+from uuid import uuid4
 
 from sqlalchemy import (
     Engine,
@@ -58,6 +59,7 @@ from monitor.store.tables import (
     FeedRow,
     ItemRow,
     MatchRow,
+    MetaRow,
     StoryBandRow,
 )
 
@@ -73,6 +75,7 @@ matches_t = MatchRow.__table__  # type: ignore[attr-defined]
 bands_t = StoryBandRow.__table__  # type: ignore[attr-defined]
 deliveries_t = DeliveryRow.__table__  # type: ignore[attr-defined]
 delivery_matches_t = DeliveryMatchRow.__table__  # type: ignore[attr-defined]
+meta_t = MetaRow.__table__  # type: ignore[attr-defined]
 
 STORY_WINDOW = timedelta(days=3)
 PRUNE_LOCK = 0x6D6F6E0002  # advisory lock key of the retention job ("mon" + 2)
@@ -325,6 +328,23 @@ class Store:
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(select(1))
+
+    @_translated
+    def installation_id(self) -> str:
+        """This database's random installation id (made when the schema was created; made
+        again here if the row was lost, the first writer's id winning a race)."""
+        query = select(meta_t.c.value).where(meta_t.c.name == "installation_id")
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar_one_or_none()
+        if found is not None:
+            return str(found)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(meta_t.insert().values(name="installation_id", value=uuid4().hex))
+        except IntegrityError:
+            pass
+        with self.engine.connect() as conn:
+            return str(conn.execute(query).scalar_one())
 
     # -- feeds -----------------------------------------------------------------------------
 

@@ -169,3 +169,14 @@ class DeliveryMatchRow(SQLModel, table=True):
     match_id: int = Field(foreign_key="matches.id", primary_key=True)
     channel: str
     kind: str
+
+
+class MetaRow(SQLModel, table=True):
+    """Facts about the database itself, by name. ``installation_id`` is a random id made when
+    the database is created (migration 0003); idempotency keys include it, so two
+    installations never send the same key for different content."""
+
+    __tablename__ = "meta"
+
+    name: str = Field(primary_key=True)
+    value: str = Field(sa_type=Text)
