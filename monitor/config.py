@@ -11,10 +11,11 @@ scheduler or cli.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +34,7 @@ from monitor.channels import ChannelSpec
 from monitor.errors import ConfigError, Problem
 from monitor.parse import MAX_ENTRIES
 from monitor.score.spec import TopicSpec, validate_watchlist
+from monitor.scrub import Scrubber, model_secrets, referenced_values, scrubbed_config_error
 from monitor.yamlsrc import Document, expand_env, load_yaml, validation_problems
 
 DEFAULT_DATABASE = "sqlite:///monitor.db"
@@ -220,6 +222,13 @@ class Config:
         found = {f for pattern in self.watchlist_globs for f in glob.glob(pattern)}
         return (self.path, *sorted(found | set(self.watchlist_files)))
 
+    def scrubber(self) -> Scrubber:
+        """What hides this configuration's secrets from text: every secret value its channels
+        hold, and the credentials in the database URL and the feed URLs."""
+        return Scrubber(
+            model_secrets(self.channels), urls=[self.database_url, *(f.url for f in self.feeds)]
+        )
+
     def channel(self, name: str) -> ChannelSpec:
         for ch in self.channels:
             if ch.name == name:
@@ -227,6 +236,26 @@ class Config:
         raise KeyError(name)
 
 
+def _scrubbed_errors(load: Callable[..., Config]) -> Callable[..., Config]:
+    """Configuration errors never quote a secret: the values of the environment variables the
+    file references, and URL credentials, are scrubbed from every problem."""
+
+    @functools.wraps(load)
+    def checked(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+        try:
+            return load(path, environ)
+        except ConfigError as exc:
+            env = os.environ if environ is None else environ
+            try:
+                text = Path(path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            raise scrubbed_config_error(exc, Scrubber(referenced_values(text, env))) from None
+
+    return checked
+
+
+@_scrubbed_errors
 def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
     """Load and validate ``monitor.yaml`` and its watchlists; raise one ConfigError for all."""
     env = os.environ if environ is None else environ

@@ -27,6 +27,7 @@ from monitor.channels import ChannelSpec
 from monitor.errors import DeliveryError
 from monitor.model import Delivery, Digest
 from monitor.retry import RetryPolicy, next_attempt_at
+from monitor.scrub import Scrubber, model_secrets
 from monitor.store import Store
 
 log = logging.getLogger("monitor.deliver")
@@ -239,6 +240,10 @@ class Outbox:
 
     # -- sending -----------------------------------------------------------------------------
 
+    def _scrub(self, text: str) -> str:
+        """``text`` without the secrets of the channels as configured now."""
+        return Scrubber(model_secrets(list(self.channels.values())))(text)
+
     async def flush(self) -> list[DeliveryReport]:
         """Send every due delivery; channels are sent concurrently, so a slow or dead channel
         never delays another; one channel's deliveries go out in order."""
@@ -276,7 +281,7 @@ class Outbox:
             "key": d.key,
         }
         if sender is None:
-            error = f"channel '{d.channel}' is not configured any more"
+            error = self._scrub(f"channel '{d.channel}' is not configured any more")
             when = next_attempt_at(d.attempts + 1, self.clock(), self.policy, self.rng)
             await self._in_db(self.store.delivery_failed, d.id, error, next_attempt_at=when)
             log.warning("delivery failed: %s", error, extra={"fields": fields})
@@ -291,6 +296,8 @@ class Outbox:
         try:
             await sender.send(built, start_part=d.parts_sent, on_part=progress)
         except DeliveryError as exc:
+            # a receiver may echo the URL it was sent to, or a header, in its answer
+            error = self._scrub(str(exc))
             now = self.clock()
             when = next_attempt_at(
                 d.attempts + 1,
@@ -300,13 +307,13 @@ class Outbox:
                 retry_after_s=exc.retry_after,
                 permanent=exc.permanent,
             )
-            await self._in_db(self.store.delivery_failed, d.id, str(exc), next_attempt_at=when)
+            await self._in_db(self.store.delivery_failed, d.id, error, next_attempt_at=when)
             outcome = "retry" if when else "dead"
-            fields.update(outcome=outcome, attempts=d.attempts + 1, error=str(exc))
+            fields.update(outcome=outcome, attempts=d.attempts + 1, error=error)
             if when:
                 fields["next_attempt_at"] = when.isoformat(timespec="seconds")
-            log.warning("delivery %s: %s", outcome, exc, extra={"fields": fields})
-            return DeliveryReport(d.id, d.channel, d.kind, d.key, outcome, str(exc), when)
+            log.warning("delivery %s: %s", outcome, error, extra={"fields": fields})
+            return DeliveryReport(d.id, d.channel, d.kind, d.key, outcome, error, when)
         self._fault("after_send")
         await self._in_db(self.store.delivery_sent, d.id, self.clock())
         fields.update(outcome="sent", attempts=d.attempts + 1, stories=len(built.entries))

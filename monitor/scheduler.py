@@ -89,6 +89,15 @@ class Service:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._mtimes = _mtimes(cfg.watched_files())
         self._stopping = False
+        self._scrubber = cfg.scrubber()
+        self._scrubbed = cfg
+
+    def scrub(self, text: str) -> str:
+        """``text`` without the secrets of this configuration or of any earlier one."""
+        if self._scrubbed is not self.cfg:
+            self._scrubber.include(self.cfg.scrubber())
+            self._scrubbed = self.cfg
+        return self._scrubber(text)
 
     # -- the matcher the pipeline uses: swapped atomically on reload ---------------------------
 
@@ -103,7 +112,11 @@ class Service:
         if self.cfg.status.listen:
             host, _, port = self.cfg.status.listen.rpartition(":")
             self.status = StatusServer(
-                host.strip("[]"), int(port), self.check_health, self.metrics.render
+                host.strip("[]"),
+                int(port),
+                self.check_health,
+                self.metrics.render,
+                scrub=self.scrub,
             )
             try:
                 await self.status.start()

@@ -2,7 +2,8 @@
 
 Owns: a small asyncio HTTP/1.1 server that answers GET requests for the two paths. What is
 healthy is decided by the ``health`` callable it is given; the metrics text comes from
-``monitor.metrics``. Must not import cli.
+``monitor.metrics``; the ``/healthz`` body is scrubbed of secrets (``monitor.scrub``).
+Must not import cli.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from monitor.metrics import CONTENT_TYPE
+from monitor.scrub import Scrubber
 
 log = logging.getLogger("monitor.server")
 
@@ -20,11 +22,20 @@ HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, object]]]]
 
 
 class StatusServer:
-    def __init__(self, host: str, port: int, health: HealthCheck, metrics: Callable[[], bytes]):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        health: HealthCheck,
+        metrics: Callable[[], bytes],
+        *,
+        scrub: Callable[[str], str] | None = None,
+    ):
         self.host = host
         self.port = port
         self.health = health
         self.metrics = metrics
+        self.scrub = scrub or Scrubber()
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -53,7 +64,9 @@ class StatusServer:
                 ok, details = await self.health()
                 status = 200 if ok else 503
                 ctype = "application/json"
-                body = json.dumps({"status": "ok" if ok else "unhealthy", **details}).encode()
+                # reasons quote errors, and errors may quote what they were given
+                text = json.dumps({"status": "ok" if ok else "unhealthy", **details})
+                body = self.scrub(text).encode()
             elif path == "/metrics":
                 status, ctype, body = 200, CONTENT_TYPE, self.metrics()
             else:

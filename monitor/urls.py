@@ -41,6 +41,7 @@ __all__ = [
     "TRACKING_PREFIXES",
     "canonical_url",
     "host_of",
+    "is_secret_param",
     "is_tracking_param",
     "redact_text",
     "redact_url",
@@ -277,14 +278,16 @@ def _redact_pairs(tail: str) -> str:
 
     def hide(m: re.Match[str]) -> str:
         sep, name, value = m.groups()
-        if value and _is_secret_name(name):
+        if value and is_secret_param(name):
             return f"{sep}{name}={REDACTED}"
         return m.group(0)
 
     return _PAIR.sub(hide, tail)
 
 
-def _is_secret_name(name: str) -> bool:
+def is_secret_param(name: str) -> bool:
+    """Whether a query or fragment parameter of this name carries a secret (``token``,
+    ``api_key``, ``sig``…), so that its value is hidden."""
     word = re.sub(r"[^a-z0-9]", "", unquote(name).lower())
     return (
         word in _SECRET_NAMES

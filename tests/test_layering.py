@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "evaluate": 1,
     "seeds": 1,
     "retry": 1,
+    "scrub": 1,
     "fetch": 2,
     "store": 2,
     "deliver": 2,

@@ -180,12 +180,13 @@ def feeds(
     store.sync_feeds([f for f in cfg.feeds if f.enabled], utcnow())
     states = store.feeds()
     store.close()
+    scrub = cfg.scrubber()  # a feed URL may carry a user name, a password or a token
     if fmt == "json":
         typer.echo(
             json.dumps(
                 [
                     {
-                        "url": s.url,
+                        "url": scrub(s.url),
                         "name": s.name,
                         "last_success_at": _iso(s.last_success_at),
                         "last_polled_at": _iso(s.last_polled_at),
@@ -193,7 +194,7 @@ def feeds(
                         "status": _health(s),
                         "consecutive_failures": s.consecutive_failures,
                         "last_error_kind": s.last_error_kind,
-                        "last_error": s.last_error,
+                        "last_error": scrub(s.last_error) if s.last_error else None,
                         "disabled_reason": s.disabled_reason,
                         "items_per_day": s.items_per_day,
                         "entries_cut": s.entries_cut,
@@ -228,11 +229,11 @@ def feeds(
             health = f"{health}; {cut}" if health else cut
         status = _health(s)
         table.add_row(
-            escape(s.name or s.url),
+            escape(s.name or scrub(s.url)),
             f"[{colours[status]}]{status}[/{colours[status]}]",
             _iso(s.last_success_at) or "never",
             str(s.consecutive_failures),
-            escape(health),
+            escape(scrub(health)),
             _iso(s.next_poll_at) or "now",
             f"{s.items_per_day:.1f}" if s.items_per_day is not None else "",
         )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
 from datetime import timedelta
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from monitor.cli.app import app, config_path, console, err_console
+from monitor.cli.commands import _iso
 from monitor.cli.runtime import (
     load_or_exit,
     make_fetcher,
@@ -20,13 +23,14 @@ from monitor.cli.runtime import (
     open_store,
     utcnow,
 )
-from monitor.config import load_config
+from monitor.config import Config, load_config
 from monitor.logs import setup_logging
 from monitor.metrics import Metrics
 from monitor.model import Digest
 from monitor.outbox import HORIZON, Outbox
 from monitor.render import console_text, email_message
 from monitor.scheduler import Service
+from monitor.scrub import Scrubber
 
 log = logging.getLogger("monitor.run")
 
@@ -42,8 +46,10 @@ def run(
     SIGINT or SIGTERM stops new work and lets work in flight finish for a few seconds; a
     second SIGINT exits at once (the database is left consistent either way).
     """
-    setup_logging(level=log_level, fmt=log_format)
+    scrub = Scrubber()
+    setup_logging(level=log_level, fmt=log_format, scrub=scrub)
     cfg = load_or_exit()
+    scrub.include(cfg.scrubber())
     store = open_store(cfg.database_url)
     path = config_path()
     crash_at = os.environ.get("MONITOR_TEST_CRASH_AT")
@@ -87,7 +93,7 @@ def run(
                 store,
                 pipeline,
                 outbox,
-                reload_config=lambda: load_config(path),
+                reload_config=lambda: _learning_secrets(load_config(path), scrub),
                 metrics=metrics,
                 tick_s=tick,
             )
@@ -98,6 +104,12 @@ def run(
 
     asyncio.run(main())
     store.close()
+
+
+def _learning_secrets(cfg: Config, scrub: Scrubber) -> Config:
+    """``cfg``, once ``scrub`` knows its secrets (a reload may bring new ones)."""
+    scrub.include(cfg.scrubber())
+    return cfg
 
 
 @app.command()
@@ -191,8 +203,11 @@ def deliveries(
     status: str | None = typer.Option(None, help="pending, sent or dead"),
     retry: int | None = typer.Option(None, help="Queue this delivery id again now."),
     limit: int = typer.Option(50),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """The outbox: every digest and alert, its state, attempts and last error."""
+    if fmt not in ("table", "json"):
+        raise typer.BadParameter("--format must be table or json")
     cfg = load_or_exit()
     store = open_store(cfg.database_url)
     if retry is not None:
@@ -205,6 +220,34 @@ def deliveries(
         return
     rows = store.deliveries(status=status, limit=limit)
     store.close()
+    scrub = cfg.scrubber()  # errors stored by an older version may still quote a secret
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": d.id,
+                        "channel": d.channel,
+                        "kind": d.kind,
+                        "key": d.key,
+                        "status": d.status,
+                        "matches": d.match_count,
+                        "attempts": d.attempts,
+                        "parts_sent": d.parts_sent,
+                        "created_at": _iso(d.created_at),
+                        "window_start": _iso(d.window_start),
+                        "window_end": _iso(d.window_end),
+                        "next_attempt_at": _iso(d.next_attempt_at),
+                        "sent_at": _iso(d.sent_at),
+                        "last_error": scrub(d.last_error) if d.last_error else None,
+                    }
+                    for d in rows
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
     table = Table(title=f"Deliveries ({len(rows)})")
     for col in ("id", "channel", "kind", "status", "matches", "attempts", "created", "last error"):
         table.add_column(col, overflow="fold")
@@ -218,7 +261,7 @@ def deliveries(
             str(d.match_count),
             str(d.attempts),
             d.created_at.isoformat(timespec="seconds"),
-            d.last_error or "",
+            escape(scrub(d.last_error or "")),
         )
     console.print(table)
 
