@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -102,6 +102,7 @@ def build_digest(
     max_items: int | None = None,
     timezone: str = "UTC",
     installation: str = "",
+    topic_names: Mapping[str, str] | None = None,
 ) -> Digest:
     """A digest of ``matches`` (already selected for the channel) for one window.
 
@@ -110,7 +111,7 @@ def build_digest(
     that is earlier (a match a previous digest had no room for, or one stored while it was
     being built), so the window shown always covers every match the digest holds; an empty
     first digest has an empty window. ``installation`` (the database's random id) goes into
-    the idempotency key.
+    the idempotency key; ``topic_names`` (id to name) gives the names people read.
     """
     matches = list(matches)
     entries = group_stories(matches)
@@ -126,6 +127,7 @@ def build_digest(
     starts = [m.matched_at for m in matches if m.id in held]
     if window_start is not None:
         starts.append(window_start)
+    shown = {t for e in entries for t in e.topics}
     return Digest(
         key=key,
         channel=channel,
@@ -134,6 +136,7 @@ def build_digest(
         window_end=window_end,
         entries=tuple(entries),
         timezone=timezone,
+        topic_labels=tuple(sorted((t, n) for t, n in (topic_names or {}).items() if t in shown)),
     )
 
 
@@ -183,6 +186,7 @@ def digest_to_json(d: Digest) -> str:
             "window_start": d.window_start.isoformat(),
             "window_end": d.window_end.isoformat(),
             "timezone": d.timezone,
+            "topic_labels": dict(d.topic_labels),
             "entries": [
                 {
                     "lead": _match_json(e.lead),
@@ -206,6 +210,7 @@ def digest_from_json(text: str) -> Digest:
         window_start=datetime.fromisoformat(data["window_start"]),
         window_end=datetime.fromisoformat(data["window_end"]),
         timezone=data.get("timezone", "UTC"),
+        topic_labels=tuple(sorted(data.get("topic_labels", {}).items())),
         entries=tuple(
             DigestEntry(
                 lead=_match_from(e["lead"]),

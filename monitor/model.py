@@ -231,6 +231,16 @@ class Digest:
     window_end: datetime
     entries: tuple[DigestEntry, ...]
     timezone: str = "UTC"
+    topic_labels: tuple[tuple[str, str], ...] = ()  # (topic id, its name) for people
+
+    def label(self, topic: str) -> str:
+        """The name people see for ``topic``: its configured name, else its id."""
+        return dict(self.topic_labels).get(topic, topic)
+
+    @property
+    def topic_titles(self) -> tuple[str, ...]:
+        """The names of the topics in this digest, in ``topic_names`` order."""
+        return tuple(self.label(t) for t in self.topic_names)
 
     @property
     def match_count(self) -> int:

@@ -65,6 +65,7 @@ class Outbox:
         channels: Sequence[ChannelSpec],
         *,
         timezone: str = "UTC",
+        topic_names: Mapping[str, str] | None = None,
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
@@ -76,6 +77,7 @@ class Outbox:
         self.senders = dict(senders)
         self.channels = {c.name: c for c in channels}
         self.timezone = timezone
+        self.topic_names = dict(topic_names or {})  # id -> name, for the people reading
         self.policy = policy or RetryPolicy()
         self.clock = clock
         self.rng = rng or random.Random()
@@ -142,6 +144,7 @@ class Outbox:
             max_items=channel.max_items,
             timezone=self.timezone,
             installation=await self.installation(),
+            topic_names=self.topic_names,
         )
 
     async def build_digest(
@@ -194,6 +197,7 @@ class Outbox:
             max_items=channel.max_items,
             timezone=self.timezone,
             installation=await self.installation(),
+            topic_names=self.topic_names,
         )
         return await self._record(built)
 

@@ -19,7 +19,7 @@ import hmac
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage
@@ -174,8 +174,8 @@ def _shown_topics(topics: Sequence[str], limit: int = 6) -> tuple[str, ...]:
     return tuple(shown)
 
 
-def story_view(entry: DigestEntry, zone: tzinfo) -> StoryView:
-    """The display form of one digest entry."""
+def story_view(entry: DigestEntry, zone: tzinfo, label: Callable[[str], str] = str) -> StoryView:
+    """The display form of one digest entry; ``label`` names its topics for people."""
     lead = entry.lead
     reasons = sorted(lead.reasons, key=lambda r: -abs(r.weight))[:REASONS_SHOWN]
     also = [truncate(clean_text(name), 60) for name in entry.also_in or lead.also_in]
@@ -185,7 +185,7 @@ def story_view(entry: DigestEntry, zone: tzinfo) -> StoryView:
         url=safe_url(lead.url),
         source=_source_name(lead),
         published=_local_time(lead.published, zone),
-        topics=_shown_topics(entry.topics or (lead.topic,)),
+        topics=_shown_topics([label(t) for t in entry.topics or (lead.topic,)]),
         severity=truncate(clean_text(lead.severity), 20),
         score=lead.score,
         reasons=tuple(_format_reason(r) for r in reasons),
@@ -325,7 +325,9 @@ def slack_messages(digest: Digest) -> list[dict[str, Any]]:
     budget, the rest continues in further messages, each marked "part i of n".
     """
     zone = resolve_zone(digest.timezone)
-    sections = [_section(_slack_story_text(story_view(e, zone))) for e in digest.entries]
+    sections = [
+        _section(_slack_story_text(story_view(e, zone, digest.label))) for e in digest.entries
+    ]
     if not sections:
         sections = [_section("No new matches in this window.")]
     header_text = truncate(
@@ -334,7 +336,7 @@ def slack_messages(digest: Digest) -> list[dict[str, Any]]:
     )
     intro_bits = [slack_escape(_window(digest, zone))]
     if digest.topic_names:
-        intro_bits.append("Topics: " + slack_escape(_topics_line(digest.topic_names)))
+        intro_bits.append("Topics: " + slack_escape(_topics_line(digest.topic_titles)))
     intro: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header_text, "emoji": False}},
         {"type": "context", "elements": [_mrkdwn(b) for b in intro_bits]},
@@ -417,7 +419,7 @@ def email_subject(digest: Digest, subject_prefix: str = "[monitor]") -> str:
     prefix = clean_text(subject_prefix)
     subject = f"{_kind_word(digest)}: {_counts(digest)}"
     if digest.topic_names:
-        subject += f" — {_topics_line(digest.topic_names, limit=4)}"
+        subject += f" — {_topics_line(digest.topic_titles, limit=4)}"
     return truncate(f"{prefix} {subject}".strip(), 200)
 
 
@@ -432,13 +434,13 @@ def email_message(
     same digest carries the same Message-ID and mail clients can discard the duplicate.
     """
     zone = resolve_zone(digest.timezone)
-    stories = [story_view(e, zone) for e in digest.entries]
+    stories = [story_view(e, zone, digest.label) for e in digest.entries]
     context = {
         "kind": _kind_word(digest),
         "channel": clean_text(digest.channel),
         "counts": _counts(digest),
         "window": _window(digest, zone),
-        "topics": _topics_line(digest.topic_names, limit=12) if digest.topic_names else "",
+        "topics": _topics_line(digest.topic_titles, limit=12) if digest.topic_names else "",
         "stories": stories,
     }
     env = _templates()
@@ -586,12 +588,12 @@ def console_text(digest: Digest) -> str:
         f"Policy Monitor {_kind_word(digest).lower()} · {clean_text(digest.channel)} · "
         f"{_window(digest, zone)}",
         _counts(digest)
-        + (f" · topics: {_topics_line(digest.topic_names)}" if digest.topic_names else ""),
+        + (f" · topics: {_topics_line(digest.topic_titles)}" if digest.topic_names else ""),
     ]
     if not digest.entries:
         lines += ["", "No new matches in this window."]
     for n, entry in enumerate(digest.entries, start=1):
-        view = story_view(entry, zone)
+        view = story_view(entry, zone, digest.label)
         meta = [view.source, *([view.published] if view.published else [])]
         meta += [", ".join(view.topics), view.severity, f"score {view.score:g}"]
         lines += ["", f"{n}. {view.title}", "   " + " · ".join(meta)]

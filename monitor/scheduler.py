@@ -371,6 +371,7 @@ class Service:
         self.cfg = new
         self.outbox.channels = {c.name: c for c in new.channels}
         self.outbox.lease_s = new.delivery.lease
+        self.outbox.topic_names = {t.id: t.name for t in new.topics}
         self._mtimes = _mtimes(new.watched_files())
         self.health.reload_errors = []
         self.metrics.reload_errors.set(0)

@@ -137,6 +137,16 @@ def sample_matches() -> list[MatchRecord]:
     ]
 
 
+#: the names of the shipped watchlist's topics: people read names, not ids
+TOPIC_NAMES = {
+    "norad": "NORAD review",
+    "five_eyes": "Five Eyes",
+    "tariffs": "US–Canada tariffs",
+    "defence_spending": "Defence spending",
+    "arctic_security": "Arctic security",
+}
+
+
 def sample_digest() -> Digest:
     return build_digest(
         "analysts",
@@ -144,6 +154,7 @@ def sample_digest() -> Digest:
         window_start=WINDOW_END - timedelta(days=1),
         window_end=WINDOW_END,
         timezone="America/Toronto",
+        topic_names=TOPIC_NAMES,
     )
 
 

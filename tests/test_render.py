@@ -670,3 +670,33 @@ def test_local_times_follow_the_digest_timezone() -> None:
     d = replace(digest([entry(rec)]), timezone="America/Toronto")
     assert "2026-11-04 07:15 EST" in console_text(d)
     assert "2026-11-04 12:15 UTC" in console_text(replace(d, timezone="UTC"))
+
+
+def test_people_read_topic_names_and_scripts_read_ids() -> None:
+    """Slack once showed ``fiveˍeyes`` (an id whose ``_`` became a look-alike): people's
+    channels show the topic's name; the webhook keeps the id for scripts."""
+    from monitor.digest import build_digest, digest_from_json, digest_to_json
+
+    records = [record(1, topic="five_eyes"), record(2, title="Arctic radar", topic="norad")]
+    built = build_digest(
+        "team-slack",
+        records,
+        window_start=None,
+        window_end=WHEN,
+        timezone="America/Toronto",
+        topic_names={"five_eyes": "Five Eyes", "norad": "NORAD review", "unused": "Unused"},
+    )
+    assert digest_from_json(digest_to_json(built)) == built  # retries render the same
+    mail = email_message(built, sender="m@example.org", to=["a@example.org"], subject_prefix="[m]")
+    parts = [p.get_content() for p in mail.walk() if p.get_content_maintype() == "text"]
+    shown = {
+        "slack": json.dumps(slack_messages(built), ensure_ascii=False),
+        "console": console_text(built),
+        "email": "\n".join([str(mail["Subject"]), *parts]),
+    }
+    for channel, text in shown.items():
+        assert "Five Eyes" in text and "NORAD review" in text, channel
+        assert "five\u02cdeyes" not in text and "five_eyes" not in text, channel
+        assert "Unused" not in text
+    body = json.loads(webhook_body(built))
+    assert sorted(body["topics"]) == ["five_eyes", "norad"]

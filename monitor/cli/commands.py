@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.cli.app import app, config_path, console, err_console
+from monitor.cli.app import app, config_path, console, err_console, iso, local
 from monitor.cli.runtime import (
     load_or_exit,
     make_fetcher,
@@ -188,9 +188,9 @@ def feeds(
                     {
                         "url": scrub(s.url),
                         "name": s.name,
-                        "last_success_at": _iso(s.last_success_at),
-                        "last_polled_at": _iso(s.last_polled_at),
-                        "next_poll_at": _iso(s.next_poll_at),
+                        "last_success_at": iso(s.last_success_at),
+                        "last_polled_at": iso(s.last_polled_at),
+                        "next_poll_at": iso(s.next_poll_at),
                         "status": _health(s),
                         "consecutive_failures": s.consecutive_failures,
                         "last_error_kind": s.last_error_kind,
@@ -231,10 +231,10 @@ def feeds(
         table.add_row(
             escape(s.name or scrub(s.url)),
             f"[{colours[status]}]{status}[/{colours[status]}]",
-            _iso(s.last_success_at) or "never",
+            local(s.last_success_at, cfg.timezone) or "never",
             str(s.consecutive_failures),
             escape(scrub(health)),
-            _iso(s.next_poll_at) or "now",
+            local(s.next_poll_at, cfg.timezone) or "now",
             f"{s.items_per_day:.1f}" if s.items_per_day is not None else "",
         )
     console.print(table)
@@ -248,10 +248,6 @@ def _health(s: FeedState) -> str:
     if s.unhealthy:
         return "unhealthy"
     return "failing" if s.consecutive_failures else "ok"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
 
 
 @app.command()

@@ -20,9 +20,16 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from monitor.cli.app import app, console, err_console
+from monitor.cli.app import app, console, err_console, heading
 from monitor.cli.commands import matches_table
-from monitor.cli.runtime import load_or_exit, make_fetcher, make_pipeline, matcher_for, utcnow
+from monitor.cli.runtime import (
+    load_or_exit,
+    make_fetcher,
+    make_pipeline,
+    matcher_for,
+    topic_names,
+    utcnow,
+)
 from monitor.digest import build_digest
 from monitor.pipeline import CycleReport, PollReport
 from monitor.render import console_text
@@ -139,9 +146,14 @@ def demo(
         items = len({m.item_id for m in found})
         console.print(matches_table(found, title=f"{items} items matched", tz=cfg.timezone))
         digest = build_digest(
-            "console", found, window_start=now, window_end=utcnow(), timezone=cfg.timezone
+            "console",
+            found,
+            window_start=now,
+            window_end=utcnow(),
+            timezone=cfg.timezone,
+            topic_names=topic_names(cfg),
         )
-        console.rule("console digest")
+        heading("console digest")
         typer.echo(console_text(digest))
         store.close()
     if report.failed:

@@ -13,14 +13,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.cli.app import app, config_path, console, err_console
-from monitor.cli.commands import _iso
+from monitor.cli.app import app, config_path, console, err_console, heading, iso, local
 from monitor.cli.runtime import (
     load_or_exit,
     make_fetcher,
     make_pipeline,
     make_senders,
     open_store,
+    topic_names,
     utcnow,
 )
 from monitor.config import Config, load_config
@@ -85,6 +85,7 @@ def run(
                 senders,
                 cfg.channels,
                 timezone=cfg.timezone,
+                topic_names=topic_names(cfg),
                 crash_at=crash_at,
                 lease_s=cfg.delivery.lease,
             )
@@ -146,7 +147,9 @@ def digest(
         raise typer.Exit(2)
     window_start = None if since is None else now - timedelta(seconds=parse_duration(since))
     if dry_run:
-        preview = Outbox(store, {}, cfg.channels, timezone=cfg.timezone)
+        preview = Outbox(
+            store, {}, cfg.channels, timezone=cfg.timezone, topic_names=topic_names(cfg)
+        )
 
         async def compose_all() -> list[Digest]:
             return [
@@ -154,7 +157,7 @@ def digest(
             ]
 
         for ch, built in zip(chosen, asyncio.run(compose_all()), strict=True):
-            console.rule(f"{ch.name} ({ch.type}) — dry run, nothing sent")
+            heading(f"{ch.name} ({ch.type}) — dry run, nothing sent")
             typer.echo(console_text(built))
             if html:
                 msg = email_message(
@@ -179,7 +182,12 @@ def digest(
     async def go() -> int:
         async with make_senders(cfg) as senders:
             outbox = Outbox(
-                store, senders, cfg.channels, timezone=cfg.timezone, lease_s=cfg.delivery.lease
+                store,
+                senders,
+                cfg.channels,
+                timezone=cfg.timezone,
+                topic_names=topic_names(cfg),
+                lease_s=cfg.delivery.lease,
             )
             built = 0
             for ch in chosen:
@@ -234,11 +242,11 @@ def deliveries(
                         "matches": d.match_count,
                         "attempts": d.attempts,
                         "parts_sent": d.parts_sent,
-                        "created_at": _iso(d.created_at),
-                        "window_start": _iso(d.window_start),
-                        "window_end": _iso(d.window_end),
-                        "next_attempt_at": _iso(d.next_attempt_at),
-                        "sent_at": _iso(d.sent_at),
+                        "created_at": iso(d.created_at),
+                        "window_start": iso(d.window_start),
+                        "window_end": iso(d.window_end),
+                        "next_attempt_at": iso(d.next_attempt_at),
+                        "sent_at": iso(d.sent_at),
                         "last_error": scrub(d.last_error) if d.last_error else None,
                     }
                     for d in rows
@@ -260,7 +268,7 @@ def deliveries(
             f"[{colour}]{d.status}[/{colour}]",
             str(d.match_count),
             str(d.attempts),
-            d.created_at.isoformat(timespec="seconds"),
+            local(d.created_at, cfg.timezone) or "",
             escape(scrub(d.last_error or "")),
         )
     console.print(table)

@@ -35,8 +35,8 @@ def load_or_exit(path: str | None = None) -> Config:
     try:
         return load_config(path or config_path())
     except ConfigError as exc:
-        for problem in exc.problems:
-            err_console.print(str(problem), markup=False, highlight=False)
+        for problem in exc.problems:  # one line each, whatever the width: grep and editors
+            err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
         err_console.print(
             f"[red]configuration is invalid: {len(exc.problems)} problem(s)[/red]", highlight=False
         )
@@ -97,6 +97,11 @@ def make_pipeline(
         on_poll=on_poll,
         max_entries=cfg.polling.max_entries,
     )
+
+
+def topic_names(cfg: Config) -> dict[str, str]:
+    """Each topic's name by its id: digests show names, not ids."""
+    return {t.id: t.name for t in cfg.topics}
 
 
 def matcher_for(cfg: Config) -> Matcher:

@@ -971,7 +971,8 @@ class Store:
         ids: Sequence[int] | None = None,
         limit: int | None = 500,
     ) -> list[MatchRecord]:
-        """Stored matches, newest first, each with its story and the other feeds carrying it."""
+        """Stored matches, newest first (by publication time, else the time matched: the time
+        people are shown), each with its story and the other feeds carrying it."""
         m, i = matches_t.c, items_t.c
         query = (
             select(
@@ -991,7 +992,7 @@ class Store:
                 i.source,
             )
             .join(items_t, i.id == m.item_id)
-            .order_by(m.matched_at.desc(), i.published.desc().nulls_last(), m.id.desc())
+            .order_by(func.coalesce(i.published, m.matched_at).desc(), m.id.desc())
         )
         conds = []
         if since is not None:
