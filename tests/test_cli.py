@@ -192,8 +192,14 @@ def test_demo_runs_offline_and_catches_the_right_items() -> None:
     assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
     digest = out.split("console digest", 1)[1]
-    for topic in ("norad", "five_eyes", "tariffs", "defence_spending"):
-        assert f"{topic}" in digest
+    # people read topic names (the watchlist's `name:`), not ids
+    for topic in (
+        "NORAD review",
+        "Five Eyes intelligence sharing",
+        "US–Canada tariffs and trade",
+        "Canadian defence spending",
+    ):
+        assert topic in digest
     for off in ("Santa", "defenceman", "electricity", "Mexico border"):
         titles = [line for line in digest.splitlines() if line[:4].strip().rstrip(".").isdigit()]
         assert not any(off.lower() in t.lower() for t in titles), (off, titles)
