@@ -425,8 +425,8 @@ def test_story_keys_keep_their_rows_through_migration_0002(store: Store) -> None
     assert bands() == []
 
 
-def test_migration_0003_keeps_a_random_installation_id_both_ways(store: Store) -> None:
-    """0003 adds the meta table holding the installation id that idempotency keys include."""
+def test_migration_0004_keeps_a_random_installation_id_both_ways(store: Store) -> None:
+    """0004 adds the meta table holding the installation id that idempotency keys include."""
     from alembic import command
 
     from monitor.store.migrate import alembic_config
@@ -443,7 +443,7 @@ def test_migration_0003_keeps_a_random_installation_id_both_ways(store: Store) -
     first = store.installation_id()
     assert re.fullmatch(r"[0-9a-f]{32}", first) and store.installation_id() == first
     store.sync_feeds([Spec("https://a.example/feed", "A")], NOW)
-    migrate("0002")
+    migrate("0003")
     assert "meta" not in tables() and len(store.feeds()) == 1
     migrate("head")
     again = store.installation_id()

@@ -173,7 +173,7 @@ class DeliveryMatchRow(SQLModel, table=True):
 
 class MetaRow(SQLModel, table=True):
     """Facts about the database itself, by name. ``installation_id`` is a random id made when
-    the database is created (migration 0003); idempotency keys include it, so two
+    the database is created (migration 0004); idempotency keys include it, so two
     installations never send the same key for different content."""
 
     __tablename__ = "meta"

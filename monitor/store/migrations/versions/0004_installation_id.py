@@ -4,8 +4,8 @@ Idempotency keys were derived from the channel name and the window only, so two 
 with a channel of the same name sent the same key for different digests in the same minute,
 and a receiver that drops keys it has seen lost one. Keys now include this id.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-06
 """
 
@@ -16,8 +16,8 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
