@@ -70,7 +70,9 @@ from __future__ import annotations
 import hashlib
 import heapq
 import re
+import sys
 import unicodedata
+from array import array
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -95,6 +97,8 @@ __all__ = [
     "fold",
     "pick_candidates",
     "signature",
+    "signature_from_bytes",
+    "signature_to_bytes",
     "similarity",
     "story_id_for",
     "story_text",
@@ -312,6 +316,32 @@ def _fingerprint(title_words: list[str], summary_words: list[str]) -> int:
 def signature(title: str, summary: str) -> StorySignature:
     """The story signature of an item's plain-text title and summary."""
     return _sketch(*_title_and_summary_words(title, summary))
+
+
+def signature_to_bytes(sig: StorySignature) -> bytes:
+    """``sig`` as bytes for a database column: the size, then the hashes, 64-bit little-endian.
+
+    Stored with the item, so that placing a later item never has to normalise and shingle an
+    earlier one's text again (see :func:`signature_from_bytes`)."""
+    values = array("q", (sig.size, *sig.hashes))
+    if sys.byteorder != "little":  # pragma: no cover - every supported machine is little-endian
+        values.byteswap()
+    return values.tobytes()
+
+
+def signature_from_bytes(data: bytes) -> StorySignature:
+    """The signature :func:`signature_to_bytes` wrote.
+
+    Raises:
+        ValueError: when ``data`` is not a whole number of 64-bit values, at least one.
+    """
+    if not data or len(data) % 8:
+        raise ValueError(f"a stored story signature has {len(data)} bytes, not a multiple of 8")
+    values = array("q")
+    values.frombytes(data)
+    if sys.byteorder != "little":  # pragma: no cover - see signature_to_bytes
+        values.byteswap()
+    return StorySignature(tuple(values[1:]), values[0])
 
 
 def fingerprint(title: str, summary: str) -> int:

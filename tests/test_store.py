@@ -14,6 +14,7 @@ from monitor.digest import build_digest, digest_to_json
 from monitor.model import FeedUpdate, Item, Reason, TopicMatch
 from monitor.store import Store
 from monitor.store.tables import SQLModel
+from monitor.stories import signature as stories_signature
 from tests.phrases import common_phrase_with_a_key, filler
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -530,3 +531,77 @@ def test_a_copy_is_found_behind_hundreds_of_newer_items_sharing_a_common_phrase(
     assert copied.story == original.story
     stories = {store.item(url=f"https://b.example/{n}").story for n in range(300)}  # type: ignore[union-attr]
     assert len(stories) == 300 and original.story not in stories
+
+
+def test_earlier_items_are_compared_by_their_stored_signature(store: Store) -> None:
+    """A store that has not seen an item (a new process, an item past its memory cache) finds
+    a copy of it from the signature stored with it, not by shingling its text again."""
+    store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "ab"], NOW)
+    a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
+    store.save_items(
+        a.id, [item("w", "NORAD plan", url="https://a.example/w", summary=WIRE)], [], {}, NOW
+    )
+    with store.engine.begin() as conn:  # the text goes: only the stored signature is left
+        conn.execute(sa.text("UPDATE items SET title = '', summary = ''"))
+    later = Store(store.engine)  # nothing in memory
+    copy = item("c", "Ottawa's NORAD plan", url="https://b.example/c", summary=f"OTTAWA — {WIRE}")
+    later.save_items(b.id, [copy], [], {}, NOW + timedelta(hours=1))
+    original, copied = later.item(url="https://a.example/w"), later.item(url="https://b.example/c")
+    assert original is not None and copied is not None
+    assert copied.story == original.story
+
+
+def test_an_amended_item_is_compared_by_its_new_text(store: Store) -> None:
+    store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "ab"], NOW)
+    a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
+    first = item("w", "Budget", url="https://a.example/w", summary="A council budget note.")
+    store.save_items(a.id, [first], [], {}, NOW)
+    amended = item("w", "NORAD plan", url="https://a.example/w", summary=WIRE, h="changed")
+    store.save_items(a.id, [], [amended], {}, NOW + timedelta(minutes=5))
+    later = Store(store.engine)
+    copy = item("c", "Ottawa's NORAD plan", url="https://b.example/c", summary=f"OTTAWA — {WIRE}")
+    later.save_items(b.id, [copy], [], {}, NOW + timedelta(hours=1))
+    original, copied = later.item(url="https://a.example/w"), later.item(url="https://b.example/c")
+    assert original is not None and copied is not None
+    assert copied.story == original.story
+
+
+def test_items_stored_before_migration_0005_are_compared_by_their_text(store: Store) -> None:
+    from alembic import command
+
+    from monitor.store.migrate import alembic_config
+
+    def migrate(to: str) -> None:
+        cfg = alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.upgrade if to == "head" else command.downgrade)(cfg, to)
+
+    store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "ab"], NOW)
+    a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
+    migrate("0004")
+    columns = {c["name"] for c in sa.inspect(store.engine).get_columns("items")}
+    assert "sketch" not in columns
+    with store.engine.begin() as conn:  # an item as an older version stored it
+        conn.execute(
+            sa.text(
+                "INSERT INTO items (url, title, summary, content_hash, fingerprint, story) "
+                "VALUES ('https://a.example/w', 'NORAD plan', :s, 'h', 1, 'old-story')"
+            ),
+            {"s": WIRE},
+        )
+        item_id = conn.execute(sa.text("SELECT id FROM items")).scalar()
+        conn.execute(
+            sa.text("UPDATE items SET first_seen_at = :t"), {"t": NOW.replace(tzinfo=None)}
+        )
+        for key in set(stories_signature("NORAD plan", WIRE).keys):
+            conn.execute(
+                sa.text("INSERT INTO story_bands (band, item_id) VALUES (:k, :i)"),
+                {"k": key, "i": item_id},
+            )
+    migrate("head")
+    later = Store(store.engine)
+    copy = item("c", "Ottawa's NORAD plan", url="https://b.example/c", summary=f"OTTAWA — {WIRE}")
+    later.save_items(b.id, [copy], [], {}, NOW + timedelta(hours=1))
+    copied = later.item(url="https://b.example/c")
+    assert copied is not None and copied.story == "old-story"

@@ -27,6 +27,8 @@ from monitor.stories import (
     fold,
     pick_candidates,
     signature,
+    signature_from_bytes,
+    signature_to_bytes,
     similarity,
     story_id_for,
     story_text,
@@ -398,3 +400,16 @@ def test_a_copy_is_found_behind_hundreds_of_newer_items_sharing_a_common_phrase(
     found = cluster(stream)
     assert found[-1] == found[0] == story_id_for("wire")
     assert len(set(found[1:-1])) == 400  # the fillers stay apart
+
+
+@given(st.text(max_size=200), st.text(max_size=2000))
+def test_a_signature_survives_its_stored_form(title: str, summary: str) -> None:
+    sig = signature(title, summary)
+    if sig.hashes:
+        assert signature_from_bytes(signature_to_bytes(sig)) == sig
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00" * 7, b"\x01" * 12])
+def test_a_damaged_stored_signature_is_a_clear_error(data: bytes) -> None:
+    with pytest.raises(ValueError, match="stored story signature"):
+        signature_from_bytes(data)

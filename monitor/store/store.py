@@ -651,6 +651,9 @@ class Store:
                     .where(feed_items_t.c.feed_id == b.feed_id, feed_items_t.c.key == item.key)
                     .values(content_hash=item.content_hash, last_seen_at=b.now)
                 )
+                # its text changed: so did its signature and its candidate keys
+                sig = b.signatures.get(item.key) or stories.signature(item.title, item.summary)
+                old_sig = self._stored_signature(conn, row.item_id)
                 conn.execute(
                     update(items_t)
                     .where(items_t.c.id == row.item_id)
@@ -658,10 +661,11 @@ class Store:
                         title=item.title,
                         summary=item.summary,
                         content_hash=item.content_hash,
+                        sketch=stories.signature_to_bytes(sig),
                         updated_at=b.now,
                     )
                 )
-                self._stories.drop(row.item_id)
+                self._replace_keys(conn, row.item_id, old_sig, sig)
                 topics += self._apply_matches(conn, row.item_id, b.scored.get(item.key, ()), b.now)
             results.append(SaveResult(new_items, linked, n_changed, len(topics), tuple(topics)))
         return results
@@ -713,10 +717,11 @@ class Store:
                     item.content_hash,
                     item.fingerprint,
                     story,
+                    stories.signature_to_bytes(sig),
                     b.now,
                     b.now,
                 )
-                for (b, item), story in zip(fresh, story_ids, strict=True)
+                for (b, item), story, sig in zip(fresh, story_ids, sigs, strict=True)
             ]
             ids = self._insert_items(conn, rows)
             bands = [(k, item_id) for item_id, keys in zip(ids, keys_of, strict=True) for k in keys]
@@ -893,21 +898,58 @@ class Store:
             for band, item_id in rows:
                 out[band].append(item_id)
 
+    def _stored_signature(self, conn: Connection, item_id: int) -> stories.StorySignature:
+        """The signature stored with an item (shingled from its text if none was kept)."""
+        row = conn.execute(
+            select(items_t.c.sketch, items_t.c.title, items_t.c.summary).where(
+                items_t.c.id == item_id
+            )
+        ).one()
+        if row.sketch:
+            return stories.signature_from_bytes(row.sketch)
+        return stories.signature(row.title, row.summary)
+
+    def _replace_keys(
+        self,
+        conn: Connection,
+        item_id: int,
+        old: stories.StorySignature,
+        new: stories.StorySignature,
+    ) -> None:
+        """Index an amended item under its new text's keys instead of its old text's (each
+        deleted by its primary key: the table has no index on ``item_id``)."""
+        gone = sorted(set(old.keys) - set(new.keys))
+        for chunk in _chunks(gone, 500):
+            conn.execute(
+                delete(bands_t).where(bands_t.c.band.in_(chunk), bands_t.c.item_id == item_id)
+            )
+        added = sorted(set(new.keys) - set(old.keys))
+        _bulk_insert(conn, bands_t, ("band", "item_id"), [(k, item_id) for k in added])
+        self._stories.drop(item_id)
+
     def _story_signatures(
         self, conn: Connection, ids: set[int]
     ) -> dict[int, tuple[str, stories.StorySignature]]:
-        """Story and signature of each stored item in ``ids`` that has a story."""
+        """Story and signature of each stored item in ``ids`` that has a story: from the
+        cache, else as stored with the item, else from its stored text."""
         out = self._stories.get_many(ids)
         missing = sorted(ids - out.keys())
         for chunk in _chunks(missing, 500):
             rows = conn.execute(
-                select(items_t.c.id, items_t.c.story, items_t.c.title, items_t.c.summary).where(
-                    items_t.c.id.in_(chunk)
-                )
+                select(
+                    items_t.c.id,
+                    items_t.c.story,
+                    items_t.c.sketch,
+                    items_t.c.title,
+                    items_t.c.summary,
+                ).where(items_t.c.id.in_(chunk))
             )
             for r in rows:
                 if r.story:
-                    sig = stories.signature(r.title, r.summary)
+                    if r.sketch:
+                        sig = stories.signature_from_bytes(r.sketch)
+                    else:
+                        sig = stories.signature(r.title, r.summary)
                     self._stories.put(r.id, r.story, sig)
                     out[r.id] = (r.story, sig)
         return out
@@ -1397,6 +1439,7 @@ _ITEM_COLUMNS = (
     "content_hash",
     "fingerprint",
     "story",
+    "sketch",
     "first_seen_at",
     "updated_at",
 )

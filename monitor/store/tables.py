@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -86,6 +86,9 @@ class ItemRow(SQLModel, table=True):
     fingerprint: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     story: str | None = Field(default=None, index=True)
     previous_title: str | None = Field(default=None, sa_type=Text)
+    #: the story signature (``monitor.stories.signature_to_bytes``), so that placing later
+    #: items never shingles this one's text again; empty for items stored before it was kept
+    sketch: bytes | None = Field(default=None, sa_type=LargeBinary)
     first_seen_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
 
