@@ -68,6 +68,7 @@ SURFACES = [
     "monitor feeds",
     "config errors",
     "monitor digest",
+    "monitor poll --once",
 ]
 
 ITEM = SampleItem(
@@ -206,6 +207,7 @@ def _scenario(
         config, "deliveries", "--format", "json", env=env
     ).stdout
     out["monitor feeds"] = _monitor(config, "feeds", env=env).stdout
+    out["monitor poll --once"] = _monitor(config, "poll", "--once", "--all", env=env).stdout
     # a digest sent now meets the same hostile receivers
     out["monitor digest"] = _monitor(config, "digest", "--since", "7d", env=env).stdout
     return out
@@ -221,6 +223,7 @@ EVIDENCE = {
     "monitor feeds": ["127.0.0.1"],
     "config errors": ["is listed twice"],
     "monitor digest": ["HTTP 404", "HTTP 401", "refused the login"],
+    "monitor poll --once": ["127.0.0.1", "1 feed(s)"],
 }
 
 

@@ -24,7 +24,7 @@ from monitor.cli.runtime import (
     open_store,
     utcnow,
 )
-from monitor.config import parse_duration
+from monitor.config import Config, parse_duration
 from monitor.model import FeedState, MatchRecord
 from monitor.pipeline import CycleReport
 
@@ -40,20 +40,21 @@ def check() -> None:
     )
 
 
-def _print_cycle(report: CycleReport) -> None:
+def _print_cycle(report: CycleReport, cfg: Config) -> None:
     table = Table(title=f"Poll cycle: {len(report.polls)} feed(s) in {report.duration_s:.1f}s")
     for col in ("feed", "outcome", "status", "items", "new", "matches", "next poll", "error"):
         table.add_column(col, overflow="fold")
+    scrub = cfg.scrubber()  # a feed URL may carry a user name, a password or a token
     for p in sorted(report.polls, key=lambda p: (p.outcome != "error", p.name or p.url)):
         table.add_row(
-            p.name or p.url,
-            p.outcome if p.outcome != "error" else f"[red]{p.error_kind}[/red]",
+            escape(p.name or scrub(p.url)),
+            p.outcome if p.outcome != "error" else f"[red]{escape(p.error_kind or '')}[/red]",
             str(p.status or ""),
             str(p.items),
             str(p.new_items),
             str(p.new_matches),
-            p.next_poll_at.strftime("%H:%M:%S") if p.next_poll_at else "",
-            p.error or "",
+            local(p.next_poll_at, cfg.timezone) or "",
+            escape(scrub(p.error or "")),
         )
     console.print(table)
 
@@ -95,7 +96,7 @@ def poll(
                 pipeline.close()
 
     report = asyncio.run(go())
-    _print_cycle(report)
+    _print_cycle(report, cfg)
     console.print(
         f"{report.new_items} new item(s), {report.new_matches} new match(es), "
         f"{len(report.failed)} failed feed(s)",
