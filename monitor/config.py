@@ -120,6 +120,19 @@ class PollingSettings(_Strict):
     max_interval: Duration = 21600.0
     max_backoff: Duration = 21600.0
     lease: Duration = 600.0  # how long a worker may hold a claimed feed before others take it
+    # the most one body may take to parse (plus 5 s a megabyte): a parse worker still busy then
+    # is stopped and replaced, and the feed records "parse timed out"
+    parse_deadline: Duration = 10.0
+
+    @field_validator("parse_deadline")
+    @classmethod
+    def _parse_deadline_bounds(cls, v: float) -> float:
+        if not 1.0 <= v <= 3600.0:
+            raise ValueError(
+                f"a parse deadline of {v:g} s is out of range; write between 1s and 1h "
+                "(10s by default: an ordinary feed parses in well under a second)"
+            )
+        return v
 
 
 class DeliverySettings(_Strict):

@@ -8,6 +8,8 @@ Owns: every exception the package raises on purpose. Imports nothing from ``moni
     ├── ConfigError            configuration or watchlist is invalid (carries every problem)
     ├── FetchError             one feed could not be fetched (kind says why)
     ├── ParseError             a body is not a usable feed
+    │   ├── ParseTimeout       parsing it took longer than the parse deadline
+    │   └── ParseCrash         the worker parsing it died
     ├── StoreError             the database failed or is out of date
     └── DeliveryError          a channel refused or could not be reached
 
@@ -62,6 +64,20 @@ class ParseError(MonitorError):
     """Raised when a fetched body cannot be used as a feed."""
 
     kind = "not_a_feed"
+
+
+class ParseTimeout(ParseError):
+    """Raised when parsing one body took longer than the parse deadline (its worker was
+    stopped and replaced)."""
+
+    kind = "parse_timeout"
+
+
+class ParseCrash(ParseError):
+    """Raised when the worker parsing a body died before it answered (killed for its memory,
+    say); a new worker takes its place."""
+
+    kind = "parse_crashed"
 
 
 class StoreError(MonitorError):

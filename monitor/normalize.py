@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import threading
 from datetime import datetime
+
+from lxml import etree
 
 from monitor.model import Entry, Item
 from monitor.stories import StorySignature, features, fingerprint, signature
@@ -19,16 +22,14 @@ from monitor.urls import canonical_url
 MAX_TITLE = 500
 MAX_SUMMARY = 4000
 
-_DROP = re.compile(
-    r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
+# elements dropped with their content, as a browser shows nothing of them
+_DROP = frozenset({"script", "style", "noscript", "template"})
+# elements that end a line in a browser; every other one (b, i, a, span, img…) joins its
+# neighbours
+_BLOCK = frozenset(
+    "br p div li ul ol dl dt dd h1 h2 h3 h4 h5 h6 tr td th table blockquote pre hr section "
+    "article header footer figure figcaption aside nav main".split()
 )
-# tags that end a line in a browser; every other tag (b, i, a, span, img…) joins its neighbours
-_BLOCK = re.compile(
-    r"<\s*/?\s*(?:br|p|div|li|ul|ol|dl|dt|dd|h[1-6]|tr|td|th|table|blockquote|pre|hr|section|"
-    r"article|header|footer|figure|figcaption|aside|nav|main)\b[^>]*>",
-    re.IGNORECASE,
-)
-_TAG = re.compile(r"</?[A-Za-z][^>]*>|<![^>]*>|<\?[^>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
 _ALL_SPACE = re.compile(r"\s+")
 _LINES = re.compile(r" *\n[\s]*")
@@ -36,16 +37,74 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MARKUP = re.compile(r"<[A-Za-z/!?]|&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 
-def _strip_once(text: str) -> str:
-    if "<" in text:
-        text = _DROP.sub(" ", text)
-        # raw line breaks in HTML source are only spaces; the tags say where lines end
-        text = _ALL_SPACE.sub(" ", text)
-        text = _BLOCK.sub("\n", text)
-        text = _TAG.sub("", text)
-    if "&" in text:
-        text = html.unescape(text)
+class _VisibleText:
+    """An lxml parser target that keeps what a browser would show of a fragment: text runs,
+    split into lines where block elements start and end.
+
+    A parser target gets the tokenizer's events and builds no tree, so nothing here depends
+    on how deep the markup nests, and every event costs the same: the whole parse is linear
+    in the length of the input whatever its shape (unclosed tags, runs of ``<``, deep
+    nesting). Comments and dropped elements count as a space between their neighbours.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.lines: list[list[str]] = [[]]
+        self.hidden = 0  # depth inside dropped elements
+
+    def start(self, tag: str, attrib: object) -> None:
+        if tag in _DROP:
+            if not self.hidden:
+                self.lines[-1].append(" ")
+            self.hidden += 1
+        elif tag in _BLOCK and not self.hidden:
+            self.lines.append([])
+
+    def end(self, tag: str) -> None:
+        if tag in _DROP:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BLOCK and not self.hidden:
+            self.lines.append([])
+
+    def data(self, text: str) -> None:
+        if not self.hidden:
+            self.lines[-1].append(text)
+
+    def comment(self, text: str) -> None:
+        if not self.hidden:
+            self.lines[-1].append(" ")
+
+    def close(self) -> str:
+        # line breaks in HTML source are only spaces: the elements say where lines end
+        text = "\n".join(_ALL_SPACE.sub(" ", "".join(line)) for line in self.lines if line)
+        self.reset()
+        return text
+
+
+_parsers = threading.local()
+
+
+def _visible_text(markup: str) -> str:
+    """The visible text of an HTML fragment, by libxml2's HTML parser (through lxml)."""
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:  # one per thread: a parser is not thread-safe, and costs more than a
+        # short summary to make
+        parser = etree.HTMLParser(
+            target=_VisibleText(), encoding="utf-8", no_network=True, huge_tree=True
+        )
+        _parsers.parser = parser
+    parser.target.reset()
+    # encoded here, with the encoding fixed, so that a <meta charset> in the fragment cannot
+    # change how it is read; a lone surrogate becomes "?"
+    text: str = etree.fromstring(markup.encode("utf-8", "replace"), parser)
     return text
+
+
+def _strip_once(text: str) -> str:
+    text = _visible_text(text) if "<" in text else html.unescape(text)
+    return _CONTROL.sub("", text)  # decoded entities may have been control characters
 
 
 def html_to_text(value: str, *, limit: int | None = None) -> str:
@@ -62,14 +121,10 @@ def html_to_text(value: str, *, limit: int | None = None) -> str:
         if limit is None or len(text) <= limit:
             return text
     text = _CONTROL.sub("", value)
-    stripped = False
     for _ in range(4):
         if not _MARKUP.search(text):
             break
         text = _strip_once(text)
-        stripped = True
-    if stripped:  # decoded entities may have been control characters
-        text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
     text = _LINES.sub("\n", text).strip()
     if limit is not None and len(text) > limit:

@@ -19,15 +19,17 @@ import sys
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from multiprocessing import get_context
 from typing import Protocol, TypeVar
 
+from pebble import ProcessExpired, ProcessPool
+
 from monitor import cadence
-from monitor.errors import ParseError
+from monitor.errors import ParseCrash, ParseError, ParseTimeout
 from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
 from monitor.normalize import normalize_with_signature
 from monitor.parse import MAX_ENTRIES, parse_feed
@@ -39,6 +41,10 @@ log = logging.getLogger("monitor.poll")
 
 #: Most polls written in one transaction.
 WRITE_BATCH = 64
+#: Most seconds one body may take to parse before its worker is stopped and replaced, plus
+#: PARSE_S_PER_MB for each megabyte of the body (ordinary feeds parse at 1-3 s a megabyte).
+PARSE_DEADLINE_S = 10.0
+PARSE_S_PER_MB = 5.0
 #: Most bytes of fetched bodies between fetched and stored (their parsed items take a few times
 #: as much memory): a burst of large feeds waits here instead of filling the memory.
 INGEST_BYTES = 8 * 1024 * 1024
@@ -195,35 +201,93 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class ParsePool:
-    """Where parsing runs: worker processes (parsing is CPU-bound), or a thread for small runs.
+    """Where parsing runs: worker processes (parsing is CPU-bound, and a process can be stopped
+    where a thread cannot).
+
+    Each body gets at most ``deadline_s`` of a worker's time, plus ``s_per_mb`` for each
+    megabyte of it (``size`` in :meth:`run`). A body that takes longer (a
+    shape of markup some parser is slow on) has its worker killed and replaced, and its feed
+    gets a :class:`ParseTimeout`; the other bodies go on in the other workers meanwhile. A
+    worker that dies (killed for its memory, say) is replaced too, and its body's feed gets a
+    :class:`ParseCrash`. Each worker is replaced after ``max_tasks`` bodies, so whatever a
+    parser keeps between documents (lxml's names, feedparser's caches) cannot grow for ever.
 
     ``run`` is bounded by ``workers`` so a burst of large feeds cannot pile up bodies.
+    pebble's process pool keeps the workers and enforces the deadline: it is the pool that
+    stops a worker in the middle of a task, which the standard library's pools cannot.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(
+        self,
+        workers: int,
+        *,
+        deadline_s: float = PARSE_DEADLINE_S,
+        s_per_mb: float = PARSE_S_PER_MB,
+        max_tasks: int = 500,
+    ) -> None:
         self.workers = max(1, workers)
-        self._executor: Executor | None = None
+        self.deadline_s = deadline_s
+        self.s_per_mb = s_per_mb
+        self.max_tasks = max_tasks
+        self._pool: ProcessPool | None = None
         self._slots = asyncio.Semaphore(self.workers * 2)
 
-    def _get(self) -> Executor:
-        if self._executor is None:
-            if self.workers > 1:
-                self._executor = ProcessPoolExecutor(
-                    self.workers, mp_context=get_context("fork"), initializer=_parse_worker_setup
-                )
-            else:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="monitor-parse")
-        return self._executor
+    def _get(self) -> ProcessPool:
+        if self._pool is None or not self._pool.active:
+            if self._pool is not None:  # broken (its manager failed): start afresh
+                self._stop()
+            self._pool = ProcessPool(
+                self.workers,
+                max_tasks=self.max_tasks,
+                initializer=_parse_worker_setup,
+                context=get_context("fork"),
+            )
+        return self._pool
 
-    async def run(self, fn: Callable[..., T], *args: object) -> T:
+    def deadline(self, size: int) -> float:
+        """The most seconds a body of ``size`` bytes may take to parse."""
+        return self.deadline_s + self.s_per_mb * size / 1_000_000
+
+    async def run(self, fn: Callable[..., T], *args: object, size: int = 0) -> T:
+        """``fn(*args)`` in a worker, given at most :meth:`deadline` of ``size`` seconds."""
+        deadline = self.deadline(size)
         async with self._slots:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._get(), partial(fn, *args))
+            future = self._get().schedule(fn, args, timeout=deadline)
+            try:
+                # cancelling this (the daemon stopping) cancels the task, which stops its worker
+                return await asyncio.wrap_future(future)
+            except ProcessExpired as exc:
+                raise ParseCrash(
+                    f"the parse worker died while parsing this body ({_exit_reason(exc)}); "
+                    "a new worker was started"
+                ) from None
+            except TimeoutError:
+                if not future.done() or future.cancelled():
+                    raise
+                raise ParseTimeout(
+                    f"parse timed out: the body took longer than {deadline:.3g} s to parse, "
+                    "so its worker was stopped and replaced (markup some parser is slow on, or "
+                    "a very large body)"
+                ) from None
+
+    def _stop(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.stop()  # tasks still running are abandoned; workers are killed, not awaited
+            pool.join()
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        self._stop()
+
+
+def _exit_reason(exc: ProcessExpired) -> str:
+    code = exc.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 class Pipeline:
@@ -394,6 +458,7 @@ class Pipeline:
                 feed.lang,
                 now,
                 self.max_entries,
+                size=len(result.body),
             )
         except ParseError as exc:
             return _as_error(result, exc), [], {}, None

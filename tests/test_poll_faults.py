@@ -102,9 +102,9 @@ class CountingParsePool(ParsePool):
         super().__init__(workers)
         self.runs = 0
 
-    async def run(self, fn: Callable[..., T], *args: object) -> T:
+    async def run(self, fn: Callable[..., T], *args: object, size: int = 0) -> T:
         self.runs += 1
-        return await super().run(fn, *args)
+        return await super().run(fn, *args, size=size)
 
 
 @dataclass(frozen=True)

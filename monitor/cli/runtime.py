@@ -91,7 +91,9 @@ def make_pipeline(
         fetcher,
         matcher,
         cadence_policy(cfg),
-        parse_pool=ParsePool(parse_workers or cfg.polling.parse_workers),
+        parse_pool=ParsePool(
+            parse_workers or cfg.polling.parse_workers, deadline_s=cfg.polling.parse_deadline
+        ),
         owner=worker_name(),
         lease_s=cfg.polling.lease,
         on_poll=on_poll,
