@@ -6,7 +6,8 @@ of text inside a paragraph) and each size, prints the seconds :func:`monitor.nor
 takes, and the seconds the regular-expression version it replaced takes (copied below as it
 was). Growth is linear when the time grows by the same factor as the size (×3 a column).
 
-Every measurement runs in a parse worker of :class:`monitor.pipeline.ParsePool`, the daemon's
+Times are CPU seconds of the worker (other work on the machine does not inflate them). Every
+measurement runs in a parse worker of :class:`monitor.pipeline.ParsePool`, the daemon's
 own, with a deadline: a measurement past ``--cap`` seconds shows as ``> cap`` and its worker is
 stopped, which is what the daemon does to such a body (with its parse deadline). A size is not
 tried for a version once a smaller one went past the cap.
@@ -102,9 +103,10 @@ SHAPES: dict[str, Callable[[int], str]] = {
 
 
 def _timed(fn: Callable[..., object], *args: object) -> float:
-    t0 = time.perf_counter()
+    """CPU seconds of the call: the figure other work on the machine does not inflate."""
+    t0 = time.process_time()
     fn(*args)
-    return time.perf_counter() - t0
+    return time.process_time() - t0
 
 
 def time_text(which: str, shape: str, size: int) -> float:
@@ -155,7 +157,7 @@ async def main() -> None:
     shapes = [s for s in args.shapes.split(",") if s]
     pool = ParsePool(1, deadline_s=args.cap, s_per_mb=0.0)
     try:
-        print(f"html_to_text, seconds (regex: the version before; lxml: now); cap {args.cap:g} s")
+        print(f"html_to_text, CPU seconds (regex: the version before; lxml: now); cap {args.cap:g} s")
         print("| shape | version | " + " | ".join(_size(n) for n in sizes) + " |")
         print("|---|---|" + "---:|" * len(sizes))
         for shape in shapes:
@@ -169,7 +171,7 @@ async def main() -> None:
                 row = " | ".join(_cell(c, args.cap) for c in cells)
                 print(f"| {shape} | {label} | {row} |", flush=True)
         print()
-        print("whole feed body through the parse worker's code (lxml version), seconds")
+        print("whole feed body through the parse worker's code (lxml version), CPU seconds")
         print("| body | " + " | ".join(_size(n) for n in sizes) + " |")
         print("|---|" + "---:|" * len(sizes))
         for shape in ["<br repeated", "<div> nested", "entities", "ill-formed feed"]:
