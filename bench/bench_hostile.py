@@ -157,7 +157,7 @@ async def main() -> None:
     shapes = [s for s in args.shapes.split(",") if s]
     pool = ParsePool(1, deadline_s=args.cap, s_per_mb=0.0)
     try:
-        print(f"html_to_text, CPU seconds (regex: the version before; lxml: now); cap {args.cap:g} s")
+        print(f"html_to_text, CPU seconds (regex: before; lxml: now); cap {args.cap:g} s")
         print("| shape | version | " + " | ".join(_size(n) for n in sizes) + " |")
         print("|---|---|" + "---:|" * len(sizes))
         for shape in shapes:
