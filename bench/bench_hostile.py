@@ -164,7 +164,7 @@ async def main() -> None:
             for which, label in (("old", "regex"), ("new", "lxml")):
                 cells: list[float | None] = []
                 for n in sizes:
-                    if cells and cells[-1] == float("inf"):
+                    if float("inf") in cells:
                         cells.append(None)
                         continue
                     cells.append(await _measure(pool, time_text, which, shape, n))
@@ -177,7 +177,7 @@ async def main() -> None:
         for shape in ["<br repeated", "<div> nested", "entities", "ill-formed feed"]:
             feed_cells: list[float | None] = []
             for n in sizes:
-                if feed_cells and feed_cells[-1] == float("inf"):
+                if float("inf") in feed_cells:
                     feed_cells.append(None)
                     continue
                 feed_cells.append(await _measure(pool, time_feed, shape, n))
