@@ -85,6 +85,20 @@ def test_names_tell_institutions_people_and_places_apart() -> None:
     assert people["Five Eyes"].kind == "institution"  # "the Five Eyes alliance"
 
 
+def test_people_by_title_or_reporting_verb() -> None:
+    text = (
+        "Earlier, then Prime Minister Justin Trudeau spoke. Trudeau said no. U.S. Secretary of "
+        "State Marco Rubio agreed, and Rubio left. However Ottawa is calm. Ottawa waits."
+    )
+    found = {(n.name, n.count, n.kind) for n in find_names(text)}
+    assert found == {
+        ("Trudeau", 2, "person"),  # two title words before the full name, then the surname
+        ("Rubio", 2, "person"),
+        ("Ottawa", 2, "other"),  # opening a sentence, but also used inside one
+        ("U.S.", 1, "other"),
+    }
+
+
 def _draft(documents: list[tuple[str, str]], **kw: Any) -> tuple[str, TopicSpec]:
     """The draft's YAML and the topic it loads as (it must validate)."""
     text = render_yaml(suggest(documents, **kw), topic_id="draft", name="Draft")

@@ -174,7 +174,6 @@ class _Seen:
     titled: bool = False  # once came after a title or rank ("Mayor Peter Chirico")
     says: bool = False  # once came before a reporting verb ("Chirico said")
     institution: bool = False  # once came before an institution noun ("Five Eyes alliance")
-    mid_sentence: bool = False  # once seen inside a sentence rather than opening it
 
 
 def _name_pattern(lang: str) -> re.Pattern[str]:
@@ -247,21 +246,21 @@ def find_names(text: str, lang: str = "en", *, exclude: set[str] | None = None) 
     titles = _TITLES.get(lang, _TITLES["en"])
     nouns = INSTITUTION_NOUNS.get(lang, INSTITUTION_NOUNS["en"])
     excluded = {fold_phrase(e) for e in exclude or set()}
-    starts = set(sentence_starts(text, lang))
-    line_starts = {0} | {m.end() for m in re.finditer(r"\n\s*", text)}
+    leading = skip | LINKING.get(lang, LINKING["en"])
+    starts = set(sentence_starts(text, lang)) | {0}
+    starts |= {m.end() for m in re.finditer(r"\n\s*", text)}  # a line starts a sentence too
     seen: dict[str, _Seen] = {}
-    openers: Counter[str] = Counter()
+    openers: dict[str, _Seen] = {}
     alone = set(_ALONE.findall(text))
     for m in _name_pattern(lang).finditer(text):
-        opens = _opens_sentence(text, m.start(), starts | line_starts)
+        opens = _opens_sentence(text, m.start(), starts)
         after = text[m.end() : m.end() + 40]
         for words in _split_compounds(m.group(0).split(), alone):
-            titled = False
-            for i, word in enumerate(words):
-                if word.lower().rstrip(".") in titles:
-                    titled, words = True, words[i + 1 :]
-                    opens = False
-            while words and words[0].lower().strip("'’") in skip | LINKING.get(lang, set()):
+            ranks = [i for i, w in enumerate(words) if w.lower().rstrip(".") in titles]
+            titled = bool(ranks)
+            if titled:  # "Prime Minister Justin Trudeau": the name follows the last title word
+                words, opens = words[ranks[-1] + 1 :], False
+            while words and words[0].lower().strip("'’") in leading:
                 words, opens = words[1:], False
             if not words:
                 continue
@@ -271,26 +270,28 @@ def find_names(text: str, lang: str = "en", *, exclude: set[str] | None = None) 
             name = name.rstrip("'’")
             if len(name) < 2 or words[0].isupper() or fold_phrase(name) in excluded:
                 continue
-            if opens and len(words) == 1:
-                openers[name] += 1  # counted only if the name is used inside a sentence too
-                continue
-            entry = seen.setdefault(name, _Seen())
+            # a word opening a sentence is a name only if used inside one too (or a surname)
+            book = openers if opens and len(words) == 1 else seen
+            entry = book.setdefault(name, _Seen())
             entry.count += 1
             entry.titled |= titled
-            entry.mid_sentence |= not opens
             entry.says |= bool(_SAYS.match(after))
             next_word = re.match(r"\s+([a-zà-ÿ]+)", after)
             entry.institution |= bool(next_word and next_word.group(1) in nouns)
-    for name, n in openers.items():
-        if name in seen:
-            seen[name].count += n
+    for name, o in openers.items():
+        if name in seen or any(k.endswith(f" {name}") for k in seen):
+            entry = seen.setdefault(name, _Seen())
+            entry.count += o.count
+            entry.titled |= o.titled
+            entry.says |= o.says
+            entry.institution |= o.institution
     for m in _DOTTED.finditer(text):
         seen.setdefault(m.group(0), _Seen()).count += 1
     if lang == "fr":
         for name, n in _french_institutions(text, nouns, skip | LINKING["fr"]).items():
             if fold_phrase(name) not in excluded:
                 seen.pop(name.split()[0], None)  # "Groupe" alone was a cut of "Groupe des cinq"
-                seen[name] = _Seen(count=n, institution=True, mid_sentence=True)
+                seen[name] = _Seen(count=n, institution=True)
     return _classify(seen, nouns)
 
 
