@@ -294,6 +294,36 @@ class StoredItem:
 
 
 @dataclass(frozen=True, slots=True)
+class ListedItem:
+    """A stored item as one feed carried it, matched or not (``monitor items``)."""
+
+    id: int
+    feed_url: str
+    feed_name: str | None
+    url: str | None
+    title: str
+    published: datetime | None
+    story: str | None
+    topics: tuple[str, ...]
+    first_seen_at: datetime | None = None
+    previous_title: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "feed": self.feed_url,
+            "feed_name": self.feed_name,
+            "url": self.url,
+            "title": self.title,
+            "previous_title": self.previous_title,
+            "published": self.published.isoformat() if self.published else None,
+            "first_seen_at": self.first_seen_at.isoformat() if self.first_seen_at else None,
+            "story": self.story,
+            "topics": list(self.topics),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One outbox row: a digest or alert for one channel and how its sending went."""
 

@@ -13,7 +13,14 @@ import importlib
 
 from monitor.cli.app import app
 
-_COMMAND_MODULES: tuple[str, ...] = ("commands", "run_cmd", "demo_cmd", "eval_cmd", "seeds_cmd")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "commands",
+    "run_cmd",
+    "demo_cmd",
+    "eval_cmd",
+    "seeds_cmd",
+    "items_cmd",
+)
 
 
 def main() -> None:

@@ -46,12 +46,13 @@ from monitor.model import (
     FeedState,
     FeedUpdate,
     Item,
+    ListedItem,
     MatchRecord,
     Reason,
     StoredItem,
     TopicMatch,
 )
-from monitor.store import migrate
+from monitor.store import listing, migrate
 from monitor.store.tables import (
     DeliveryMatchRow,
     DeliveryRow,
@@ -1149,6 +1150,18 @@ class Store:
                 for m in found
             ),
         )
+
+    @_translated
+    def items(
+        self,
+        *,
+        since: datetime | None = None,
+        feed_url: str | None = None,
+        limit: int | None = None,
+    ) -> list[ListedItem]:
+        """What was stored from each feed, matched or not (:func:`listing.list_items`)."""
+        with self.engine.connect() as conn:
+            return listing.list_items(conn, since=since, feed_url=feed_url, limit=limit)
 
     @_translated
     def counts(self) -> dict[str, int]:
