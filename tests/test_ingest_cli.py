@@ -77,3 +77,86 @@ def test_items_lists_what_each_feed_stored_matched_or_not(tmp_path: Path) -> Non
     assert "Ontario electricity tariffs" in table.stdout and "norad" in table.stdout
     bad = monitor(cfg, "items", "--since", "soon")
     assert bad.returncode != 0 and "neither a duration" in bad.stderr
+
+
+OPML = """<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0"><head><title>Exported elsewhere</title></head><body>
+  <outline text="Canada">
+    <outline type="rss" text="Desk" title="Defence Desk" xmlUrl="https://desk.example/rss"/>
+    <outline type="rss" text="Known" xmlUrl="https://known.example/rss"/>
+    <outline type="rss" text="Broken" xmlUrl="javascript:alert(1)"/>
+  </outline>
+  <outline type="rss" text="Quotidien" xmlUrl="https://quotidien.example/fil" language="fr"/>
+</body></opml>
+"""
+
+
+def test_feeds_import_keeps_comments_and_order_and_export_round_trips(tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path,
+        """
+        # polling as the team agreed
+        polling: {interval: 20m}
+        feeds:
+          # the wire first
+          - {url: "https://known.example/rss", name: Known}   # keep me
+          - {url: "https://other.example/rss", name: Other, lang: en}
+        channels:
+          - {name: console, type: console}
+        """,
+    )
+    before = cfg.read_text()
+    opml = tmp_path / "list.opml"
+    opml.write_text(OPML, encoding="utf-8")
+
+    result = monitor(cfg, "feeds", "import", str(opml))
+    assert result.returncode == 1  # the invalid outline makes the exit status say so
+    assert "added 2 feed(s)" in result.stdout and "1 duplicate(s) skipped" in result.stdout
+    assert "https://known.example/rss: configured already" in result.stdout
+    assert "outline 'Broken'" in result.stderr and "not an http(s) URL" in result.stderr
+    after = cfg.read_text()
+    # every line that was there is still there, in order; the new feeds follow the old ones
+    added = [line for line in after.splitlines() if line not in before.splitlines()]
+    assert added == [
+        "  - {url: https://desk.example/rss, name: Defence Desk}",
+        "  - {url: https://quotidien.example/fil, name: Quotidien, lang: fr}",
+    ]
+    assert [line for line in after.splitlines() if line in before.splitlines()] == (
+        before.splitlines()
+    )
+    assert after.index("quotidien") < after.index("channels:")
+
+    again = monitor(cfg, "feeds", "import", str(opml))
+    assert "added 0 feed(s)" in again.stdout and after == cfg.read_text()
+
+    exported = monitor(cfg, "feeds", "export")
+    assert exported.returncode == 0, exported.stderr
+    assert '<opml version="2.0">' in exported.stdout
+    (tmp_path / "round.opml").write_text(exported.stdout, encoding="utf-8")
+    other = tmp_path / "other"
+    other.mkdir()
+    fresh = write_config(other, "channels:\n  - {name: console, type: console}\n")
+    imported = monitor(fresh, "feeds", "import", str(tmp_path / "round.opml"))
+    assert imported.returncode == 0, imported.stderr
+    feeds = [
+        (f["url"], f["name"])
+        for f in json.loads(monitor(fresh, "feeds", "--format", "json").stdout)
+    ]
+    assert feeds == [
+        ("https://known.example/rss", "Known"),
+        ("https://other.example/rss", "Other"),
+        ("https://desk.example/rss", "Defence Desk"),
+        ("https://quotidien.example/fil", "Quotidien"),
+    ]
+
+
+def test_feeds_import_of_a_file_that_is_not_opml_changes_nothing(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, "feeds: []\n")
+    before = cfg.read_text()
+    bad = tmp_path / "feed.xml"
+    bad.write_text("<rss version='2.0'><channel/></rss>", encoding="utf-8")
+    result = monitor(cfg, "feeds", "import", str(bad))
+    assert result.returncode == 1 and "root element is <rss>" in result.stderr
+    missing = monitor(cfg, "feeds", "import", str(tmp_path / "nowhere.opml"))
+    assert missing.returncode == 2 and "cannot read the file" in missing.stderr
+    assert cfg.read_text() == before

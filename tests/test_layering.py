@@ -20,6 +20,7 @@ LAYERS: dict[str, int] = {
     "yamlsrc": 1,
     "urls": 1,
     "jsonfeed": 1,
+    "opml": 1,
     "stories": 1,
     "parse": 1,
     "normalize": 1,

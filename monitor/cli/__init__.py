@@ -20,6 +20,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "eval_cmd",
     "seeds_cmd",
     "items_cmd",
+    "feeds_cmd",
 )
 
 

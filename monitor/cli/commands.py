@@ -171,11 +171,11 @@ def matches(
     console.print(matches_table(found, tz=cfg.timezone))
 
 
-@app.command()
 def feeds(
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
-    """Health of every feed: last success, last error, failures in a row, next poll."""
+    """Health of every feed: last success, last error, failures in a row, next poll (the
+    ``feeds`` group's own action, registered in ``monitor.cli.feeds_cmd``)."""
     cfg = load_or_exit()
     store = open_store(cfg.database_url)
     store.sync_feeds([f for f in cfg.feeds if f.enabled], utcnow())
