@@ -6,13 +6,12 @@ Owns: argument parsing and printing for this command; the store answers the ques
 from __future__ import annotations
 
 import json
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.cli.app import app, console
+from monitor.cli.app import app, console, local
 from monitor.cli.commands import _since
 from monitor.cli.runtime import load_or_exit, open_store
 
@@ -34,14 +33,15 @@ def items(
     store = open_store(cfg.database_url)
     found = store.items(since=_since(since), feed_url=feed, limit=limit)
     store.close()
+    scrub = cfg.scrubber()  # a feed URL may carry a user name, a password or a token
     if fmt == "json":
-        typer.echo(json.dumps([i.as_json() for i in found], ensure_ascii=False, indent=2))
+        listed = [{**i.as_json(), "feed": scrub(i.feed_url)} for i in found]
+        typer.echo(json.dumps(listed, ensure_ascii=False, indent=2))
         return
-    zone = ZoneInfo(cfg.timezone)
     table = Table(title=f"Items ({len(found)})")
     table.add_column("id", justify="right")
     table.add_column("feed", overflow="fold", ratio=1)
-    table.add_column(f"published ({cfg.timezone})")
+    table.add_column("published")
     table.add_column("title", overflow="fold", ratio=3)
     table.add_column("url", overflow="fold", ratio=2)
     table.add_column("story")
@@ -52,8 +52,8 @@ def items(
             title += f" [dim](updated; was: {escape(i.previous_title)})[/dim]"
         table.add_row(
             str(i.id),
-            escape(i.feed_name or i.feed_url),
-            i.published.astimezone(zone).strftime("%Y-%m-%d %H:%M") if i.published else "",
+            escape(i.feed_name or scrub(i.feed_url)),
+            local(i.published, cfg.timezone) or "",
             title,
             escape(i.url or ""),
             i.story or "",
