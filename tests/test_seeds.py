@@ -152,7 +152,7 @@ La coopération militaire entre le Canada et les États-Unis repose sur la confi
 des cinq partage le renseignement, et le Groupe des cinq a survécu à bien des disputes. La
 coopération militaire passe aussi par le Commandement de la défense aérospatiale (NORAD) et par
 les dépenses militaires, que Washington veut voir augmenter. Ottawa promet que les dépenses
-militaires vont croître et que la coopération militaire restera étroite.
+militaires vont croître et que la coopération militaire restera étroite. Le NORAD veille.
 """
 
 
@@ -221,6 +221,8 @@ def test_french_briefs_give_a_french_section() -> None:
     text, topic = _draft(documents)
     assert topic.lang == ["en", "fr"]
     assert "# French" in text and "# English" in text
+    # NORAD is defined in the English brief: not listed as undefined for the French one
+    assert "NORAD (" not in text.split("topics:")[0]
     scoring = _terms(topic, scoring=True)
     assert {"Groupe des cinq", "coopération militaire"} <= scoring
     assert "Five Eyes" in scoring

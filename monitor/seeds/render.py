@@ -88,7 +88,8 @@ def render_yaml(
         "# Keep what names the subject (institutions, programmes, places, instruments); drop",
         "# what names a single story. Then measure it: monitor eval LABELLED.jsonl -w THIS.yaml",
     ]
-    undefined = [a for s in suggestion.sections for a in s.undefined]
+    defined = {a.acronym for s in suggestion.sections for a in s.acronyms}
+    undefined = [a for s in suggestion.sections for a in s.undefined if a.acronym not in defined]
     if undefined:
         listed = ", ".join(f"{a.acronym} ({a.count}x)" for a in undefined)
         lines += [
