@@ -120,6 +120,10 @@ class PollingSettings(_Strict):
     max_interval: Duration = 21600.0
     max_backoff: Duration = 21600.0
     lease: Duration = 600.0  # how long a worker may hold a claimed feed before others take it
+    # an item published longer ago than this never alerts at once: it goes to the digest
+    alert_max_age: Duration = 43200.0
+    # whether the items of a feed's first poll (its backlog) may alert; by default they may not
+    first_poll_alerts: bool = False
     # the most one body may take to parse (plus 5 s a megabyte): a parse worker still busy then
     # is stopped and replaced, and the feed records "parse timed out"
     parse_deadline: Duration = 10.0

@@ -2,7 +2,8 @@
 
 Owns: calling the stages in order for each due feed, concurrently, and reporting what
 happened. Decides nothing itself: whether an item is new is ``dedupe``'s call, what it scores
-is the matcher's, when to poll next is ``cadence``'s. A failing feed is recorded as data and
+is the matcher's, whether its alerts still mean "now" is ``score.freshness``'s, when to poll
+next is ``cadence``'s. A failing feed is recorded as data and
 the cycle goes on; a bug propagates. Must not import scheduler, server or cli.
 """
 
@@ -33,6 +34,7 @@ from monitor.errors import ParseCrash, ParseError, ParseTimeout
 from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
 from monitor.normalize import normalize_with_signature
 from monitor.parse import MAX_ENTRIES, parse_feed
+from monitor.score.freshness import DEFAULT_ALERT_MAX_AGE_S, hold_stale_alerts
 from monitor.store import PollWrite, PollWritten, SaveResult, Store
 from monitor.stories import StorySignature
 from monitor.urls import redact_url
@@ -307,6 +309,8 @@ class Pipeline:
         rng: random.Random | None = None,
         on_poll: Callable[[PollReport], None] | None = None,
         max_entries: int = MAX_ENTRIES,
+        alert_max_age_s: float = DEFAULT_ALERT_MAX_AGE_S,
+        first_poll_alerts: bool = False,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
@@ -319,13 +323,16 @@ class Pipeline:
         self.rng = rng or random.Random()
         self.on_poll = on_poll
         self.max_entries = max_entries
+        self.alert_max_age_s = alert_max_age_s
+        self.first_poll_alerts = first_poll_alerts
         # one thread for the database keeps SQLite writes serial and off the event loop
         self._db = ThreadPoolExecutor(1, thread_name_prefix="monitor-db")
         # feeds between parsing and stored: enough to keep the parse workers busy and to fill
         # a write batch, few enough that parsed items do not pile up in memory while the
         # database catches up
         self._ingesting = ByteBudget(INGEST_BYTES, slots=WRITE_BATCH + 2 * self.parse_pool.workers)
-        self._queued: list[tuple[PollWrite, asyncio.Future[PollWritten]]] = []
+        # each queued write, whether it is its feed's first poll, and who waits for it
+        self._queued: list[tuple[PollWrite, bool, asyncio.Future[PollWritten]]] = []
         self._writer: asyncio.Task[None] | None = None
 
     async def _in_db(self, fn: Callable[..., T], *args: object) -> T:
@@ -376,7 +383,10 @@ class Pipeline:
             async with self._ingesting.hold(len(result.body)):
                 result, items, signatures, cut = await self._parse(feed, result, now)
                 outcome = partial(self._outcome, feed, result, now, cut=cut)
-                written = await self._write(PollWrite(feed.id, now, outcome, items, signatures))
+                written = await self._write(
+                    PollWrite(feed.id, now, outcome, items, signatures),
+                    backlog=feed.last_success_at is None and not self.first_poll_alerts,
+                )
         else:
             written = await self._write(
                 PollWrite(feed.id, now, partial(self._outcome, feed, result, now))
@@ -464,8 +474,11 @@ class Pipeline:
             return _as_error(result, exc), [], {}, None
         return result, items, signatures, cut
 
-    async def _write(self, write: PollWrite) -> PollWritten:
+    async def _write(self, write: PollWrite, *, backlog: bool = False) -> PollWritten:
         """Write a poll with the others waiting: one transaction for all of them.
+
+        ``backlog`` says the poll is the feed's first: its items may be stored and matched, but
+        none of them alerts.
 
         The first write starts a writer, which takes every write queued while the database
         was busy with the last batch; so batches grow exactly as large as the database is
@@ -473,7 +486,7 @@ class Pipeline:
         """
         loop = asyncio.get_running_loop()
         done: asyncio.Future[PollWritten] = loop.create_future()
-        self._queued.append((write, done))
+        self._queued.append((write, backlog, done))
         if self._writer is None or self._writer.done():
             self._writer = loop.create_task(self._write_queued())
         return await done
@@ -483,26 +496,42 @@ class Pipeline:
             batch = self._queued[:WRITE_BATCH]
             del self._queued[:WRITE_BATCH]
             matcher = self.matcher()
+            polled = {
+                (item.feed_url, item.key): (write.now, backlog)
+                for write, backlog, _ in batch
+                for item in write.items
+            }
 
-            def score(item: Item, matcher: MatcherLike = matcher) -> list[TopicMatch]:
-                return matcher.score(item.title, item.summary, item.lang)
+            def score(
+                item: Item,
+                matcher: MatcherLike = matcher,
+                polled: dict[tuple[str, str], tuple[datetime, bool]] = polled,
+            ) -> list[TopicMatch]:
+                now, backlog = polled.get((item.feed_url, item.key), (self.clock(), False))
+                return hold_stale_alerts(
+                    matcher.score(item.title, item.summary, item.lang),
+                    published=item.published,
+                    now=now,
+                    backlog=backlog,
+                    max_age_s=self.alert_max_age_s,
+                )
 
             try:
                 results = await self._in_db(
-                    self.store.write_polls, [write for write, _ in batch], score
+                    self.store.write_polls, [write for write, _, _ in batch], score
                 )
             except BaseException as exc:
                 # a bug (in scoring, say): every poll of the batch reports it
-                for _, done in batch:
+                for _, _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 if not isinstance(exc, Exception):  # cancelled: so are the polls still queued
-                    for _, done in self._queued:
+                    for _, _, done in self._queued:
                         done.cancel()
                     self._queued.clear()
                     raise
                 continue
-            for (_, done), written in zip(batch, results, strict=True):
+            for (_, _, done), written in zip(batch, results, strict=True):
                 if done.done():  # its poll was cancelled meanwhile
                     continue
                 if isinstance(written, Exception):

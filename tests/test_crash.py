@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -56,21 +57,26 @@ LEASE = "1s"
 RECOVERY_BOUND_S = 90
 HOOK_SECRET = "crash-test-signing-secret-0123456789"
 
+#: fresh news, so that its alerts are sent at once (the feed's first poll may alert: see below)
+PUBLISHED = datetime.now(UTC)
 NEWS = [
     SampleItem(
         "NORAD review: Canada weighs radar costs",
         link="https://news.example.org/norad-radar",
         summary="The NORAD modernization plan is under review.",
+        published=PUBLISHED,
     ),
     SampleItem(
         "NORAD commander warns of radar gaps in the Arctic",
         link="https://news.example.org/norad-gaps",
         summary="NORAD said the North Warning System needs replacing.",
+        published=PUBLISHED,
     ),
     SampleItem(
         "Canada answers U.S. steel tariffs with counter-tariffs",
         link="https://news.example.org/tariffs",
         summary="Ottawa announced counter-tariffs on American goods.",
+        published=PUBLISHED,
     ),
 ]
 
@@ -136,6 +142,7 @@ class Scenario:
                 self.folder,
                 f"""
                 delivery: {{lease: {LEASE}}}
+                polling: {{first_poll_alerts: true}}
                 feeds:
                   - {{url: "{feed}", name: Wire, lang: en}}
                 channels:

@@ -113,6 +113,16 @@ def _topic(**override: str) -> str:
         ({"require": "require: {near: [tariff, canada], within: 99}"}, 14, "99 is out of range"),
         ({"require": "require: {all: [tariff], within: 3}"}, 14, "'within' belongs to a 'near'"),
         ({"require": "require: {nearr: [tariff]}"}, 14, "did you mean 'near'?"),
+        (
+            {"require": "require: {all: [tariff], across_sentences: true}"},
+            14,
+            "'across_sentences' belongs to a 'near'",
+        ),
+        (
+            {"exclude": "alert_when: {near: [tariff, escalate], within: 8}"},
+            15,
+            "alert_when.near: unknown group 'escalate'",
+        ),
         ({"require": "require: tariff"}, 12, "group 'canada' has weight 0 and no require/exclude"),
         (
             {"exclude": "exclude: [{none: [santa]}]"},
@@ -126,6 +136,16 @@ def test_each_problem_names_line_rule_and_hint(
 ) -> None:
     _, problems = check(_topic(**override))
     assert any(p.startswith(f"w.yaml:{line}: ") and expected in p for p in problems), problems
+
+
+def test_a_context_group_may_serve_only_the_alert_condition() -> None:
+    text = _topic(
+        require="require: tariff", exclude="alert_when: {near: [canada, tariff], within: 8}"
+    )
+    topics, problems = check(text)
+    assert problems == []
+    assert topics[0].alert_when is not None
+    assert topics[0].alert_when.describe() == "near(canada, tariff; within 8 words)"
 
 
 def test_all_problems_are_reported_at_once() -> None:

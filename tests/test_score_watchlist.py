@@ -218,3 +218,61 @@ def test_handwritten_items(
     matched = {m.topic for m in matcher.score(title, summary, lang)}
     verdict = next(v for v in matcher.explain(title, summary, lang) if v.topic == topic)
     assert (topic in matched) is expected, (verdict.decision, verdict.detail, verdict.reasons)
+
+
+# (topic, language, title, summary, severity): escalations alert, routine news goes to the digest
+SEVERITIES = [
+    (
+        "norad",
+        "en",
+        "Ottawa recalls ambassador as U.S. threatens to suspend NORAD intelligence feeds",
+        "Officials in Washington said cooperation with Canada was under review.",
+        "alert",
+    ),
+    (
+        "norad",
+        "en",
+        "NORAD modernization: Ottawa signs radar contract worth billions",
+        "The over-the-horizon radar will cover the Arctic approaches to Canada.",
+        "digest",
+    ),
+    (
+        "border_security",
+        "en",
+        "RCMP deploys drones and helicopters along the Canada–U.S. border",
+        "The Mounties said the new patrols target fentanyl smuggling and illegal crossings.",
+        "digest",
+    ),
+    (
+        "five_eyes",
+        "fr",
+        "Washington menace d'expulser le Canada du Groupe des cinq",
+        "Ottawa dénonce une menace contre le partage du renseignement.",
+        "alert",
+    ),
+    (
+        "tariffs",
+        "fr",
+        "Ottawa riposte aux droits de douane américains",
+        "Le Canada impose des contre-mesures sur l'acier des États-Unis.",
+        "alert",
+    ),
+    (
+        "tariffs",
+        "en",
+        "Canadian steel exporters brace for tariffs",
+        "Producers in Ontario expect orders from the U.S. to slow.",
+        "digest",
+    ),
+]
+
+
+@pytest.mark.parametrize(("topic", "lang", "title", "summary", "severity"), SEVERITIES)
+def test_escalations_alert_and_routine_news_does_not(
+    matcher: Matcher, topic: str, lang: str, title: str, summary: str, severity: str
+) -> None:
+    found = {m.topic: m for m in matcher.score(title, summary, lang)}
+    assert topic in found
+    assert found[topic].severity == severity, found[topic].reasons
+    if severity == "alert":
+        assert any(r.rule.startswith("alert_when") for r in found[topic].reasons)

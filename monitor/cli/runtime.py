@@ -98,6 +98,8 @@ def make_pipeline(
         lease_s=cfg.polling.lease,
         on_poll=on_poll,
         max_entries=cfg.polling.max_entries,
+        alert_max_age_s=cfg.polling.alert_max_age,
+        first_poll_alerts=cfg.polling.first_poll_alerts,
     )
 
 

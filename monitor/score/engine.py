@@ -16,8 +16,9 @@ How an item is scored (see ``docs/watchlists.md`` for the analyst's view):
    weight, once per field (or once per different term with ``count: each``), capped by
    ``max``. The score is the sum.
 3. The topic matches when the item's language is one of the topic's, no ``exclude`` rule holds,
-   the ``require`` rule holds and the score reaches the threshold. A score at or above
-   ``alert_at`` makes the match an alert.
+   the ``require`` rule holds and the score reaches the threshold. A match is an alert when the
+   topic's ``alert_when`` condition holds (and the score reaches ``alert_at``, if given); a
+   topic without ``alert_when`` alerts on ``alert_at`` alone.
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ class _Topic:
     require: _Cond | None
     require_text: str
     excludes: tuple[tuple[_Cond, str], ...]
+    alert_when: _Cond | None
+    alert_text: str
     capped: bool
 
 
@@ -258,6 +261,10 @@ class Matcher:
                     excludes=tuple(
                         (_compile_cond(c, group_index), c.describe()) for c in spec.exclude
                     ),
+                    alert_when=(
+                        _compile_cond(spec.alert_when, group_index) if spec.alert_when else None
+                    ),
+                    alert_text=spec.alert_when.describe() if spec.alert_when else "",
                     capped=any(g.max is not None for g in spec.groups.values()),
                 )
             )
@@ -559,11 +566,25 @@ class Matcher:
             detail = f"score {score:g} is below the threshold {spec.threshold:g}"
         else:
             decision = "match"
-            alert = spec.alert_at is not None and score >= spec.alert_at
-            severity = "alert" if alert else spec.severity
             detail = f"score {score:g} reaches the threshold {spec.threshold:g}"
-            if alert:
-                detail += f" and alert_at {spec.alert_at:g}"
+            high = spec.alert_at is not None and score >= spec.alert_at
+            if rule.alert_when is None:
+                alert = high
+                if alert:
+                    detail += f" and alert_at {spec.alert_at:g}"
+            else:
+                shown: list[tuple[str, _Place, _Place]] = []
+                escalates = _holds(rule.alert_when, present, hits, self, fields, shown)
+                alert = escalates and (spec.alert_at is None or high)
+                if alert:
+                    detail += f"; alert: alert_when {rule.alert_text} holds"
+                    witnesses += [(f"alert_when {label}", a, b) for label, a, b in shown]
+                elif escalates:
+                    detail += (
+                        f"; alert_when {rule.alert_text} holds but the score is below "
+                        f"alert_at {spec.alert_at:g}"
+                    )
+            severity = "alert" if alert else spec.severity
 
         reasons: list[Reason] = []
         witnessed: set[tuple[int, int]] = set()

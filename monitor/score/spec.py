@@ -14,12 +14,13 @@ A topic, in YAML::
       seed: seeds/000_74cf184e59c9d2f1.txt
       lang: [en, fr]
       threshold: 4
-      alert_at: 9
       groups:
         tariff: {weight: 3, terms: ["tariff*", "droits de douane"]}
         canada: {weight: 0, terms: [Canada, "Canadian*", Ottawa]}
+        escalation: {weight: 0, terms: ["retaliat*", "représailles"]}
       require: {all: [tariff, canada]}
       exclude: [electricity_rates]
+      alert_when: {near: [escalation, tariff], within: 8}
 """
 
 from __future__ import annotations
@@ -179,6 +180,7 @@ class TopicSpec(_Model):
     lang: list[str] = Field(default_factory=list)
     threshold: float = Field(gt=0)
     alert_at: float | None = Field(default=None, gt=0)
+    alert_when: Condition | None = None
     severity: Severity = "digest"
     urgent: bool = False
     fields: FieldWeights = Field(default_factory=FieldWeights)
@@ -243,12 +245,16 @@ def check_topic(topic: TopicSpec) -> list[tuple[Loc, str]]:
     for i, cond in enumerate(topic.exclude):
         used.update(cond.groups())
         out.extend(_check_condition(topic, cond, ("exclude", i)))
+    if topic.alert_when is not None:
+        used.update(topic.alert_when.groups())
+        out.extend(_check_condition(topic, topic.alert_when, ("alert_when",)))
     for name, group in topic.groups.items():
         if group.weight == 0 and name not in used:
             out.append(
                 (
                     ("groups", name, "weight"),
-                    f"group '{name}' has weight 0 and no require/exclude rule uses it, so it "
+                    f"group '{name}' has weight 0 and no require/exclude/alert_when rule uses "
+                    "it, so it "
                     "can never change a result; give it a weight or name it in a rule",
                 )
             )
