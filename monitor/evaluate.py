@@ -1,18 +1,21 @@
 """Measuring watch-topics against labelled news: precision, recall and the items that differ.
 
-Owns: reading labelled items (JSON lines) with line-numbered errors, and ``evaluate``, which
-scores every item with the very ``Matcher`` the daemon uses and counts, per topic, true and
-false positives and false negatives. Grade 2 is relevant (positive), 0 is not (negative), 1 is
-borderline and counts neither way. Pure apart from reading the file it is given; imports
-``monitor.errors``, ``monitor.model`` and ``monitor.score`` only.
+Owns: reading labelled items (JSON lines) with line-numbered errors, ``evaluate``, which
+scores every item with the very ``Matcher`` the daemon uses and counts, per topic and per
+language, true and false positives and false negatives (and how many matches are alerts), and
+``story_folds``/``evaluate_folds``, which split the items into folds that keep each story's
+copies together and measure each fold on its own. Grade 2 is relevant (positive), 0 is not
+(negative), 1 is borderline and counts neither way. Pure apart from reading the file it is
+given; imports ``monitor.errors``, ``monitor.model`` and ``monitor.score`` only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +61,16 @@ class TopicEval:
     ignored: int = 0
     false_positives: tuple[EvalItem, ...] = ()
     false_negatives: tuple[EvalItem, ...] = ()
+    #: items matched whatever their label, and how many of those matches are alerts
+    matches: int = 0
+    alerts: int = 0
+    #: the same counts for the items of each language (``"?"`` for items without one)
+    by_lang: Mapping[str, TopicEval] = field(default_factory=dict)
+
+    @property
+    def positives(self) -> int:
+        """Relevant items (grade 2) among those labelled."""
+        return self.tp + self.fn
 
     @property
     def precision(self) -> float:
@@ -82,6 +95,19 @@ class TopicEval:
             "precision": round(self.precision, 4),
             "recall": round(self.recall, 4),
             "f1": round(self.f1, 4),
+            "matches": self.matches,
+            "alerts": self.alerts,
+            "by_lang": {
+                lang: {
+                    "tp": e.tp,
+                    "fp": e.fp,
+                    "fn": e.fn,
+                    "positives": e.positives,
+                    "precision": round(e.precision, 4),
+                    "recall": round(e.recall, 4),
+                }
+                for lang, e in self.by_lang.items()
+            },
             "false_positives": [i.as_json() for i in self.false_positives],
             "false_negatives": [i.as_json() for i in self.false_negatives],
         }
@@ -137,9 +163,8 @@ def evaluate(
         known = ", ".join(matcher.topic_ids) or "(none)"
         raise ValueError(f"unknown topic '{topic}'; the watchlists define: {known}")
     wanted = (topic,) if topic is not None else matcher.topic_ids
-    counts: dict[str, dict[str, int]] = {
-        t: {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "ignored": 0} for t in wanted
-    }
+    # counts per topic and per language; the topic's own are their sums
+    counts: dict[str, dict[str, dict[str, int]]] = {t: {} for t in wanted}
     fps: dict[str, list[EvalItem]] = {t: [] for t in wanted}
     fns: dict[str, list[EvalItem]] = {t: [] for t in wanted}
     items: list[ItemResult] = []
@@ -149,17 +174,19 @@ def evaluate(
         lang = row.get("lang")
         lang = lang if isinstance(lang, str) else None
         labels = row.get("labels") or {}
-        matched = {
-            m.topic: m.score for m in matcher.score(title, summary, lang) if m.topic in counts
-        }
+        found = [m for m in matcher.score(title, summary, lang) if m.topic in counts]
+        matched = {m.topic: m.score for m in found}
         items.append(ItemResult(str(row.get("id", f"#{n}")), matched))
         verdicts: dict[str, TopicExplanation] | None = None
+        alerts = {m.topic for m in found if m.severity == "alert"}
         for t in wanted:
+            c = counts[t].setdefault(_lang_key(lang), dict.fromkeys(_COUNTS, 0))
+            hit = t in matched
+            c["matches"] += hit
+            c["alerts"] += t in alerts
             grade = labels.get(t)
             if grade is None:
                 continue
-            c = counts[t]
-            hit = t in matched
             if grade == BORDERLINE:
                 c["ignored"] += 1
             elif grade == POSITIVE and hit:
@@ -175,11 +202,76 @@ def evaluate(
                 else:
                     c["fn"] += 1
                     fns[t].append(_wrong(row, verdicts[t]))
-    topics = {
-        t: TopicEval(t, **counts[t], false_positives=tuple(fps[t]), false_negatives=tuple(fns[t]))
-        for t in wanted
-    }
+    topics = {}
+    for t in wanted:
+        total = {k: sum(c[k] for c in counts[t].values()) for k in _COUNTS}
+        topics[t] = replace(
+            _tally(t, total),
+            false_positives=tuple(fps[t]),
+            false_negatives=tuple(fns[t]),
+            by_lang={lang: _tally(t, c) for lang, c in sorted(counts[t].items())},
+        )
     return EvalReport(topics, tuple(items))
+
+
+_COUNTS = ("tp", "fp", "fn", "tn", "ignored", "matches", "alerts")
+
+
+def _tally(topic: str, c: Mapping[str, int]) -> TopicEval:
+    return TopicEval(
+        topic,
+        tp=c["tp"],
+        fp=c["fp"],
+        fn=c["fn"],
+        tn=c["tn"],
+        ignored=c["ignored"],
+        matches=c["matches"],
+        alerts=c["alerts"],
+    )
+
+
+def _lang_key(lang: str | None) -> str:
+    """The language an item is counted under: its primary code (``fr-CA`` is ``fr``)."""
+    if not lang:
+        return "?"
+    return lang.replace("_", "-").split("-", 1)[0].strip().lower() or "?"
+
+
+def story_folds(rows: Sequence[Mapping[str, Any]], k: int) -> list[list[Mapping[str, Any]]]:
+    """Split ``rows`` into ``k`` folds, keeping the copies of one story in one fold.
+
+    Items sharing a ``story_id`` (copies of one story carried by several outlets) form one
+    group; an item without one is a group of its own. Groups are ordered by a hash of their
+    id, so the folds do not depend on the order of the file, and dealt out in turn, so the
+    folds hold about as many stories each. ``ValueError`` when ``k`` is below 2 or above the
+    number of stories.
+    """
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for n, row in enumerate(rows, start=1):
+        story = row.get("story_id")
+        key = f"story:{story}" if story not in (None, "") else f"item:{row.get('id', n)}"
+        groups.setdefault(key, []).append(row)
+    if not 2 <= k <= len(groups):
+        raise ValueError(
+            f"cannot make {k} folds of {len(groups)} stories; use between 2 and {len(groups)}"
+        )
+    ordered = sorted(groups, key=lambda g: hashlib.sha1(g.encode()).hexdigest())
+    folds: list[list[Mapping[str, Any]]] = [[] for _ in range(k)]
+    for i, key in enumerate(ordered):
+        folds[i % k].extend(groups[key])
+    return folds
+
+
+def evaluate_folds(
+    rows: Sequence[Mapping[str, Any]], matcher: Matcher, k: int, topic: str | None = None
+) -> list[EvalReport]:
+    """Each story fold of ``rows`` (see :func:`story_folds`) measured on its own.
+
+    Watch-topics are rules, not a fitted model: what a fold says is how the topic does on
+    stories a user did not look at while writing it, when the user tunes on the other folds
+    and keeps this one aside; and how much the figures vary from one set of stories to another.
+    """
+    return [evaluate(fold, matcher, topic) for fold in story_folds(rows, k)]
 
 
 def parse_jsonl(text: str, path: str) -> list[dict[str, Any]]:

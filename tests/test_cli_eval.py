@@ -113,3 +113,34 @@ def test_eval_reports_bad_input_and_bad_watchlists(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "unknown topic 'nope'" in result.output
+
+
+def test_eval_table_has_a_line_per_language(tmp_path: Path) -> None:
+    _commands()
+    config = write_config(tmp_path, "channels:\n  - {name: console, type: console}\n")
+    result = CliRunner().invoke(app, ["--config", str(config), "eval", str(_items(tmp_path))])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if "EN P" in line}
+    assert "EN P 1.00 R 1.00 of 1 (few)" in lines["tariffs"]
+    assert "FR P 1.00 R 1.00 of 1 (few)" in lines["tariffs"]
+    assert "fewer than 5 relevant items" in result.output
+
+
+def test_eval_folds_keep_stories_together(tmp_path: Path) -> None:
+    _commands()
+    config = write_config(tmp_path, "channels:\n  - {name: console, type: console}\n")
+    path = tmp_path / "stories.jsonl"
+    rows = [dict(item, story_id="same" if item["id"] in "12" else item["id"]) for item in ITEMS]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    args = ["--config", str(config), "eval", str(path), "--folds", "story", "--k", "2"]
+    result = CliRunner().invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    folds = json.loads(result.stdout)["folds"]
+    assert len(folds) == 2
+    # the two copies of the tariff story are in one fold, whose recall counts both
+    tariff_positives = sorted(f["tariffs"]["tp"] + f["tariffs"]["fn"] for f in folds)
+    assert tariff_positives == [0, 2]
+    table = CliRunner().invoke(app, args)
+    assert table.exit_code == 0 and "worst" in table.output and "fold 2" in table.output
+    too_many = CliRunner().invoke(app, [*args[:-1], "9"])
+    assert too_many.exit_code == 2 and "cannot make 9 folds of 4 stories" in too_many.output

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import InputError
-from monitor.evaluate import TopicEval, evaluate, parse_jsonl, read_jsonl
+from monitor.evaluate import (
+    TopicEval,
+    evaluate,
+    evaluate_folds,
+    parse_jsonl,
+    read_jsonl,
+    story_folds,
+)
 from monitor.score.engine import Matcher, compile_topics
 from monitor.score.spec import GroupSpec, TermSpec, TopicSpec
 
@@ -96,6 +103,9 @@ def test_json_shape() -> None:
         "precision",
         "recall",
         "f1",
+        "matches",
+        "alerts",
+        "by_lang",
         "false_positives",
         "false_negatives",
     }
@@ -152,3 +162,74 @@ def test_bad_lines_are_all_reported_with_their_numbers() -> None:
 def test_missing_file() -> None:
     with pytest.raises(InputError, match="file not found"):
         read_jsonl("/nonexistent/items.jsonl")
+
+
+def test_figures_per_language() -> None:
+    rows = [
+        {"id": "e1", "lang": "en", "title": "Tariffs on steel", "labels": {"tariffs": 2}},
+        {"id": "e2", "lang": "en-CA", "title": "Tariffs on water", "labels": {"tariffs": 0}},
+        {"id": "f1", "lang": "fr", "title": "Droits de douane", "labels": {"tariffs": 2}},
+        {"id": "f2", "lang": "fr-CA", "title": "Tarifs douaniers", "labels": {"tariffs": 2}},
+        {"id": "x", "title": "Tariff news", "labels": {"tariffs": 2}},
+    ]
+    t = evaluate(rows, matcher(), topic="tariffs").topics["tariffs"]
+    assert set(t.by_lang) == {"en", "fr", "?"}
+    en, fr = t.by_lang["en"], t.by_lang["fr"]
+    assert (en.tp, en.fp, en.fn, en.positives) == (1, 1, 0, 1)
+    assert (fr.tp, fr.fp, fr.fn, fr.positives) == (0, 0, 2, 2)
+    assert fr.recall == 0.0 and en.precision == 0.5
+    assert (t.tp, t.fp, t.fn) == (2, 1, 2)
+    assert t.as_json()["by_lang"]["fr"]["positives"] == 2
+
+
+def test_matches_and_alerts_are_counted() -> None:
+    m = compile_topics(
+        [
+            TopicSpec(
+                id="tariffs",
+                name="Tariffs",
+                description="d",
+                threshold=2,
+                groups={
+                    "g": GroupSpec(weight=2, terms=[TermSpec(term="tariff*")]),
+                    "up": GroupSpec(weight=0, terms=[TermSpec(term="retaliat*")]),
+                },
+                alert_when={"near": ["up", "g"], "within": 3},  # type: ignore[arg-type]
+            )
+        ]
+    )
+    rows = [
+        {"id": "1", "title": "Ottawa retaliates with tariffs", "labels": {}},
+        {"id": "2", "title": "Tariffs on steel", "labels": {"tariffs": 1}},
+        {"id": "3", "title": "Weather", "labels": {"tariffs": 0}},
+    ]
+    t = evaluate(rows, m).topics["tariffs"]
+    assert (t.matches, t.alerts) == (2, 1)
+
+
+def test_story_folds_keep_copies_together_and_cover_every_item() -> None:
+    rows = [
+        {"id": str(i), "title": f"item {i}", "story_id": f"s{i // 3}", "labels": {}}
+        for i in range(30)
+    ] + [{"id": "lone", "title": "no story", "labels": {}}]
+    folds = story_folds(rows, 4)
+    assert len(folds) == 4
+    assert sorted(r["id"] for f in folds for r in f) == sorted(r["id"] for r in rows)
+    where = {r["story_id"]: i for i, f in enumerate(folds) for r in f if "story_id" in r}
+    for i, fold in enumerate(folds):
+        assert all(where[r["story_id"]] == i for r in fold if "story_id" in r)
+    # 11 stories dealt to 4 folds: 2 or 3 each, whatever the order of the file
+    assert sorted(len({r.get("story_id", r["id"]) for r in f}) for f in folds) == [2, 3, 3, 3]
+    assert story_folds(list(reversed(rows)), 4)[0][0]["id"] in {r["id"] for r in folds[0]}
+    with pytest.raises(ValueError, match="between 2 and 11"):
+        story_folds(rows, 12)
+
+
+def test_each_fold_is_measured_on_its_own() -> None:
+    rows = [dict(r, story_id=r["id"]) for r in ROWS]
+    reports = evaluate_folds(rows, matcher(), 3)
+    assert len(reports) == 3
+    whole = evaluate(rows, matcher()).topics["tariffs"]
+    assert sum(r.topics["tariffs"].tp for r in reports) == whole.tp
+    assert sum(r.topics["tariffs"].fp for r in reports) == whole.fp
+    assert sum(len(r.items) for r in reports) == len(rows)
