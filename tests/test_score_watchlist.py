@@ -211,6 +211,109 @@ ITEMS = [
 ]
 
 
+# Concepts in French, named as French news names them, with elisions and inflections
+FRENCH = [
+    (
+        "norad",
+        "Le Dôme doré de Washington : Ottawa étudie sa participation",
+        "Le Canada pourrait se joindre au bouclier antimissile américain.",
+    ),
+    (
+        "norad",
+        "Le Système d'alerte du Nord sera remplacé",
+        "Le MDN prévoit des radars trans-horizon pour la défense continentale.",
+    ),
+    (
+        "five_eyes",
+        "Le SCRS défend l'échange de renseignements avec les alliés",
+        "Le Canada tient à sa place au sein du Groupe des cinq.",
+    ),
+    (
+        "tariffs",
+        "Bois d'œuvre : Washington double les droits compensateurs",
+        "Les producteurs canadiens dénoncent cette nouvelle mesure tarifaire.",
+    ),
+    (
+        "tariffs",
+        "Révision d'ACEUM : Ottawa se prépare",
+        "Le Canada et les États-Unis entament des négociations commerciales.",
+    ),
+    (
+        "defence_spending",
+        "Les FAC commandent de nouveaux brise-glaces",
+        "Ottawa consacrera des milliards à la Défense nationale pour atteindre 2 % du PIB.",
+    ),
+    (
+        "arctic_security",
+        "Souveraineté dans l'Arctique : le passage du Nord-Ouest sous surveillance",
+        "Des sous-marins russes ont été repérés près des eaux canadiennes.",
+    ),
+    (
+        "border_security",
+        "La GRC et l'ASFC renforcent la surveillance à la frontière",
+        "Les passages irréguliers vers le Québec inquiètent les autorités.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("topic", "title", "summary"), FRENCH)
+def test_french_concepts(matcher: Matcher, topic: str, title: str, summary: str) -> None:
+    matched = {m.topic for m in matcher.score(title, summary, "fr")}
+    verdict = next(v for v in matcher.explain(title, summary, "fr") if v.topic == topic)
+    assert topic in matched, (verdict.decision, verdict.detail, verdict.reasons)
+
+
+# Hard negatives: the topic's words in stories that are not the topic's
+HARD_NEGATIVES = [
+    (
+        "arctic_security",
+        "Arctic sea ice hits record low, scientists say",
+        "Researchers in Canada and Russia tracked the melt of the permafrost this summer.",
+    ),
+    (
+        "arctic_security",
+        "Cruising the Northwest Passage: a polar adventure",
+        "Passengers aboard the Canadian expedition ship watched polar bears near Nunavut.",
+    ),
+    (
+        "defence_spending",
+        "Germany lifts its defence budget to 3.5 per cent of GDP",
+        "Berlin will buy new frigates; allies such as France, Canada and Japan are watching.",
+    ),
+    (
+        "tariffs",
+        "U.S. raises tariffs on Chinese electric vehicles",
+        "The measure follows talks with allies including the U.K., Canada and Australia.",
+    ),
+    (
+        "defence_spending",
+        "Oilers defenceman signs contract extension in Edmonton",
+        "The defence corps will cost the team $9 million a year.",
+    ),
+    (
+        "defence_spending",
+        "Defence lawyer seeks new trial in Toronto murder case",
+        "The defence said the Crown failed to disclose evidence.",
+    ),
+    (
+        "border_security",
+        "Border Patrol arrests at U.S.-Mexico border climb.",
+        "Officials reported more crossings in Texas. Canada has seen fewer.",
+    ),
+    (
+        "norad",
+        "NORAD Tracks Santa takes calls from children across Canada",
+        "Volunteers answer questions about the sleigh on Christmas Eve.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("topic", "title", "summary"), HARD_NEGATIVES)
+def test_hard_negatives(matcher: Matcher, topic: str, title: str, summary: str) -> None:
+    found = {m.topic: m for m in matcher.score(title, summary, "en")}
+    assert topic not in found, found[topic].reasons if topic in found else None
+
+
 @pytest.mark.parametrize(("topic", "lang", "title", "summary", "expected"), ITEMS)
 def test_handwritten_items(
     matcher: Matcher, topic: str, lang: str, title: str, summary: str, expected: bool

@@ -723,8 +723,7 @@ def _near(
             gap = wb - (wa + a[3]) if wa <= wb else wa - (wb + b[3])
             if gap > cond.within:
                 continue
-            forms = fields[a[0]].forms
-            if cond.across or forms.sentence_of(wa) == forms.sentence_of(wb):
+            if cond.across or fields[a[0]].forms.same_sentence(wa, wb):
                 return a, b
     return None
 

@@ -277,6 +277,20 @@ class Forms:
             return 0
         return bisect_right(self._sentences, starts[min(word, len(starts) - 1)]) - 1
 
+    def same_sentence(self, first: int, second: int) -> bool:
+        """Whether words ``first`` and ``second`` of :meth:`joined` are in one sentence.
+
+        Text between them without a character that can end a sentence needs no segmenter,
+        which spares it on most pairs (it costs about a millisecond per field).
+        """
+        spans = self.spans()
+        last = len(spans.starts) - 1
+        a, b = sorted((min(first, last), min(second, last)))
+        between = self.text[spans.ends[a] : spans.starts[b]]
+        if not any(c in between for c in _SENTENCE_ENDS):
+            return True
+        return self.sentence_of(a) == self.sentence_of(b)
+
     def spans(self) -> WordSpans:
         """Where each word of :meth:`joined` begins and ends in the original text."""
         if self._spans is None:
@@ -299,6 +313,9 @@ class Forms:
             self._spans = WordSpans(tuple(starts), tuple(ends))
         return self._spans
 
+
+# Characters after which pysbd may start a new sentence (line breaks included).
+_SENTENCE_ENDS = ".!?\n\u2026\u3002"
 
 # pysbd's rules for these languages; other languages are split with the English rules, which
 # know the punctuation most Latin-script news shares.
