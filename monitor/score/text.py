@@ -280,14 +280,12 @@ class Forms:
     def same_sentence(self, first: int, second: int) -> bool:
         """Whether words ``first`` and ``second`` of :meth:`joined` are in one sentence.
 
-        Text between them without a character that can end a sentence needs no segmenter,
-        which spares it on most pairs (it costs about a millisecond per field).
+        Text between them where no sentence can end (see ``_MAY_END``) needs no segmenter.
         """
         spans = self.spans()
         last = len(spans.starts) - 1
         a, b = sorted((min(first, last), min(second, last)))
-        between = self.text[spans.ends[a] : spans.starts[b]]
-        if not any(c in between for c in _SENTENCE_ENDS):
+        if not _MAY_END.search(self.text, spans.ends[a], spans.starts[b] + 1):
             return True
         return self.sentence_of(a) == self.sentence_of(b)
 
@@ -314,8 +312,11 @@ class Forms:
         return self._spans
 
 
-# Characters after which pysbd may start a new sentence (line breaks included).
-_SENTENCE_ENDS = ".!?\n\u2026\u3002"
+# Where a new sentence may start: a full stop, question or exclamation mark or ellipsis
+# (closing quotes or brackets may follow) and a space before anything but a lower-case letter,
+# or a line break. Text without one is a single sentence whatever pysbd would say, so most
+# pairs of words need no segmenter (it costs about a millisecond per field).
+_MAY_END = re.compile("[.!?\u2026\u3002][\"'\u2019\u201d)\\]]*\\s+(?![a-z\u00df-\u00ff])|\n")
 
 # pysbd's rules for these languages; other languages are split with the English rules, which
 # know the punctuation most Latin-script news shares.
