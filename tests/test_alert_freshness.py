@@ -202,3 +202,24 @@ async def test_backlog_old_escalation_and_routine_items_through_the_pipeline(
         pipeline.close()
         await fetcher.aclose()
         store.close()
+
+
+async def test_the_settings_reach_the_pipeline(tmp_path: Path) -> None:
+    from monitor.cli.runtime import make_pipeline
+    from monitor.config import load_config
+    from tests.support import write_config
+
+    default = load_config(write_config(tmp_path))
+    assert (default.polling.alert_max_age, default.polling.first_poll_alerts) == (43200.0, False)
+    cfg = load_config(
+        write_config(tmp_path, "polling: {alert_max_age: 2h, first_poll_alerts: true}\n")
+    )
+    store = Store.open(f"sqlite:///{tmp_path / 'settings.db'}")
+    fetcher = Fetcher()
+    pipeline = make_pipeline(cfg, store, fetcher, lambda: compile_topics(cfg.topics))
+    try:
+        assert (pipeline.alert_max_age_s, pipeline.first_poll_alerts) == (7200.0, True)
+    finally:
+        pipeline.close()
+        await fetcher.aclose()
+        store.close()
