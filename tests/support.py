@@ -41,6 +41,11 @@ topics:
 """
 
 
+# monitor.yaml's polling line for tests that want alerts from the sample items of a feed's
+# first poll: by default those go to the digest (a backlog, and dated long ago), not out at once.
+ALERTS_FROM_ANY_POLL = "polling: {first_poll_alerts: true, alert_max_age: 36500d}"
+
+
 def write_config(folder: Path, body: str = "", watchlist: str = TEST_WATCHLIST) -> Path:
     """Write monitor.yaml (with ``body`` appended) and watchlists/test.yaml; return the path."""
     (folder / "watchlists").mkdir(exist_ok=True)

@@ -36,7 +36,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, rss_feed
 from tests.receiver import Receiver, Reply
-from tests.support import wait_for, write_config
+from tests.support import ALERTS_FROM_ANY_POLL, wait_for, write_config
 
 SLACK_TOKEN = "xoxbSlackTokenQ7w9e8r7t6y5u4i3"
 WEBHOOK_SECRET = "hook-signing-secret-Z9x8c7v6b5n4"
@@ -154,6 +154,7 @@ def _scenario(
     }
     body = f"""
         status: {{listen: "127.0.0.1:{port}"}}
+        {ALERTS_FROM_ANY_POLL}
         feeds:
           - {{url: "{feed_url}"}}
         channels:
