@@ -235,6 +235,11 @@ FRENCH = [
     ),
     (
         "tariffs",
+        "Les tarifs de Trump frappent l'acier canadien",
+        "Ottawa prépare une riposte aux mesures américaines.",
+    ),
+    (
+        "tariffs",
         "Révision d'ACEUM : Ottawa se prépare",
         "Le Canada et les États-Unis entament des négociations commerciales.",
     ),
@@ -284,6 +289,11 @@ HARD_NEGATIVES = [
         "tariffs",
         "U.S. raises tariffs on Chinese electric vehicles",
         "The measure follows talks with allies including the U.K., Canada and Australia.",
+    ),
+    (
+        "tariffs",
+        "Hydro-Québec hausse ses tarifs d'électricité",
+        "Les clients du Québec paieront 3 % de plus; Ottawa n'intervient pas.",
     ),
     (
         "defence_spending",
