@@ -32,7 +32,7 @@ from monitor.config import FeedSpec, load_config
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
 from monitor.model import FeedState
-from monitor.pipeline import CycleReport, ParsePool, Pipeline
+from monitor.pipeline import INGEST_BYTES, CycleReport, ParsePool, Pipeline
 from monitor.score.engine import compile_topics
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, json_feed, rss_feed
@@ -259,16 +259,18 @@ def make_rig(
     *,
     workers: int = 1,
     parse_deadline_s: float = PARSE_DEADLINE_S,
+    max_bytes: int = MAX_BYTES,
+    timeout_s: float = TIMEOUT_S,
 ) -> Rig:
     prefix = "/" + re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
     benign = server.feed(f"{prefix}/benign.xml", rss_feed("Benign", [BENIGN]))
     cfg = load_config(write_config(tmp_path))
     store = Store.open(f"sqlite:///{tmp_path / 'attack.db'}")
     fetcher = Fetcher(
-        timeout_s=TIMEOUT_S,
-        deadline_s=FETCH_DEADLINE_S,
-        max_bytes=MAX_BYTES,
-        max_decompressed_bytes=MAX_INFLATED,
+        timeout_s=timeout_s,
+        deadline_s=max(FETCH_DEADLINE_S, 2 * timeout_s),
+        max_bytes=max_bytes,
+        max_decompressed_bytes=max(max_bytes, MAX_INFLATED),
     )
     matcher = compile_topics(cfg.topics)
     clock = Clock(NOW)
@@ -345,6 +347,35 @@ async def test_a_parse_past_its_deadline_is_recorded_and_its_worker_replaced(
         report = await rig.poll()
         assert poll_of(report, rig.benign).new_items == 1
         assert rig.store.item(url=later.link) is not None
+    finally:
+        await close_rig(rig)
+
+
+async def test_a_large_body_being_parsed_holds_up_no_other_feed(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    """A body larger than the whole ingest budget (8.5 MB of ill-formed XML: many seconds of
+    parsing) and a benign feed that answers a moment later: the benign item is stored while the
+    large body is still being parsed, not after it."""
+    rig = make_rig(
+        server,
+        tmp_path,
+        "large-body",
+        workers=2,
+        parse_deadline_s=4.0,
+        max_bytes=9_000_000,
+        timeout_s=5.0,  # the benign feed answers after 2 s
+    )
+    try:
+        assert 8_500_000 > INGEST_BYTES
+        large = server.feed(rig.path("large.xml"), slow_to_parse(8_500_000))
+        server.feed(rig.path("benign.xml"), rss_feed("Benign", [BENIGN]), delay_s=2.0)
+        done: list[str] = []
+        rig.pipeline.on_poll = lambda poll: done.append(poll.url)
+        report = await rig.poll(large)
+        assert poll_of(report, large).error_kind == "parse_timeout"
+        rig.assert_benign_stored(report)
+        assert done == [rig.benign, large]
     finally:
         await close_rig(rig)
 

@@ -12,7 +12,7 @@ async def _hold(
 ) -> None:
     async with budget.hold(size):
         log.append(f"+{name}")
-        assert budget.used <= budget.limit or budget.holders == 1
+        assert budget.used <= budget.limit
         assert budget.holders <= budget.slots
         await gate.wait()
         log.append(f"-{name}")
@@ -43,20 +43,28 @@ async def test_bytes_and_holders_are_bounded_and_granted_in_order() -> None:
     assert (budget.used, budget.holders) == (0, 0)
 
 
-async def test_a_body_larger_than_the_budget_goes_through_alone() -> None:
-    budget = ByteBudget(100, slots=4)
+async def test_large_bodies_go_one_at_a_time_and_leave_a_quarter_for_small_ones() -> None:
+    budget = ByteBudget(100, slots=8)
     log: list[str] = []
-    small, big = asyncio.Event(), asyncio.Event()
-    first = asyncio.create_task(_hold(budget, 10, log, "small", small))
+    gates = {n: asyncio.Event() for n in ("small", "big", "huge", "late")}
+    sizes = {"small": 10, "big": 1_000, "huge": 80, "late": 15}
+    tasks = {}
+    for name in ("small", "big", "huge", "late"):
+        tasks[name] = asyncio.create_task(_hold(budget, sizes[name], log, name, gates[name]))
+        await _settle()
+    # the big one counts as three quarters (75) and goes beside the small one; the huge one
+    # (over three quarters too) waits for its turn without blocking the late small one
+    assert log == ["+small", "+big", "+late"]
+    assert (budget.used, budget.holders) == (10 + 75 + 15, 3)
+    gates["small"].set()
+    gates["late"].set()
     await _settle()
-    second = asyncio.create_task(_hold(budget, 1_000, log, "big", big))
+    assert log[-2:] == ["-small", "-late"] and "+huge" not in log
+    gates["big"].set()
     await _settle()
-    assert log == ["+small"]  # the big one waits for the small one to finish...
-    small.set()
-    await _settle()
-    assert log == ["+small", "-small", "+big"]  # ...then goes through alone
-    big.set()
-    await asyncio.gather(first, second)
+    assert log[-2:] == ["-big", "+huge"] and budget.used == 75
+    gates["huge"].set()
+    await asyncio.gather(*tasks.values())
     assert (budget.used, budget.holders) == (0, 0)
 
 
