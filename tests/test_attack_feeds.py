@@ -314,6 +314,7 @@ async def test_hostile_feed_is_bounded_recorded_and_blocks_nothing(rig: Rig, cas
         else:
             assert stored.title.startswith(case.title[:100])
         assert len(stored.summary) <= 4001  # text, cut to the summary limit
+        assert "root:" not in stored.summary  # no external entity was read from a file
     else:
         assert poll.outcome == "error"
         assert (poll.error_kind, state.last_error_kind) == (case.outcome, case.outcome), poll.error
