@@ -121,7 +121,11 @@ def _duration_seconds(value: Any, field: str) -> Any:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, hide_input_in_errors=True
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        hide_input_in_errors=True,
+        allow_inf_nan=False,
     )
 
 

@@ -11,31 +11,40 @@ scheduler or cli.
 
 from __future__ import annotations
 
-import functools
 import glob
+import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from monitor.channels import ChannelSpec
 from monitor.errors import ConfigError, Problem
 from monitor.parse import MAX_ENTRIES
+from monitor.schedule import parse_cron
 from monitor.score.spec import TopicSpec, validate_watchlist
-from monitor.scrub import Scrubber, model_secrets, referenced_values, scrubbed_config_error
-from monitor.yamlsrc import Document, expand_env, load_yaml, validation_problems
+from monitor.scrub import Scrubber, model_secrets, referenced_values
+from monitor.yamlsrc import (
+    Document,
+    Located,
+    expand_env_located,
+    load_yaml,
+    validation_problems_located,
+)
 
 DEFAULT_DATABASE = "sqlite:///monitor.db"
 
@@ -58,6 +67,8 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration like 15m, 30s, 1h30m")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError("expected a duration like 15m, 30s, 1h30m (a finite number)")
         if value < 0:
             raise ValueError("a duration cannot be negative")
         return float(value)
@@ -97,18 +108,50 @@ def parse_fraction(value: Any) -> float:
     return number
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-Size = Annotated[int, BeforeValidator(parse_size)]
+#: The longest duration a setting may have: longer ones would take dates past what a
+#: calendar (and the database) can hold once added to today.
+MAX_DURATION_S = 100 * 365 * 86400.0
+MAX_BYTES = 2**30
+
+
+def _positive_duration(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be longer than 0, e.g. 30s, 15m or 1h")
+    if value > MAX_DURATION_S:
+        raise ValueError("must be at most 100 years")
+    return value
+
+
+def _positive_size(value: int) -> int:
+    if not 0 < value <= MAX_BYTES:
+        raise ValueError("must be more than 0 bytes and at most 1GiB, e.g. 10MB")
+    return value
+
+
+def _below_one(value: float) -> float:
+    if value >= 1:
+        raise ValueError("must be below 100% (0.1 = 10% either way), e.g. 10%")
+    return value
+
+
+def _cron(value: str) -> str:
+    return parse_cron(value).expression
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive_duration)]
+Size = Annotated[int, BeforeValidator(parse_size), AfterValidator(_positive_size)]
 Fraction = Annotated[float, BeforeValidator(parse_fraction)]
+Jitter = Annotated[float, BeforeValidator(parse_fraction), AfterValidator(_below_one)]
+Cron = Annotated[str, AfterValidator(_cron)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PollingSettings(_Strict):
     interval: Duration = 900.0
-    jitter: Fraction = 0.1
+    jitter: Jitter = 0.1
     timeout: Duration = 20.0
     deadline: Duration = 60.0
     concurrency: int = Field(50, ge=1, le=1000)
@@ -138,6 +181,27 @@ class PollingSettings(_Strict):
             )
         return v
 
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> PollingSettings:
+        if self.min_interval > self.max_interval:
+            raise ValueError(
+                f"min_interval ({self.min_interval:g}s) is longer than max_interval "
+                f"({self.max_interval:g}s); the shortest gap between polls must not exceed "
+                "the longest"
+            )
+        return self
+
+
+def check_listen(value: str) -> str:
+    """``host:port`` with a port from 0 to 65535 (0: any free port), else ValueError."""
+    m = re.fullmatch(r"([\w.\-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})", value)
+    if not m or int(m.group(2)) > 65535:
+        raise ValueError(
+            f"'{value}' is not host:port with a port from 0 to 65535, e.g. 127.0.0.1:8787 "
+            "(or null for no status endpoint)"
+        )
+    return value
+
 
 class DeliverySettings(_Strict):
     # how long a worker may hold a claimed delivery before another sends it; a delivery being
@@ -161,16 +225,14 @@ class StatusSettings(_Strict):
     @field_validator("listen")
     @classmethod
     def _host_port(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[\w.\-\[\]:]+:\d{1,5}", v):
-            raise ValueError(f"'{v}' is not host:port, e.g. 127.0.0.1:8787")
-        return v
+        return None if v is None else check_listen(v)
 
 
 class RetentionSettings(_Strict):
     unmatched_items: Duration = 30 * 86400.0
     matches: Duration = 365 * 86400.0
     deliveries: Duration = 365 * 86400.0
-    schedule: str = "17 3 * * *"
+    schedule: Cron = "17 3 * * *"
 
 
 class FeedSpec(_Strict):
@@ -186,6 +248,17 @@ class FeedSpec(_Strict):
         if not re.match(r"^https?://[^\s/]+", v):
             raise ValueError(f"'{v}' is not an http(s) URL")
         return v
+
+
+def check_database_url(value: str) -> str:
+    """A URL the store can open: ``sqlite:///path`` or ``postgresql+psycopg://…``."""
+    if not re.match(r"^(sqlite://|postgresql(\+psycopg)?://)", value):
+        shown = value.split(":", 1)[0] if ":" in value else value
+        raise ValueError(
+            f"'{shown}' is not a database this monitor can use; write sqlite:///monitor.db "
+            "or postgresql+psycopg://user@host/db"
+        )
+    return value
 
 
 class MonitorFile(_Strict):
@@ -209,6 +282,11 @@ class MonitorFile(_Strict):
                 f"unknown time zone '{v}'; use an IANA name like America/Toronto or UTC"
             ) from None
         return v
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        return check_database_url(v)
 
 
 @dataclass(frozen=True)
@@ -253,57 +331,117 @@ class Config:
         raise KeyError(name)
 
 
-def _scrubbed_errors(load: Callable[..., Config]) -> Callable[..., Config]:
-    """Configuration errors never quote a secret: the values of the environment variables the
-    file references, and URL credentials, are scrubbed from every problem."""
+#: The parts of a configuration a command may need (see ``load_config_for``): the top-level
+#: keys of monitor.yaml, with the watchlist files under ``watchlists``; ``other`` holds
+#: problems of the file as a whole, such as an unknown top-level key.
+AREAS = frozenset(
+    {
+        "database",
+        "timezone",
+        "watchlists",
+        "polling",
+        "status",
+        "retention",
+        "feeds",
+        "channels",
+        "delivery",
+        "other",
+    }
+)
+_LISTS = ("feeds", "channels")
 
-    @functools.wraps(load)
-    def checked(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
-        try:
-            return load(path, environ)
-        except ConfigError as exc:
-            env = os.environ if environ is None else environ
-            try:
-                text = Path(path).read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                text = ""
-            raise scrubbed_config_error(exc, Scrubber(referenced_values(text, env))) from None
 
-    return checked
-
-
-@_scrubbed_errors
 def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
     """Load and validate ``monitor.yaml`` and its watchlists; raise one ConfigError for all."""
+    cfg, _ = load_config_for(path, AREAS, environ)
+    return cfg
+
+
+def load_config_for(
+    path: str | os.PathLike[str],
+    needs: Collection[str],
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Config, list[Problem]]:
+    """The configuration for a command that uses only the parts named in ``needs`` (of
+    ``AREAS``), and the problems found in the other parts.
+
+    A problem in a needed part raises ``ConfigError`` with every problem in those parts. A
+    problem elsewhere leaves its part out (a broken channel is dropped, a broken setting is
+    left at its default, broken watchlists give no topics) and is returned, so that the
+    caller can warn about it. No problem quotes a secret: the values of the environment
+    variables the file references, and URL credentials, are scrubbed from every one.
+    """
     env = os.environ if environ is None else environ
-    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    scrub = Scrubber(referenced_values(text, env))
+    try:
+        cfg, elsewhere = _load_config_for(str(path), needs, env)
+    except ConfigError as exc:
+        raise ConfigError(scrub.problems(exc.problems)) from None
+    return cfg, scrub.problems(elsewhere)
+
+
+def _load_config_for(
+    path: str, needs: Collection[str], env: Mapping[str, str]
+) -> tuple[Config, list[Problem]]:
     doc, problems = load_yaml(path)
     if doc is None:
         raise ConfigError(problems)
     if not isinstance(doc.data, dict):
         raise ConfigError([Problem(path, 1, "the file must be a mapping of settings")])
-    data, problems = expand_env(doc, env)
-    settings: MonitorFile | None = None
+    located: list[tuple[str, Located]] = []
+    data, missing = expand_env_located(doc, env)
+    for loc, problem in missing:
+        located.append((_area(loc), (loc, problem)))
+    unresolved = {loc for loc, _ in missing}
     try:
-        settings = MonitorFile.model_validate(data)
+        MonitorFile.model_validate(data)
     except ValidationError as exc:
-        problems += validation_problems(exc, doc, model=MonitorFile)
+        for loc, problem in validation_problems_located(exc, doc, model=MonitorFile):
+            # a value naming a missing variable is reported once, as that
+            if not any(loc[: len(u)] == u for u in unresolved):
+                located.append((_area(loc), (loc, problem)))
+    if not data.get("feeds") and not data.get("channels"):
+        problem = Problem(
+            path,
+            1,
+            "no feeds and no channels: this configuration would poll nothing and send "
+            "nothing; add feeds: and channels: (see config/monitor.yaml)",
+        )
+        located.append(("feeds", (("feeds",), problem)))
     patterns = data.get("watchlists", MonitorFile().watchlists)
     if not isinstance(patterns, list):
         patterns = []
-    files = _watchlist_files(doc, [p for p in patterns if isinstance(p, str)], problems)
-    topics = _load_topics(files, problems)
-    problems += _cross_checks(doc, data, topics)
-    if problems or settings is None:
-        raise ConfigError(problems)
-    return Config(
+    topic_problems: list[Problem] = []
+    files = _watchlist_files(doc, [p for p in patterns if isinstance(p, str)], topic_problems)
+    topics, written = _load_topics(files, topic_problems)
+    located += [("watchlists", ((), p)) for p in topic_problems]
+    for loc, problem in _cross_checks(doc, data, topics, files, written):
+        located.append((_area(loc), (loc, problem)))
+    overrides, env_problems = _overrides(env)
+    located += [(area, ((), p)) for area, p in env_problems]
+    fatal = [p for area, (_, p) in located if area in needs]
+    if fatal:
+        raise ConfigError(fatal)
+    rest = [p for _, (_, p) in located]
+    cleaned = _without(data, [loc for _, (loc, _) in located])
+    try:
+        settings = MonitorFile.model_validate(cleaned)
+    except ValidationError:  # pragma: no cover - every failing part was left out above
+        raise ConfigError(rest) from None
+    if topic_problems:
+        topics = []
+    cfg = Config(
         path=path,
-        database_url=env.get("MONITOR_DATABASE_URL") or settings.database,
+        database_url=overrides.get("database") or settings.database,
         timezone=settings.timezone,
         polling=settings.polling,
         status=(
-            StatusSettings(listen=env["MONITOR_STATUS_LISTEN"] or None)
-            if "MONITOR_STATUS_LISTEN" in env
+            StatusSettings(listen=overrides["listen"] or None)
+            if "listen" in overrides
             else settings.status
         ),
         retention=settings.retention,
@@ -318,6 +456,52 @@ def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None 
             if isinstance(p, str)
         ),
     )
+    return cfg, rest
+
+
+def _area(loc: tuple[str | int, ...]) -> str:
+    first = loc[0] if loc else None
+    return first if isinstance(first, str) and first in AREAS else "other"
+
+
+def _without(data: dict[str, Any], locs: list[tuple[str | int, ...]]) -> dict[str, Any]:
+    """``data`` without the parts the problems at ``locs`` are in: an entry of a list, or
+    a whole top-level key (which then takes its default)."""
+    drop_keys: set[str] = set()
+    drop_items: dict[str, set[int]] = {}
+    for loc in locs:
+        if not loc:
+            continue
+        key = loc[0]
+        if not isinstance(key, str):
+            continue
+        if key in _LISTS and len(loc) > 1 and isinstance(loc[1], int):
+            drop_items.setdefault(key, set()).add(loc[1])
+        else:
+            drop_keys.add(key)
+    out = {k: v for k, v in data.items() if k not in drop_keys}
+    for key, indexes in drop_items.items():
+        if isinstance(out.get(key), list):
+            out[key] = [v for i, v in enumerate(out[key]) if i not in indexes]
+    return out
+
+
+def _overrides(env: Mapping[str, str]) -> tuple[dict[str, str], list[tuple[str, Problem]]]:
+    """The settings given by environment variables, each checked as its key in the file."""
+    out: dict[str, str] = {}
+    problems: list[tuple[str, Problem]] = []
+    for var, key, area, check in (
+        ("MONITOR_DATABASE_URL", "database", "database", check_database_url),
+        ("MONITOR_STATUS_LISTEN", "listen", "status", check_listen),
+    ):
+        value = env.get(var)
+        if value is None:
+            continue
+        try:
+            out[key] = check(value) if value else value
+        except ValueError as exc:
+            problems.append((area, Problem(f"${var}", None, str(exc))))
+    return out, problems
 
 
 def _watchlist_files(doc: Document, patterns: list[str], problems: list[Problem]) -> list[str]:
@@ -341,14 +525,19 @@ def _watchlist_files(doc: Document, patterns: list[str], problems: list[Problem]
 def load_watchlists(paths: list[str] | list[Path]) -> list[TopicSpec]:
     """Topics from watchlist files given directly; raise ``ConfigError`` with every problem."""
     problems: list[Problem] = []
-    topics = _load_topics([str(p) for p in paths], problems)
+    topics, _ = _load_topics([str(p) for p in paths], problems)
     if problems:
         raise ConfigError(problems)
     return topics
 
 
-def _load_topics(files: list[str], problems: list[Problem]) -> list[TopicSpec]:
+def _load_topics(
+    files: list[str], problems: list[Problem]
+) -> tuple[list[TopicSpec], dict[str, set[str]]]:
+    """The good topics of the files, and the ids written in each file that could be read
+    (a topic with a mistake still has its id), ``None`` for a file that could not be."""
     topics: list[TopicSpec] = []
+    written: dict[str, set[str]] = {}
     where: dict[str, str] = {}
     for name in files:
         wdoc, wproblems = load_yaml(name)
@@ -358,7 +547,14 @@ def _load_topics(files: list[str], problems: list[Problem]) -> list[TopicSpec]:
         found, wproblems = validate_watchlist(wdoc)
         problems.extend(wproblems)
         raw = wdoc.data.get("topics") if isinstance(wdoc.data, dict) else None
+        written[name] = {
+            t["id"]
+            for t in (raw if isinstance(raw, list) else [])
+            if isinstance(t, dict) and isinstance(t.get("id"), str)
+        }
         for topic in found:
+            if where.get(topic.id) == name:
+                continue  # the file's own check has reported an id used twice in it
             if topic.id in where:
                 index = next(
                     (
@@ -380,14 +576,29 @@ def _load_topics(files: list[str], problems: list[Problem]) -> list[TopicSpec]:
                 continue
             where[topic.id] = name
             topics.append(topic)
-    return topics
+    return topics, written
 
 
-def _cross_checks(doc: Document, data: dict[str, Any], topics: list[TopicSpec]) -> list[Problem]:
+def _cross_checks(
+    doc: Document,
+    data: dict[str, Any],
+    topics: list[TopicSpec],
+    files: list[str],
+    written: dict[str, set[str]],
+) -> list[Located]:
     """Checks across entries and files, on the raw data so they run even when the schema
-    check failed elsewhere (every problem is reported at once)."""
-    problems = []
-    known = {t.id for t in topics}
+    check failed elsewhere (every problem is reported at once).
+
+    A channel's topic is known when a watchlist file names it, even in a topic that has
+    mistakes of its own; when a watchlist file could not be read at all, the message says
+    that its topics could not be known.
+    """
+    problems: list[Located] = []
+    known = {t.id for t in topics}.union(*written.values())
+    unread = [f for f in files if f not in written]
+    unknown_because = (
+        f" ({', '.join(unread)} could not be read, so its topics are not known)" if unread else ""
+    )
     names: set[str] = set()
     channels = data.get("channels")
     for i, ch in enumerate(channels if isinstance(channels, list) else []):
@@ -396,23 +607,32 @@ def _cross_checks(doc: Document, data: dict[str, Any], topics: list[TopicSpec]) 
         name = ch.get("name")
         if isinstance(name, str):
             if name in names:
+                loc: tuple[str | int, ...] = ("channels", i, "name")
                 problems.append(
-                    Problem(
-                        doc.path,
-                        doc.line_of(["channels", i, "name"]),
-                        f"channels[{i}]: channel name '{name}' is used twice",
+                    (
+                        loc,
+                        Problem(
+                            doc.path,
+                            doc.line_of(list(loc)),
+                            f"channels[{i}]: channel name '{name}' is used twice",
+                        ),
                     )
                 )
             names.add(name)
         wanted = ch.get("topics")
         for j, topic in enumerate(wanted if isinstance(wanted, list) else []):
-            if topics and isinstance(topic, str) and topic not in known:
-                hint = ", ".join(sorted(known))
+            if isinstance(topic, str) and topic not in known:
+                hint = ", ".join(sorted(known)) or "none"
+                loc = ("channels", i, "topics", j)
                 problems.append(
-                    Problem(
-                        doc.path,
-                        doc.line_of(["channels", i, "topics", j]),
-                        f"channels[{i}].topics: unknown topic '{topic}'; known topics: {hint}",
+                    (
+                        loc,
+                        Problem(
+                            doc.path,
+                            doc.line_of(list(loc)),
+                            f"channels[{i}].topics: unknown topic '{topic}'; known topics: "
+                            f"{hint}{unknown_because}",
+                        ),
                     )
                 )
     urls: set[str] = set()
@@ -421,11 +641,13 @@ def _cross_checks(doc: Document, data: dict[str, Any], topics: list[TopicSpec]) 
         url = feed.get("url") if isinstance(feed, dict) else None
         if isinstance(url, str):
             if url in urls:
+                loc = ("feeds", i, "url")
                 problems.append(
-                    Problem(
-                        doc.path,
-                        doc.line_of(["feeds", i, "url"]),
-                        f"feeds[{i}]: {url} is listed twice",
+                    (
+                        loc,
+                        Problem(
+                            doc.path, doc.line_of(list(loc)), f"feeds[{i}]: {url} is listed twice"
+                        ),
                     )
                 )
             urls.add(url)

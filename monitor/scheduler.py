@@ -111,16 +111,18 @@ class Service:
         await asyncio.to_thread(self.store.sync_feeds, self._feed_specs(), self.clock())
         if self.cfg.status.listen:
             host, _, port = self.cfg.status.listen.rpartition(":")
-            self.status = StatusServer(
-                host.strip("[]"),
-                int(port),
-                self.check_health,
-                self.metrics.render,
-                scrub=self.scrub,
-            )
             try:
+                self.status = StatusServer(
+                    host.strip("[]"),
+                    int(port),
+                    self.check_health,
+                    self.metrics.render,
+                    scrub=self.scrub,
+                )
                 await self.status.start()
-            except OSError as exc:  # alerts matter more than metrics: run on without them
+            # alerts matter more than metrics: run on without them (a port out of range is
+            # an OverflowError, a host that is not one a ValueError or an OSError)
+            except (OSError, OverflowError, ValueError) as exc:
                 log.error(
                     "cannot serve /healthz and /metrics on %s: %s", self.cfg.status.listen, exc
                 )

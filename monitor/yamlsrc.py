@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml import events as yaml_events
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -26,6 +27,18 @@ from monitor.errors import Problem
 # values of such keys are never quoted back in an error message
 _SECRET_WORDS = ("password", "secret", "token", "url", "key", "username")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+#: Limits on what one YAML file may hold, checked on the event stream before any value is
+#: built: a configuration is a few hundred values, a few levels deep. They stop files that
+#: would exhaust memory through aliases (``&a [*b, *b, ...]`` nested a few times expands to
+#: billions of values) or the stack through nesting.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_VALUES = 100_000
+MAX_NUMBER_DIGITS = 1000
+_LONG_NUMBER = re.compile(
+    rf"^[-+]?[0-9_]{{{MAX_NUMBER_DIGITS},}}(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +78,20 @@ def _plain(node: Any) -> Any:
 
 
 def parse_yaml(text: str, path: str) -> tuple[Document | None, list[Problem]]:
-    """Parse YAML text; a syntax error becomes a problem with its line and column."""
+    """Parse YAML text; a syntax error becomes a problem with its line and column.
+
+    A file over the limits of nesting depth, expanded size (aliases included) or number
+    length is refused with the line where the limit was passed, before it is built.
+    """
+    limit = _over_limits(text, path)
+    if limit is not None:
+        return None, [limit]
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
         raw = yaml.load(io.StringIO(text))
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        what = exc.problem or exc.context or "invalid YAML"
-        return None, [Problem(path, line, f"YAML syntax error: {what}")]
+        return None, [_syntax_problem(exc, text, path)]
     except YAMLError as exc:  # pragma: no cover - ruamel marks nearly every error
         return None, [Problem(path, None, f"YAML error: {exc}")]
     if raw is None:
@@ -82,15 +99,127 @@ def parse_yaml(text: str, path: str) -> tuple[Document | None, list[Problem]]:
     return Document(path, _plain(raw), raw), []
 
 
+def _over_limits(text: str, path: str) -> Problem | None:
+    """The first limit the document passes, walking its parse events (which need no
+    recursion and build nothing), or ``None``. Syntax errors are left to the real load."""
+    depth = 0
+    sizes: list[int] = [0]  # values counted so far in each open collection, aliases expanded
+    anchors: dict[str, int] = {}
+    open_anchors: list[str | None] = []
+    try:
+        for event in YAML(typ="rt").parse(io.StringIO(text)):
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
+            if isinstance(event, yaml_events.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return Problem(
+                        path,
+                        line,
+                        f"values are nested more than {MAX_DEPTH} levels deep; a "
+                        "configuration needs a few levels, so this file is refused",
+                    )
+                sizes.append(0)
+                open_anchors.append(event.anchor)
+                continue
+            if isinstance(event, yaml_events.CollectionEndEvent):
+                depth -= 1
+                size = sizes.pop() + 1
+                anchor = open_anchors.pop()
+                if anchor is not None:
+                    anchors[anchor] = size
+            elif isinstance(event, yaml_events.AliasEvent):
+                size = anchors.get(event.anchor, 1)
+            elif isinstance(event, yaml_events.ScalarEvent):
+                size = 1
+                if event.anchor is not None:
+                    anchors[event.anchor] = 1
+                if not event.style and _LONG_NUMBER.match(event.value):
+                    return Problem(
+                        path,
+                        line,
+                        f"a number with more than {MAX_NUMBER_DIGITS} digits; write a "
+                        "number of sensible size (or quote it if it is text)",
+                    )
+            else:
+                continue
+            sizes[-1] += size
+            if sum(sizes) > MAX_VALUES:
+                return Problem(
+                    path,
+                    line,
+                    f"the file expands to more than {MAX_VALUES:,} values"
+                    + (
+                        " through aliases (*name); repeat fewer aliases, or write the values out"
+                        if isinstance(event, yaml_events.AliasEvent)
+                        else "; a configuration file needs far fewer"
+                    ),
+                )
+    except YAMLError:
+        return None
+    return None
+
+
+_FLOW_BRACE = re.compile(r"expected ',' or '[\]}]', but got '\{'")
+
+
+def _syntax_problem(exc: MarkedYAMLError, text: str, path: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    what = exc.problem or exc.context or "invalid YAML"
+    message = f"YAML syntax error: {what}"
+    if "'\\t'" in what:
+        message += "; indent with spaces, not tabs"
+    if mark is not None and _FLOW_BRACE.search(what):
+        term = _flow_entry_at(text.splitlines()[mark.line], mark.column)
+        example = f'"{term}"' if term else '"droit{,s} de douane"'
+        message += (
+            f" at column {mark.column + 1}: inside [...] a '{{' starts a YAML mapping, so a "
+            f"term with {{a,b}} alternatives must be quoted, e.g. {example}"
+        )
+    return Problem(path, line, message)
+
+
+def _flow_entry_at(line: str, column: int) -> str:
+    """The entry of a one-line ``[a, b, c]`` list that contains ``column``, as written."""
+    start = max(line.rfind(",", 0, column), line.rfind("[", 0, column)) + 1
+    level, end = 0, start
+    while end < len(line):
+        char = line[end]
+        if char == "{":
+            level += 1
+        elif char == "}":
+            level -= 1
+        elif char in ",]" and level <= 0:
+            break
+        end += 1
+    return line[start:end].strip()
+
+
 def load_yaml(path: str | os.PathLike[str]) -> tuple[Document | None, list[Problem]]:
     """Read and parse a YAML file."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        if Path(path).stat().st_size > MAX_FILE_BYTES:
+            return None, [
+                Problem(name, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
+            ]
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         return None, [Problem(name, None, "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         return None, [Problem(name, None, f"cannot read file: {exc}")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, [
+            Problem(
+                name,
+                line,
+                f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot start a "
+                "character); save it as UTF-8",
+            )
+        ]
     return parse_yaml(text, name)
 
 
@@ -101,7 +230,19 @@ def expand_env(
 
     A missing variable is a problem naming it; its reference is left in place.
     """
-    problems: list[Problem] = []
+    data, found = expand_env_located(doc, environ, loc=loc)
+    return data, [problem for _, problem in found]
+
+
+Located = tuple[tuple[str | int, ...], Problem]
+
+
+def expand_env_located(
+    doc: Document, environ: Mapping[str, str], *, loc: tuple[str | int, ...] = ()
+) -> tuple[Any, list[Located]]:
+    """``expand_env``, with the path in the document of each value that names a missing
+    variable beside its problem."""
+    problems: list[Located] = []
 
     def walk(value: Any, here: tuple[str | int, ...]) -> Any:
         if isinstance(value, dict):
@@ -114,14 +255,13 @@ def expand_env(
                 name = m.group(1)
                 if name in environ:
                     return environ[name]
-                problems.append(
-                    Problem(
-                        doc.path,
-                        doc.line_of(here),
-                        f"environment variable {name} is not set "
-                        f"(referenced by {'.'.join(map(str, here))}); set it or remove the key",
-                    )
+                problem = Problem(
+                    doc.path,
+                    doc.line_of(here),
+                    f"environment variable {name} is not set "
+                    f"(referenced by {'.'.join(map(str, here))}); set it or remove the key",
                 )
+                problems.append((here, problem))
                 return m.group(0)
 
             return _ENV_REF.sub(sub, value)
@@ -169,7 +309,18 @@ def validation_problems(
     prefix: tuple[str | int, ...] = (),
 ) -> list[Problem]:
     """Turn a pydantic error into one problem per failure, each with its line."""
-    problems = []
+    return [p for _, p in validation_problems_located(exc, doc, model=model, prefix=prefix)]
+
+
+def validation_problems_located(
+    exc: ValidationError,
+    doc: Document,
+    *,
+    model: type[BaseModel] | None = None,
+    prefix: tuple[str | int, ...] = (),
+) -> list[Located]:
+    """``validation_problems``, with the path in the document of each value at fault."""
+    problems: list[Located] = []
     for err in exc.errors():
         loc = _real_path(doc.data, [*prefix, *(p for p in err["loc"] if isinstance(p, str | int))])
         kind = err["type"]
@@ -193,7 +344,7 @@ def validation_problems(
                 and not secret
             ):
                 msg += f" (got {given!r})"
-        problems.append(Problem(doc.path, doc.line_of(loc), msg))
+        problems.append((tuple(loc), Problem(doc.path, doc.line_of(loc), msg)))
     return problems
 
 

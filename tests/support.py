@@ -47,7 +47,10 @@ ALERTS_FROM_ANY_POLL = "polling: {first_poll_alerts: true, alert_max_age: 36500d
 
 
 def write_config(folder: Path, body: str = "", watchlist: str = TEST_WATCHLIST) -> Path:
-    """Write monitor.yaml (with ``body`` appended) and watchlists/test.yaml; return the path."""
+    """Write monitor.yaml (with ``body`` appended) and watchlists/test.yaml; return the path.
+
+    A body with neither feeds nor channels gets a console channel, as a configuration with
+    neither is refused."""
     (folder / "watchlists").mkdir(exist_ok=True)
     (folder / "watchlists" / "test.yaml").write_text(watchlist, encoding="utf-8")
     path = folder / "monitor.yaml"
@@ -55,6 +58,8 @@ def write_config(folder: Path, body: str = "", watchlist: str = TEST_WATCHLIST) 
     head = "" if "database:" in body else f"database: sqlite:///{folder / 'monitor.db'}\n"
     head += "" if "timezone:" in body else "timezone: UTC\n"
     head += "" if "status:" in body else "status: {listen: '127.0.0.1:0'}\n"
+    if "feeds:" not in body and "channels:" not in body:
+        head += "channels: [{name: console, type: console}]\n"
     path.write_text(head + body, encoding="utf-8")
     return path
 

@@ -189,7 +189,11 @@ def test_delivery_lease_is_configurable_and_checked(tmp_path: Path) -> None:
     assert load_config(write_config(tmp_path), environ={}).delivery.lease == 120
     path = write_config(tmp_path, "delivery: {lease: 30s}\n")
     assert load_config(path, environ={}).delivery.lease == 30
-    for bad, says in (("0s", "out of range"), ("2w", "out of range"), ("soon", "not a duration")):
+    for bad, says in (
+        ("0s", "must be longer than 0"),
+        ("2w", "out of range"),
+        ("soon", "not a duration"),
+    ):
         path = write_config(tmp_path, f"delivery:\n  lease: {bad}\n")
         with pytest.raises(ConfigError) as info:
             load_config(path, environ={})
@@ -197,3 +201,132 @@ def test_delivery_lease_is_configurable_and_checked(tmp_path: Path) -> None:
         assert problem.startswith(f"{path}:") and says in problem, problem
         line = int(problem.split(":")[1])
         assert "lease" in path.read_text().splitlines()[line - 1], problem
+
+
+def test_a_misspelt_topic_is_reported_with_the_watchlist_problems(tmp_path: Path) -> None:
+    """Every topic has a mistake of its own: the channel's unknown topic is still reported
+    (the ids of topics with mistakes count as known)."""
+    broken = TEST_WATCHLIST.replace("threshold: 2", "threshold: high")
+    path = write_config(
+        tmp_path,
+        "channels: [{name: c, type: console, topics: [norad, canda]}]\n",
+        watchlist=broken,
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    messages = [p.message for p in info.value.problems]
+    assert any("unknown topic 'canda'" in m for m in messages), messages
+    assert not any("unknown topic 'norad'" in m for m in messages), messages
+    assert any("threshold" in m for m in messages), messages
+
+
+def test_a_misspelt_topic_is_reported_when_a_watchlist_cannot_be_read(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        "channels: [{name: c, type: console, topics: [canda]}]\n",
+        watchlist="topics: [\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    text = str(info.value)
+    assert "YAML syntax error" in text
+    assert "unknown topic 'canda'" in text and "could not be read" in text
+
+
+def test_one_missing_secret_is_one_problem(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        channels:
+          - {name: team, type: slack, webhook_url: "${SLACK_WEBHOOK_URL}"}
+          - {name: hook, type: webhook, url: "${HOOK_URL}", secret: "${WEBHOOK_SECRET}"}
+        """,
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    messages = [p.message for p in info.value.problems]
+    assert len(messages) == 3, messages
+    for name in ("SLACK_WEBHOOK_URL", "HOOK_URL", "WEBHOOK_SECRET"):
+        assert sum(f"variable {name} is" in m for m in messages) == 1, messages
+
+
+@pytest.mark.parametrize(
+    ("body", "wanted"),
+    [
+        ("", "no feeds and no channels"),
+        ("# nothing yet\n", "no feeds and no channels"),
+        ("feeds: []\nchannels: []\n", "no feeds and no channels"),
+    ],
+)
+def test_a_configuration_that_would_do_nothing_is_refused(
+    tmp_path: Path, body: str, wanted: str
+) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert f"{path}:1: " in str(info.value) and wanted in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "wanted"),
+    [
+        ("MONITOR_STATUS_LISTEN", "127.0.0.1:99999", "port from 0 to 65535"),
+        ("MONITOR_STATUS_LISTEN", "nonsense", "is not host:port"),
+        ("MONITOR_DATABASE_URL", "mysql://u:pw@db/x", "not a database this monitor can use"),
+    ],
+)
+def test_settings_from_the_environment_are_checked_too(
+    tmp_path: Path, var: str, value: str, wanted: str
+) -> None:
+    path = write_config(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={var: value})
+    assert str(info.value).startswith(f"${var}: ") and wanted in str(info.value)
+    assert "pw@" not in str(info.value)
+
+
+def test_every_accepted_polling_setting_builds_the_fetcher_and_the_cadence(tmp_path: Path) -> None:
+    """One validation: what `check` accepts, the daemon's parts accept (edges included)."""
+    from monitor.cli.runtime import cadence_policy, make_fetcher
+
+    for settings in (
+        "{interval: 1s, min_interval: 1s, max_interval: 1s, max_backoff: 1s}",
+        "{timeout: 1ms, deadline: 1ms, lease: 1ms, jitter: 99%, max_bytes: 1}",
+        "{interval: 36500d, max_interval: 36500d, max_backoff: 36500d, max_bytes: 1GiB}",
+        "{jitter: 0%, concurrency: 1, per_host: 1, parse_workers: 1}",
+    ):
+        cfg = load_config(write_config(tmp_path, f"polling: {settings}\n"), environ={})
+        cadence_policy(cfg)
+        make_fetcher(cfg)
+
+
+def test_a_command_that_needs_less_gets_the_good_parts_and_the_rest_as_warnings(
+    tmp_path: Path,
+) -> None:
+    from monitor.config import load_config_for
+
+    path = write_config(
+        tmp_path,
+        """
+        polling: {timeout: 0}
+        feeds:
+          - {url: "https://example.org/a.xml"}
+          - {url: "ftp://example.org/b"}
+        channels:
+          - {name: console, type: console}
+          - {name: team, type: slack, webhook_url: "${SLACK_WEBHOOK_URL}"}
+        """,
+    )
+    cfg, warnings = load_config_for(path, {"database", "watchlists"}, environ={})
+    assert [t.id for t in cfg.topics] == ["norad", "tariffs"]
+    assert [c.name for c in cfg.channels] == ["console"]
+    assert [f.url for f in cfg.feeds] == ["https://example.org/a.xml"]
+    assert cfg.polling.timeout == 20.0  # the broken setting is left at its default
+    assert len(warnings) == 3, warnings
+    with pytest.raises(ConfigError) as info:
+        load_config_for(path, {"database", "watchlists", "channels"}, environ={})
+    assert [p.message for p in info.value.problems] == [
+        "environment variable SLACK_WEBHOOK_URL is not set (referenced by "
+        "channels.1.webhook_url); set it or remove the key"
+    ]

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from monitor.cli.app import app, config_path, console, err_console, iso, local
 from monitor.cli.runtime import (
+    READING,
     load_or_exit,
     make_fetcher,
     make_pipeline,
@@ -161,7 +162,7 @@ def matches(
     """List stored matches, newest first."""
     if fmt not in ("table", "json"):
         raise typer.BadParameter("--format must be table or json")
-    cfg = load_or_exit()
+    cfg = load_or_exit(needs=READING)
     store = open_store(cfg.database_url)
     found = store.matches(since=_since(since), topic=topic, limit=limit)
     store.close()
@@ -176,7 +177,7 @@ def feeds(
 ) -> None:
     """Health of every feed: last success, last error, failures in a row, next poll (the
     ``feeds`` group's own action, registered in ``monitor.cli.feeds_cmd``)."""
-    cfg = load_or_exit()
+    cfg = load_or_exit(needs={"database", "timezone", "feeds"})
     store = open_store(cfg.database_url)
     store.sync_feeds([f for f in cfg.feeds if f.enabled], utcnow())
     states = store.feeds()
@@ -261,7 +262,7 @@ def explain(
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """Score a title and summary, or a stored item, against every topic and say why."""
-    cfg = load_or_exit()
+    cfg = load_or_exit(needs=READING)
     if title is None and item is None and url is None:
         raise typer.BadParameter("give --title (and --summary), --item ID or --url URL")
     if title is None:

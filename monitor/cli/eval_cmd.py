@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.cli.app import app, config_path, console
+from monitor.cli.app import app, console
 from monitor.config import load_watchlists
 from monitor.errors import ConfigError, InputError
 from monitor.evaluate import EvalReport, TopicEval, evaluate, evaluate_folds, read_jsonl
@@ -43,9 +43,9 @@ def configured_topics(watchlists: list[Path]) -> list[TopicSpec]:
     """The topics to use: the ``--watchlist`` files if any, else the user's configuration."""
     if watchlists:
         return load_watchlists(watchlists)
-    from monitor.config import load_config
+    from monitor.cli.runtime import load_or_exit
 
-    return list(load_config(config_path()).topics)
+    return list(load_or_exit(needs={"watchlists"}).topics)
 
 
 def render_table(report: EvalReport, show: int, out: Console = console) -> None:

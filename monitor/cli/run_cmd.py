@@ -47,8 +47,8 @@ def run(
     second SIGINT exits at once (the database is left consistent either way).
     """
     scrub = Scrubber()
+    cfg = load_or_exit()  # before logging is set up: problems go to stderr as path:line
     setup_logging(level=log_level, fmt=log_format, scrub=scrub)
-    cfg = load_or_exit()
     scrub.include(cfg.scrubber())
     store = open_store(cfg.database_url)
     path = config_path()
@@ -216,7 +216,7 @@ def deliveries(
     """The outbox: every digest and alert, its state, attempts and last error."""
     if fmt not in ("table", "json"):
         raise typer.BadParameter("--format must be table or json")
-    cfg = load_or_exit()
+    cfg = load_or_exit(needs={"database", "timezone"})
     store = open_store(cfg.database_url)
     if retry is not None:
         ok = store.retry_delivery(retry, utcnow())

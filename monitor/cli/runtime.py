@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import UTC, datetime
 
 import httpx
@@ -17,7 +17,7 @@ import typer
 from monitor import USER_AGENT, cadence
 from monitor.channels import ConsoleChannel, EmailChannel, SlackChannel, WebhookChannel
 from monitor.cli.app import config_path, err_console
-from monitor.config import Config, load_config
+from monitor.config import Config, load_config, load_config_for
 from monitor.errors import ConfigError, StoreError
 from monitor.fetch import Fetcher
 from monitor.outbox import Sender
@@ -30,10 +30,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def load_or_exit(path: str | None = None) -> Config:
-    """The configuration, or exit 2 printing every problem as ``path:line: message``."""
+#: What commands that only read need: the database and the watchlists (and the time zone
+#: they show times in). Problems elsewhere, such as a channel's secret that is not set in
+#: this shell, are printed as warnings.
+READING = frozenset({"database", "timezone", "watchlists"})
+
+
+def load_or_exit(path: str | None = None, *, needs: Collection[str] | None = None) -> Config:
+    """The configuration, or exit 2 printing every problem as ``path:line: message``.
+
+    With ``needs`` (parts of ``monitor.config.AREAS``), only problems in those parts stop the
+    command; the others are printed as warnings and their parts left out.
+    """
     try:
-        return load_config(path or config_path())
+        if needs is None:
+            return load_config(path or config_path())
+        cfg, elsewhere = load_config_for(path or config_path(), needs)
     except ConfigError as exc:
         for problem in exc.problems:  # one line each, whatever the width: grep and editors
             err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
@@ -41,6 +53,15 @@ def load_or_exit(path: str | None = None) -> Config:
             f"[red]configuration is invalid: {len(exc.problems)} problem(s)[/red]", highlight=False
         )
         raise typer.Exit(2) from None
+    for problem in elsewhere:
+        err_console.print(f"warning: {problem}", markup=False, highlight=False)
+    if elsewhere:
+        err_console.print(
+            f"[yellow]warning: {len(elsewhere)} configuration problem(s) in parts this command "
+            "does not use; it runs without them (`monitor check` lists every problem)[/yellow]",
+            highlight=False,
+        )
+    return cfg
 
 
 def open_store(url: str) -> Store:
