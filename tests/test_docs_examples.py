@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from monitor.config import MonitorFile
-from monitor.score.spec import validate_watchlist
+from monitor.score.spec import TopicSpec, validate_watchlist
 from monitor.yamlsrc import Document, expand_env, parse_yaml, validation_problems
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +47,22 @@ def _problems(doc: Document) -> list[str]:
     if isinstance(data, dict) and "topics" in data:
         _, problems = validate_watchlist(doc)
         return [str(p) for p in problems]
+    topic_part = (
+        isinstance(data, dict)
+        and data
+        and set(data) <= set(TopicSpec.model_fields)
+        and isinstance(data.get("groups", {}), dict)  # Prometheus rule files have a list
+    )
+    if topic_part:
+        # part of a topic: checked against the topic's schema (its rules may name groups the
+        # example leaves out)
+        whole = {"id": "example", "name": "Example", "description": "An example.", "threshold": 1}
+        whole.update(data)
+        try:
+            TopicSpec.model_validate(whole)
+        except ValidationError as exc:
+            return [str(p) for p in validation_problems(exc, doc)]
+        return []
     if isinstance(data, list):  # a list of channels, shown as part of channels:
         doc = Document(doc.path, {"channels": data}, {"channels": doc.raw})
     elif not (isinstance(data, dict) and set(data) & set(MonitorFile.model_fields)):
