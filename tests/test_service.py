@@ -22,7 +22,7 @@ from monitor.outbox import Outbox
 from monitor.scheduler import Service
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, rss_feed
-from tests.support import write_config
+from tests.support import ALERTS_FROM_ANY_POLL, write_config
 
 
 def _free_port() -> int:
@@ -60,6 +60,7 @@ def test_healthz_metrics_and_json_logs_without_secrets(tmp_path: Path) -> None:
             tmp_path,
             f"""
             status: {{listen: "127.0.0.1:{port}"}}
+            {ALERTS_FROM_ANY_POLL}
             feeds:
               - {{url: "{feed}", name: F}}
             channels:
