@@ -7,7 +7,7 @@ takes values, returns values. Must not import fetch, store, deliver, pipeline, s
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from monitor.model import SEVERITY_RANK, Item, TopicMatch
 
@@ -21,21 +21,37 @@ class Triage:
     seen: int
 
 
-def triage(items: Iterable[Item], stored: Mapping[str, str]) -> Triage:
+def triage(
+    items: Iterable[Item],
+    stored: Mapping[str, str],
+    by_url: Mapping[str, tuple[str, str]] | None = None,
+) -> Triage:
     """Sort items by comparing their keys and content hashes with ``stored`` (key → hash).
 
     An item repeated within one document counts once, the first occurrence winning (feeds
     sometimes list the same entry twice).
+
+    ``by_url`` (canonical URL → stored key and hash, of this feed's items) catches a feed
+    that republishes an item under a new guid: an item whose key is unknown, whose URL the
+    feed carried under another key, and whose old key is gone from the document is that
+    item, under its old key (seen, or changed when its text changed), not a new one. While
+    the old key is still in the document, the two are different entries sharing a link.
     """
+    items = tuple(items)
+    present = {item.key for item in items}
     new: list[Item] = []
     changed: list[Item] = []
     seen = 0
     done: set[str] = set()
     for item in items:
+        previous = stored.get(item.key)
+        if previous is None and by_url and item.url and item.url in by_url:
+            old_key, old_hash = by_url[item.url]
+            if old_key not in present:  # the guid changed: the item keeps its first key
+                item, previous = replace(item, key=old_key), old_hash
         if item.key in done:
             continue
         done.add(item.key)
-        previous = stored.get(item.key)
         if previous is None:
             new.append(item)
         elif previous != item.content_hash:

@@ -177,6 +177,8 @@ class MatchRecord:
     story: str | None = None
     also_in: tuple[str, ...] = field(default_factory=tuple)
     urgent: bool = False
+    #: the item's title before its last amendment, when the feed changed it
+    previous_title: str | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -203,6 +205,7 @@ class MatchRecord:
             "matched_at": self.matched_at.isoformat(),
             "story": self.story,
             "also_in": list(self.also_in),
+            "previous_title": self.previous_title,
         }
 
 

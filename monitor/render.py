@@ -180,8 +180,12 @@ def story_view(entry: DigestEntry, zone: tzinfo, label: Callable[[str], str] = s
     reasons = sorted(lead.reasons, key=lambda r: -abs(r.weight))[:REASONS_SHOWN]
     also = [truncate(clean_text(name), 60) for name in entry.also_in or lead.also_in]
     also = [a for a in dict.fromkeys(also) if a]
+    title = truncate(clean_text(lead.title), TITLE_MAX) or "(untitled)"
+    before = clean_text(lead.previous_title)
+    if before and before != clean_text(lead.title):
+        title += f" (updated; was: {truncate(before, TITLE_MAX // 2)})"
     return StoryView(
-        title=truncate(clean_text(lead.title), TITLE_MAX) or "(untitled)",
+        title=title,
         url=safe_url(lead.url),
         source=_source_name(lead),
         published=_local_time(lead.published, zone),
@@ -498,6 +502,7 @@ def webhook_payload(digest: Digest) -> dict[str, Any]:
                 "match_ids": list(entry.match_ids or (lead.id,)),
                 "url": safe_url(lead.url),
                 "title": clean_text(lead.title),
+                "previous_title": clean_text(lead.previous_title) or None,
                 "summary": clean_text(lead.summary),
                 "source": clean_text(lead.feed_name) or None,
                 "feed_url": lead.feed_url,

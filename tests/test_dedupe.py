@@ -219,3 +219,41 @@ def test_match_changes_puts_each_current_match_in_exactly_one_place(
         assert SEVERITY_RANK[m.severity] > SEVERITY_RANK[previous[m.topic]]
     for m in result.refreshed:
         assert SEVERITY_RANK[m.severity] <= SEVERITY_RANK[previous[m.topic]]
+
+
+def linked(key: str, url: str, content: str = "h") -> Item:
+    return Item(
+        key=key,
+        feed_url="https://feeds.example/rss.xml",
+        title=f"Title {key}",
+        summary="",
+        url=url,
+        content_hash=content,
+    )
+
+
+def test_an_item_republished_under_a_new_guid_stays_the_stored_one() -> None:
+    """A feed that changes an item's guid (its old guid gone from the document) but keeps its
+    link republishes that item: seen when its text is the same, changed when amended, under
+    the key it was first stored with; never a second item."""
+    by_url = {"https://n.example/a": ("old-a", "h1"), "https://n.example/b": ("old-b", "h2")}
+    result = triage(
+        [
+            linked("new-a", "https://n.example/a", "h1"),
+            linked("new-b", "https://n.example/b", "h9"),
+        ],
+        {},
+        by_url,
+    )
+    assert result.new == () and result.seen == 1
+    assert [(i.key, i.content_hash) for i in result.changed] == [("old-b", "h9")]
+
+
+def test_two_entries_sharing_a_link_are_not_taken_for_a_changed_guid() -> None:
+    """While the stored key is still in the document, a new key with the same link is another
+    entry (feeds whose items all link to their home page)."""
+    home = "https://n.example/"
+    result = triage(
+        [linked("one", home, "h1"), linked("two", home, "h2")], {"one": "h1"}, {home: ("one", "h1")}
+    )
+    assert [i.key for i in result.new] == ["two"] and result.seen == 1

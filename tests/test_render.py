@@ -700,3 +700,21 @@ def test_people_read_topic_names_and_scripts_read_ids() -> None:
         assert "Unused" not in text
     body = json.loads(webhook_body(built))
     assert sorted(body["topics"]) == ["five_eyes", "norad"]
+
+
+def test_an_amended_item_shows_it_was_updated_and_its_old_title() -> None:
+    from dataclasses import replace
+
+    rec = replace(record(1, title="NORAD funding doubled"), previous_title="NORAD funding set")
+    d = digest([entry(rec)])
+    assert "NORAD funding doubled (updated; was: NORAD funding set)" in console_text(d)
+    assert "was: NORAD funding set" in " ".join(all_texts(slack_messages(d)[0]))
+    (match,) = json.loads(webhook_body(d))["matches"]
+    assert (match["title"], match["previous_title"]) == (
+        "NORAD funding doubled",
+        "NORAD funding set",
+    )
+    plain = json.loads(webhook_body(digest([entry(record(2))])))["matches"][0]
+    assert plain["previous_title"] is None and "updated" not in console_text(
+        digest([entry(record(2))])
+    )

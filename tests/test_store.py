@@ -605,3 +605,28 @@ def test_items_stored_before_migration_0005_are_compared_by_their_text(store: St
     later.save_items(b.id, [copy], [], {}, NOW + timedelta(hours=1))
     copied = later.item(url="https://b.example/c")
     assert copied is not None and copied.story == "old-story"
+
+
+def test_a_changed_guid_or_an_edited_title_stays_one_item_and_keeps_the_old_title(
+    store: Store,
+) -> None:
+    store.sync_feeds([Spec("https://a.example/feed", "A")], NOW)
+    [a] = store.claim_due_feeds(NOW, owner="w")
+    url = "https://a.example/norad"
+
+    def poll(key: str, title: str, when: datetime) -> None:
+        store.save_feed_items(a.id, [item(key, title, url=url)], lambda i: [match("norad")], when)
+
+    poll("guid-1", "NORAD plan announced", NOW)
+    poll("guid-2", "NORAD plan announced", NOW + timedelta(minutes=10))  # guid changed only
+    assert store.counts()["items"] == 1
+    poll("guid-3", "NORAD plan announced in Ottawa", NOW + timedelta(minutes=20))  # and edited
+    poll("guid-3", "NORAD plan announced in Ottawa", NOW + timedelta(minutes=30))
+    assert store.counts()["items"] == 1 and store.counts()["feed_items"] == 1
+    [listed] = store.items()
+    assert (listed.title, listed.previous_title) == (
+        "NORAD plan announced in Ottawa",
+        "NORAD plan announced",
+    )
+    [record] = store.matches()
+    assert record.previous_title == "NORAD plan announced"

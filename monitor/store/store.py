@@ -527,6 +527,27 @@ class Store:
                     out[(r.feed_id, r.key)] = r.content_hash
         return out
 
+    def _stored_by_url(
+        self, conn: Connection, pairs: Sequence[tuple[int, str]]
+    ) -> dict[int, dict[str, tuple[str, str]]]:
+        """Per feed, the key and content hash each of these canonical URLs was first stored
+        under by that feed."""
+        out: dict[int, dict[str, tuple[str, str]]] = defaultdict(dict)
+        wanted = set(pairs)
+        feed_ids = sorted({f for f, _ in wanted})
+        fi = feed_items_t.c
+        for chunk in _chunks(sorted({u for _, u in wanted}), 500):
+            rows = conn.execute(
+                select(fi.feed_id, fi.key, fi.content_hash, items_t.c.url)
+                .join(items_t, items_t.c.id == fi.item_id)
+                .where(fi.feed_id.in_(feed_ids), items_t.c.url.in_(chunk))
+                .order_by(fi.first_seen_at, fi.key)
+            )
+            for r in rows:
+                if (r.feed_id, r.url) in wanted:
+                    out[r.feed_id].setdefault(r.url, (r.key, r.content_hash))
+        return out
+
     @_translated
     def save_items(
         self,
@@ -605,6 +626,16 @@ class Store:
         score: Callable[[Item], Sequence[TopicMatch]],
     ) -> list[PollWritten]:
         stored = self._stored_hashes(conn, [(w.feed_id, i.key) for w in writes for i in w.items])
+        # links of items with a key not stored: the feed may have changed an item's guid
+        by_url = self._stored_by_url(
+            conn,
+            [
+                (w.feed_id, i.url)
+                for w in writes
+                for i in w.items
+                if i.url and (w.feed_id, i.key) not in stored
+            ],
+        )
         batches: list[_FeedBatch] = []
         for w in writes:
             sorted_items = triage(
@@ -614,6 +645,7 @@ class Store:
                     for i in w.items
                     if (w.feed_id, i.key) in stored
                 },
+                by_url.get(w.feed_id),
             )
             scored = {i.key: score(i) for i in (*sorted_items.new, *sorted_items.changed)}
             batches.append(
@@ -640,9 +672,9 @@ class Store:
             n_changed = 0
             for item in b.changed:
                 row = conn.execute(
-                    select(feed_items_t.c.item_id).where(
-                        feed_items_t.c.feed_id == b.feed_id, feed_items_t.c.key == item.key
-                    )
+                    select(feed_items_t.c.item_id, items_t.c.title)
+                    .join(items_t, items_t.c.id == feed_items_t.c.item_id)
+                    .where(feed_items_t.c.feed_id == b.feed_id, feed_items_t.c.key == item.key)
                 ).first()
                 if row is None:
                     continue
@@ -664,6 +696,8 @@ class Store:
                         content_hash=item.content_hash,
                         sketch=stories.signature_to_bytes(sig),
                         updated_at=b.now,
+                        # an amended title: the one readers saw before, for "updated (was …)"
+                        **({"previous_title": row.title} if row.title != item.title else {}),
                     )
                 )
                 self._replace_keys(conn, row.item_id, old_sig, sig)
@@ -1033,6 +1067,7 @@ class Store:
                 i.published,
                 i.story,
                 i.source,
+                i.previous_title,
             )
             .join(items_t, i.id == m.item_id)
             .order_by(func.coalesce(i.published, m.matched_at).desc(), m.id.desc())
@@ -1087,6 +1122,7 @@ class Store:
                     story=r.story,
                     also_in=tuple(others),
                     urgent=bool(r.urgent),
+                    previous_title=r.previous_title,
                 )
             )
         return out
