@@ -1,10 +1,10 @@
 """Turn a ``Digest`` into what each kind of channel sends: Slack messages, email, webhook JSON.
 
-Owns: the shape and escaping of every outgoing message, the webhook signature scheme
-(``sign_webhook`` / ``verify_webhook_signature``) and the plain-text rendering used by the
-console. Pure: values in, values out; the only file access is jinja2 reading the templates
-shipped in ``monitor/templates``. Imports ``monitor.model`` and ``monitor.schedule`` only; must not
-import config, store, deliver or anything that does network or database I/O.
+Owns: the shape and escaping of every outgoing message and the plain-text rendering used by the
+console (the webhook signature scheme is :mod:`monitor.deliver.webhook`'s). Pure: values in,
+values out; the only file access is jinja2 reading the templates shipped in
+``monitor/templates``. Imports ``monitor.model`` and ``monitor.schedule`` only; must not import
+config, store, deliver or anything that does network or database I/O.
 
 Feed text is untrusted. Every renderer cleans it first (control characters, terminal escape
 sequences and bidirectional overrides removed), then escapes it for its target: Slack mrkdwn,
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
 import re
 import unicodedata
@@ -35,8 +34,6 @@ from monitor.schedule import resolve_zone
 SCHEMA_VERSION = 1
 """Version of the webhook JSON body; bumped only when a field changes meaning or is removed."""
 
-SIGNATURE_HEADER = "X-Monitor-Signature"
-TIMESTAMP_HEADER = "X-Monitor-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 # Slack's documented Block Kit limits (docs.slack.dev/reference/block-kit/...):
@@ -534,53 +531,6 @@ def webhook_body(digest: Digest) -> bytes:
     return json.dumps(
         webhook_payload(digest), ensure_ascii=False, separators=(",", ":"), allow_nan=False
     ).encode("utf-8")
-
-
-def _secret_bytes(secret: str | bytes) -> bytes:
-    return secret.encode("utf-8") if isinstance(secret, str) else secret
-
-
-def sign_webhook(secret: str | bytes, timestamp: int, body: bytes) -> str:
-    """The ``X-Monitor-Signature`` value: ``t=<timestamp>,v1=<hex HMAC-SHA256>``.
-
-    The HMAC key is the channel's secret; the message is ``f"{timestamp}."`` followed by the
-    raw body bytes, so a receiver must verify the body exactly as received, before parsing it.
-    """
-    mac = hmac.new(_secret_bytes(secret), f"{int(timestamp)}.".encode() + body, hashlib.sha256)
-    return f"t={int(timestamp)},v1={mac.hexdigest()}"
-
-
-def verify_webhook_signature(
-    secret: str | bytes,
-    header: str,
-    body: bytes,
-    now: float | datetime,
-    tolerance_s: float = 300,
-) -> bool:
-    """Whether ``header`` is a valid signature of ``body`` made within ``tolerance_s`` of now.
-
-    This is the function receivers copy (it uses only the standard library). Several ``v1=``
-    values may be present while a secret is being rotated; any one matching is enough.
-    """
-    now_s = now.timestamp() if isinstance(now, datetime) else float(now)
-    timestamp: str | None = None
-    signatures: list[str] = []
-    for part in header.split(","):
-        key, sep, value = part.strip().partition("=")
-        if not sep:
-            return False
-        if key == "t":
-            timestamp = value
-        elif key == "v1":
-            signatures.append(value)
-    if not timestamp or not (timestamp.isascii() and timestamp.isdigit()) or not signatures:
-        return False
-    if abs(now_s - int(timestamp)) > tolerance_s:
-        return False
-    expected = hmac.new(
-        _secret_bytes(secret), timestamp.encode() + b"." + body, hashlib.sha256
-    ).hexdigest()
-    return any(hmac.compare_digest(expected, s.strip()) for s in signatures)
 
 
 # --------------------------------------------------------------------------- console

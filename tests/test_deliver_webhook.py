@@ -1,21 +1,27 @@
 """The signed-webhook sender against a real HTTP receiver on 127.0.0.1: headers, signature
-verified with the documented function, the same idempotency key on a retry, error mapping."""
+verified with the documented function, the same idempotency key on a retry, error mapping; the
+signature scheme itself."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monitor.channels import WebhookChannel
-from monitor.deliver.webhook import WebhookSender
+from monitor.deliver.webhook import WebhookSender, sign_webhook, verify_webhook_signature
 from monitor.errors import DeliveryError
 from monitor.model import Digest, DigestEntry, MatchRecord, Reason
-from monitor.render import SCHEMA_VERSION, verify_webhook_signature, webhook_body
+from monitor.render import SCHEMA_VERSION, webhook_body
 
 try:
     from tests.receiver import Receiver, Reply
@@ -218,3 +224,66 @@ def test_body_round_trips_as_json() -> None:
     assert body["kind"] == "alert"
     assert body["matches"][0]["match_ids"] == [7, 8]
     assert body["matches"][0]["topics"] == ["norad", "five_eyes"]
+
+
+def test_sign_and_verify() -> None:
+    body = b'{"a":1}'
+    header = sign_webhook("s3cret", 1_773_000_000, body)
+    assert re.fullmatch(r"t=1773000000,v1=[0-9a-f]{64}", header)
+    assert verify_webhook_signature("s3cret", header, body, now=1_773_000_100)
+    assert verify_webhook_signature(
+        b"s3cret", header, body, now=datetime.fromtimestamp(1_773_000_000, UTC)
+    )
+
+
+@pytest.mark.parametrize(
+    ("secret", "header_change", "body", "now", "valid"),
+    [
+        ("s3cret", None, b'{"a":1}', 1_773_000_000, True),
+        ("wrong", None, b'{"a":1}', 1_773_000_000, False),
+        ("s3cret", None, b'{"a":2}', 1_773_000_000, False),
+        ("s3cret", None, b'{"a":1}', 1_773_000_301, False),
+        ("s3cret", None, b'{"a":1}', 1_772_999_699, False),
+        ("s3cret", ("t=1773000000", "t=1773000001"), b'{"a":1}', 1_773_000_000, False),
+        ("s3cret", ("t=1773000000,", ""), b'{"a":1}', 1_773_000_000, False),
+        ("s3cret", ("v1=", "v0="), b'{"a":1}', 1_773_000_000, False),
+        ("s3cret", ("t=1773000000", "t=١٧٧٣٠٠٠٠٠٠"), b'{"a":1}', 1_773_000_000, False),
+        ("s3cret", (",v1=", ",v1=deadbeef,v1="), b'{"a":1}', 1_773_000_000, True),
+        ("s3cret", (",", " , "), b'{"a":1}', 1_773_000_000, True),
+    ],
+)
+def test_verify_rejects_tampering(
+    secret: str, header_change: tuple[str, str] | None, body: bytes, now: int, valid: bool
+) -> None:
+    header = sign_webhook("s3cret", 1_773_000_000, b'{"a":1}')
+    if header_change:
+        header = header.replace(*header_change)
+    assert verify_webhook_signature(secret, header, body, now) is valid
+
+
+@pytest.mark.parametrize("header", ["", "garbage", "t=,v1=", "v1=abc", "t=1", "t=1;v1=2"])
+def test_verify_rejects_malformed_headers(header: str) -> None:
+    assert verify_webhook_signature("s", header, b"", 1) is False
+
+
+@given(secret=st.text(min_size=1), ts=st.integers(0, 2**40), body=st.binary())
+def test_signature_round_trip(secret: str, ts: int, body: bytes) -> None:
+    header = sign_webhook(secret, ts, body)
+    assert verify_webhook_signature(secret, header, body, ts)
+    assert not verify_webhook_signature(secret, header, body + b"x", ts)
+
+
+def test_documented_verification_function_agrees() -> None:
+    """The receiver code in docs/delivery.md verifies what sign_webhook signs."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "delivery.md").read_text("utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
+    source = next(b for b in blocks if "def verify_signature" in b)
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "docs/delivery.md", "exec"), namespace)
+    verify = namespace["verify_signature"]
+    body = webhook_body(make_digest())
+    header = sign_webhook("whsec-0123456789abcdef", 1_773_000_000, body)
+    assert verify("whsec-0123456789abcdef", header, body, now=1_773_000_010) is True
+    assert verify("whsec-0123456789abcdef", header, body + b" ", now=1_773_000_010) is False
+    assert verify("whsec-0123456789abcdef", header, body, now=1_773_001_000) is False
+    assert verify("other-secret-0000000", header, body, now=1_773_000_010) is False
