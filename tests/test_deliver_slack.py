@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from monitor.channels import SlackChannel
-from monitor.deliver.base import parse_retry_after
 from monitor.deliver.slack import SlackSender
 from monitor.errors import DeliveryError
 from monitor.model import Digest, DigestEntry, MatchRecord, Reason
@@ -210,21 +209,3 @@ async def test_the_webhook_url_never_reaches_errors_or_logs(
     assert "SECRETtoken42" not in caplog.text
     assert "SECRETtoken42" not in repr(s)
     assert "delivered part 1/1" in caplog.text
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [
-        ("120", 120.0),
-        ("0", 0.0),
-        ("999999999", 86_400.0),
-        ("Mon, 09 Mar 2026 12:02:00 GMT", 120.0),
-        ("Mon, 09 Mar 2026 11:00:00 GMT", 0.0),
-        ("soon", None),
-        ("", None),
-        (None, None),
-        ("-5", None),
-    ],
-)
-def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
-    assert parse_retry_after(value, WHEN) == seconds

@@ -27,7 +27,6 @@ from monitor.fetch import (
     _decode_body,
     _TooLarge,
     parse_max_age,
-    parse_retry_after,
     sniff_feed,
 )
 from monitor.model import FeedState, FetchResult
@@ -262,6 +261,18 @@ async def test_retry_after_seconds_and_date(server: FeedServer, fetcher: Fetcher
     http_date = later.strftime("%a, %d %b %Y %H:%M:%S GMT")
     r = await fetcher.fetch(server.error("/ra/d", 429, retry_after=http_date))
     assert r.retry_after_s is not None and 7000 < r.retry_after_s <= 7200
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("\u00b2", None), ("-5", None), ("9" * 5000, 86_400.0), ("999999999", 86_400.0)],
+)
+async def test_unreadable_or_huge_retry_after_is_an_ordinary_error(
+    server: FeedServer, fetcher: Fetcher, value: str, expected: float | None
+) -> None:
+    r = await fetcher.fetch(server.error(f"/ra/odd/{len(value)}", 503, retry_after=value))
+    assert (r.outcome, r.error_kind, r.status) == ("error", "unavailable", 503)
+    assert r.retry_after_s == expected
 
 
 async def test_wrong_charset_body_comes_back_byte_for_byte(
@@ -641,25 +652,6 @@ def test_sniff_never_raises(body: bytes) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Pure helpers: headers and decoding
-
-
-@pytest.mark.parametrize(
-    ("value", "date", "expected"),
-    [
-        (None, None, None),
-        ("120", None, 120.0),
-        (" 0 ", None, 0.0),
-        ("-5", None, None),
-        ("soon", None, None),
-        ("1.5", None, None),
-        ("Sat, 01 Mar 2025 13:00:00 GMT", None, 3600.0),
-        ("Sat, 01 Mar 2025 11:00:00 GMT", None, 0.0),
-        ("Sat, 01 Mar 2025 13:00:00 GMT", "Sat, 01 Mar 2025 12:30:00 GMT", 1800.0),
-        ("Sat, 01 Mar 2025 13:00:00 GMT", "garbage", 3600.0),
-    ],
-)
-def test_parse_retry_after(value: str | None, date: str | None, expected: float | None) -> None:
-    assert parse_retry_after(value, date=date, now=NOW) == expected
 
 
 @pytest.mark.parametrize(

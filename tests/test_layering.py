@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "evaluate": 1,
     "seeds": 1,
     "retry": 1,
+    "retry_after": 1,
     "scrub": 1,
     "fetch": 2,
     "store": 2,

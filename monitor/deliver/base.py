@@ -1,10 +1,10 @@
 """What every sender looks like, and how HTTP outcomes become ``DeliveryError``.
 
 Owns: the ``Sender`` protocol, the mapping of HTTP statuses and httpx exceptions to
-:class:`monitor.errors.DeliveryError` (used by the Slack and webhook senders), ``Retry-After``
-parsing, and ``describe_url``, the only form in which a delivery URL may reach a message or a
-log line. Imports httpx, ``monitor.errors`` and ``monitor.model``; must not import store,
-pipeline, scheduler or cli.
+:class:`monitor.errors.DeliveryError` (used by the Slack and webhook senders), and
+``describe_url``, the only form in which a delivery URL may reach a message or a log line.
+Imports httpx, ``monitor.errors``, ``monitor.model`` and ``monitor.retry_after``; must not import
+store, pipeline, scheduler or cli.
 
 The rules, in one place:
 
@@ -12,7 +12,8 @@ The rules, in one place:
   would turn it into a GET), so the configured URL must be fixed.
 * 408 and 429 are transient; every other 4xx is permanent (retrying cannot fix it).
 * 5xx, timeouts and network errors are transient.
-* ``Retry-After`` (seconds or an HTTP date) becomes ``retry_after`` on transient errors.
+* ``Retry-After`` (seconds or an HTTP date, read by :mod:`monitor.retry_after`) becomes
+  ``retry_after`` on transient errors.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -28,11 +28,9 @@ import httpx
 
 from monitor.errors import DeliveryError
 from monitor.model import Digest
+from monitor.retry_after import parse_retry_after
 
 log = logging.getLogger("monitor.deliver")
-
-#: A receiver asking for more than a day is treated as asking for a day.
-MAX_RETRY_AFTER_S = 86_400.0
 
 ProgressCallback = Callable[[int], None]
 """Called after each accepted part with the number of parts accepted so far (1, 2, …)."""
@@ -69,24 +67,6 @@ def describe_url(url: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date), or ``None``."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    if value.isascii() and value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER_S)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER_S)
-
-
 def _body_hint(response: httpx.Response) -> str:
     """A short, printable excerpt of an error body (Slack answers with codes like no_service)."""
     try:
@@ -120,7 +100,9 @@ def error_for_response(
             "followed for deliveries, so update the configured URL",
             permanent=True,
         )
-    retry_after = parse_retry_after(response.headers.get("retry-after"), now or datetime.now(UTC))
+    retry_after = parse_retry_after(
+        response.headers.get("retry-after"), now=now or datetime.now(UTC)
+    )
     if status in (408, 429) or status >= 500:
         return DeliveryError(
             f"{what}: HTTP {status} from {where}{hint}", retry_after=retry_after, permanent=False

@@ -7,8 +7,8 @@ a feed's health. Everything the remote side can do wrong comes back as a
 :class:`~monitor.model.FetchResult` with ``outcome="error"``; only bugs raise.
 
 Decides nothing about scheduling (that is :mod:`monitor.cadence`) and touches no database. May
-import ``monitor.model``, ``monitor.errors``, ``monitor.urls`` and ``monitor.jsonfeed``; must not
-import parse, store, deliver, pipeline, scheduler or cli.
+import ``monitor.model``, ``monitor.errors``, ``monitor.urls``, ``monitor.retry_after`` and
+``monitor.jsonfeed``; must not import parse, store, deliver, pipeline, scheduler or cli.
 
 How requests are made, and why: the fetcher drives httpcore's HTTP/1.1 connections
 (:class:`httpcore.AsyncHTTP11Connection`, the protocol layer under httpx) itself, over
@@ -39,7 +39,6 @@ import ssl
 import zlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 
 import httpcore
@@ -49,6 +48,7 @@ from monitor import USER_AGENT
 from monitor.fetch.backend import AsyncioBackend
 from monitor.jsonfeed import json_feed_version
 from monitor.model import FetchResult
+from monitor.retry_after import parse_retry_after
 from monitor.urls import redact_url
 
 __all__ = [
@@ -57,7 +57,6 @@ __all__ = [
     "Fetcher",
     "Sniff",
     "parse_max_age",
-    "parse_retry_after",
     "sniff_feed",
 ]
 
@@ -212,39 +211,6 @@ def _sniff_json(body: bytes, codec: str) -> Sniff:
     return Sniff(
         None, "JSON without a JSON Feed version (such as https://jsonfeed.org/version/1.1)"
     )
-
-
-def parse_retry_after(
-    value: str | None, *, date: str | None = None, now: datetime | None = None
-) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP-date.
-
-    A date is measured against the response's own ``Date`` header when there is one (so a
-    server whose clock is off still means what it says), else against ``now``. A date in the
-    past gives 0; anything unreadable gives ``None``. Pure.
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    ref: datetime | None = None
-    if date:
-        try:
-            ref = parsedate_to_datetime(date)
-        except (TypeError, ValueError, IndexError):
-            ref = None
-    if ref is None:
-        ref = now if now is not None else datetime.now(UTC)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    if ref.tzinfo is None:
-        ref = ref.replace(tzinfo=UTC)
-    return max(0.0, (when - ref).total_seconds())
 
 
 def parse_max_age(cache_control: str | None) -> float | None:
@@ -702,7 +668,9 @@ class Fetcher:
             content_type=h.get("content-type"),
             etag=h.get("etag"),
             last_modified=h.get("last-modified"),
-            retry_after_s=parse_retry_after(h.get("retry-after"), date=h.get("date")),
+            retry_after_s=parse_retry_after(
+                h.get("retry-after"), now=datetime.now(UTC), date=h.get("date")
+            ),
             max_age_s=parse_max_age(h.get("cache-control")),
             elapsed_s=chain.elapsed(loop),
         )
@@ -762,7 +730,9 @@ class Fetcher:
         retry_after = None
         if answer is not None:
             retry_after = parse_retry_after(
-                answer.headers.get("retry-after"), date=answer.headers.get("date")
+                answer.headers.get("retry-after"),
+                now=datetime.now(UTC),
+                date=answer.headers.get("date"),
             )
         redirect_trouble = kind in ("redirect_loop", "too_many_redirects", "invalid_url")
         return FetchResult(
