@@ -34,7 +34,7 @@ from pydantic import (
 
 from monitor.channels import ChannelSpec
 from monitor.errors import ConfigError, Problem
-from monitor.parse import MAX_ENTRIES
+from monitor.model import MAX_ENTRIES
 from monitor.schedule import parse_cron
 from monitor.score.spec import TopicSpec, validate_watchlist
 from monitor.scrub import Scrubber, model_secrets, referenced_values

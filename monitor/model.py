@@ -79,6 +79,12 @@ class Entry:
     source: str | None = None
 
 
+#: Most entries read from one document unless the configuration says otherwise: a bound on the
+#: memory one document can take, well above what real feeds publish (podcast archives run to a
+#: few hundred episodes). The entries past it are counted in :attr:`ParsedFeed.cut`.
+MAX_ENTRIES = 2000
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
     """A parsed feed document."""

@@ -20,16 +20,11 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.jsonfeed import json_feed_version
-from monitor.model import Entry, ParsedFeed
+from monitor.model import MAX_ENTRIES, Entry, ParsedFeed
 
 # feedparser reports these when the document is usable anyway (a wrong or missing charset
 # declaration, a text/plain content type); anything else with no entries means "not a feed".
 _SURVIVABLE = ("CharacterEncodingOverride", "NonXMLContentType", "CharacterEncodingUnknown")
-
-#: Most entries read from one document unless the configuration says otherwise: a bound on the
-#: memory one document can take, well above what real feeds publish (podcast archives run to a
-#: few hundred episodes). The entries past it are counted in :attr:`ParsedFeed.cut`.
-MAX_ENTRIES = 2000
 
 
 def parse_feed(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
@@ -27,7 +28,9 @@ from monitor.cli.runtime import (
 )
 from monitor.config import Config, parse_duration
 from monitor.model import FeedState, MatchRecord
-from monitor.pipeline import CycleReport
+
+if TYPE_CHECKING:
+    from monitor.pipeline import CycleReport
 
 
 @app.command()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -30,11 +31,10 @@ from monitor.cli.runtime import (
     topic_names,
     utcnow,
 )
-from monitor.digest import build_digest
-from monitor.pipeline import CycleReport, PollReport
-from monitor.render import console_text
-from monitor.store import Store
 from monitor.yamlsrc import parse_yaml
+
+if TYPE_CHECKING:
+    from monitor.pipeline import CycleReport, PollReport
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,10 @@ def demo(
     ),
 ) -> None:
     """Poll the bundled sample feeds offline and show what the watchlists catch."""
+    from monitor.digest import build_digest
+    from monitor.render import console_text
+    from monitor.store import Store
+
     cfg = load_or_exit()
     feeds = demo_feeds()
     with tempfile.TemporaryDirectory(prefix="monitor-demo-") as tmp, serve_demo() as base:

@@ -25,11 +25,7 @@ from monitor.cli.runtime import (
 )
 from monitor.config import Config, load_config
 from monitor.logs import setup_logging
-from monitor.metrics import Metrics
 from monitor.model import Digest
-from monitor.outbox import HORIZON, Outbox
-from monitor.render import console_text, email_message
-from monitor.scheduler import Service
 from monitor.scrub import Scrubber
 
 log = logging.getLogger("monitor.run")
@@ -46,6 +42,10 @@ def run(
     SIGINT or SIGTERM stops new work and lets work in flight finish for a few seconds; a
     second SIGINT exits at once (the database is left consistent either way).
     """
+    from monitor.metrics import Metrics
+    from monitor.outbox import Outbox
+    from monitor.scheduler import Service
+
     scrub = Scrubber()
     cfg = load_or_exit()  # before logging is set up: problems go to stderr as path:line
     setup_logging(level=log_level, fmt=log_format, scrub=scrub)
@@ -133,6 +133,8 @@ def digest(
 ) -> None:
     """Build each channel's digest now from its undelivered matches, and send it."""
     from monitor.config import parse_duration
+    from monitor.outbox import Outbox
+    from monitor.render import console_text, email_message
 
     if html and not dry_run:
         err_console.print("--html writes the email a dry run would send; add --dry-run")
@@ -274,4 +276,4 @@ def deliveries(
     console.print(table)
 
 
-__all__ = ["HORIZON", "deliveries", "digest", "run"]
+__all__ = ["deliveries", "digest", "run"]

@@ -1,6 +1,9 @@
 """Building the running parts from a configuration: store, fetcher, matcher, pipeline.
 
 Owns: the wiring the commands share. Nothing here decides anything about feeds or matches.
+The store, fetcher, pipeline and senders are imported when first built, not when this module
+is: commands that need none of them (``--help``, ``check``, ``explain``) start without loading
+SQLAlchemy, Alembic, httpx or feedparser.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ import os
 import socket
 from collections.abc import AsyncIterator, Callable, Collection
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import httpx
 import typer
 
 from monitor import USER_AGENT, cadence
@@ -19,11 +22,13 @@ from monitor.channels import ConsoleChannel, EmailChannel, SlackChannel, Webhook
 from monitor.cli.app import config_path, err_console
 from monitor.config import Config, load_config, load_config_for
 from monitor.errors import ConfigError, StoreError
-from monitor.fetch import Fetcher
-from monitor.outbox import Sender
-from monitor.pipeline import ParsePool, Pipeline, PollReport
 from monitor.score.engine import Matcher, compile_topics
-from monitor.store import Store
+
+if TYPE_CHECKING:
+    from monitor.fetch import Fetcher
+    from monitor.outbox import Sender
+    from monitor.pipeline import Pipeline, PollReport
+    from monitor.store import Store
 
 
 def utcnow() -> datetime:
@@ -65,6 +70,8 @@ def load_or_exit(path: str | None = None, *, needs: Collection[str] | None = Non
 
 
 def open_store(url: str) -> Store:
+    from monitor.store import Store
+
     try:
         return Store.open(url)
     except StoreError as exc:
@@ -84,6 +91,8 @@ def cadence_policy(cfg: Config) -> cadence.CadencePolicy:
 
 
 def make_fetcher(cfg: Config) -> Fetcher:
+    from monitor.fetch import Fetcher
+
     p = cfg.polling
     return Fetcher(
         timeout_s=p.timeout,
@@ -107,6 +116,8 @@ def make_pipeline(
     parse_workers: int | None = None,
     on_poll: Callable[[PollReport], None] | None = None,
 ) -> Pipeline:
+    from monitor.pipeline import ParsePool, Pipeline
+
     return Pipeline(
         store,
         fetcher,
@@ -136,6 +147,8 @@ def matcher_for(cfg: Config) -> Matcher:
 @contextlib.asynccontextmanager
 async def make_senders(cfg: Config) -> AsyncIterator[dict[str, Sender]]:
     """One sender per configured channel, sharing one HTTP client for Slack and webhooks."""
+    import httpx
+
     from monitor.deliver.console import ConsoleSender
     from monitor.deliver.email import EmailSender
     from monitor.deliver.slack import SlackSender

@@ -8,7 +8,7 @@ here is imported by other layers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -18,8 +18,10 @@ from monitor.errors import InputError, Problem
 from monitor.evaluate import EvalReport, evaluate, read_jsonl
 from monitor.score.engine import compile_topics
 from monitor.score.spec import validate_watchlist
-from monitor.seeds import Skipped, as_brief, render_yaml, suggest
 from monitor.yamlsrc import first_lines, parse_yaml
+
+if TYPE_CHECKING:
+    from monitor.seeds import Skipped
 
 seeds_app = typer.Typer(help="Draft watch-topics from briefing documents.", no_args_is_help=True)
 app.add_typer(seeds_app, name="seeds")
@@ -30,6 +32,8 @@ def read_documents(
 ) -> tuple[list[tuple[str, str]], list[Skipped], list[Problem]]:
     """The text of each brief, the files skipped as not briefs (README, binary, empty...), and
     the problems that stop the draft: files that cannot be read, or no brief left at all."""
+    from monitor.seeds import Skipped, as_brief  # keyword extraction loads on use
+
     documents: list[tuple[str, str]] = []
     skipped: list[Skipped] = []
     problems: list[Problem] = []
@@ -129,6 +133,8 @@ def suggest_command(
         for line in first_lines(problems):
             typer.echo(line, err=True)
         raise typer.Exit(2)
+    from monitor.seeds import render_yaml, suggest
+
     suggestion = suggest(documents, top=top, lang=None if lang == "auto" else lang)
     draft = render_yaml(suggestion, topic_id=topic_id, name=name)
     if eval_file is None:

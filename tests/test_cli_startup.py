@@ -1,0 +1,73 @@
+"""Commands that touch neither the database nor the network start without loading what only
+those need: ``monitor --help``, ``monitor check`` and ``monitor explain --title`` import neither
+SQLAlchemy, Alembic, feedparser nor yake (each a large share of start-up time and memory)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import write_config
+
+HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "feedparser", "yake")
+
+# Runs the command line as ``monitor ARGS...`` does, then prints every module it imported.
+PROBE = """
+import json, sys
+from monitor.cli import main
+sys.argv = ["monitor", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def imported(cwd: Path, *args: str) -> tuple[object, list[str], str]:
+    """The exit code, the modules imported and the output of ``monitor ARGS...``."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    return report["code"], report["modules"], result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (("--help",), "check"),
+        (("check",), "ok"),
+        (("explain", "--title", "Ottawa opens talks on NORAD modernization funding"), "norad"),
+        (("seeds", "--help"), "suggest"),
+    ],
+)
+def test_light_commands_do_not_load_the_database_or_the_parsers(
+    tmp_path: Path, args: tuple[str, ...], expect: str
+) -> None:
+    cfg = write_config(tmp_path)
+    code, modules, out = imported(tmp_path, "--config", str(cfg), *args)
+    assert code in (0, None), out
+    assert expect in out
+    loaded = sorted({m.split(".")[0] for m in modules} & set(HEAVY))
+    assert loaded == [], f"monitor {' '.join(args)} imported {loaded}"
+
+
+def test_the_probe_sees_what_a_command_that_needs_the_database_loads(tmp_path: Path) -> None:
+    """The same probe on ``monitor feeds`` (which opens the store) does see SQLAlchemy."""
+    cfg = write_config(tmp_path)
+    code, modules, out = imported(tmp_path, "--config", str(cfg), "feeds")
+    assert code in (0, None), out
+    assert "sqlalchemy" in modules
