@@ -159,9 +159,10 @@ class PollingSettings(_Strict):
     parse_workers: int = Field(2, ge=1, le=64)
     max_bytes: Size = 10_000_000
     max_entries: int = Field(MAX_ENTRIES, ge=1, le=1_000_000)  # read from one document
+    adaptive: bool = False  # slow down for feeds that publish rarely (up to 4 intervals)
     min_interval: Duration = 300.0
     max_interval: Duration = 21600.0
-    max_backoff: Duration = 21600.0
+    max_backoff: Duration = 3600.0
     lease: Duration = 600.0  # how long a worker may hold a claimed feed before others take it
     # an item published longer ago than this never alerts at once: it goes to the digest
     alert_max_age: Duration = 43200.0

@@ -42,6 +42,7 @@ class FeedState:
     unhealthy: bool = False
     #: entries of the last parsed document past the per-document cap, not read
     entries_cut: int = 0
+    next_poll_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +285,7 @@ class FeedUpdate:
     unhealthy: bool = False
     #: entries of the parsed document past the cap (``None``: no document was parsed)
     entries_cut: int | None = None
+    next_poll_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,7 @@ class PollReport:
     duration_s: float = 0.0
     fetch_s: float = 0.0
     next_poll_at: datetime | None = None
+    next_poll_reason: str | None = None
 
 
 @dataclass
@@ -374,6 +375,20 @@ class Pipeline:
             )
         )
 
+    async def replan(self) -> int:
+        """Bring every stored next poll within the current settings (after a reload, at
+        start): ``cadence.replan`` decides, the store moves them. Returns how many moved."""
+
+        def replan_all() -> int:
+            moves = []
+            for feed in self.store.feeds(configured_only=True):
+                moved = cadence.replan(feed, self.policy)
+                if moved is not None:
+                    moves.append((feed.id, feed.next_poll_at, moved))
+            return self.store.move_next_polls(moves) if moves else 0
+
+        return await self._in_db(replan_all)
+
     async def run_cycle(
         self, *, urls: Sequence[str] | None = None, limit: int = 5000
     ) -> CycleReport:
@@ -427,6 +442,7 @@ class Pipeline:
             duration_s=time.monotonic() - t0,
             fetch_s=result.elapsed_s,
             next_poll_at=update.next_poll_at,
+            next_poll_reason=update.next_poll_reason,
         )
         _log_poll(report)
         if self.on_poll is not None:
@@ -468,6 +484,7 @@ class Pipeline:
             new_url=decision.url if decision.url != feed.url else None,
             unhealthy=decision.unhealthy,
             entries_cut=cut,
+            next_poll_reason=decision.reason,
         )
 
     async def _parse(
@@ -582,6 +599,7 @@ def _log_poll(r: PollReport) -> None:
         "matches": r.new_matches,
         "duration_ms": round(r.duration_s * 1000),
         "next_poll_at": r.next_poll_at.isoformat(timespec="seconds") if r.next_poll_at else None,
+        "next_poll_reason": r.next_poll_reason,
     }
     if r.outcome == "error":
         fields["error_kind"] = r.error_kind

@@ -21,10 +21,11 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from monitor import schedule
+from monitor import cadence, schedule
 from monitor.channels import ChannelSpec
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
+from monitor.fetch import Fetcher
 from monitor.metrics import Metrics
 from monitor.model import FeedState
 from monitor.outbox import Outbox
@@ -109,6 +110,15 @@ class Service:
     async def run(self, stop: asyncio.Event, *, grace_s: float = 4.0) -> None:
         """Start the jobs, wait for ``stop``, then let in-flight work finish for ``grace_s``."""
         await asyncio.to_thread(self.store.sync_feeds, self._feed_specs(), self.clock())
+        # next polls stored under other settings (or by an older version) are brought within
+        # the current ones
+        moved = await self.pipeline.replan()
+        if moved:
+            log.info(
+                "re-planned %d stored next poll(s) for the current polling settings",
+                moved,
+                extra={"fields": {"event": "replan", "feeds": moved}},
+            )
         if self.cfg.status.listen:
             host, _, port = self.cfg.status.listen.rpartition(":")
             try:
@@ -370,7 +380,8 @@ class Service:
             return
         # one assignment each: a poll in progress keeps the matcher it started with
         self.matcher = matcher
-        self.cfg = new
+        old, self.cfg = self.cfg, new
+        self._apply_polling(new)
         self.outbox.channels = {c.name: c for c in new.channels}
         self.outbox.lease_s = new.delivery.lease
         self.outbox.topic_names = {t.id: t.name for t in new.topics}
@@ -379,19 +390,37 @@ class Service:
         self.metrics.reload_errors.set(0)
         self.health.last_reload_at = self.clock()
         await asyncio.to_thread(self.store.sync_feeds, self._feed_specs(), self.clock())
+        replanned = await self.pipeline.replan()
         self._schedule_digests(catch_up=False)
-        log.info(
-            "configuration reloaded",
-            extra={
-                "fields": {
-                    "event": "reload",
-                    "outcome": "ok",
-                    "topics": len(new.topics),
-                    "feeds": len(new.feeds),
-                    "channels": len(new.channels),
-                }
-            },
-        )
+        pending = _needs_restart(old, new)
+        fields: dict[str, object] = {
+            "event": "reload",
+            "outcome": "ok",
+            "topics": len(new.topics),
+            "feeds": len(new.feeds),
+            "channels": len(new.channels),
+            "replanned": replanned,
+        }
+        if pending:
+            fields["needs_restart"] = ",".join(pending)
+        log.info("configuration reloaded", extra={"fields": fields})
+        if pending:
+            log.warning(
+                "%s changed: the running daemon keeps the old value until it is restarted",
+                ", ".join(pending),
+                extra={"fields": {"event": "reload", "needs_restart": ",".join(pending)}},
+            )
+
+    def _apply_polling(self, new: Config) -> None:
+        """Swap in the polling settings that apply without a restart: cadence (every next
+        poll is re-planned after this), timeouts, the size cap and the lease."""
+        p = new.polling
+        self.pipeline.policy = cadence.policy_from_settings(p)
+        self.pipeline.lease_s = p.lease
+        if isinstance(self.pipeline.fetcher, Fetcher):
+            self.pipeline.fetcher.retune(
+                timeout_s=p.timeout, deadline_s=p.deadline, max_bytes=p.max_bytes
+            )
 
     async def prune(self) -> None:
         now = self.clock()
@@ -437,6 +466,24 @@ class Service:
 
     def _feed_specs(self) -> list[Any]:
         return [f for f in self.cfg.feeds if f.enabled]
+
+
+# settings read when the daemon starts; a reload that changes one says it needs a restart
+RESTART_ONLY = ("polling.concurrency", "polling.per_host", "polling.parse_workers")
+
+
+def _needs_restart(old: Config, new: Config) -> list[str]:
+    """The start-only settings that ``new`` changes."""
+    changed = [
+        name
+        for name in RESTART_ONLY
+        if getattr(old.polling, name.split(".")[1]) != getattr(new.polling, name.split(".")[1])
+    ]
+    if old.database_url != new.database_url:
+        changed.append("database")
+    if old.status.listen != new.status.listen:
+        changed.append("status.listen")
+    return changed
 
 
 def _iso(value: datetime | None) -> str | None:

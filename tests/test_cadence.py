@@ -12,11 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.cadence import (
+    ADAPTIVE_MAX_FACTOR,
     CadenceDecision,
     CadencePolicy,
     backoff_s,
     delay_bounds,
+    describe_reason,
+    hint_ceiling_s,
     plan_next_poll,
+    replan,
     success_interval_s,
     update_rate,
 )
@@ -24,13 +28,14 @@ from monitor.model import FeedState, FetchResult
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 URL = "https://news.example.org/feed.xml"
-POLICY = CadencePolicy()  # 15 min, ±10 %, adaptive 5 min … 2 h, backoff 2 min … 6 h
+POLICY = CadencePolicy()  # 15 min, up to 10 % shorter, not adaptive, backoff 2 min … 1 h
+ADAPTIVE = CadencePolicy(adaptive=True)  # 5 min … 1 h (4 intervals, under max_interval 2 h)
 
 
 class Fixed(random.Random):
-    """A random source that always draws the same value (0.5 = no jitter at all)."""
+    """A random source that always draws the same value (0.0 = no jitter at all)."""
 
-    def __init__(self, value: float = 0.5) -> None:
+    def __init__(self, value: float = 0.0) -> None:
         super().__init__(0)
         self.value = value
 
@@ -58,7 +63,7 @@ def plan(
     *,
     policy: CadencePolicy = POLICY,
     new_items: int = 0,
-    draw: float = 0.5,
+    draw: float = 0.0,
 ) -> CadenceDecision:
     return plan_next_poll(st_, result, NOW, policy, new_items=new_items, rng=Fixed(draw))
 
@@ -78,19 +83,27 @@ def delay(d: CadenceDecision) -> float:
         (state(), ok(), POLICY, 900),
         (state(interval_s=600), ok(), POLICY, 600),
         (state(interval_s=600), FetchResult(url=URL, outcome="not_modified"), POLICY, 600),
-        # Adaptive: half an item per poll at the feed's rate, within 5 min … 2 h.
-        (state(items_per_day=96), FetchResult(url=URL, outcome="unchanged"), POLICY, 450),
-        (state(items_per_day=0.1), FetchResult(url=URL, outcome="unchanged"), POLICY, 7200),
-        (state(items_per_day=5000), FetchResult(url=URL, outcome="unchanged"), POLICY, 300),
-        (state(items_per_day=0.0), FetchResult(url=URL, outcome="unchanged"), POLICY, 7200),
+        # Adaptive (opted into): half an item per poll at the feed's rate, within 5 min and
+        # the ceiling: max_interval (2 h), but at most 4 intervals (1 h).
+        (state(items_per_day=96), FetchResult(url=URL, outcome="unchanged"), ADAPTIVE, 450),
+        (state(items_per_day=0.1), FetchResult(url=URL, outcome="unchanged"), ADAPTIVE, 3600),
+        (state(items_per_day=5000), FetchResult(url=URL, outcome="unchanged"), ADAPTIVE, 300),
+        (state(items_per_day=0.0), FetchResult(url=URL, outcome="unchanged"), ADAPTIVE, 3600),
+        (state(interval_s=60, items_per_day=0.0), ok(), ADAPTIVE, 240),
         # A configured interval outside the adaptive range widens the range.
-        (state(interval_s=8 * 3600, items_per_day=0.1), ok(), POLICY, 8 * 3600),
-        (state(interval_s=60, items_per_day=5000), ok(), POLICY, 60),
-        # Not adaptive: the interval, whatever the rate.
-        (state(items_per_day=0.1), ok(), CadencePolicy(adaptive=False), 900),
-        # Cache-Control max-age: longer is honoured up to the ceiling, shorter is ignored.
-        (state(), ok(max_age_s=3600.0), POLICY, 3600),
-        (state(), ok(max_age_s=30 * 86400.0), POLICY, 7200),
+        (state(interval_s=8 * 3600, items_per_day=0.1), ok(), ADAPTIVE, 8 * 3600),
+        (state(interval_s=60, items_per_day=5000), ok(), ADAPTIVE, 60),
+        # Not adaptive (the default): the interval, whatever the rate.
+        (state(items_per_day=0.1), ok(), POLICY, 900),
+        (state(items_per_day=0.0), FetchResult(url=URL, outcome="not_modified"), POLICY, 900),
+        (state(interval_s=60, items_per_day=0.0), ok(), POLICY, 60),
+        # Cache-Control max-age: longer is honoured up to 2 intervals (or the adaptive
+        # ceiling), shorter is ignored.
+        (state(), ok(max_age_s=1200.0), POLICY, 1200),
+        (state(), ok(max_age_s=3600.0), POLICY, 1800),
+        (state(), ok(max_age_s=30 * 86400.0), POLICY, 1800),
+        (state(interval_s=60), ok(max_age_s=86400.0), POLICY, 120),
+        (state(), ok(max_age_s=30 * 86400.0), ADAPTIVE, 3600),
         (state(), ok(max_age_s=60.0), POLICY, 900),
     ],
 )
@@ -118,8 +131,8 @@ def test_success_clears_failures_and_a_disabled_reason() -> None:
     assert (d.consecutive_failures, d.disabled_reason, d.last_error_kind) == (0, None, None)
 
 
-@pytest.mark.parametrize(("draw", "factor"), [(0.0, 0.9), (0.5, 1.0), (1.0, 1.1), (0.75, 1.05)])
-def test_jitter_spreads_the_interval(draw: float, factor: float) -> None:
+@pytest.mark.parametrize(("draw", "factor"), [(0.0, 1.0), (0.5, 0.95), (1.0, 0.9), (0.75, 0.925)])
+def test_jitter_spreads_the_interval_and_only_ever_shortens_it(draw: float, factor: float) -> None:
     assert delay(plan(state(), ok(), draw=draw)) == pytest.approx(900 * factor)
 
 
@@ -128,7 +141,7 @@ def test_jitter_draws_from_the_given_random_source() -> None:
         delay(plan_next_poll(state(), ok(), NOW, POLICY, rng=random.Random(n))) for n in range(20)
     }
     assert len(delays) > 10
-    assert all(810 <= d <= 990 for d in delays)
+    assert all(810 <= d <= 900 for d in delays)
 
 
 def test_permanent_redirect_moves_the_feed_only_on_success() -> None:
@@ -193,7 +206,7 @@ def test_rate_moves_towards_the_observation(
 
 @pytest.mark.parametrize(
     ("failures_before", "expected_s"),
-    [(0, 120), (1, 240), (2, 480), (3, 960), (6, 7680), (7, 15360), (8, 21600), (50, 21600)],
+    [(0, 120), (1, 240), (2, 480), (3, 960), (4, 1920), (5, 3600), (8, 3600), (50, 3600)],
 )
 def test_backoff_doubles_up_to_the_cap(failures_before: int, expected_s: float) -> None:
     d = plan(state(consecutive_failures=failures_before), err("timeout"))
@@ -223,24 +236,23 @@ def test_errors_that_look_permanent_are_retried_slowly(
 
 
 @pytest.mark.parametrize(
-    ("kind", "status", "retry_after", "expected_s"),
+    ("kind", "status", "retry_after", "expected_s", "reason"),
     [
-        ("unavailable", 503, 1800.0, 1800),  # longer than the backoff: honoured
-        ("rate_limited", 429, 30.0, 120),  # shorter than the backoff: the backoff stands
-        ("rate_limited", 429, 1e9, 6 * 3600),  # absurd: capped
-        ("unavailable", 503, 0.0, 120),
+        ("unavailable", 503, 1800.0, 1800, "retry-after"),  # longer than the backoff
+        ("rate_limited", 429, 30.0, 108, "backoff"),  # shorter: the backoff stands
+        ("rate_limited", 429, 115.0, 115, "retry-after"),  # never before the server asked
+        ("rate_limited", 429, 1e9, 3600, "retry-after"),  # absurd: capped
+        ("unavailable", 503, 0.0, 108, "backoff"),
     ],
 )
 def test_retry_after_is_honoured_within_bounds(
-    kind: str, status: int, retry_after: float, expected_s: float
+    kind: str, status: int, retry_after: float, expected_s: float, reason: str
 ) -> None:
-    d = plan(state(), err(kind, status, retry_after_s=retry_after), draw=0.0)
-    # With the lowest draw the backoff is 10 % short, but jitter is only ever added to a
-    # Retry-After: the feed is never polled before the server asked.
-    if retry_after > 120:
-        assert delay(d) == pytest.approx(expected_s)
-    else:
-        assert delay(d) == pytest.approx(expected_s * 0.9)
+    # the highest draw takes the most jitter off the backoff (120 s → 108 s), none off a
+    # Retry-After
+    d = plan(state(), err(kind, status, retry_after_s=retry_after), draw=1.0)
+    assert delay(d) == pytest.approx(expected_s)
+    assert d.reason == reason
 
 
 def test_gone_disables_the_feed_and_says_why_but_keeps_a_next_poll() -> None:
@@ -289,7 +301,7 @@ def test_now_must_be_aware() -> None:
 
 def test_other_time_zones_are_fine() -> None:
     toronto = timezone(timedelta(hours=-5))
-    d = plan_next_poll(state(), ok(), NOW.astimezone(toronto), POLICY, rng=Fixed())
+    d = plan_next_poll(state(), ok(), NOW.astimezone(toronto), POLICY, rng=Fixed(0.0))
     assert d.next_poll_at - NOW == timedelta(seconds=900)
 
 
@@ -447,3 +459,149 @@ def test_a_feed_is_never_given_up(feed: FeedState, policy: CadencePolicy, seed: 
         current = replace(
             current, consecutive_failures=d.consecutive_failures, last_error_kind=kind
         )
+
+
+# --------------------------------------------------------------------------------------------
+# The configured interval is the longest gap; why each next poll is when it is
+
+
+@pytest.mark.parametrize(
+    ("feed", "result", "policy", "reason"),
+    [
+        (state(), ok(), POLICY, "interval"),
+        (
+            state(items_per_day=0.0),
+            FetchResult(url=URL, outcome="not_modified"),
+            POLICY,
+            "interval",
+        ),
+        (state(items_per_day=3.0), ok(), ADAPTIVE, "adaptive"),
+        (state(), ok(max_age_s=1200.0), POLICY, "max-age"),
+        (state(), err("timeout"), POLICY, "backoff"),
+        (state(consecutive_failures=3), err("network"), POLICY, "backoff"),
+        (state(), err("not_found", 404), POLICY, "slow-backoff"),
+        (state(), err("http", 403), POLICY, "slow-backoff"),
+        (state(), err("rate_limited", 429, retry_after_s=600.0), POLICY, "retry-after"),
+        (state(), err("gone", 410), POLICY, "gone"),
+    ],
+)
+def test_each_decision_says_why(
+    feed: FeedState, result: FetchResult, policy: CadencePolicy, reason: str
+) -> None:
+    assert plan(feed, result, policy=policy).reason == reason
+
+
+@given(
+    feed=states,
+    policy=policies,
+    outcome=st.sampled_from(["ok", "not_modified", "unchanged"]),
+    new_items=st.integers(0, 5000),
+    seed=st.integers(0, 2**32),
+)
+def test_after_a_success_the_interval_is_the_longest_gap_unless_adaptive(
+    feed: FeedState, policy: CadencePolicy, outcome: str, new_items: int, seed: int
+) -> None:
+    result = FetchResult(url=URL, outcome=outcome)  # type: ignore[arg-type]
+    d = plan_next_poll(feed, result, NOW, policy, new_items=new_items, rng=random.Random(seed))
+    interval = feed.interval_s or policy.interval_s
+    ceiling = interval * (ADAPTIVE_MAX_FACTOR if policy.adaptive else 1.0)
+    assert delay(d) <= max(ceiling, policy.min_delay_s) + 1e-6
+
+
+@given(feed=states, policy=policies, max_age=st.floats(0, 1e9), seed=st.integers(0, 2**32))
+def test_max_age_lengthens_a_gap_only_up_to_its_ceiling(
+    feed: FeedState, policy: CadencePolicy, max_age: float, seed: int
+) -> None:
+    d = plan_next_poll(feed, ok(max_age_s=max_age), NOW, policy, rng=random.Random(seed))
+    interval = feed.interval_s or policy.interval_s
+    assert hint_ceiling_s(feed, policy) <= interval * max(2.0, ADAPTIVE_MAX_FACTOR) + 1e-6
+    assert delay(d) <= max(hint_ceiling_s(feed, policy), policy.min_delay_s) + 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# Re-planning stored next polls when the settings change
+
+LAST = NOW - timedelta(minutes=2)
+
+
+def stored(next_in_s: float, reason: str | None, **kw: Any) -> FeedState:
+    return state(
+        last_polled_at=LAST,
+        next_poll_at=LAST + timedelta(seconds=next_in_s),
+        next_poll_reason=reason,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize(
+    ("feed", "policy", "expected_after_last_s"),
+    [
+        # a next poll six hours out, planned by an adaptive policy: the interval now rules
+        (stored(6 * 3600, "adaptive", items_per_day=0.0), POLICY, 900),
+        (stored(6 * 3600, "adaptive", items_per_day=0.0, interval_s=60), POLICY, 60),
+        # planned before reasons were stored: the most its last outcome allows
+        (stored(6 * 3600, None), POLICY, 1800),
+        (stored(6 * 3600, None, interval_s=60), POLICY, 120),
+        (stored(6 * 3600, "max-age", interval_s=60), POLICY, 120),
+        # the interval shrank from 1 h to 15 min
+        (stored(3600, "interval"), POLICY, 900),
+        # backoff: the current cap and base rule
+        (stored(6 * 3600, "backoff", consecutive_failures=9), POLICY, 3600),
+        (stored(6 * 3600, "backoff", consecutive_failures=2), POLICY, 240),
+        (stored(6 * 3600, "slow-backoff", consecutive_failures=1), POLICY, 3600),
+        (stored(6 * 3600, "retry-after", consecutive_failures=1), POLICY, 3600),
+        (stored(6 * 3600, None, consecutive_failures=1), POLICY, 3600),
+        # within the current settings already: kept
+        (stored(600, "interval"), POLICY, None),
+        (stored(60, "interval"), CadencePolicy(interval_s=3600.0), None),
+        (stored(1800, "adaptive", items_per_day=0.0), ADAPTIVE, None),
+        (stored(7200, "adaptive", items_per_day=0.0), ADAPTIVE, 3600),
+    ],
+)
+def test_replan_brings_a_stored_next_poll_within_the_current_settings(
+    feed: FeedState, policy: CadencePolicy, expected_after_last_s: float | None
+) -> None:
+    moved = replan(feed, policy)
+    if expected_after_last_s is None:
+        assert moved is None
+    else:
+        assert moved == LAST + timedelta(seconds=expected_after_last_s)
+
+
+def test_replan_leaves_feeds_never_polled_alone() -> None:
+    assert replan(state(), POLICY) is None
+    assert replan(state(next_poll_at=NOW + timedelta(hours=6)), POLICY) is None
+
+
+@given(feed=states, result=results, policy=policies, seed=st.integers(0, 2**32))
+def test_a_fresh_plan_needs_no_replanning_under_the_same_settings(
+    feed: FeedState, result: FetchResult, policy: CadencePolicy, seed: int
+) -> None:
+    d = plan_next_poll(feed, result, NOW, policy, rng=random.Random(seed))
+    after = replace(
+        feed,
+        last_polled_at=NOW,
+        next_poll_at=d.next_poll_at,
+        next_poll_reason=d.reason,
+        consecutive_failures=d.consecutive_failures,
+        items_per_day=d.items_per_day,
+        last_error_kind=d.last_error_kind,
+    )
+    moved = replan(after, policy)
+    assert moved is None or moved >= d.next_poll_at - timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize(
+    ("reason", "failures", "text"),
+    [
+        ("interval", 0, "interval"),
+        ("backoff", 3, "backoff after 3 failures"),
+        ("backoff", 1, "backoff after 1 failure"),
+        ("slow-backoff", 2, "backoff after 2 failures (slow: the error looks permanent)"),
+        ("retry-after", 1, "server's Retry-After"),
+        ("max-age", 0, "server's max-age"),
+        (None, 0, ""),
+    ],
+)
+def test_reasons_in_words(reason: str | None, failures: int, text: str) -> None:
+    assert describe_reason(reason, failures) == text

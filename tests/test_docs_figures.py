@@ -2,7 +2,8 @@
 
 Retry waits and attempt counts of the outbox are written down once, in the "Retry schedule"
 table of docs/delivery.md; every other mention of a number of attempts anywhere in the docs
-must agree with the code too.
+must agree with the code too. The polling cadence (longest gaps, backoff, bounds of server
+hints) is written down once, in "When feeds are polled" of docs/operations.md.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor import cadence
+from monitor.config import PollingSettings, parse_duration
 from monitor.retry import RetryPolicy, wait_bounds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,3 +96,36 @@ def test_every_number_of_delivery_attempts_in_the_docs_is_the_code_one(path: Pat
         f"{path.name} states {sorted(wrong)} delivery attempts; the code makes "
         f"{RetryPolicy().max_attempts} (docs/delivery.md, 'Retry schedule')"
     )
+
+
+def test_the_polling_cadence_table_is_the_code_cadence() -> None:
+    doc = _section((ROOT / "docs" / "operations.md").read_text(encoding="utf-8"), "## When feeds")
+    settings = PollingSettings()
+    policy = cadence.policy_from_settings(settings)
+    rows = {row[0]: row for row in _table_rows(doc)}
+    # every reason the code gives has its row, in the words `monitor feeds` shows
+    for reason in cadence.REASONS:
+        text = cadence.describe_reason(reason, 3).replace("3 failures", "N failures")
+        assert f"`{text}`" in rows, f"docs/operations.md has no row for '{text}'"
+
+    defaults = dict(re.findall(r"`polling\.(\w+)` \(default (\w+)\)", doc))
+    assert defaults, "the defaults are stated"
+    for name, value in defaults.items():
+        assert parse_duration(value) == getattr(settings, name), name
+    jitter = re.search(r"`polling\.jitter`, (\d+)% by default", doc)
+    assert jitter and float(jitter.group(1)) / 100 == settings.jitter
+
+    adaptive = rows["`adaptive`"][2]
+    factor = re.search(r"(\d+) × the interval", adaptive)
+    assert factor and float(factor.group(1)) == cadence.ADAPTIVE_MAX_FACTOR
+    max_age = re.search(r"up to (\d+) × the interval", rows["`server's max-age`"][2])
+    assert max_age and float(max_age.group(1)) == cadence.MAX_AGE_FACTOR
+
+    backoff = next(row for key, row in rows.items() if key.startswith("`backoff after"))[2]
+    steps = re.search(r": ((?:\d+, )+\d+) min, then (\d+) h", backoff)
+    assert steps, backoff
+    minutes = [float(m) * 60 for m in steps.group(1).split(", ")]
+    assert minutes == [cadence.backoff_s(n, policy) for n in range(1, len(minutes) + 1)]
+    assert cadence.backoff_s(len(minutes) + 1, policy) == float(steps.group(2)) * 3600
+    assert cadence.backoff_s(1, policy, slow=True) == 3600  # "1 h from the first failure"
+    assert policy.max_retry_after_s == settings.max_backoff  # "up to polling.max_backoff"

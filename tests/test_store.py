@@ -445,7 +445,9 @@ def test_migration_0004_keeps_a_random_installation_id_both_ways(store: Store) -
     assert re.fullmatch(r"[0-9a-f]{32}", first) and store.installation_id() == first
     store.sync_feeds([Spec("https://a.example/feed", "A")], NOW)
     migrate("0003")
-    assert "meta" not in tables() and len(store.feeds()) == 1
+    with store.engine.connect() as conn:  # the columns of later revisions are not there yet
+        feeds = conn.execute(sa.text("SELECT count(*) FROM feeds")).scalar_one()
+    assert "meta" not in tables() and feeds == 1
     migrate("head")
     again = store.installation_id()
     assert "meta" in tables() and re.fullmatch(r"[0-9a-f]{32}", again) and again != first

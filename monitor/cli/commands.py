@@ -16,6 +16,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from monitor.cadence import describe_reason
 from monitor.cli.app import app, config_path, console, err_console, iso, local
 from monitor.cli.runtime import (
     READING,
@@ -95,6 +96,7 @@ def poll(
             pipeline = make_pipeline(cfg, store, fetcher, lambda: matcher)
             try:
                 with console.status("polling…"):
+                    await pipeline.replan()  # next polls stored under other settings
                     return await pipeline.run_cycle(urls=urls)
             finally:
                 pipeline.close()
@@ -196,6 +198,7 @@ def feeds(
                         "last_success_at": iso(s.last_success_at),
                         "last_polled_at": iso(s.last_polled_at),
                         "next_poll_at": iso(s.next_poll_at),
+                        "next_poll_reason": s.next_poll_reason,
                         "status": _health(s),
                         "consecutive_failures": s.consecutive_failures,
                         "last_error_kind": s.last_error_kind,
@@ -219,6 +222,7 @@ def feeds(
         "failures",
         "last error",
         "next poll",
+        "why",
         "items/day",
     ):
         table.add_column(col, overflow="fold")
@@ -240,6 +244,7 @@ def feeds(
             str(s.consecutive_failures),
             escape(scrub(health)),
             local(s.next_poll_at, cfg.timezone) or "now",
+            describe_reason(s.next_poll_reason, s.consecutive_failures),
             f"{s.items_per_day:.1f}" if s.items_per_day is not None else "",
         )
     console.print(table)

@@ -80,14 +80,7 @@ def open_store(url: str) -> Store:
 
 
 def cadence_policy(cfg: Config) -> cadence.CadencePolicy:
-    p = cfg.polling
-    return cadence.CadencePolicy(
-        interval_s=p.interval,
-        jitter=p.jitter,
-        min_interval_s=p.min_interval,
-        max_interval_s=p.max_interval,
-        max_backoff_s=p.max_backoff,
-    )
+    return cadence.policy_from_settings(cfg.polling)
 
 
 def make_fetcher(cfg: Config) -> Fetcher:

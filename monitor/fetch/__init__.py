@@ -412,6 +412,22 @@ class Fetcher:
         # per read and write of a request; connecting is timed in _connect
         self._timeout = {"read": timeout_s, "write": timeout_s}
 
+    def retune(self, *, timeout_s: float, deadline_s: float, max_bytes: int) -> None:
+        """Apply new timeouts and a new size cap to the fetches that start from now on (a
+        configuration reload). ``concurrency`` and ``per_host`` size the pools: they are set
+        when the fetcher is made."""
+        for name, value in (
+            ("timeout_s", timeout_s),
+            ("deadline_s", deadline_s),
+            ("max_bytes", max_bytes),
+        ):
+            if not value > 0:
+                raise ValueError(f"Fetcher: {name} must be greater than 0, got {value!r}")
+        self.timeout_s = float(timeout_s)
+        self.deadline_s = float(deadline_s)
+        self.max_bytes = int(max_bytes)
+        self._timeout = {"read": self.timeout_s, "write": self.timeout_s}
+
     async def __aenter__(self) -> Fetcher:
         return self
 

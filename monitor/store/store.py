@@ -196,6 +196,7 @@ def _poll_values(upd: FeedUpdate) -> dict[str, Any]:
     values: dict[str, Any] = {
         "last_polled_at": upd.polled_at,
         "next_poll_at": upd.next_poll_at,
+        "next_poll_reason": upd.next_poll_reason,
         "last_status": upd.status,
         "consecutive_failures": upd.consecutive_failures,
         "unhealthy": upd.unhealthy,
@@ -280,6 +281,7 @@ def _feed_state(row: Any) -> FeedState:
         items_per_day=row.items_per_day,
         unhealthy=bool(row.unhealthy),
         entries_cut=row.entries_cut or 0,
+        next_poll_reason=row.next_poll_reason,
     )
 
 
@@ -458,6 +460,22 @@ class Store:
                     }
                     rows = [r for r in rows if r.id in mine]
             return [_feed_state(r) for r in rows]
+
+    @_translated
+    def move_next_polls(self, moves: Sequence[tuple[int, datetime | None, datetime]]) -> int:
+        """Set feeds' next poll times: ``(feed id, the time read, the new time)`` each. A feed
+        whose next poll changed since it was read (a poll just wrote it) is left alone.
+        Returns how many moved."""
+        c = feeds_t.c
+        moved = 0
+        with self.engine.begin() as conn:
+            for feed_id, was, new in moves:
+                same = c.next_poll_at.is_(None) if was is None else c.next_poll_at == was
+                result = conn.execute(
+                    update(feeds_t).where(c.id == feed_id, same).values(next_poll_at=new)
+                )
+                moved += int(result.rowcount or 0)
+        return moved
 
     @_translated
     def release_leases(self, owner: str) -> int:

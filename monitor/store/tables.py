@@ -55,6 +55,7 @@ class FeedRow(SQLModel, table=True):
     last_modified: str | None = None
     body_hash: str | None = None
     next_poll_at: datetime | None = _ts(index=True)
+    next_poll_reason: str | None = None
     last_polled_at: datetime | None = _ts()
     last_success_at: datetime | None = _ts()
     last_status: int | None = None
