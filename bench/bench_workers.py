@@ -14,12 +14,15 @@ are started together and the script measures:
 * warm cycle: every feed is made due again; until every feed has been polled again (nothing
   changed: conditional GETs answered 304 or unchanged bodies).
 
-It prints wall seconds and feeds per second for each, and how the feeds were shared.
+It prints wall seconds and feeds per second for each, and how the polls of each cycle were
+split between the workers (counted from their `event=poll` log lines): the warm cycle makes
+every feed due at the same moment, where the first worker to claim used to take them all.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -27,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -94,7 +98,31 @@ def wait_all_polled(engine: sa.Engine, total: int, after: float | None) -> float
         time.sleep(0.05)
 
 
-def run(n: int, database: str, urls: list[str]) -> dict[str, float]:
+def polls_per_worker(logs: list[Path]) -> list[int]:
+    counts = []
+    for log in logs:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        counts.append(
+            sum(
+                1
+                for line in lines
+                if line.startswith("{") and json.loads(line).get("event") == "poll"
+            )
+        )
+    return counts
+
+
+@dataclass
+class Result:
+    cold_s: float
+    warm_s: float
+    items: int
+    feeds: int
+    cold_split: list[int]
+    warm_split: list[int]
+
+
+def run(n: int, database: str, urls: list[str]) -> Result:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(database)
     with admin.begin() as conn:
@@ -123,7 +151,8 @@ def run(n: int, database: str, urls: list[str]) -> dict[str, float]:
                 cwd=tmp,
             )
             t0 = time.monotonic()
-            for _ in range(n):
+            logs = [Path(tmp) / f"worker{i}.log" for i in range(n)]
+            for log in logs:
                 workers.append(
                     subprocess.Popen(
                         [
@@ -135,21 +164,25 @@ def run(n: int, database: str, urls: list[str]) -> dict[str, float]:
                             "run",
                             "--tick",
                             "0.5",
-                            "--log-level",
-                            "WARNING",
+                            "--log-format",
+                            "json",
                         ],
                         env=env,
                         cwd=tmp,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
+                        stdout=log.open("w"),
+                        stderr=subprocess.STDOUT,
                     )
                 )
             wait_all_polled(engine, len(urls), None)
             cold = time.monotonic() - t0
+            time.sleep(1)  # let the last poll lines reach the logs
+            cold_split = polls_per_worker(logs)
             mark = time.time()
             with engine.begin() as conn:
                 conn.execute(sa.text("UPDATE feeds SET next_poll_at = now()"))
             warm = wait_all_polled(engine, len(urls), mark)
+            time.sleep(1)
+            warm_split = [b - a for a, b in zip(cold_split, polls_per_worker(logs), strict=True)]
             with engine.connect() as conn:
                 items = conn.execute(sa.text("SELECT count(*) FROM items")).scalar_one()
                 share = conn.execute(
@@ -164,7 +197,7 @@ def run(n: int, database: str, urls: list[str]) -> dict[str, float]:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
-    return {"cold_s": cold, "warm_s": warm, "items": float(items), "feeds": float(len(share))}
+    return Result(cold, warm, int(items), len(share), cold_split, warm_split)
 
 
 def main() -> None:
@@ -189,14 +222,18 @@ def main() -> None:
         f"{args.feeds} feeds × {args.items} items on {len(bases)} loopback hosts, "
         f"{args.latency * 1000:.0f} ms server latency, {os.cpu_count()} cores"
     )
-    print(f"{'workers':>7} {'cold cycle s':>13} {'feeds/s':>8} {'warm cycle s':>13} {'feeds/s':>8}")
+    print(
+        f"{'workers':>7} {'cold cycle s':>13} {'feeds/s':>8} {'warm cycle s':>13} {'feeds/s':>8}"
+        f"  {'cold split':>16}  {'warm split':>16}"
+    )
     try:
         for n in (int(x) for x in args.workers.split(",")):
             r = run(n, args.database, urls)
-            assert r["feeds"] == args.feeds, r
+            assert r.feeds == args.feeds, r
+            cold, warm = "/".join(map(str, r.cold_split)), "/".join(map(str, r.warm_split))
             print(
-                f"{n:>7} {r['cold_s']:>13.1f} {args.feeds / r['cold_s']:>8.0f} "
-                f"{r['warm_s']:>13.1f} {args.feeds / r['warm_s']:>8.0f}",
+                f"{n:>7} {r.cold_s:>13.1f} {args.feeds / r.cold_s:>8.0f} "
+                f"{r.warm_s:>13.1f} {args.feeds / r.warm_s:>8.0f}  {cold:>16}  {warm:>16}",
                 flush=True,
             )
     finally:

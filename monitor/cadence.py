@@ -60,6 +60,7 @@ __all__ = [
     "CadencePolicy",
     "adaptive_ceiling_s",
     "backoff_s",
+    "claim_size",
     "delay_bounds",
     "describe_reason",
     "hint_ceiling_s",
@@ -417,3 +418,20 @@ def describe_reason(reason: str | None, failures: int = 0) -> str:
         "retry-after": "server's Retry-After",
         "gone": "410 Gone: disabled",
     }.get(reason, reason)
+
+
+def claim_size(free: int, due: int, *, busy: int, mine: int, workers: int) -> int:
+    """How many due feeds one worker claims now, when ``workers`` workers share the database.
+
+    The work in hand is what is ``due`` (claimed by nobody) plus what is ``busy`` (polled by
+    any worker lately or being polled, ``mine`` of it by this one); this worker's share of it
+    is an equal part (rounded up) less what it has already taken. It claims that share, never
+    more than its ``free`` slots nor than is due. So feeds that fall due together are spread
+    over the workers instead of going to whichever claims first, and a worker that took more
+    than its share lately leaves more to the others; what a worker leaves is claimed at the
+    others' next claim (a worker that died stops counting when it is no longer seen).
+    """
+    if free <= 0 or due <= 0:
+        return 0
+    share = -(-(due + max(busy, mine)) // max(1, workers)) - mine
+    return max(0, min(free, due, share))

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from multiprocessing import get_context
 from typing import Protocol, TypeVar
@@ -374,6 +374,18 @@ class Pipeline:
                 urls=urls,
             )
         )
+
+    async def heartbeat(self, live_s: float) -> int:
+        """Say this worker is alive; returns how many workers share the database."""
+        return await self._in_db(
+            partial(self.store.heartbeat, self.owner, self.clock(), live_s=live_s)
+        )
+
+    async def count_due(self, window_s: float) -> tuple[int, int]:
+        """Feeds due and claimed by nobody, and feeds polled by any worker in the last
+        ``window_s`` seconds or being polled."""
+        now = self.clock()
+        return await self._in_db(self.store.count_due, now, now - timedelta(seconds=window_s))
 
     async def replan(self) -> int:
         """Bring every stored next poll within the current settings (after a reload, at

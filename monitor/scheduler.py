@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -84,6 +85,8 @@ class Service:
         self._claiming = False
         self._backlog = False
         self._refill_at = max(1, self.capacity // 4)  # free slots worth a claim between ticks
+        self._workers = 1  # workers sharing the database, as of the last tick
+        self._started: deque[datetime] = deque()  # when this worker claimed its recent polls
         self._round = CycleReport(started_at=self.health.started_at)
         self._round_t0 = time.monotonic()
         self._scheduler: AsyncIOScheduler | None = None
@@ -201,6 +204,10 @@ class Service:
             await self.status.stop()
         # feeds claimed but not finished go back to the pool now, not when the lease expires
         await asyncio.to_thread(self.store.release_leases, self.pipeline.owner)
+        try:
+            await asyncio.to_thread(self.store.leave, self.pipeline.owner)
+        except MonitorError as exc:
+            log.warning("cannot remove this worker from the database's list: %s", exc)
         log.info("stopped", extra={"fields": {"event": "stop"}})
 
     def _job(
@@ -236,6 +243,10 @@ class Service:
         workers sharing a database each claim what is due, and a feed is claimed by one.
         """
         self.health.last_tick_at = self.clock()
+        try:
+            self._workers = await self.pipeline.heartbeat(max(WORKER_LIVE_S, 3 * self.tick_s))
+        except MonitorError as exc:  # the claim below reports the database too
+            log.warning("cannot record this worker's heartbeat: %s", exc)
         await self._refill()
         if any(c.alerts for c in self.cfg.channels):
             await self.build_alerts()
@@ -249,11 +260,23 @@ class Service:
             return
         self._claiming = True
         try:
-            feeds = await self.pipeline.claim(limit=free)
+            # with other workers, claim this worker's share of what is due (cadence decides)
+            limit = free
+            if self._workers > 1:
+                # the work of about one round of ticks: what is due, what was polled lately
+                now = self.clock()
+                while self._started and self._started[0] < now - timedelta(seconds=self.tick_s):
+                    self._started.popleft()
+                due, busy = await self.pipeline.count_due(self.tick_s)
+                mine = max(len(self._started), len(self._polls))
+                limit = cadence.claim_size(free, due, busy=busy, mine=mine, workers=self._workers)
+            feeds = await self.pipeline.claim(limit=limit) if limit else []
+            self._started.extend(self.clock() for _ in feeds)
         finally:
             self._claiming = False
-        # a full batch means more may be due: refill as slots free up, not at the next tick
-        self._backlog = len(feeds) == free
+        # a batch that filled the free slots means more may be due: refill as slots free up,
+        # not at the next tick (a share leaves the rest to the other workers)
+        self._backlog = limit == free and len(feeds) == free
         for feed in feeds:
             if not self._round.polls:
                 self._round = CycleReport(started_at=self.clock())
@@ -467,6 +490,9 @@ class Service:
     def _feed_specs(self) -> list[Any]:
         return [f for f in self.cfg.feeds if f.enabled]
 
+
+# a worker that has not ticked for this long (or 3 of its ticks) no longer gets a share
+WORKER_LIVE_S = 30.0
 
 # settings read when the daemon starts; a reload that changes one says it needs a restart
 RESTART_ONLY = ("polling.concurrency", "polling.per_host", "polling.parse_workers")

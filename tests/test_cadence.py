@@ -16,6 +16,7 @@ from monitor.cadence import (
     CadenceDecision,
     CadencePolicy,
     backoff_s,
+    claim_size,
     delay_bounds,
     describe_reason,
     hint_ceiling_s,
@@ -605,3 +606,49 @@ def test_a_fresh_plan_needs_no_replanning_under_the_same_settings(
 )
 def test_reasons_in_words(reason: str | None, failures: int, text: str) -> None:
     assert describe_reason(reason, failures) == text
+
+
+# --------------------------------------------------------------------------------------------
+# Sharing due feeds between workers
+
+
+@pytest.mark.parametrize(
+    ("free", "due", "busy", "mine", "workers", "claim"),
+    [
+        (50, 30, 0, 0, 1, 30),  # alone: everything due, up to the free slots
+        (10, 30, 0, 0, 1, 10),
+        (50, 30, 0, 0, 2, 15),  # two workers, nothing in flight: half each
+        (50, 15, 15, 0, 2, 15),  # the other took its half: this one takes the rest
+        (50, 29, 0, 0, 2, 15),  # rounded up
+        (50, 30, 0, 0, 3, 10),
+        (50, 1, 0, 0, 2, 1),  # one due feed is claimed, not left for later
+        (50, 10, 20, 20, 2, 0),  # this worker already polls more than its share
+        (50, 10, 20, 10, 2, 5),
+        (0, 30, 0, 0, 2, 0),
+        (50, 0, 30, 0, 2, 0),
+    ],
+)
+def test_claim_size_is_a_fair_share(
+    free: int, due: int, busy: int, mine: int, workers: int, claim: int
+) -> None:
+    assert claim_size(free, due, busy=busy, mine=mine, workers=workers) == claim
+
+
+@given(
+    free=st.integers(0, 500),
+    due=st.integers(0, 5000),
+    busy=st.integers(0, 5000),
+    workers=st.integers(1, 20),
+)
+def test_idle_workers_together_claim_everything_due(
+    free: int, due: int, busy: int, workers: int
+) -> None:
+    # workers with nothing in flight, claiming one after another, leave nothing due behind
+    # (unless their free slots run out), and none takes more than it can poll
+    left, claimed = due, []
+    for _ in range(workers):
+        n = claim_size(free, left, busy=busy + sum(claimed), mine=0, workers=workers)
+        assert 0 <= n <= min(free, left)
+        claimed.append(n)
+        left -= n
+    assert left == 0 or free * workers < due

@@ -9,6 +9,7 @@ expires.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -16,12 +17,19 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from monitor.cadence import policy_from_settings
+from monitor.config import load_config
+from monitor.fetch import Fetcher
+from monitor.outbox import Outbox
+from monitor.pipeline import Pipeline, PollReport
+from monitor.scheduler import Service
+from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, rss_feed
 from tests.support import write_config
 
@@ -182,3 +190,67 @@ def test_three_workers_share_the_feeds_and_the_digests(tmp_path: Path, database:
     printed = sum(log.read_text().count("Policy Monitor digest") for log in logs[1:])
     printed += logs[0].read_text().count("Policy Monitor digest")
     assert printed == len(digests), (printed, digests)
+
+
+async def test_feeds_due_together_are_split_between_the_workers(
+    tmp_path: Path, database: str
+) -> None:
+    """Two workers claim in turn, as their ticks fall: the first to claim takes its share of
+    what is due, not everything (before, it took all 30 feeds every round and the other
+    worker none)."""
+    feeds, rounds = 30, 4
+    with FeedServer() as server:
+        urls = [
+            server.feed(f"/s/{n}.xml", rss_feed(f"S{n}", [SampleItem(f"Item {n}")]))
+            for n in range(feeds)
+        ]
+        listed = "".join(f'  - {{url: "{u}"}}\n' for u in urls)
+        path = write_config(
+            tmp_path,
+            f"""
+            database: "{database}"
+            polling: {{interval: 10s, jitter: 0%, per_host: 50}}
+            feeds:
+            """,
+        )
+        path.write_text(path.read_text() + listed, encoding="utf-8")
+        cfg = load_config(path, environ={})
+        now = [datetime(2026, 12, 1, 12, tzinfo=UTC)]
+        polled: dict[str, list[PollReport]] = {"a": [], "b": []}
+        stores = [Store.open(cfg.database_url) for _ in polled]
+        services: list[Service] = []
+        async with Fetcher(per_host=50) as fetcher:
+            for owner, store in zip(polled, stores, strict=True):
+                pipeline = Pipeline(
+                    store,
+                    fetcher,
+                    lambda: services[0].current_matcher(),
+                    policy_from_settings(cfg.polling),
+                    owner=owner,
+                    clock=lambda: now[0],
+                    on_poll=polled[owner].append,
+                )
+                services.append(
+                    Service(cfg, store, pipeline, Outbox(store, {}, ()), clock=lambda: now[0])
+                )
+            stores[0].sync_feeds(cfg.feeds, now[0])
+            try:
+                first_round: dict[str, int] = {}
+                for _ in range(rounds):
+                    for _tick in range(2):  # a tick of each, then the next ones
+                        for service in services:  # one claims, then the other, at once
+                            await service.poll_tick()
+                        for service in services:
+                            while service._polls:
+                                await asyncio.wait(set(service._polls))
+                    first_round = first_round or {o: len(r) for o, r in polled.items()}
+                    now[0] += timedelta(seconds=11)  # every feed is due again
+            finally:
+                for service in services:
+                    service.pipeline.close()
+                for store in stores:
+                    store.close()
+    assert sum(len(r) for r in polled.values()) == feeds * rounds, "each feed once a round"
+    # in the first round the second worker was not known yet; after it the polls are shared
+    later = {owner: len(reports) - first_round[owner] for owner, reports in polled.items()}
+    assert min(later.values()) >= 0.3 * feeds * (rounds - 1), f"polls per worker: {later}"

@@ -62,6 +62,7 @@ from monitor.store.tables import (
     MatchRow,
     MetaRow,
     StoryBandRow,
+    WorkerRow,
 )
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ bands_t = StoryBandRow.__table__  # type: ignore[attr-defined]
 deliveries_t = DeliveryRow.__table__  # type: ignore[attr-defined]
 delivery_matches_t = DeliveryMatchRow.__table__  # type: ignore[attr-defined]
 meta_t = MetaRow.__table__  # type: ignore[attr-defined]
+workers_t = WorkerRow.__table__  # type: ignore[attr-defined]
 
 STORY_WINDOW = timedelta(days=3)
 PRUNE_LOCK = 0x6D6F6E0002  # advisory lock key of the retention job ("mon" + 2)
@@ -425,15 +427,12 @@ class Store:
         unless asked for by URL (``urls``), which also ignores when they are due.
         """
         c = feeds_t.c
-        query = select(feeds_t).where(or_(c.lease_until.is_(None), c.lease_until < now))
         if urls is None:
-            query = query.where(
-                c.configured.is_(True),
-                c.disabled_reason.is_(None),
-                or_(c.next_poll_at.is_(None), c.next_poll_at <= now),
-            )
+            query = select(feeds_t).where(self._due(now))
         else:  # feeds asked for by URL are polled now, due or not, even if disabled
-            query = query.where(c.url.in_(list(urls)))
+            query = select(feeds_t).where(
+                or_(c.lease_until.is_(None), c.lease_until < now), c.url.in_(list(urls))
+            )
         query = query.order_by(c.next_poll_at.asc().nulls_first(), c.id).limit(limit)
         if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
@@ -476,6 +475,48 @@ class Store:
                 )
                 moved += int(result.rowcount or 0)
         return moved
+
+    def _due(self, now: datetime) -> Any:
+        """The condition of a configured, enabled feed that is due and not leased at ``now``."""
+        c = feeds_t.c
+        return and_(
+            or_(c.lease_until.is_(None), c.lease_until < now),
+            c.configured.is_(True),
+            c.disabled_reason.is_(None),
+            or_(c.next_poll_at.is_(None), c.next_poll_at <= now),
+        )
+
+    @_translated
+    def count_due(self, now: datetime, since: datetime) -> tuple[int, int]:
+        """How many feeds are due at ``now`` and claimed by no worker, and how many were
+        polled since ``since`` or are being polled (claimed, their lease running)."""
+        c = feeds_t.c
+        with self.engine.connect() as conn:
+            due = conn.execute(select(func.count()).select_from(feeds_t).where(self._due(now)))
+            busy = conn.execute(
+                select(func.count())
+                .select_from(feeds_t)
+                .where(or_(c.lease_until >= now, c.last_polled_at >= since))
+            )
+            return int(due.scalar_one()), int(busy.scalar_one())
+
+    @_translated
+    def heartbeat(self, owner: str, now: datetime, *, live_s: float) -> int:
+        """Record that worker ``owner`` is alive at ``now``; forget workers not seen for
+        ``live_s`` seconds. Returns how many workers are alive, this one included."""
+        c = workers_t.c
+        with self.engine.begin() as conn:
+            seen = conn.execute(update(workers_t).where(c.name == owner).values(seen_at=now))
+            if not seen.rowcount:
+                conn.execute(workers_t.insert().values(name=owner, seen_at=now))
+            conn.execute(workers_t.delete().where(c.seen_at < now - timedelta(seconds=live_s)))
+            return int(conn.execute(select(func.count()).select_from(workers_t)).scalar_one())
+
+    @_translated
+    def leave(self, owner: str) -> None:
+        """Worker ``owner`` stops: the others need not wait for it to be forgotten."""
+        with self.engine.begin() as conn:
+            conn.execute(workers_t.delete().where(workers_t.c.name == owner))
 
     @_translated
     def release_leases(self, owner: str) -> int:

@@ -184,3 +184,13 @@ class MetaRow(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     value: str = Field(sa_type=Text)
+
+
+class WorkerRow(SQLModel, table=True):
+    """A `monitor run` process sharing the database, and when it last said it was alive
+    (several workers split the due feeds between them)."""
+
+    __tablename__ = "workers"
+
+    name: str = Field(primary_key=True)
+    seen_at: datetime | None = _ts()
