@@ -385,7 +385,7 @@ def test_parse_deadline_is_configurable_and_checked(tmp_path: Path) -> None:
     assert load_config(write_config(tmp_path), environ={}).polling.parse_deadline == 10
     path = write_config(tmp_path, "polling: {parse_deadline: 45s}\n")
     assert load_config(path, environ={}).polling.parse_deadline == 45
-    for bad, says in (("0s", "out of range"), ("2h", "out of range"), ("soon", "not a duration")):
+    for bad, says in (("0s", "longer than 0"), ("2h", "out of range"), ("soon", "not a duration")):
         path = write_config(tmp_path, f"polling:\n  parse_deadline: {bad}\n")
         with pytest.raises(ConfigError) as info:
             load_config(path, environ={})
