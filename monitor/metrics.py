@@ -86,6 +86,12 @@ class Metrics:
             "Problems in the last rejected configuration edit (0 when the last reload was good)",
             registry=r,
         )
+        self.job_failures = Gauge(
+            "monitor_job_failures",
+            "Failures in a row of each scheduled job (0 once it succeeds again)",
+            ["job"],
+            registry=r,
+        )
         if sample is not None:
             r.register(_Sampled(sample))
 

@@ -22,7 +22,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from monitor import cadence, schedule
+from monitor import cadence, jobs, schedule
 from monitor.channels import ChannelSpec
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
@@ -48,6 +48,7 @@ class Health:
     last_cycle_duration_s: float | None = None
     last_reload_at: datetime | None = None
     reload_errors: list[str] = field(default_factory=list)
+    jobs: dict[str, jobs.JobState] = field(default_factory=dict)
 
 
 class Service:
@@ -66,6 +67,8 @@ class Service:
         flush_s: float = 15.0,
         watch_s: float = 2.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        failing_after: int = jobs.FAILING_AFTER,
+        retry_s: float = 30.0,
     ) -> None:
         self.cfg = cfg
         self.store = store
@@ -76,6 +79,8 @@ class Service:
         self.flush_s = flush_s
         self.watch_s = watch_s
         self.clock = clock
+        self.failing_after = failing_after
+        self.retry_s = retry_s  # first wait before a failed digest job runs again
         self.matcher: Matcher = compile_topics(cfg.topics)
         self.health = Health(started_at=clock())
         self.metrics = metrics or Metrics(self.gauges)
@@ -145,7 +150,7 @@ class Service:
         now = datetime.now(UTC)
         common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
         sched.add_job(
-            self._job(self.poll_tick),
+            self._job(self.poll_tick, "poll"),
             "interval",
             seconds=self.tick_s,
             id="poll",
@@ -153,7 +158,7 @@ class Service:
             **common,
         )
         sched.add_job(
-            self._job(self.flush),
+            self._job(self.flush, "flush"),
             "interval",
             seconds=self.flush_s,
             id="flush",
@@ -162,14 +167,14 @@ class Service:
         )
         if self.reload_config is not None:
             sched.add_job(
-                self._job(self.check_reload),
+                self._job(self.check_reload, "reload"),
                 "interval",
                 seconds=self.watch_s,
                 id="reload",
                 **common,
             )
         sched.add_job(
-            self._job(self.prune),
+            self._job(self.prune, "prune"),
             "interval",
             hours=6,
             id="prune",
@@ -211,9 +216,10 @@ class Service:
         log.info("stopped", extra={"fields": {"event": "stop"}})
 
     def _job(
-        self, fn: Callable[[], Coroutine[Any, Any, None]]
+        self, fn: Callable[[], Coroutine[Any, Any, None]], name: str
     ) -> Callable[[], Coroutine[Any, Any, None]]:
-        """Wrap a job so it is tracked for shutdown and a bug in it is logged, not fatal."""
+        """Wrap a job so it is tracked for shutdown, and a failure of it is recorded (for
+        /healthz and /metrics) and logged when the job's state changes, never fatal."""
 
         async def run() -> None:
             if self._stopping:
@@ -225,14 +231,50 @@ class Service:
                 await fn()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("job %s failed", fn.__name__)
+            except Exception as exc:
+                self._job_ran(name, exc)
+            else:
+                self._job_ran(name, None)
             finally:
                 if task is not None:
                     self._inflight.discard(task)
 
         run.__name__ = fn.__name__
         return run
+
+    def _job_ran(self, name: str, exc: Exception | None) -> None:
+        """Record one run of job ``name``; log only when its state changes (the first failure
+        with its traceback, reaching the failure threshold, the first success after)."""
+        error = None if exc is None else (str(exc) or type(exc).__name__)
+        before = self.health.jobs.get(name, jobs.JobState())
+        state, change = jobs.after_run(before, self.clock(), error, threshold=self.failing_after)
+        self.health.jobs[name] = state
+        self.metrics.job_failures.labels(name).set(state.failures)
+        fields = {"event": "job", "job": name, "failures": state.failures}
+        if change == "failing":
+            # a bug shows its traceback; a known failure (database, network) its message
+            log.error(
+                "job %s failed: %s",
+                name,
+                error,
+                exc_info=None if isinstance(exc, MonitorError) else exc,
+                extra={"fields": {**fields, "state": "failing", "error": error}},
+            )
+        elif change == "unhealthy":
+            log.error(
+                "%s; the daemon reports itself unhealthy until it succeeds",
+                jobs.describe(name, state),
+                extra={"fields": {**fields, "state": "unhealthy", "error": error}},
+            )
+        elif change == "recovered":
+            log.info(
+                "job %s succeeds again after %d failure(s)",
+                name,
+                before.failures,
+                extra={"fields": {**fields, "state": "ok", "after_failures": before.failures}},
+            )
+        elif exc is not None:
+            log.debug("job %s failed again: %s", name, error, extra={"fields": fields})
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -354,10 +396,17 @@ class Service:
         }
         if self.health.reload_errors:
             details["config_problems"] = self.health.reload_errors
+        failing = {n: s for n, s in sorted(self.health.jobs.items()) if s.failures}
+        if failing:
+            details["failing_jobs"] = {n: jobs.describe(n, s) for n, s in failing.items()}
         stale = timedelta(seconds=max(3 * self.tick_s, 30.0))
         last = self.health.last_tick_at or self.health.started_at
         if now - last > stale:
             details["reason"] = f"the scheduler has not ticked since {last.isoformat()}"
+            return False, details
+        broken = [n for n, s in failing.items() if jobs.unhealthy(s, threshold=self.failing_after)]
+        if broken:
+            details["reason"] = "; ".join(jobs.describe(n, failing[n]) for n in broken)
             return False, details
         try:
             await asyncio.wait_for(asyncio.to_thread(self.store.ping), timeout=5)
@@ -367,14 +416,22 @@ class Service:
         return True, details
 
     async def digest_job(self, name: str) -> None:
+        """Build and send the channel's digest if a window closed, then schedule the next run:
+        whatever this run does, the job keeps its schedule (a failed run is tried again
+        sooner, after a growing wait, see ``jobs.retry_at``)."""
         try:
             channel = self.cfg.channel(name)
         except KeyError:
             return
-        window = await self.outbox.due_digest_windows(channel, self.clock())
-        if window is not None:
-            await self.outbox.build_digest(channel, window)
-            await self.flush()
+        try:
+            window = await self.outbox.due_digest_windows(channel, self.clock())
+            if window is not None:
+                await self.outbox.build_digest(channel, window)
+                await self.flush()
+        except Exception:
+            failures = self.health.jobs.get(f"digest:{name}", jobs.JobState()).failures + 1
+            self._schedule_digest(channel, failures=failures)
+            raise
         self._schedule_digest(channel)
 
     async def check_reload(self) -> None:
@@ -448,13 +505,9 @@ class Service:
     async def prune(self) -> None:
         now = self.clock()
         keep = timedelta(seconds=self.cfg.retention.unmatched_items)
-        try:
-            removed = await asyncio.to_thread(
-                self.store.prune, unmatched_before=now - keep, bands_before=now - timedelta(days=7)
-            )
-        except MonitorError as exc:
-            log.warning("pruning failed: %s", exc)
-            return
+        removed = await asyncio.to_thread(
+            self.store.prune, unmatched_before=now - keep, bands_before=now - timedelta(days=7)
+        )
         if removed is None:
             log.info("another worker is pruning", extra={"fields": {"event": "prune"}})
             return
@@ -474,17 +527,24 @@ class Service:
             if channel.digest:
                 self._schedule_digest(channel, at=self.clock() if catch_up else None)
 
-    def _schedule_digest(self, channel: ChannelSpec, at: datetime | None = None) -> None:
+    def _schedule_digest(
+        self, channel: ChannelSpec, at: datetime | None = None, *, failures: int = 0
+    ) -> None:
         sched = self._scheduler
         if sched is None or self._stopping or not channel.digest:
             return
-        when = at or schedule.next_digest_at(channel.digest, self.cfg.timezone, self.clock())
+        now = self.clock()
+        regular = schedule.next_digest_at(channel.digest, self.cfg.timezone, now)
+        when = at or jobs.retry_at(failures, now, regular, base_s=self.retry_s)
         sched.add_job(
-            self._job(_bind(self.digest_job, channel.name)),
+            self._job(_bind(self.digest_job, channel.name), f"digest:{channel.name}"),
             DateTrigger(run_date=when, timezone=UTC),
             id=f"digest:{channel.name}",
             replace_existing=True,
             misfire_grace_time=None,
+            # the run that schedules this one is still finishing when a short retry wait ends;
+            # with one instance allowed, APScheduler would skip this run and drop the job
+            max_instances=2,
         )
 
     def _feed_specs(self) -> list[Any]:

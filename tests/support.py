@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # A small topic set used by tests that need a working configuration (not the shipped one).
@@ -72,3 +74,14 @@ def wait_for(path: Path, text: str, timeout: float, start: int = 0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+async def until(condition: Callable[[], bool], what: str, within_s: float = 30.0) -> None:
+    """In async tests: wait for ``condition`` (checked every 20 ms), failing after
+    ``within_s`` with ``what`` in the message."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within_s
+    while not condition():
+        if loop.time() > end:
+            raise AssertionError(f"gave up waiting for {what}")
+        await asyncio.sleep(0.02)

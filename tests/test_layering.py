@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "retry": 1,
     "retry_after": 1,
     "scrub": 1,
+    "jobs": 1,
     "fetch": 2,
     "store": 2,
     "deliver": 2,
