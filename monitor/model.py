@@ -11,12 +11,29 @@ a :class:`MatchRecord` is a stored match as the CLI and digests see it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 FetchOutcome = Literal["ok", "not_modified", "unchanged", "error"]
 Severity = Literal["digest", "alert"]
 SEVERITY_RANK: dict[str, int] = {"digest": 1, "alert": 2}
+
+#: publication dates outside this range are not real (``Mon, 01 Jan 0001``, year 9999): they
+#: are unknown, and a time zone west or east of UTC could not even show them
+EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_DATE = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def plausible_date(value: datetime | None) -> datetime | None:
+    """``value`` (naive means UTC) if it lies between ``EARLIEST_DATE`` and ``LATEST_DATE``,
+    else None: the date is unknown."""
+    if value is None:
+        return None
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        return value if EARLIEST_DATE <= aware < LATEST_DATE else None
+    except OverflowError:  # an offset that takes it past datetime's own range
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +205,7 @@ class MatchRecord:
     previous_title: str | None = None
 
     def as_json(self) -> dict[str, object]:
+        published = plausible_date(self.published)
         return {
             "id": self.id,
             "item_id": self.item_id,
@@ -195,7 +213,7 @@ class MatchRecord:
             "feed_name": self.feed_name,
             "url": self.url,
             "title": self.title,
-            "published": self.published.isoformat() if self.published else None,
+            "published": published.isoformat() if published else None,
             "topic": self.topic,
             "score": self.score,
             "severity": self.severity,

@@ -271,13 +271,12 @@ class Outbox:
             finally:
                 self._sending.discard(d.id)
             out.append(report)
-            if report.outcome != "sent":
+            if report.outcome == "retry":
                 break  # keep this channel's order: later ones wait for the retry
         return out
 
     async def _send_one(self, d: Delivery) -> DeliveryReport:
         sender = self.senders.get(d.channel)
-        built = digests.digest_from_json(d.payload)
         fields: dict[str, object] = {
             "event": "deliver",
             "channel": d.channel,
@@ -296,21 +295,30 @@ class Outbox:
         def progress(parts: int) -> None:
             self.store.delivery_progress(d.id, parts)
 
-        self._fault("before_send")
+        failure: DeliveryError | None = None
         try:
+            built = digests.digest_from_json(d.payload)
+            self._fault("before_send")
             await sender.send(built, start_part=d.parts_sent, on_part=progress)
         except DeliveryError as exc:
-            # a receiver may echo the URL it was sent to, or a header, in its answer
-            error = self._scrub(str(exc))
+            failure = exc
+        except Exception as exc:
+            # a delivery that cannot be built or rendered would fail the same way every time:
+            # it is dead, with its error, and the channel's other deliveries go on
+            log.exception("delivery %s cannot be built", d.key, extra={"fields": fields})
+            failure = DeliveryError(f"cannot be built: {type(exc).__name__}: {exc}", permanent=True)
+        if failure is not None:
             now = self.clock()
             when = next_attempt_at(
                 d.attempts + 1,
                 now,
                 self.policy,
                 self.rng,
-                retry_after_s=exc.retry_after,
-                permanent=exc.permanent,
+                retry_after_s=failure.retry_after,
+                permanent=failure.permanent,
             )
+            # a receiver may echo the URL it was sent to, or a header, in its answer
+            error = self._scrub(str(failure))
             await self._in_db(self.store.delivery_failed, d.id, error, next_attempt_at=when)
             outcome = "retry" if when else "dead"
             fields.update(outcome=outcome, attempts=d.attempts + 1, error=error)

@@ -20,7 +20,7 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.jsonfeed import json_feed_version
-from monitor.model import MAX_ENTRIES, Entry, ParsedFeed
+from monitor.model import MAX_ENTRIES, Entry, ParsedFeed, plausible_date
 
 # feedparser reports these when the document is usable anyway (a wrong or missing charset
 # declaration, a text/plain content type); anything else with no entries means "not a feed".
@@ -218,9 +218,9 @@ def _iso_date(value: Any) -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return plausible_date(when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):  # "0001-01-01T00:00:00+05:00" is before year 1 in UTC
         return None
-    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _text(value: Any) -> str | None:
@@ -232,10 +232,11 @@ def _text(value: Any) -> str | None:
 
 
 def _when(value: Any) -> datetime | None:
-    """feedparser gives dates as UTC ``time.struct_time``; out-of-range ones are dropped."""
+    """feedparser gives dates as UTC ``time.struct_time``; impossible ones (out of datetime's
+    range, or outside ``model.EARLIEST_DATE`` … ``LATEST_DATE``) are unknown."""
     if not isinstance(value, time.struct_time):
         return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+        return plausible_date(datetime.fromtimestamp(calendar.timegm(value), tz=UTC))
     except (OverflowError, ValueError, OSError):
         return None

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from monitor.model import Digest, DigestEntry, MatchRecord, Reason
+from monitor.model import Digest, DigestEntry, MatchRecord, Reason, plausible_date
 from monitor.schedule import resolve_zone
 
 SCHEMA_VERSION = 1
@@ -157,6 +157,8 @@ def _format_reason(reason: Reason) -> str:
 
 
 def _local_time(value: datetime | None, zone: tzinfo) -> str | None:
+    """The time in ``zone``; None when unknown (none given, or an impossible date)."""
+    value = plausible_date(value)
     if value is None:
         return None
     if value.tzinfo is None:
@@ -194,6 +196,36 @@ def story_view(entry: DigestEntry, zone: tzinfo, label: Callable[[str], str] = s
         also_in=tuple(also[:ALSO_IN_SHOWN]),
         also_in_more=max(0, len(also) - ALSO_IN_SHOWN),
         story=lead.story,
+    )
+
+
+def story_views(digest: Digest, zone: tzinfo) -> list[StoryView]:
+    """The display form of every entry. An entry that cannot be shown (a bug, or data no
+    check foresaw) becomes a note saying so: one item never stops a whole delivery."""
+    views = []
+    for entry in digest.entries:
+        try:
+            views.append(story_view(entry, zone, digest.label))
+        except Exception as exc:  # deliberately broad: the other items must still go out
+            views.append(_unshowable(entry, exc))
+    return views
+
+
+def _unshowable(entry: DigestEntry, exc: Exception) -> StoryView:
+    lead = entry.lead
+    return StoryView(
+        title=f"(item {lead.item_id} could not be shown: {type(exc).__name__})",
+        url=None,
+        source="unknown source",
+        published=None,
+        topics=(),
+        severity="",
+        score=0.0,
+        reasons=(),
+        snippet="",
+        also_in=(),
+        also_in_more=0,
+        story=None,
     )
 
 
@@ -326,9 +358,7 @@ def slack_messages(digest: Digest) -> list[dict[str, Any]]:
     budget, the rest continues in further messages, each marked "part i of n".
     """
     zone = resolve_zone(digest.timezone)
-    sections = [
-        _section(_slack_story_text(story_view(e, zone, digest.label))) for e in digest.entries
-    ]
+    sections = [_section(_slack_story_text(view)) for view in story_views(digest, zone)]
     if not sections:
         sections = [_section("No new matches in this window.")]
     header_text = truncate(
@@ -435,7 +465,7 @@ def email_message(
     same digest carries the same Message-ID and mail clients can discard the duplicate.
     """
     zone = resolve_zone(digest.timezone)
-    stories = [story_view(e, zone, digest.label) for e in digest.entries]
+    stories = story_views(digest, zone)
     context = {
         "kind": _kind_word(digest),
         "channel": clean_text(digest.channel),
@@ -503,7 +533,7 @@ def webhook_payload(digest: Digest) -> dict[str, Any]:
                 "summary": clean_text(lead.summary),
                 "source": clean_text(lead.feed_name) or None,
                 "feed_url": lead.feed_url,
-                "published": _iso(lead.published),
+                "published": _iso(plausible_date(lead.published)),
                 "story": lead.story,
                 "topic": lead.topic,
                 "topics": list(entry.topics or (lead.topic,)),
@@ -547,8 +577,7 @@ def console_text(digest: Digest) -> str:
     ]
     if not digest.entries:
         lines += ["", "No new matches in this window."]
-    for n, entry in enumerate(digest.entries, start=1):
-        view = story_view(entry, zone, digest.label)
+    for n, view in enumerate(story_views(digest, zone), start=1):
         meta = [view.source, *([view.published] if view.published else [])]
         meta += [", ".join(view.topics), view.severity, f"score {view.score:g}"]
         lines += ["", f"{n}. {view.title}", "   " + " · ".join(meta)]

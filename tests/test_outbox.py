@@ -650,3 +650,35 @@ async def test_two_installations_never_send_the_same_key(
     assert len(sent) == 4 and len(set(sent)) == 4, sent
     assert store.installation_id() != other.installation_id()
     assert len(store.installation_id()) == 32
+
+
+async def test_a_delivery_that_cannot_be_built_is_dead_and_blocks_nothing(
+    store: Store, clock: Clock, rx: Receiver, client: httpx.AsyncClient
+) -> None:
+    """A damaged outbox row (its payload cut short) fails the same way at every attempt: it is
+    dead at once with its error, and the deliveries after it, of its own channel and of
+    others, are sent in the same flush."""
+    from monitor import digest as digests
+
+    ch, other = webhook(rx), webhook(rx, name="other", path="/other")
+    senders: dict[str, Sender] = {c.name: WebhookSender(c, client) for c in (ch, other)}
+    outbox = make_outbox(store, clock, senders, [ch, other])
+    damaged = digests.build_digest(
+        "hook", [], window_start=clock() - timedelta(hours=1), window_end=clock()
+    )
+    store.enqueue_delivery(damaged, digests.digest_to_json(damaged)[:40], clock())
+    store_news(store, clock(), News("NORAD radar contract signed"))
+    window = clock.advance(minutes=30)
+    assert await outbox.build_digest(ch, window) is not None
+    assert await outbox.build_digest(other, window) is not None
+
+    reports = await outbox.flush()
+    assert sorted((r.channel, r.outcome) for r in reports) == [
+        ("hook", "dead"),
+        ("hook", "sent"),
+        ("other", "sent"),
+    ]
+    [dead] = store.deliveries(status="dead")
+    assert dead.key == damaged.key and dead.attempts == 1
+    assert dead.last_error and dead.last_error.startswith("cannot be built: JSONDecodeError")
+    assert sorted(r.path for r in rx.requests) == ["/hook", "/other"]

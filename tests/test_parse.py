@@ -769,3 +769,33 @@ def test_atom_entry_document_is_a_feed_of_one_entry() -> None:
     )
     (entry,) = parse_feed(body).entries
     assert (entry.title, entry.link) == ("Specifications", "https://spec.example/1")
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Mon, 01 Jan 0001 00:00:00 GMT",
+        "Fri, 31 Dec 9999 23:59:59 -1200",
+        "Sun, 01 Jan 1899 00:00:00 GMT",
+        "Wed, 01 Jan 2200 00:00:00 GMT",
+    ],
+)
+def test_an_impossible_publication_date_is_unknown(date: str) -> None:
+    body = rss_with(f"<item><title>T</title><guid>g</guid><pubDate>{date}</pubDate></item>")
+    [only] = parse_feed(body).entries
+    assert only.published is None and only.updated is None
+
+
+@pytest.mark.parametrize(
+    "date", ["0001-01-01T00:00:00+05:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-12:00"]
+)
+def test_an_impossible_json_feed_date_is_unknown(date: str) -> None:
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "J",
+            "items": [{"id": "1", "title": "T", "date_published": date}],
+        }
+    ).encode()
+    [only] = parse_feed(body).entries
+    assert only.published is None

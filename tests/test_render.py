@@ -652,3 +652,18 @@ def test_an_amended_item_shows_it_was_updated_and_its_old_title() -> None:
     assert plain["previous_title"] is None and "updated" not in console_text(
         digest([entry(record(2))])
     )
+
+
+def test_an_impossible_stored_date_is_shown_as_unknown_in_every_rendering() -> None:
+    """A publication date in year 1 (stored before dates were checked) read in a zone west
+    of UTC cannot be converted: every renderer leaves it out instead of failing."""
+    poisoned = replace(record(1), published=datetime(1, 1, 1, tzinfo=UTC))
+    built = replace(digest([entry(poisoned), entry(record(2))]), timezone="America/Toronto")
+    text = console_text(built)
+    assert "NORAD" in text and "0001" not in text
+    slack = json.dumps(slack_messages(built))
+    assert "0001-01-01" not in slack
+    mail = email_message(built, sender="m@example.org", to=["a@example.org"])
+    assert "0001-01-01" not in mail.as_string()
+    [first, _] = json.loads(webhook_body(built))["matches"]
+    assert first["published"] is None

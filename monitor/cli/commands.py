@@ -28,7 +28,7 @@ from monitor.cli.runtime import (
     utcnow,
 )
 from monitor.config import Config, parse_duration
-from monitor.model import FeedState, MatchRecord
+from monitor.model import FeedState, MatchRecord, plausible_date
 
 if TYPE_CHECKING:
     from monitor.pipeline import CycleReport
@@ -127,6 +127,13 @@ def _since(value: str | None) -> datetime | None:
     return when if when.tzinfo else when.astimezone()
 
 
+def _published(value: datetime | None, zone: ZoneInfo) -> str:
+    """The publication time in ``zone``, or ``unknown`` (none given, or an impossible one
+    stored before dates were checked)."""
+    known = plausible_date(value)
+    return known.astimezone(zone).strftime("%Y-%m-%d %H:%M") if known else "unknown"
+
+
 def matches_table(records: list[MatchRecord], title: str = "Matches", tz: str = "UTC") -> Table:
     """One row per item (newest first): its topics with scores, ``!`` marking alerts."""
     zone = ZoneInfo(tz)
@@ -148,7 +155,7 @@ def matches_table(records: list[MatchRecord], title: str = "Matches", tz: str = 
         )
         table.add_row(
             str(first.item_id),
-            (first.published or first.matched_at).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            _published(first.published, zone),
             topics,
             escape(first.title),
             escape(first.feed_name or first.feed_url),
