@@ -155,6 +155,8 @@ def _json_feed(body: bytes, max_entries: int) -> ParsedFeed:
             f"not a feed: the body starts like JSON but is not (expected RSS, Atom or JSON Feed; "
             f"{exc})"
         ) from exc
+    except RecursionError:
+        raise ParseError("not a feed: JSON nested too deeply to be a feed") from None
     version = json_feed_version(data.get("version")) if isinstance(data, dict) else None
     items = data.get("items") if isinstance(data, dict) else None
     if version is None or not isinstance(items, list):

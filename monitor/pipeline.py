@@ -30,7 +30,7 @@ from typing import Protocol, TypeVar
 from pebble import ProcessExpired, ProcessPool
 
 from monitor import cadence
-from monitor.errors import ParseCrash, ParseError, ParseTimeout
+from monitor.errors import ParseCrash, ParseError, ParseTimeout, StoreError
 from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
 from monitor.normalize import normalize_with_signature
 from monitor.parse import MAX_ENTRIES, parse_feed
@@ -415,7 +415,53 @@ class Pipeline:
         return report
 
     async def poll_feed(self, feed: FeedState) -> PollReport:
+        """Fetch, parse, score and store one feed. Whatever goes wrong while doing so (a body
+        nothing foresaw, a full or locked database) is this feed's recorded error, and its
+        claim is released: it never ends the cycle nor leaves the feed held until its lease
+        runs out."""
         t0 = time.monotonic()
+        try:
+            return await self._poll_feed(feed, t0)
+        except Exception as exc:
+            return await self._poll_failed(feed, t0, exc)
+
+    async def _poll_failed(self, feed: FeedState, t0: float, exc: Exception) -> PollReport:
+        if isinstance(exc, StoreError):
+            kind, error = "database", f"cannot store this poll: {exc}"
+        else:  # a bug, or an input nothing foresaw: with its traceback, for a report
+            log.error("polling %s failed", redact_url(feed.url), exc_info=exc)
+            kind, error = "internal", f"{type(exc).__name__}: {exc}"[:1000]
+        now = self.clock()
+        result = FetchResult(url=feed.url, outcome="error", error_kind=kind, error=error)
+        update = self._outcome(feed, result, now, SaveResult())
+        next_at: datetime | None = update.next_poll_at
+        try:
+            await self._in_db(self.store.record_poll, feed.id, update)
+        except Exception as again:  # the database refuses even this: the lease ends it
+            log.error(
+                "cannot record the failed poll of %s either (%s); it is polled again when its "
+                "lease ends",
+                redact_url(feed.url),
+                again,
+            )
+            next_at = None
+        report = PollReport(
+            feed.id,
+            feed.url,
+            feed.name,
+            "error",
+            None,
+            error_kind=kind,
+            error=error,
+            duration_s=time.monotonic() - t0,
+            next_poll_at=next_at,
+        )
+        _log_poll(report)
+        if self.on_poll is not None:
+            self.on_poll(report)
+        return report
+
+    async def _poll_feed(self, feed: FeedState, t0: float) -> PollReport:
         result = await self.fetcher.fetch(
             feed.url, etag=feed.etag, last_modified=feed.last_modified, body_hash=feed.body_hash
         )

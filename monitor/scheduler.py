@@ -25,7 +25,7 @@ from apscheduler.triggers.date import DateTrigger
 from monitor import cadence, jobs, schedule
 from monitor.channels import ChannelSpec
 from monitor.config import Config
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.fetch import Fetcher
 from monitor.metrics import Metrics
 from monitor.model import FeedState
@@ -36,6 +36,9 @@ from monitor.server import StatusServer
 from monitor.store import Store
 
 log = logging.getLogger("monitor.run")
+
+#: the name under which polls the database would not store are reported, as a job's failures
+WRITES = "poll-writes"
 
 
 @dataclass
@@ -342,6 +345,11 @@ class Service:
                 self._inflight.add(refill)
                 refill.add_done_callback(self._inflight.discard)
         self._round.polls.append(report)
+        # a poll the database would not store is the daemon's trouble more than the feed's
+        if report.error_kind == "database":
+            self._job_ran(WRITES, StoreError(report.error or "database error"))
+        elif report.outcome != "error":
+            self._job_ran(WRITES, None)
         if len(self._polls) <= 1:  # this was the last poll in flight: the round is over
             done = self._round
             done.duration_s = time.monotonic() - self._round_t0

@@ -799,3 +799,9 @@ def test_an_impossible_json_feed_date_is_unknown(date: str) -> None:
     ).encode()
     [only] = parse_feed(body).entries
     assert only.published is None
+
+
+def test_json_nested_too_deeply_is_not_a_feed() -> None:
+    depth = 100_000
+    with pytest.raises(ParseError, match="nested too deeply"):
+        parse_feed(b'{"a":' * depth + b"1" + b"}" * depth, content_type="application/json")

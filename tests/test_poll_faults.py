@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -530,3 +531,50 @@ async def test_all_faults_in_one_cycle_with_worker_processes(
         assert rig.parse_pool.runs == len(rig.healthy)  # faulty bodies never reach a parser
     finally:
         await close_rig(rig)
+
+
+# --------------------------------------------------------------------------------------------
+# Failures that are not the feed's answer: each is that feed's recorded error, never the cycle's
+
+
+async def test_deeply_nested_json_is_that_feeds_error_and_the_cycle_goes_on(rig: Rig) -> None:
+    depth = 50_000  # far past Python's recursion limit; json.loads gives up with RecursionError
+    url = rig.server.feed(
+        rig.path("nested.json"), b"[" * depth + b"]" * depth, content_type="application/json"
+    )
+    report = await rig.poll(url)
+    poll = poll_of(report, url)
+    assert (poll.outcome, poll.error_kind) == ("error", "not_a_feed"), poll
+    assert poll.error and "nested too deeply" in poll.error
+    state = rig.state(url)
+    assert state.last_error_kind == "not_a_feed" and state.consecutive_failures == 1
+    rig.assert_healthy_ingested(report)
+
+
+def _rename_table(db: Path, old: str, new: str) -> None:
+    """Another connection renames a table: every write to it fails, as on a full disk."""
+    with sqlite3.connect(db, timeout=30) as conn:
+        conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
+    conn.close()
+
+
+async def test_a_database_error_during_a_poll_releases_the_feed_and_records_it(
+    rig: Rig, tmp_path: Path
+) -> None:
+    db = tmp_path / "poll.db"
+    _rename_table(db, "items", "items_away")
+    report = await rig.poll()
+    assert len(report.polls) == len(rig.healthy)
+    for poll in report.polls:
+        assert (poll.outcome, poll.error_kind) == ("error", "database"), poll
+        assert poll.error and "cannot store this poll" in poll.error
+        state = rig.state(poll.url)
+        assert state.last_error_kind == "database" and state.consecutive_failures == 1
+        assert state.next_poll_at is not None and state.next_poll_at > rig.clock.now
+    # the claims were released: the feeds can be claimed again at once, not after the lease
+    claimed = await rig.pipeline.claim(limit=10, urls=[h.url for h in rig.healthy])
+    assert len(claimed) == len(rig.healthy)
+    rig.store.release_leases(rig.pipeline.owner)
+
+    _rename_table(db, "items_away", "items")
+    rig.assert_healthy_ingested(await rig.poll())  # nothing was lost

@@ -152,3 +152,63 @@ async def test_health_is_503_when_the_scheduler_stalls(tmp_path: Path) -> None:
         ok, _ = await service.check_health()
         pipeline.close()
     await asyncio.sleep(0)
+
+
+async def test_polls_the_database_will_not_store_make_the_daemon_unhealthy_until_one_is(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from monitor.cli.runtime import cadence_policy
+    from monitor.pipeline import Pipeline
+    from tests.support import until
+
+    def rename(old: str, new: str) -> None:  # as a full disk, every write of items fails
+        conn = sqlite3.connect(tmp_path / "monitor.db", timeout=30)
+        with conn:
+            conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
+        conn.close()
+
+    with FeedServer() as server:
+        news = [SampleItem("NORAD review: Canada weighs radar costs", link="https://n.example/1")]
+        url = server.feed("/f.xml", rss_feed("F", news))
+        cfg = load_config(
+            write_config(tmp_path, f'feeds:\n  - {{url: "{url}", name: F}}\n'), environ={}
+        )
+        store = Store.open(cfg.database_url)
+        now = [datetime.now(UTC)]
+        async with Fetcher() as fetcher:
+            pipeline = Pipeline(
+                store,
+                fetcher,
+                lambda: service.current_matcher(),
+                cadence_policy(cfg),
+                clock=lambda: now[0],
+            )
+            service = Service(
+                cfg, store, pipeline, Outbox(store, {}, cfg.channels), clock=lambda: now[0]
+            )
+            store.sync_feeds(list(cfg.feeds), now[0])
+
+            async def poll_round() -> None:
+                now[0] += timedelta(hours=7)  # past any backoff: the feed is due again
+                await service.poll_tick()
+                await until(lambda: not service._polls, "the round of polls to end")
+
+            rename("items", "items_away")
+            for _ in range(3):
+                await poll_round()
+                [feed] = store.feeds()
+                assert feed.last_error_kind == "database", feed
+            ok, details = await service.check_health()
+            assert not ok and "poll-writes" in str(details["reason"]), details
+            assert "cannot store this poll" in str(details["reason"])
+
+            rename("items_away", "items")
+            await poll_round()
+            ok, details = await service.check_health()
+            assert ok, details
+            assert "failing_jobs" not in details
+            assert store.item(url="https://n.example/1") is not None
+            pipeline.close()
+        store.close()

@@ -205,6 +205,8 @@ def _sniff_json(body: bytes, codec: str) -> Sniff:
         doc = json.loads(body.decode("utf-8-sig" if codec == "utf-8" else codec))
     except (UnicodeDecodeError, ValueError):
         return Sniff(None, "malformed JSON")
+    except RecursionError:  # hundreds of thousands of '[': no feed is built so
+        return Sniff(None, "JSON nested too deeply to be a feed")
     version = json_feed_version(doc.get("version")) if isinstance(doc, dict) else None
     if version is not None:
         return Sniff("jsonfeed", f"JSON Feed {version}")
