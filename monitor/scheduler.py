@@ -83,7 +83,7 @@ class Service:
         self.watch_s = watch_s
         self.clock = clock
         self.failing_after = failing_after
-        self.retry_s = retry_s  # first wait before a failed digest job runs again
+        self.retry_s = retry_s  # first wait before a failed digest job runs again (at most 30x)
         self.matcher: Matcher = compile_topics(cfg.topics)
         self.health = Health(started_at=clock())
         self.metrics = metrics or Metrics(self.gauges)
@@ -543,7 +543,9 @@ class Service:
             return
         now = self.clock()
         regular = schedule.next_digest_at(channel.digest, self.cfg.timezone, now)
-        when = at or jobs.retry_at(failures, now, regular, base_s=self.retry_s)
+        when = at or jobs.retry_at(
+            failures, now, regular, base_s=self.retry_s, cap_s=30 * self.retry_s
+        )
         sched.add_job(
             self._job(_bind(self.digest_job, channel.name), f"digest:{channel.name}"),
             DateTrigger(run_date=when, timezone=UTC),

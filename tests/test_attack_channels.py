@@ -324,7 +324,7 @@ async def test_poison_items_reach_every_channel_and_block_none(
                             "mail",
                         } and all(d.status == "sent" for d in rows)
 
-                    await until(all_sent, "every channel's alerts to be sent")
+                    await until(all_sent, "every channel's alerts to be sent", within_s=180)
             deliveries = store.deliveries()
             matches = store.matches(limit=None)
         finally:
@@ -467,12 +467,14 @@ async def test_a_failing_digest_job_keeps_its_schedule_reports_itself_and_recove
                 await until(
                     lambda: all(s.failures == 0 for s in jobs.values()),
                     "every job to succeed again",
+                    within_s=120,
                 )
                 code, body = await daemon.get("/healthz")
                 assert code == 200, body
                 await until(
                     lambda: len([d for d in store.deliveries() if d.status == "sent"]) == 8,
                     "each channel's digest to be sent",
+                    within_s=120,
                 )
     finally:
         store.close()
