@@ -1,7 +1,7 @@
 """Attacks on delivery: poison items through every channel, and a scheduled job that fails.
 
 The daemon runs in process (``Service`` with its real scheduler and status endpoint) against a
-feed on the test feed server, and delivers alerts to four channels at once: the console (a
+feed on the test feed server, and delivers digests to four channels at once: the console (a
 text stream), Slack and a signed webhook (the scriptable receiver on 127.0.0.1) and email
 (aiosmtpd). The feed carries items built to break things: a publication date in year 1 read in
 a time zone west of UTC, a date past year 9999, a title of 200,000 characters, markup and Slack
@@ -62,7 +62,7 @@ from monitor.scheduler import Service
 from monitor.store import Store
 from tests.feedserver import FeedServer
 from tests.receiver import Receiver
-from tests.support import until, write_config
+from tests.support import ALERTS_FROM_ANY_POLL, until, write_config
 
 HOOK_SECRET = "attack-test-signing-secret-0123456789"
 
@@ -302,10 +302,11 @@ async def test_poison_items_reach_every_channel_and_block_none(
             tmp_path,
             f"""
             timezone: America/Toronto
+            {ALERTS_FROM_ANY_POLL}
             feeds:
               - {{url: "{url}", name: Poison}}
             """
-            + channels_yaml(rx, smtp_port),
+            + channels_yaml(rx, smtp_port, digest=True),
             watchlist=WATCHLIST,
         )
         cfg = load_config(path, environ={})
@@ -324,7 +325,7 @@ async def test_poison_items_reach_every_channel_and_block_none(
                             "mail",
                         } and all(d.status == "sent" for d in rows)
 
-                    await until(all_sent, "every channel's alerts to be sent", within_s=180)
+                    await until(all_sent, "every channel's digest to be sent", within_s=240)
                     # (what the log says while the daemon stops, cancelling work, is not asked)
                     logged = caplog.text
             deliveries = store.deliveries()
