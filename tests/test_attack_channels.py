@@ -52,12 +52,11 @@ from monitor.config import Config, load_config
 from monitor.deliver.console import ConsoleSender
 from monitor.deliver.email import EmailSender
 from monitor.deliver.slack import SlackSender
-from monitor.deliver.webhook import WebhookSender
+from monitor.deliver.webhook import WebhookSender, verify_webhook_signature
 from monitor.fetch import Fetcher
 from monitor.model import Item, Reason, TopicMatch
 from monitor.outbox import Outbox, Sender
 from monitor.pipeline import Pipeline
-from monitor.render import verify_webhook_signature
 from monitor.scheduler import Service
 from monitor.store import Store
 from tests.feedserver import FeedServer
