@@ -7,17 +7,27 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from monitor.digest import build_digest, digest_to_json
 from monitor.model import FeedUpdate, Item, Reason, TopicMatch
 from monitor.store import Store
+from monitor.store.migrate import alembic_config
 from monitor.store.tables import SQLModel
 from monitor.stories import signature as stories_signature
 from tests.phrases import common_phrase_with_a_key, filler
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+
+def migrate(store: Store, to: str) -> None:
+    """Upgrade the store's schema to ``head`` or downgrade it to revision ``to``."""
+    cfg = alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.upgrade if to == "head" else command.downgrade)(cfg, to)
 
 
 class Spec:
@@ -388,10 +398,6 @@ def test_prune_removes_old_unmatched_items_only(store: Store) -> None:
 
 def test_story_keys_keep_their_rows_through_migration_0002(store: Store) -> None:
     """0002 drops the foreign key of story_bands (every item deletion scanned the table)."""
-    from alembic import command
-
-    from monitor.store.migrate import alembic_config
-
     store.sync_feeds([Spec("https://a.example/feed", "A")], NOW)
     [a] = store.claim_due_feeds(NOW, owner="w")
     store.save_items(
@@ -408,17 +414,11 @@ def test_story_keys_keep_their_rows_through_migration_0002(store: Store) -> None
             fk["referred_table"] for fk in sa.inspect(store.engine).get_foreign_keys("story_bands")
         ]
 
-    def migrate(to: str) -> None:
-        cfg = alembic_config()
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            (command.upgrade if to == "head" else command.downgrade)(cfg, to)
-
     keys = bands()
     assert len(keys) >= 4 and referred() == []
-    migrate("0001")
+    migrate(store, "0001")
     assert referred() == ["items"] and bands() == keys
-    migrate("head")
+    migrate(store, "head")
     assert referred() == [] and bands() == keys
     # without the constraint the store still deletes an item's keys with the item
     after = NOW + timedelta(days=1)
@@ -428,15 +428,6 @@ def test_story_keys_keep_their_rows_through_migration_0002(store: Store) -> None
 
 def test_migration_0004_keeps_a_random_installation_id_both_ways(store: Store) -> None:
     """0004 adds the meta table holding the installation id that idempotency keys include."""
-    from alembic import command
-
-    from monitor.store.migrate import alembic_config
-
-    def migrate(to: str) -> None:
-        cfg = alembic_config()
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            (command.upgrade if to == "head" else command.downgrade)(cfg, to)
 
     def tables() -> set[str]:
         return set(sa.inspect(store.engine).get_table_names())
@@ -444,11 +435,11 @@ def test_migration_0004_keeps_a_random_installation_id_both_ways(store: Store) -
     first = store.installation_id()
     assert re.fullmatch(r"[0-9a-f]{32}", first) and store.installation_id() == first
     store.sync_feeds([Spec("https://a.example/feed", "A")], NOW)
-    migrate("0003")
+    migrate(store, "0003")
     with store.engine.connect() as conn:  # the columns of later revisions are not there yet
         feeds = conn.execute(sa.text("SELECT count(*) FROM feeds")).scalar_one()
     assert "meta" not in tables() and feeds == 1
-    migrate("head")
+    migrate(store, "head")
     again = store.installation_id()
     assert "meta" in tables() and re.fullmatch(r"[0-9a-f]{32}", again) and again != first
     # a lost row is made again, once
@@ -569,19 +560,9 @@ def test_an_amended_item_is_compared_by_its_new_text(store: Store) -> None:
 
 
 def test_items_stored_before_migration_0005_are_compared_by_their_text(store: Store) -> None:
-    from alembic import command
-
-    from monitor.store.migrate import alembic_config
-
-    def migrate(to: str) -> None:
-        cfg = alembic_config()
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            (command.upgrade if to == "head" else command.downgrade)(cfg, to)
-
     store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "ab"], NOW)
     a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
-    migrate("0004")
+    migrate(store, "0004")
     columns = {c["name"] for c in sa.inspect(store.engine).get_columns("items")}
     assert "sketch" not in columns
     with store.engine.begin() as conn:  # an item as an older version stored it
@@ -601,7 +582,7 @@ def test_items_stored_before_migration_0005_are_compared_by_their_text(store: St
                 sa.text("INSERT INTO story_bands (band, item_id) VALUES (:k, :i)"),
                 {"k": key, "i": item_id},
             )
-    migrate("head")
+    migrate(store, "head")
     later = Store(store.engine)
     copy = item("c", "Ottawa's NORAD plan", url="https://b.example/c", summary=f"OTTAWA — {WIRE}")
     later.save_items(b.id, [copy], [], {}, NOW + timedelta(hours=1))
