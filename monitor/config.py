@@ -175,12 +175,14 @@ class PollingSettings(_Strict):
     @field_validator("parse_deadline")
     @classmethod
     def _parse_deadline_bounds(cls, v: float) -> float:
-        if not 1.0 <= v <= 3600.0:
-            raise ValueError(
-                f"a parse deadline of {v:g} s is out of range; write between 1s and 1h "
-                "(10s by default: an ordinary feed parses in well under a second)"
-            )
-        return v
+        return _within(
+            v,
+            1.0,
+            3600.0,
+            "a parse deadline",
+            "1s and 1h",
+            "10s by default: an ordinary feed parses in well under a second",
+        )
 
     @model_validator(mode="after")
     def _bounds_in_order(self) -> PollingSettings:
@@ -191,6 +193,13 @@ class PollingSettings(_Strict):
                 "the longest"
             )
         return self
+
+
+def _within(v: float, low: float, high: float, what: str, written: str, hint: str) -> float:
+    """``v`` seconds when from ``low`` to ``high``, else a ValueError saying what to write."""
+    if not low <= v <= high:
+        raise ValueError(f"{what} of {v:g} s is out of range; write between {written} ({hint})")
+    return v
 
 
 def check_listen(value: str) -> str:
@@ -212,12 +221,14 @@ class DeliverySettings(_Strict):
     @field_validator("lease")
     @classmethod
     def _lease_bounds(cls, v: float) -> float:
-        if not 1.0 <= v <= 86400.0:
-            raise ValueError(
-                f"a delivery lease of {v:g} s is out of range; write between 1s and 1d "
-                "(longer than a send takes: 2m by default)"
-            )
-        return v
+        return _within(
+            v,
+            1.0,
+            86400.0,
+            "a delivery lease",
+            "1s and 1d",
+            "longer than a send takes: 2m by default",
+        )
 
 
 class StatusSettings(_Strict):

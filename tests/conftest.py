@@ -10,9 +10,17 @@ from pathlib import Path
 import pytest
 
 from monitor.store import Store
+from tests.receiver import Receiver
 from tests.support import write_config
 
 POSTGRES_URL = os.environ.get("MONITOR_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def rx() -> Iterator[Receiver]:
+    """A webhook/Slack receiver on 127.0.0.1, recording every request."""
+    with Receiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture

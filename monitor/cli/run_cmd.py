@@ -17,10 +17,10 @@ from monitor.cli.app import app, config_path, console, err_console, heading, iso
 from monitor.cli.runtime import (
     load_or_exit,
     make_fetcher,
+    make_outbox,
     make_pipeline,
     make_senders,
     open_store,
-    topic_names,
     utcnow,
 )
 from monitor.config import Config, load_config
@@ -43,7 +43,6 @@ def run(
     second SIGINT exits at once (the database is left consistent either way).
     """
     from monitor.metrics import Metrics
-    from monitor.outbox import Outbox
     from monitor.scheduler import Service
 
     scrub = Scrubber()
@@ -80,15 +79,7 @@ def run(
                 lambda: service.current_matcher(),  # type: ignore[union-attr]
                 on_poll=metrics.observe_poll,
             )
-            outbox = Outbox(
-                store,
-                senders,
-                cfg.channels,
-                timezone=cfg.timezone,
-                topic_names=topic_names(cfg),
-                crash_at=crash_at,
-                lease_s=cfg.delivery.lease,
-            )
+            outbox = make_outbox(cfg, store, senders, crash_at=crash_at)
             service = Service(
                 cfg,
                 store,
@@ -133,7 +124,6 @@ def digest(
 ) -> None:
     """Build each channel's digest now from its undelivered matches, and send it."""
     from monitor.config import parse_duration
-    from monitor.outbox import Outbox
     from monitor.render import console_text, email_message
 
     if html and not dry_run:
@@ -149,9 +139,7 @@ def digest(
         raise typer.Exit(2)
     window_start = None if since is None else now - timedelta(seconds=parse_duration(since))
     if dry_run:
-        preview = Outbox(
-            store, {}, cfg.channels, timezone=cfg.timezone, topic_names=topic_names(cfg)
-        )
+        preview = make_outbox(cfg, store, {})
 
         async def compose_all() -> list[Digest]:
             return [
@@ -183,14 +171,7 @@ def digest(
 
     async def go() -> int:
         async with make_senders(cfg) as senders:
-            outbox = Outbox(
-                store,
-                senders,
-                cfg.channels,
-                timezone=cfg.timezone,
-                topic_names=topic_names(cfg),
-                lease_s=cfg.delivery.lease,
-            )
+            outbox = make_outbox(cfg, store, senders)
             built = 0
             for ch in chosen:
                 if await outbox.build_digest(ch, now, window_start=window_start) is not None:

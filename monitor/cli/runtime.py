@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -26,7 +26,7 @@ from monitor.score.engine import Matcher, compile_topics
 
 if TYPE_CHECKING:
     from monitor.fetch import Fetcher
-    from monitor.outbox import Sender
+    from monitor.outbox import Outbox, Sender
     from monitor.pipeline import Pipeline, PollReport
     from monitor.store import Store
 
@@ -125,6 +125,21 @@ def make_pipeline(
         max_entries=cfg.polling.max_entries,
         alert_max_age_s=cfg.polling.alert_max_age,
         first_poll_alerts=cfg.polling.first_poll_alerts,
+    )
+
+
+def make_outbox(cfg: Config, store: Store, senders: Mapping[str, Sender], **options: Any) -> Outbox:
+    """The outbox of the configuration's channels, zone, topic names and delivery lease."""
+    from monitor.outbox import Outbox
+
+    return Outbox(
+        store,
+        senders,
+        cfg.channels,
+        timezone=cfg.timezone,
+        topic_names=topic_names(cfg),
+        lease_s=cfg.delivery.lease,
+        **options,
     )
 
 
