@@ -268,6 +268,76 @@ def test_french_concepts(matcher: Matcher, topic: str, title: str, summary: str)
     assert topic in matched, (verdict.decision, verdict.detail, verdict.reasons)
 
 
+# Concepts a story can be told through without the topic's headline words: the command's
+# headquarters, import taxes, rearmament and the defence investment agency, Arctic places with
+# bases, and US agencies at the northern border
+CONCEPTS = [
+    (
+        "norad",
+        "en",
+        "Cheyenne Mountain upgrade on the table as Ottawa weighs its share",
+        "Canada and the United States are discussing who pays to modernize the complex.",
+    ),
+    (
+        "tariffs",
+        "en",
+        "Washington weighs new import taxes on Canadian goods",
+        "Ottawa said it would answer any import tax with measures of its own.",
+    ),
+    (
+        "tariffs",
+        "fr",
+        "Ottawa répliquera aux taxes à l'importation américaines",
+        "Le Canada prépare une liste de produits des États-Unis visés.",
+    ),
+    (
+        "defence_spending",
+        "en",
+        "Canada's rearmament plan leans on a new Defence Investment Agency",
+        "The agency will run military procurement for the Canadian Armed Forces.",
+    ),
+    (
+        "defence_spending",
+        "fr",
+        "Le réarmement du Canada passe par une nouvelle agence",
+        "Ottawa veut accélérer les achats militaires des Forces armées canadiennes.",
+    ),
+    (
+        "arctic_security",
+        "en",
+        "US bombers land at Pituffik as Russia probes the region",
+        "The American base in Greenland is key to North American missile warning.",
+    ),
+    (
+        "arctic_security",
+        "en",
+        "Canadian troops deploy to Yellowknife for a northern exercise",
+        "The military says the drills prepare for threats to Canada's sovereignty.",
+    ),
+    (
+        "border_security",
+        "en",
+        "Homeland Security adds agents along the northern border",
+        "Officials in Vermont said drug smuggling from Canada is the concern.",
+    ),
+    (
+        "border_security",
+        "en",
+        "ICE detains migrants who crossed from Quebec",
+        "The border arrests near Champlain follow a rise in illegal crossings.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("topic", "lang", "title", "summary"), CONCEPTS)
+def test_concepts_without_the_headline_words(
+    matcher: Matcher, topic: str, lang: str, title: str, summary: str
+) -> None:
+    matched = {m.topic for m in matcher.score(title, summary, lang)}
+    verdict = next(v for v in matcher.explain(title, summary, lang) if v.topic == topic)
+    assert topic in matched, (verdict.decision, verdict.detail, verdict.reasons)
+
+
 # Hard negatives: the topic's words in stories that are not the topic's
 HARD_NEGATIVES = [
     (
@@ -309,6 +379,16 @@ HARD_NEGATIVES = [
         "border_security",
         "Border Patrol arrests at U.S.-Mexico border climb.",
         "Officials reported more crossings in Texas. Canada has seen fewer.",
+    ),
+    (
+        "border_security",
+        "Homeland Security sends more agents to the Texas border",
+        "ICE says arrests of migrants rose near El Paso; Mexico promised help.",
+    ),
+    (
+        "defence_spending",
+        "Germany's rearmament: Berlin doubles its defence budget",
+        "German officials said Canada and others were told of the plan.",
     ),
     (
         "norad",
