@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -34,7 +34,8 @@ from pydantic import (
 
 from monitor.channels import ChannelSpec
 from monitor.errors import ConfigError, Problem
-from monitor.model import MAX_ENTRIES
+from monitor.model import MAX_ENTRIES, SourceSpec
+from monitor.pages import check_selector
 from monitor.schedule import parse_cron
 from monitor.score.spec import TopicSpec, validate_watchlist
 from monitor.scrub import Scrubber, model_secrets, referenced_values
@@ -253,6 +254,31 @@ class FeedSpec(_Strict):
     lang: str | None = None
     interval: Duration | None = None
     enabled: bool = True
+    # feed (RSS, Atom, JSON Feed), page (an HTML page: its links, or its text) or document (PDF)
+    type: Literal["feed", "page", "document"] = "feed"
+    items: str | None = None  # page: CSS selector of its links (or, watch: text, its part)
+    watch: Literal["links", "text"] | None = None  # page: new links (default) or changed text
+
+    @field_validator("items")
+    @classmethod
+    def _selector(cls, v: str | None) -> str | None:
+        return None if v is None else check_selector(v)
+
+    @model_validator(mode="after")
+    def _page_options(self) -> FeedSpec:
+        if self.type != "page":
+            given = [k for k in ("items", "watch") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(
+                    f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} for web "
+                    f"pages only, and this source is type: {self.type}; write type: page "
+                    "or remove them"
+                )
+        return self
+
+    def source(self) -> SourceSpec:
+        """How this source's body is read."""
+        return SourceSpec(kind=self.type, items=self.items, watch=self.watch or "links")
 
     @field_validator("url")
     @classmethod
@@ -335,6 +361,10 @@ class Config:
         return Scrubber(
             model_secrets(self.channels), urls=[self.database_url, *(f.url for f in self.feeds)]
         )
+
+    def sources(self) -> dict[str, SourceSpec]:
+        """How each source that is not a feed is read, by URL."""
+        return {f.url: f.source() for f in self.feeds if f.type != "feed"}
 
     def channel(self, name: str) -> ChannelSpec:
         for ch in self.channels:

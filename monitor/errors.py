@@ -9,7 +9,12 @@ Owns: every exception the package raises on purpose. Imports nothing from ``moni
     ├── FetchError             one feed could not be fetched (kind says why)
     ├── ParseError             a body is not a usable feed
     │   ├── ParseTimeout       parsing it took longer than the parse deadline
-    │   └── ParseCrash         the worker parsing it died
+    │   ├── ParseCrash         the worker parsing it died
+    │   ├── PageError          a web page gives nothing to watch (no links, no text)
+    │   └── DocumentError      a PDF document is broken
+    │       ├── NotAPdf        the body is not a PDF
+    │       ├── PdfEncrypted   it needs a password
+    │       └── PdfEmpty       it has no text layer
     ├── StoreError             the database failed or is out of date
     └── DeliveryError          a channel refused or could not be reached
 
@@ -78,6 +83,37 @@ class ParseCrash(ParseError):
     say); a new worker takes its place."""
 
     kind = "parse_crashed"
+
+
+class PageError(ParseError):
+    """Raised when a web page gives nothing to watch: no list of links, a selector that
+    picks nothing, no text."""
+
+    kind = "no_items"
+
+
+class DocumentError(ParseError):
+    """Raised when a document is damaged past reading."""
+
+    kind = "pdf_broken"
+
+
+class NotAPdf(DocumentError):
+    """Raised when a document's body is not a PDF (an HTML error page, say)."""
+
+    kind = "not_a_pdf"
+
+
+class PdfEncrypted(DocumentError):
+    """Raised when a PDF cannot be read without a password."""
+
+    kind = "pdf_encrypted"
+
+
+class PdfEmpty(DocumentError):
+    """Raised when a PDF holds no text to read (a scan without a text layer, say)."""
+
+    kind = "pdf_empty"
 
 
 class StoreError(MonitorError):

@@ -36,6 +36,23 @@ def plausible_date(value: datetime | None) -> datetime | None:
         return None
 
 
+SourceKind = Literal["feed", "page", "document"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """How a source's body is read: a feed; a web page (each link of its list an item, or
+    with ``watch="text"`` its text watched for additions); a document (a PDF)."""
+
+    kind: SourceKind = "feed"
+    #: a CSS selector: the page's links (``watch="links"``) or the part watched (``"text"``)
+    items: str | None = None
+    watch: Literal["links", "text"] = "links"
+
+
+FEED_SOURCE = SourceSpec()
+
+
 @dataclass(frozen=True, slots=True)
 class FeedState:
     """What the store knows about a feed that polling needs."""

@@ -31,10 +31,19 @@ from pebble import ProcessExpired, ProcessPool
 
 from monitor import cadence
 from monitor.errors import ParseCrash, ParseError, ParseTimeout, StoreError
-from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
+from monitor.model import (
+    FEED_SOURCE,
+    FeedState,
+    FeedUpdate,
+    FetchResult,
+    Item,
+    SourceSpec,
+    TopicMatch,
+)
 from monitor.normalize import normalize_with_signature
 from monitor.parse import MAX_ENTRIES, parse_feed
 from monitor.score.freshness import DEFAULT_ALERT_MAX_AGE_S, hold_stale_alerts
+from monitor.sources import SourceRead, read_document, read_listing, read_watched
 from monitor.store import PollWrite, PollWritten, SaveResult, Store
 from monitor.stories import StorySignature
 from monitor.urls import redact_url
@@ -126,6 +135,7 @@ class FetcherLike(Protocol):
         etag: str | None = None,
         last_modified: str | None = None,
         body_hash: str | None = None,
+        expect: str = "feed",
     ) -> FetchResult: ...
 
 
@@ -329,8 +339,11 @@ class Pipeline:
         max_entries: int = MAX_ENTRIES,
         alert_max_age_s: float = DEFAULT_ALERT_MAX_AGE_S,
         first_poll_alerts: bool = False,
+        sources: dict[str, SourceSpec] | None = None,
     ) -> None:
         self.store = store
+        #: how each source that is not a feed is read, by URL (replaced on reload)
+        self.sources: dict[str, SourceSpec] = sources or {}
         self.fetcher = fetcher
         self.matcher = matcher
         self.policy = policy
@@ -462,20 +475,37 @@ class Pipeline:
         return report
 
     async def _poll_feed(self, feed: FeedState, t0: float) -> PollReport:
+        source = self.sources.get(feed.url, FEED_SOURCE)
         result = await self.fetcher.fetch(
-            feed.url, etag=feed.etag, last_modified=feed.last_modified, body_hash=feed.body_hash
+            feed.url,
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+            body_hash=feed.body_hash,
+            **({} if source.kind == "feed" else {"expect": "any"}),
         )
         now = self.clock()
         items: list[Item] = []
         cut: int | None = None
+        kept: SourceRead | None = None
         if result.outcome == "ok" and result.body is not None:
             # Bodies waiting here are cheap; parsed items waiting for the database are not.
             async with self._ingesting.hold(len(result.body)):
-                result, items, signatures, cut = await self._parse(feed, result, now)
+                if source.kind == "feed":
+                    result, items, signatures, cut = await self._parse(feed, result, now)
+                else:
+                    result, kept = await self._read_source(feed, source, result, now)
+                    items, signatures = (kept.items, kept.signatures) if kept else ([], {})
+                    cut = kept.cut if kept else None
                 outcome = partial(self._outcome, feed, result, now, cut=cut)
                 written = await self._write(
                     PollWrite(feed.id, now, outcome, items, signatures),
                     backlog=feed.last_success_at is None and not self.first_poll_alerts,
+                )
+            if kept is not None and kept.text is not None and kept.text_hash is not None:
+                # kept once its change is stored: were this lost, the next poll would find the
+                # same change again, under the same key, and store nothing twice
+                await self._in_db(
+                    self.store.save_page_text, feed.id, kept.text, kept.text_hash, now
                 )
         else:
             written = await self._write(
@@ -565,6 +595,31 @@ class Pipeline:
         except ParseError as exc:
             return _as_error(result, exc), [], {}, None
         return result, items, signatures, cut
+
+    async def _read_source(
+        self, feed: FeedState, source: SourceSpec, result: FetchResult, now: datetime
+    ) -> tuple[FetchResult, SourceRead | None]:
+        """Read a web page or a document into items, in a worker (``monitor.sources``)."""
+        assert result.body is not None
+        url = result.final_url or feed.url
+        fn: Callable[..., SourceRead]
+        args: tuple[object, ...]
+        if source.kind == "document":
+            fn, args = read_document, (result.body, url, result.content_type, feed.lang, now)
+        elif source.watch == "text":
+            previous = await self._in_db(self.store.page_text, feed.id)
+            fn = read_watched
+            args = (result.body, url, result.content_type, feed.lang, now, source.items)
+            args += (previous, feed.name)
+        else:
+            fn = read_listing
+            args = (result.body, url, result.content_type, feed.lang, now, source.items)
+            args += (self.max_entries,)
+        try:
+            read: SourceRead = await self.parse_pool.run(fn, *args, size=len(result.body))
+        except ParseError as exc:
+            return _as_error(result, exc), None
+        return result, read
 
     async def _write(self, write: PollWrite, *, backlog: bool = False) -> PollWritten:
         """Write a poll with the others waiting: one transaction for all of them.

@@ -470,6 +470,7 @@ class Service:
         self.matcher = matcher
         old, self.cfg = self.cfg, new
         self._apply_polling(new)
+        self.pipeline.sources = new.sources()
         self.outbox.channels = {c.name: c for c in new.channels}
         self.outbox.lease_s = new.delivery.lease
         self.outbox.topic_names = {t.id: t.name for t in new.topics}

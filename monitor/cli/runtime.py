@@ -125,6 +125,7 @@ def make_pipeline(
         max_entries=cfg.polling.max_entries,
         alert_max_age_s=cfg.polling.alert_max_age,
         first_poll_alerts=cfg.polling.first_poll_alerts,
+        sources=cfg.sources(),
     )
 
 

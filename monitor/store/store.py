@@ -52,7 +52,7 @@ from monitor.model import (
     StoredItem,
     TopicMatch,
 )
-from monitor.store import listing, migrate
+from monitor.store import listing, migrate, pages
 from monitor.store.tables import (
     DeliveryMatchRow,
     DeliveryRow,
@@ -511,6 +511,15 @@ class Store:
                 conn.execute(workers_t.insert().values(name=owner, seen_at=now))
             conn.execute(workers_t.delete().where(c.seen_at < now - timedelta(seconds=live_s)))
             return int(conn.execute(select(func.count()).select_from(workers_t)).scalar_one())
+
+    @_translated
+    def page_text(self, feed_id: int) -> str | None:
+        """A watched page's text as last seen (:mod:`monitor.store.pages`)."""
+        return pages.page_text(self.engine, feed_id)
+
+    @_translated
+    def save_page_text(self, feed_id: int, text: str, text_hash: str, now: datetime) -> None:
+        pages.save_page_text(self.engine, feed_id, text, text_hash, now)
 
     @_translated
     def leave(self, owner: str) -> None:

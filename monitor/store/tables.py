@@ -194,3 +194,15 @@ class WorkerRow(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     seen_at: datetime | None = _ts()
+
+
+class PageTextRow(SQLModel, table=True):
+    """The text of a watched web page as last seen: its next version is compared with it,
+    and what it added is the page's change item."""
+
+    __tablename__ = "page_texts"
+
+    feed_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    text: str = Field(sa_type=Text)
+    text_hash: str
+    seen_at: datetime | None = _ts()
