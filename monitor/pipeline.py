@@ -135,7 +135,7 @@ class FetcherLike(Protocol):
         etag: str | None = None,
         last_modified: str | None = None,
         body_hash: str | None = None,
-        expect: str = "feed",
+        kind: str = "feed",
     ) -> FetchResult: ...
 
 
@@ -481,7 +481,7 @@ class Pipeline:
             etag=feed.etag,
             last_modified=feed.last_modified,
             body_hash=feed.body_hash,
-            **({} if source.kind == "feed" else {"expect": "any"}),
+            **({} if source.kind == "feed" else {"kind": "page"}),
         )
         now = self.clock()
         items: list[Item] = []

@@ -17,7 +17,7 @@ from monitor.model import MAX_ENTRIES, Entry, Item
 from monitor.normalize import MAX_SUMMARY, normalize_with_signature
 from monitor.pagediff import page_change, text_hash, text_of
 from monitor.pages import find_links, page_text, read_page
-from monitor.pdf import read_pdf
+from monitor.pdf import is_pdf, read_pdf
 from monitor.stories import StorySignature
 
 #: most characters of a change's added lines shown in its title
@@ -116,3 +116,12 @@ def read_document(
     entry = Entry(guid=None, link=url, title=pdf.title, summary=pdf.text)
     items, signatures = _items([entry], url, lang, now)
     return SourceRead(items, signatures)
+
+
+def read_any(body: bytes, url: str, content_type: str | None) -> tuple[str, str]:
+    """The title and text of a PDF or a web page, whichever ``body`` is (for ``explain``)."""
+    if is_pdf(body):
+        pdf = read_pdf(body)
+        return pdf.title, pdf.text
+    doc = read_page(body, url, content_type)
+    return doc.title or url, "\n".join(page_text(doc))

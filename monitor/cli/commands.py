@@ -18,6 +18,7 @@ from rich.table import Table
 
 from monitor.cadence import describe_reason
 from monitor.cli.app import app, config_path, console, err_console, iso, local
+from monitor.cli.explain_source import fetched_text, watched_change
 from monitor.cli.runtime import (
     READING,
     load_or_exit,
@@ -289,12 +290,19 @@ def explain(
             if item is not None
             else store.item(url=canonical_url(url or "") or url)
         )
+        if stored is None and url is not None:  # a page watched for its text: its last change
+            change = watched_change(cfg, store, url)
+            stored = store.item(change) if change is not None else None
         store.close()
-        if stored is None:
-            err_console.print(f"no stored item {'id ' + str(item) if item is not None else url}")
+        if stored is None and url is not None:  # a page or a PDF as served now
+            title, summary = fetched_text(cfg, url)
+            console.print(f"[bold]{escape(title)}[/bold] {url} (as served now)", highlight=False)
+        elif stored is None:
+            err_console.print(f"no stored item id {item}")
             raise typer.Exit(1)
-        title, summary, lang = stored.title, stored.summary, lang or stored.lang
-        console.print(f"[bold]item {stored.id}[/bold] {stored.url or ''}", highlight=False)
+        else:
+            title, summary, lang = stored.title, stored.summary, lang or stored.lang
+            console.print(f"[bold]item {stored.id}[/bold] {stored.url or ''}", highlight=False)
     explanations = matcher_for(cfg).explain(title, summary, lang)
     if fmt == "json":
         typer.echo(

@@ -343,8 +343,7 @@ class _Chain:
     statuses: list[int] = field(default_factory=list)
     answer: _Answer | None = None
     started: float | None = None
-    #: whether a body must look like a feed (pages and documents are fetched without)
-    feed: bool = True
+    kind: str = "feed"
 
     def elapsed(self, loop: asyncio.AbstractEventLoop) -> float:
         return 0.0 if self.started is None else loop.time() - self.started
@@ -465,12 +464,12 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         body_hash: str | None = None,
-        expect: str = "feed",
+        kind: str = "feed",
     ) -> FetchResult:
         """Fetch ``url`` once, following redirects; never raises for what the server does.
 
-        ``expect`` is ``"feed"`` (a body that does not look like a feed is a ``not_a_feed``
-        error) or ``"any"`` (a web page or a document: any body will do).
+        ``kind`` says what is expected: a ``"feed"`` is sniffed and a body that is not one is
+        the error ``not_a_feed``; a ``"page"`` (a web page or a document) is returned as it is.
 
         ``etag`` and ``last_modified`` are sent as ``If-None-Match`` / ``If-Modified-Since``;
         ``body_hash`` is the sha256 of the last body seen, so an identical body comes back as
@@ -481,7 +480,7 @@ class Fetcher:
         if self._closed:
             raise RuntimeError("Fetcher.fetch() called after aclose()")
         loop = asyncio.get_running_loop()
-        chain = _Chain(url, current=url, feed=expect == "feed")
+        chain = _Chain(url, current=url, kind=kind)
         parsed = _check_url(url)
         if isinstance(parsed, str):
             return FetchResult(url=url, outcome="error", error_kind="invalid_url", error=parsed)
@@ -725,8 +724,10 @@ class Fetcher:
         digest = hashlib.sha256(body).hexdigest()
         if body_hash is not None and digest == body_hash:
             return replace(base, outcome="unchanged", body_hash=digest)
-        sniff = sniff_feed(body) if chain.feed else None
-        if sniff is not None and not sniff.is_feed:
+        if chain.kind != "feed":
+            return replace(base, outcome="ok", body=body, body_hash=digest)
+        sniff = sniff_feed(body)
+        if not sniff.is_feed:
             return replace(
                 base,
                 body_hash=digest,
