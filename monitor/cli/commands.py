@@ -18,7 +18,6 @@ from rich.table import Table
 
 from monitor.cadence import describe_reason
 from monitor.cli.app import app, config_path, console, err_console, iso, local
-from monitor.cli.explain_source import fetched_text, watched_change
 from monitor.cli.runtime import (
     READING,
     load_or_exit,
@@ -290,6 +289,8 @@ def explain(
             if item is not None
             else store.item(url=canonical_url(url or "") or url)
         )
+        from monitor.cli.explain_source import fetched_text, watched_change
+
         if stored is None and url is not None:  # a page watched for its text: its last change
             change = watched_change(cfg, store, url)
             stored = store.item(change) if change is not None else None

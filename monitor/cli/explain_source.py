@@ -8,6 +8,7 @@ configured fetcher's limits, and read as the poll would read it).
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,7 +18,9 @@ from monitor.config import Config
 from monitor.errors import ParseError
 from monitor.model import FetchResult
 from monitor.sources import read_any
-from monitor.store import Store
+
+if TYPE_CHECKING:
+    from monitor.store import Store
 
 
 def watched_change(cfg: Config, store: Store, url: str) -> int | None:
