@@ -106,20 +106,47 @@ def links(html: str, selector: str | None = None) -> list[tuple[str, str, dateti
     return [(lk.title, lk.url, lk.published) for lk in find_links(doc, selector)]
 
 
-def test_the_main_list_is_found_and_the_menus_left() -> None:
-    assert links(MINISTRY) == [
-        (
-            "Minister announces NORAD modernization investments",
-            "https://gov.example/en/news/2026/12/norad.html",
-            day(2026, 12, 4),
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        (  # the list of releases, not the menus around it; dates from the text or <time>
+            MINISTRY,
+            [
+                (
+                    "Minister announces NORAD modernization investments",
+                    "https://gov.example/en/news/2026/12/norad.html",
+                    day(2026, 12, 4),
+                ),
+                (
+                    "Statement on United States tariffs on steel",
+                    "https://gov.example/en/news/2026/12/tariffs.html",
+                    day(2026, 12, 3),
+                ),
+                ("Arctic sovereignty report tabled", "https://other.example/report", None),
+            ],
         ),
-        (
-            "Statement on United States tariffs on steel",
-            "https://gov.example/en/news/2026/12/tariffs.html",
-            day(2026, 12, 3),
+        (  # links resolved against <base href>, dates read from their table row, en and fr
+            COMMITTEE,
+            [
+                (
+                    "Meeting 12: Arctic security",
+                    "https://www.ourcommons.example/Committees/en/NDDN/Meeting?meetingId=12",
+                    day(2025, 6, 10),
+                ),
+                (
+                    "Meeting 11: Defence procurement",
+                    "https://www.ourcommons.example/Committees/en/NDDN/Meeting?meetingId=11",
+                    day(2025, 6, 5),
+                ),
+            ],
         ),
-        ("Arctic sovereignty report tabled", "https://other.example/report", None),
-    ]
+    ],
+    ids=["ministry", "committee"],
+)
+def test_the_main_list_of_links(
+    html: str, expected: list[tuple[str, str, datetime | None]]
+) -> None:
+    assert links(html) == expected
 
 
 def test_a_selector_picks_links_or_the_first_link_of_each_element() -> None:
@@ -129,21 +156,6 @@ def test_a_selector_picks_links_or_the_first_link_of_each_element() -> None:
     ]
     assert [u for _, u, _ in links(MINISTRY, "main li")][:1] == [
         "https://gov.example/en/news/2026/12/norad.html"
-    ]
-
-
-def test_links_resolve_against_the_base_href_and_dates_are_read_from_their_row() -> None:
-    assert links(COMMITTEE) == [
-        (
-            "Meeting 12: Arctic security",
-            "https://www.ourcommons.example/Committees/en/NDDN/Meeting?meetingId=12",
-            day(2025, 6, 10),
-        ),
-        (
-            "Meeting 11: Defence procurement",
-            "https://www.ourcommons.example/Committees/en/NDDN/Meeting?meetingId=11",
-            day(2025, 6, 5),
-        ),
     ]
 
 
