@@ -48,6 +48,8 @@ class SourceSpec:
     #: a CSS selector: the page's links (``watch="links"``) or the part watched (``"text"``)
     items: str | None = None
     watch: Literal["links", "text"] = "links"
+    #: ask the site's robots.txt before each poll
+    robots: bool = True
 
 
 FEED_SOURCE = SourceSpec()

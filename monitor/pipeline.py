@@ -139,6 +139,16 @@ class FetcherLike(Protocol):
     ) -> FetchResult: ...
 
 
+class RobotsVerdictLike(Protocol):
+    allowed: bool
+    kind: str | None
+    reason: str | None
+
+
+class RobotsLike(Protocol):
+    async def check(self, url: str) -> RobotsVerdictLike: ...
+
+
 class MatcherLike(Protocol):
     def score(self, title: str, summary: str, lang: str | None = None) -> list[TopicMatch]: ...
 
@@ -340,8 +350,11 @@ class Pipeline:
         alert_max_age_s: float = DEFAULT_ALERT_MAX_AGE_S,
         first_poll_alerts: bool = False,
         sources: dict[str, SourceSpec] | None = None,
+        robots: RobotsLike | None = None,
     ) -> None:
         self.store = store
+        #: what each site's robots.txt allows, asked before polling a page or a document
+        self.robots = robots
         #: how each source that is not a feed is read, by URL (replaced on reload)
         self.sources: dict[str, SourceSpec] = sources or {}
         self.fetcher = fetcher
@@ -476,13 +489,7 @@ class Pipeline:
 
     async def _poll_feed(self, feed: FeedState, t0: float) -> PollReport:
         source = self.sources.get(feed.url, FEED_SOURCE)
-        result = await self.fetcher.fetch(
-            feed.url,
-            etag=feed.etag,
-            last_modified=feed.last_modified,
-            body_hash=feed.body_hash,
-            **({} if source.kind == "feed" else {"kind": "page"}),
-        )
+        result = await self._fetch(feed, source)
         now = self.clock()
         items: list[Item] = []
         cut: int | None = None
@@ -536,6 +543,27 @@ class Pipeline:
         if self.on_poll is not None:
             self.on_poll(report)
         return report
+
+    async def _fetch(self, feed: FeedState, source: SourceSpec) -> FetchResult:
+        """Fetch a source. A web page or a document is fetched only when its site's
+        robots.txt allows it (unless the source says not to ask); a feed is published to be
+        polled."""
+        if source.kind == "feed":
+            return await self.fetcher.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified, body_hash=feed.body_hash
+            )
+        if source.robots and self.robots is not None:
+            verdict = await self.robots.check(feed.url)
+            if not verdict.allowed:
+                kind = verdict.kind or "robots"
+                return FetchResult(feed.url, "error", error_kind=kind, error=verdict.reason)
+        return await self.fetcher.fetch(
+            feed.url,
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+            body_hash=feed.body_hash,
+            kind="page",
+        )
 
     def _outcome(
         self,
