@@ -248,6 +248,8 @@ class FarmProcess:
             f"--latency={args.latency}",
             f"--text={args.text}",
         ]
+        if getattr(args, "articles", 0):
+            cmd.append(f"--articles={args.articles}")
         if args.gzip:
             cmd.append("--gzip")
         if args.quick_faults:

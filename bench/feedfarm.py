@@ -23,6 +23,10 @@ each with one JSON line:
 ``quit`` (or end of input)
     Stop serving and exit.
 
+With ``--articles F``, a fraction ``F`` of the feeds give one short sentence as each item's
+summary, and each item's link is an article page served by the farm (``/a/...`` on the feed's
+own host: :func:`article_page`, the story's summary opening its text).
+
 Validators vary like real servers': most feeds send ``ETag`` and ``Last-Modified``, one in ten
 only ``Last-Modified``, and one in ten neither (a client can only compare bodies for those).
 """
@@ -32,10 +36,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -293,6 +301,105 @@ def _wire_stories(seed: int, count: int = 40) -> list[Story]:
     return out
 
 
+_NAV = (
+    "Home",
+    "Politics",
+    "Business",
+    "World",
+    "Opinion",
+    "Sports",
+    "Arts",
+    "Life",
+    "Local",
+    "Investigations",
+    "Podcasts",
+    "Newsletters",
+    "Subscribe",
+    "Sign in",
+)
+
+
+def article_page(
+    rng: random.Random,
+    title: str,
+    lang: str,
+    words: int = 600,
+    lead: str = "",
+    page_data: int = 2500,
+) -> tuple[bytes, list[str]]:
+    """A news article page as sites serve them, and the paragraphs of its article.
+
+    Around the article (headline, byline, a figure, 8-14 paragraphs, a quote) sits what an
+    extractor must leave out: a head with styles, scripts and a JSON blob of page data, a menu,
+    breadcrumbs, share buttons, a "related stories" box, a newsletter box, reader comments
+    and a footer of links; about 30-40 KB in all (``page_data`` names in the script's blob).
+    Every piece of boilerplate carries the word
+    ``BOILERPLATE`` so a benchmark can see what leaked into an extraction.
+    """
+    paragraphs: list[str] = []
+    left = words
+    first = True
+    while left > 20:
+        n = min(left, rng.randint(40, 90))
+        paragraphs.append(_text(rng, lang, n, lead if first else ""))
+        first = False
+        left -= n
+    menu = "".join(f'<li><a href="/{w.lower()}">{w}</a></li>' for w in _NAV)
+    related = "".join(
+        f'<li><a href="/news/{rng.randint(1, 99999)}">'
+        f"BOILERPLATE {_sentence(rng, lang, 9)}</a></li>"
+        for _ in range(6)
+    )
+    comments = "".join(
+        f'<div class="comment"><span class="author">{_name(rng)}</span>'
+        f"<p>BOILERPLATE {_sentence(rng, lang, rng.randint(10, 30))}.</p></div>"
+        for _ in range(rng.randint(2, 6))
+    )
+    footer = "".join(
+        f'<a href="/{_name(rng).lower()}">BOILERPLATE {_name(rng)}</a> ' for _ in range(40)
+    )
+    blob = json.dumps(
+        {"page": {"id": rng.randint(1, 10**9), "tags": [_name(rng) for _ in range(page_data)]}}
+    )
+    body_html = "".join(
+        f"<p>{p}</p>" if k != 3 else f"<blockquote><p>{p}</p></blockquote>"
+        for k, p in enumerate(paragraphs)
+    )
+    byline = f'By {_name(rng)} {_name(rng)} · <time datetime="2025-06-02">June 2, 2025</time>'
+    figure = (
+        f'<img src="/img/{rng.randint(1, 9999)}.jpg" alt="">'
+        f"<figcaption>{_sentence(rng, lang, 8)}.</figcaption>"
+    )
+    html = f"""<!DOCTYPE html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<title>{escape(title)} | Outlet</title>
+<meta name="description" content="{escape(paragraphs[0][:150])}">
+<meta property="og:title" content="{escape(title)}">
+<style>body{{font-family:serif}} .nav li{{display:inline}} .share a{{margin:0 4px}}</style>
+<script>window.__DATA__ = {blob};</script>
+<script src="/static/app.js" async></script>
+</head><body>
+<header><a class="logo" href="/">Outlet</a><nav><ul class="nav">{menu}</ul></nav>
+<form class="search"><input name="q" placeholder="Search"></form></header>
+<div class="breadcrumbs"><a href="/">BOILERPLATE Home</a> › <a href="/politics">Politics</a></div>
+<main><article>
+<h1>{escape(title)}</h1>
+<div class="byline">{byline}</div>
+<div class="share"><a href="#">BOILERPLATE Share</a><a href="#">Tweet</a><a href="#">Email</a></div>
+<figure>{figure}</figure>
+{body_html}
+</article>
+<aside class="related"><h2>BOILERPLATE Related stories</h2><ul>{related}</ul></aside>
+<aside class="newsletter"><p>BOILERPLATE Get the morning briefing in your inbox.</p>
+<form><input name="email"><button>Sign up</button></form></aside>
+<section class="comments"><h2>BOILERPLATE Comments</h2>{comments}</section>
+</main>
+<footer><p>{footer}</p><p>BOILERPLATE © 2025 Outlet Media. All rights reserved.</p></footer>
+</body></html>
+"""
+    return html.encode(), paragraphs
+
+
 @dataclass(frozen=True, slots=True)
 class FeedPlan:
     """How one feed looks: its language, format, validators and its stories by serial."""
@@ -319,8 +426,34 @@ class FeedPlan:
         return out
 
     def document(
-        self, items: int, version: int, seed: int, wire: list[Story], phrases: bool
+        self,
+        items: int,
+        version: int,
+        seed: int,
+        wire: list[Story],
+        phrases: bool,
+        articles: str | None = None,
+        serve: Callable[[str, Story, str], None] | None = None,
+        long: bool = False,
     ) -> bytes:
+        """The feed document; with ``articles`` (a base URL), each item's summary is its
+        first sentence and its link an article page there, given to ``serve``; with
+        ``long``, each summary is at least 400 characters of text (a feed that says enough
+        for ``fulltext: auto`` to leave its articles alone)."""
+        stories = self.stories(items, version, seed, wire, phrases)
+        if long:
+            stories = [
+                Story(s.title, _lengthen(s.summary, self.lang, s.guid), s.link, s.guid)
+                for s in stories
+            ]
+        if articles is not None and serve is not None:
+            short = []
+            for s in stories:
+                path = "/a" + urlsplit(s.link).path
+                serve(path, s, self.lang)
+                first = re.sub(r"<[^>]+>", " ", s.summary).split(". ")[0][:150]
+                short.append(Story(s.title, first, articles + path, s.guid))
+            stories = short
         samples = [
             SampleItem(
                 s.title,
@@ -329,12 +462,23 @@ class FeedPlan:
                 guid=s.guid,
                 published=BASE_DATE - timedelta(minutes=37 * k) + timedelta(hours=version),
             )
-            for k, s in enumerate(self.stories(items, version, seed, wire, phrases))
+            for k, s in enumerate(stories)
         ]
         name = f"Outlet {self.n}"
         if self.atom:
             return atom_feed(name, samples, lang=self.lang)
         return rss_feed(name, samples, lang=self.lang)
+
+
+def _lengthen(summary: str, lang: str, seed: str) -> str:
+    """``summary`` with sentences added until its text is at least 420 characters long."""
+    rng = random.Random(seed)
+    text = re.sub(r"<[^>]+>", " ", summary)
+    while len(" ".join(text.split())) < 420:
+        more = _sentence(rng, lang, rng.randint(10, 18)) + "."
+        text += " " + more
+        summary += " " + more
+    return summary
 
 
 def plans(feeds: int) -> list[FeedPlan]:
@@ -364,8 +508,12 @@ class Farm:
         gzip: bool,
         faults: tuple[str, ...],
         phrases: bool = False,
+        articles: float = 0.0,
     ) -> None:
         self.server = server
+        # feeds whose summaries are one short sentence, their articles served by the farm
+        self.short = set(pick(feeds, articles, 777)) if articles else set()
+        self.pages: set[str] = set()
         self.phrases = phrases
         self.items = items
         self.seed = seed
@@ -378,8 +526,32 @@ class Farm:
     def _doc(self, plan: FeedPlan, version: int) -> bytes:
         key = (plan.n, version)
         if key not in self.docs:
-            self.docs[key] = plan.document(self.items, version, self.seed, self.wire, self.phrases)
+            base = None
+            if plan.n in self.short:
+                bases = self.server.base_urls
+                base = bases[plan.n % len(bases)]
+            self.docs[key] = plan.document(
+                self.items,
+                version,
+                self.seed,
+                self.wire,
+                self.phrases,
+                base,
+                self._article,
+                long=bool(self.short) and base is None,
+            )
         return self.docs[key]
+
+    def _article(self, path: str, story: Story, lang: str) -> None:
+        """Serve the article of a short-summary story at ``path`` (once): its full summary
+        opens the article, so a story on a watch-topic says so in the body."""
+        if path in self.pages:
+            return
+        self.pages.add(path)
+        lead = re.sub(r"<[^>]+>", " ", story.summary)
+        rng = random.Random(path)
+        page, _ = article_page(rng, story.title, lang, rng.randint(400, 800), lead, 300)
+        self.server.feed(path, page, content_type="text/html; charset=utf-8")
 
     def serve(self, plan: FeedPlan, version: int) -> None:
         path = f"/f{plan.n}.xml"
@@ -476,11 +648,25 @@ def main(argv: list[str] | None = None) -> None:
         default="plain",
         help="plain: words drawn one by one; phrases: stock news phrases recur across items",
     )
+    ap.add_argument(
+        "--articles",
+        type=float,
+        default=0.0,
+        help="fraction of feeds whose summaries are one short sentence, with their articles "
+        "served by the farm (0.3: 30 %%)",
+    )
     args = ap.parse_args(argv)
     faults = QUICK_FAULTS if args.quick_faults else FAULTS
     with FeedServer(hosts=args.hosts, latency_s=args.latency, record=False) as server:
         farm = Farm(
-            server, args.feeds, args.items, args.seed, args.gzip, faults, args.text == "phrases"
+            server,
+            args.feeds,
+            args.items,
+            args.seed,
+            args.gzip,
+            faults,
+            args.text == "phrases",
+            args.articles,
         )
         farm.state(0.0, 0.0, 0)
         print(json.dumps({"bases": server.base_urls, "feeds": args.feeds}), flush=True)

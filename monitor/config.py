@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.articles import SHORT_SUMMARY, FulltextMode, FulltextSettings
 from monitor.channels import ChannelSpec
 from monitor.errors import ConfigError, Problem
 from monitor.model import MAX_ENTRIES, SourceSpec
@@ -172,6 +173,22 @@ class PollingSettings(_Strict):
     # the most one body may take to parse (plus 5 s a megabyte): a parse worker still busy then
     # is stopped and replaced, and the feed records "parse timed out"
     parse_deadline: Duration = 10.0
+    # article text: fetch the page of items whose summary is short (auto), of every item
+    # (always) or never; a feed's own `fulltext` overrides it
+    fulltext: FulltextMode = "auto"
+    fulltext_below: int = Field(SHORT_SUMMARY, ge=1, le=100_000)  # "short" in characters
+    article_max_bytes: Size = 5_000_000  # an article page's body, at most
+    article_concurrency: int = Field(8, ge=1, le=200)  # article fetches in flight at once
+    # honour robots.txt for article pages, web pages and documents (a source may say otherwise)
+    robots: bool = True
+    # a page about this installation or a mailto: address, sent in the User-Agent so that a
+    # site's operator can reach whoever runs it
+    contact: str | None = None
+
+    @field_validator("contact")
+    @classmethod
+    def _contact_url(cls, v: str | None) -> str | None:
+        return None if v is None else check_contact(v)
 
     @field_validator("parse_deadline")
     @classmethod
@@ -248,6 +265,21 @@ class RetentionSettings(_Strict):
     schedule: Cron = "17 3 * * *"
 
 
+def check_contact(value: str) -> str:
+    """A contact for the User-Agent: an http(s) URL or a mailto: address, printable ASCII
+    without spaces, parentheses or semicolons (they would break the header)."""
+    if not re.fullmatch(
+        r"(https?://[^\s/()<>;\\\"]+(/[^\s()<>;\\\"]*)?|mailto:[^\s@()<>;]+@[^\s@()<>;]+)", value
+    ):
+        raise ValueError(
+            f"'{value}' is not a contact URL; write a page about this installation, e.g. "
+            "https://example.org/policy-monitor, or mailto:ops@example.org"
+        )
+    if not value.isascii() or len(value) > 200:
+        raise ValueError("a contact URL must be ASCII and at most 200 characters")
+    return value
+
+
 class FeedSpec(_Strict):
     url: str
     name: str | None = None
@@ -276,9 +308,22 @@ class FeedSpec(_Strict):
                 )
         return self
 
-    def source(self) -> SourceSpec:
-        """How this source's body is read."""
-        return SourceSpec(kind=self.type, items=self.items, watch=self.watch or "links")
+    def source(self, robots: bool = True) -> SourceSpec:
+        """How this source's body is read; ``robots`` is whether robots.txt is asked when the
+        source does not say (``polling.robots``)."""
+        return SourceSpec(
+            kind=self.type,
+            items=self.items,
+            watch=self.watch or "links",
+            robots=robots if self.robots is None else self.robots,
+        )
+
+    # fetch each item's article page: auto (when the summary is short), always or never;
+    # unset: polling.fulltext
+    fulltext: FulltextMode | None = None
+    # honour robots.txt for this source's articles, or for the page or document itself;
+    # unset: polling.robots
+    robots: bool | None = None
 
     @field_validator("url")
     @classmethod
@@ -364,7 +409,17 @@ class Config:
 
     def sources(self) -> dict[str, SourceSpec]:
         """How each source that is not a feed is read, by URL."""
-        return {f.url: f.source() for f in self.feeds if f.type != "feed"}
+        return {f.url: f.source(self.polling.robots) for f in self.feeds if f.type != "feed"}
+
+    def fulltext(self) -> FulltextSettings:
+        """The article-text settings: ``polling``'s defaults and each feed's own."""
+        p = self.polling
+        return FulltextSettings(
+            mode=p.fulltext,
+            short_below=p.fulltext_below,
+            robots=p.robots,
+            feeds={f.url: (f.fulltext, f.robots) for f in self.feeds},
+        )
 
     def channel(self, name: str) -> ChannelSpec:
         for ch in self.channels:

@@ -11,6 +11,7 @@ Owns: every exception the package raises on purpose. Imports nothing from ``moni
     │   ├── ParseTimeout       parsing it took longer than the parse deadline
     │   ├── ParseCrash         the worker parsing it died
     │   ├── PageError          a web page gives nothing to watch (no links, no text)
+    │   ├── ExtractError       an article page holds no text to extract
     │   └── DocumentError      a PDF document is broken
     │       ├── NotAPdf        the body is not a PDF
     │       ├── PdfEncrypted   it needs a password
@@ -114,6 +115,13 @@ class PdfEmpty(DocumentError):
     """Raised when a PDF holds no text to read (a scan without a text layer, say)."""
 
     kind = "pdf_empty"
+
+
+class ExtractError(ParseError):
+    """Raised when an article's page gives no main text (not HTML, empty, or markup the
+    extractor cannot read)."""
+
+    kind = "no_text"
 
 
 class StoreError(MonitorError):

@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from typing import Literal
 
 FetchOutcome = Literal["ok", "not_modified", "unchanged", "error"]
+#: what kind of document a fetch expects: a feed is sniffed and refused when it is not one;
+#: a page (an article) and robots.txt are taken as they come
+FetchKind = Literal["feed", "page", "robots"]
 Severity = Literal["digest", "alert"]
 SEVERITY_RANK: dict[str, int] = {"digest": 1, "alert": 2}
 
@@ -390,3 +393,75 @@ class Delivery:
     last_error: str | None = None
     match_count: int = 0
     payload: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleCandidate:
+    """A stored item whose article text has not been considered yet (``monitor.articles``
+    decides whether to fetch it)."""
+
+    item_id: int
+    url: str
+    summary: str
+    feed_urls: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleJob:
+    """An article fetch claimed by a worker: the item, its page, and what a refetch sends."""
+
+    item_id: int
+    url: str
+    attempts: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    feed_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleOutcome:
+    """What one article fetch gave: its text (``status="ok"``) or why there is none
+    (``status="error"``, with ``error_kind`` and ``error``); ``next_attempt_at`` is when a
+    failed fetch is tried again (``None``: it is not)."""
+
+    status: Literal["ok", "error", "not_modified"]
+    text: str = ""
+    cut: bool = False
+    title: str | None = None
+    final_url: str | None = None
+    http_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error_kind: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemText:
+    """What an item is scored on again once its article text arrived."""
+
+    item_id: int
+    title: str
+    summary: str
+    body: str
+    lang: str | None
+    published: datetime | None
+    first_seen_at: datetime | None
+    backlog: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleState:
+    """An item's article as stored: whether it was fetched, its text, or why not."""
+
+    item_id: int
+    url: str
+    status: str
+    reason: str | None = None
+    text: str | None = None
+    cut: bool = False
+    error_kind: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    fetched_at: datetime | None = None

@@ -35,6 +35,7 @@ from monitor.model import (
     FEED_SOURCE,
     FeedState,
     FeedUpdate,
+    FetchKind,
     FetchResult,
     Item,
     SourceSpec,
@@ -135,14 +136,18 @@ class FetcherLike(Protocol):
         etag: str | None = None,
         last_modified: str | None = None,
         body_hash: str | None = None,
-        kind: str = "feed",
+        kind: FetchKind = "feed",
+        max_bytes: int | None = None,
     ) -> FetchResult: ...
 
 
 class RobotsVerdictLike(Protocol):
-    allowed: bool
-    kind: str | None
-    reason: str | None
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
 
 
 class RobotsLike(Protocol):
@@ -150,7 +155,9 @@ class RobotsLike(Protocol):
 
 
 class MatcherLike(Protocol):
-    def score(self, title: str, summary: str, lang: str | None = None) -> list[TopicMatch]: ...
+    def score(
+        self, title: str, summary: str, lang: str | None = None, body: str = ""
+    ) -> list[TopicMatch]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from apscheduler.triggers.date import DateTrigger
 from monitor import cadence, jobs, schedule
 from monitor.channels import ChannelSpec
 from monitor.config import Config
+from monitor.enrich import ArticleEnricher
 from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.fetch import Fetcher
 from monitor.metrics import Metrics
@@ -72,11 +73,13 @@ class Service:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         failing_after: int = jobs.FAILING_AFTER,
         retry_s: float = 30.0,
+        enricher: ArticleEnricher | None = None,
     ) -> None:
         self.cfg = cfg
         self.store = store
         self.pipeline = pipeline
         self.outbox = outbox
+        self.enricher = enricher
         self.reload_config = reload_config
         self.tick_s = tick_s
         self.flush_s = flush_s
@@ -174,6 +177,15 @@ class Service:
                 "interval",
                 seconds=self.watch_s,
                 id="reload",
+                **common,
+            )
+        if self.enricher is not None:
+            sched.add_job(
+                self._job(self.enrich, "articles"),
+                "interval",
+                seconds=self.tick_s,
+                id="articles",
+                next_run_time=now + timedelta(seconds=self.tick_s / 2),
                 **common,
             )
         sched.add_job(
@@ -370,6 +382,15 @@ class Service:
                     }
                 },
             )
+
+    async def enrich(self) -> None:
+        """A round of article text: fetch the pages of new items that want it, score them
+        again; a match found only now may be an alert."""
+        if self.enricher is None or self._stopping:
+            return
+        report = await self.enricher.run()
+        if report.new_matches and any(c.alerts for c in self.cfg.channels):
+            await self.build_alerts()
 
     async def build_alerts(self) -> None:
         now = self.clock()

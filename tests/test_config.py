@@ -330,3 +330,40 @@ def test_a_command_that_needs_less_gets_the_good_parts_and_the_rest_as_warnings(
         "environment variable SLACK_WEBHOOK_URL is not set (referenced by "
         "channels.1.webhook_url); set it or remove the key"
     ]
+
+
+def test_article_text_settings_and_the_contact_are_checked(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        polling: {fulltext: never, fulltext_below: 250, robots: false,
+                  contact: "mailto:ops@example.org"}
+        feeds:
+          - {url: "https://example.org/a.xml", fulltext: always}
+          - {url: "https://example.org/b.xml", robots: true}
+          - {url: "https://example.org/c.xml"}
+        channels: [{name: console, type: console}]
+        """,
+    )
+    cfg = load_config(path, environ={})
+    settings = cfg.fulltext()
+    assert settings.mode_for(["https://example.org/a.xml"]) == "always"
+    assert settings.mode_for(["https://example.org/c.xml"]) == "never"
+    assert settings.mode_for(["https://example.org/c.xml", "https://example.org/a.xml"]) == (
+        "always"
+    )
+    assert settings.short_below == 250
+    assert settings.robots_for(["https://example.org/b.xml"]) is True
+    assert settings.robots_for(["https://example.org/c.xml"]) is False
+    for line, says in (
+        ("polling: {fulltext: sometimes}", "'auto', 'always' or 'never'"),
+        ("polling: {contact: ops@example.org}", "is not a contact URL"),
+        ('polling: {contact: "https://example.org/a b"}', "is not a contact URL"),
+        ("polling: {article_max_bytes: 0}", "more than 0 bytes"),
+    ):
+        bad = write_config(tmp_path, line + "\n")
+        with pytest.raises(ConfigError) as info:
+            load_config(bad, environ={})
+        [problem] = str(info.value).splitlines()
+        assert problem.startswith(f"{bad}:") and says in problem, problem
+        assert "polling" in bad.read_text().splitlines()[int(problem.split(":")[1]) - 1]

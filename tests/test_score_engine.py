@@ -317,3 +317,38 @@ def test_no_topics_and_empty_text() -> None:
     m = one_topic("g: {terms: [nato]}")
     assert m.score("", "") == []
     assert m.explain("", "")[0].decision == "no_terms"
+
+
+def test_the_body_is_a_field_of_its_own_weighted_half_by_default() -> None:
+    m = one_topic("g: {weight: 2, terms: [NORAD]}\nr: {weight: 2, terms: [radar]}", threshold=2)
+    body = "Officials said the NORAD upgrade includes a new radar in the Arctic."
+    [found] = m.score("Budget day", "One line.", "en", body)
+    assert found.score == 2  # (2 + 2) × 0.5
+    assert [(r.term, r.field) for r in found.reasons] == [("NORAD", "body"), ("radar", "body")]
+    assert body[found.reasons[0].position :].startswith("NORAD")
+    assert m.score("Budget day", "One line.", "en") == []  # without the body: nothing
+    # in the title as well, the title counts and the body adds its half
+    [both] = m.score("NORAD budget", "", "en", body)
+    assert both.score == 4 + 1 + 1
+
+    heavier = one_topic("g: {weight: 2, terms: [NORAD]}", threshold=2, fields="{body: 1}")
+    assert score_body(heavier, body) == 2
+    blind = one_topic("g: {weight: 2, terms: [NORAD]}", threshold=1, fields="{body: 0}")
+    assert score_body(blind, body) is None
+
+
+def test_near_holds_inside_the_body_and_explain_names_it() -> None:
+    m = one_topic(
+        "a: {weight: 2, terms: [tariff*]}\nc: {weight: 0, terms: [Canada]}",
+        threshold=1,
+        require="{near: [a, c], within: 3}",
+    )
+    assert score_body(m, "New tariffs on Canada were announced.") == 1
+    assert score_body(m, "New tariffs were announced. Canada said nothing.") is None
+    [verdict] = m.explain("Trade", "", "en", "New tariffs on Canada were announced.")
+    assert verdict.matched and {r.field for r in verdict.reasons} == {"body"}
+
+
+def score_body(m: Matcher, body: str) -> float | None:
+    found = [x for x in m.score("", "", None, body) if x.topic == "t"]
+    return found[0].score if found else None

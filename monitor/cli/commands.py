@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -16,11 +17,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from monitor.articles import snippet
 from monitor.cadence import describe_reason
 from monitor.cli.app import app, config_path, console, err_console, iso, local
 from monitor.cli.runtime import (
     READING,
     load_or_exit,
+    make_enricher,
     make_fetcher,
     make_pipeline,
     matcher_for,
@@ -28,9 +31,10 @@ from monitor.cli.runtime import (
     utcnow,
 )
 from monitor.config import Config, parse_duration
-from monitor.model import FeedState, MatchRecord, plausible_date
+from monitor.model import ArticleState, FeedState, MatchRecord, plausible_date
 
 if TYPE_CHECKING:
+    from monitor.enrich import EnrichReport
     from monitor.pipeline import CycleReport
 
 
@@ -43,6 +47,17 @@ def check() -> None:
         f"{len(cfg.topics)} topics from {len(cfg.watchlist_files)} watchlist file(s)",
         highlight=False,
     )
+    fetching = cfg.polling.fulltext != "never" or any(
+        f.fulltext not in (None, "never") for f in cfg.feeds
+    )
+    if fetching and cfg.polling.contact is None:
+        console.print(
+            f"[yellow]note[/yellow] {cfg.path}: polling.contact is not set; article pages are "
+            "fetched from many sites, and their operators should be able to reach you: set it "
+            "to a page about this installation or a mailto: address, e.g. "
+            "contact: mailto:ops@example.org",
+            highlight=False,
+        )
 
 
 def _print_cycle(report: CycleReport, cfg: Config) -> None:
@@ -91,23 +106,36 @@ def poll(
         urls = [f.url for f in cfg.feeds if f.enabled]
     matcher = matcher_for(cfg)
 
-    async def go() -> CycleReport:
+    async def go() -> tuple[CycleReport, EnrichReport]:
         async with make_fetcher(cfg) as fetcher:
             pipeline = make_pipeline(cfg, store, fetcher, lambda: matcher)
+            enricher = make_enricher(cfg, store, fetcher, pipeline, lambda: matcher)
             try:
                 with console.status("polling…"):
                     await pipeline.replan()  # next polls stored under other settings
-                    return await pipeline.run_cycle(urls=urls)
+                    cycle = await pipeline.run_cycle(urls=urls)
+                with console.status("fetching article text…"):
+                    return cycle, await enricher.drain()
             finally:
+                enricher.close()
                 pipeline.close()
 
-    report = asyncio.run(go())
+    report, enriched = asyncio.run(go())
     _print_cycle(report, cfg)
     console.print(
         f"{report.new_items} new item(s), {report.new_matches} new match(es), "
         f"{len(report.failed)} failed feed(s)",
         highlight=False,
     )
+    if enriched.fetched:
+        kinds = Counter(r.error_kind or "?" for r in enriched.fetched if r.status == "error")
+        why = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        console.print(
+            f"article text: {len(enriched.fetched) - kinds.total()} fetched, "
+            f"{kinds.total()} not{f' ({why})' if why else ''}; "
+            f"{enriched.new_matches} new match(es) from the body",
+            highlight=False,
+        )
     store.close()
 
 
@@ -271,12 +299,14 @@ def _health(s: FeedState) -> str:
 def explain(
     title: str | None = typer.Option(None, help="A title to score."),
     summary: str = typer.Option("", help="A summary to score with the title."),
+    body: str = typer.Option("", help="An article's text to score with them, as the body."),
     item: int | None = typer.Option(None, help="A stored item id (see `monitor matches`)."),
     url: str | None = typer.Option(None, help="The URL of a stored item."),
     lang: str | None = typer.Option(None, help="Language of the text (en, fr)."),
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
-    """Score a title and summary, or a stored item, against every topic and say why."""
+    """Score a title and summary (and body), or a stored item with its article text, against
+    every topic and say why; a hit in the body is shown with the words around it."""
     cfg = load_or_exit(needs=READING)
     if title is None and item is None and url is None:
         raise typer.BadParameter("give --title (and --summary), --item ID or --url URL")
@@ -294,6 +324,7 @@ def explain(
         if stored is None and url is not None:  # a page watched for its text: its last change
             change = watched_change(cfg, store, url)
             stored = store.item(change) if change is not None else None
+        article = store.articles.state(stored.id) if stored is not None else None
         store.close()
         if stored is None and url is not None:  # a page or a PDF as served now
             title, summary = fetched_text(cfg, url)
@@ -303,8 +334,11 @@ def explain(
             raise typer.Exit(1)
         else:
             title, summary, lang = stored.title, stored.summary, lang or stored.lang
-            console.print(f"[bold]item {stored.id}[/bold] {stored.url or ''}", highlight=False)
-    explanations = matcher_for(cfg).explain(title, summary, lang)
+            body = article.text or "" if article is not None and article.status == "ok" else ""
+            if fmt != "json":
+                console.print(f"[bold]item {stored.id}[/bold] {stored.url or ''}", highlight=False)
+                console.print(escape(_article_line(article)), highlight=False)
+    explanations = matcher_for(cfg).explain(title, summary, lang, body)
     if fmt == "json":
         typer.echo(
             json.dumps(
@@ -326,6 +360,11 @@ def explain(
                                 "position": r.position,
                                 "weight": r.weight,
                                 "rule": r.rule,
+                                **(
+                                    {"snippet": snippet(body, r.position, len(r.term))}
+                                    if r.field == "body"
+                                    else {}
+                                ),
                             }
                             for r in e.reasons
                         ],
@@ -347,6 +386,24 @@ def explain(
         )
         for r in e.reasons:
             console.print(f"    {escape(str(r))}", highlight=False)
+            if r.field == "body":
+                shown = snippet(body, r.position, len(r.term))
+                console.print(f"        [dim]{escape(shown)}[/dim]", highlight=False)
+
+
+def _article_line(article: ArticleState | None) -> str:
+    """One line on an item's article text: fetched, waiting, skipped, or why not."""
+    if article is None:
+        return "article: not considered yet"
+    if article.status == "ok":
+        cut = " (cut at the storage cap)" if article.cut else ""
+        return f"article: {len(article.text or ''):,} characters of text, scored as body{cut}"
+    if article.status == "pending":
+        tried = f", tried {article.attempts} time(s): {article.error}" if article.error else ""
+        return f"article: waiting to be fetched ({article.reason}){tried}"
+    if article.status == "skipped":
+        return f"article: not fetched ({article.reason})"
+    return f"article: not fetched: {article.error_kind}: {article.error}"
 
 
 __all__ = ["check", "config_path", "explain", "feeds", "matches", "matches_table", "poll"]

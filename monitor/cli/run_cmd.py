@@ -16,6 +16,7 @@ from rich.table import Table
 from monitor.cli.app import app, config_path, console, err_console, heading, iso, local
 from monitor.cli.runtime import (
     load_or_exit,
+    make_enricher,
     make_fetcher,
     make_outbox,
     make_pipeline,
@@ -80,6 +81,14 @@ def run(
                 on_poll=metrics.observe_poll,
             )
             outbox = make_outbox(cfg, store, senders, crash_at=crash_at)
+            enricher = make_enricher(
+                cfg,
+                store,
+                fetcher,
+                pipeline,
+                lambda: service.current_matcher(),  # type: ignore[union-attr]
+                lambda: service.cfg.fulltext(),  # type: ignore[union-attr]
+            )
             service = Service(
                 cfg,
                 store,
@@ -88,10 +97,12 @@ def run(
                 reload_config=lambda: _learning_secrets(load_config(path), scrub),
                 metrics=metrics,
                 tick_s=tick,
+                enricher=enricher,
             )
             try:
                 await service.run(stop)
             finally:
+                enricher.close()
                 pipeline.close()
 
     asyncio.run(main())

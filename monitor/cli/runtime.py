@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from monitor import USER_AGENT, cadence
+from monitor import USER_AGENT, cadence, user_agent
 from monitor.channels import ConsoleChannel, EmailChannel, SlackChannel, WebhookChannel
 from monitor.cli.app import config_path, err_console
 from monitor.config import Config, load_config, load_config_for
@@ -25,6 +25,8 @@ from monitor.errors import ConfigError, StoreError
 from monitor.score.engine import Matcher, compile_topics
 
 if TYPE_CHECKING:
+    from monitor.articles import FulltextSettings
+    from monitor.enrich import ArticleEnricher
     from monitor.fetch import Fetcher
     from monitor.outbox import Outbox, Sender
     from monitor.pipeline import Pipeline, PollReport
@@ -93,6 +95,7 @@ def make_fetcher(cfg: Config) -> Fetcher:
         max_bytes=p.max_bytes,
         concurrency=p.concurrency,
         per_host=p.per_host,
+        user_agent=user_agent(p.contact),
     )
 
 
@@ -109,6 +112,7 @@ def make_pipeline(
     parse_workers: int | None = None,
     on_poll: Callable[[PollReport], None] | None = None,
 ) -> Pipeline:
+    from monitor.fetch.robots import RobotsCache
     from monitor.pipeline import ParsePool, Pipeline
 
     return Pipeline(
@@ -126,6 +130,37 @@ def make_pipeline(
         alert_max_age_s=cfg.polling.alert_max_age,
         first_poll_alerts=cfg.polling.first_poll_alerts,
         sources=cfg.sources(),
+        robots=RobotsCache(fetcher),
+    )
+
+
+def make_enricher(
+    cfg: Config,
+    store: Store,
+    fetcher: Fetcher,
+    pipeline: Pipeline,
+    matcher: Callable[[], Matcher],
+    settings: Callable[[], FulltextSettings] | None = None,
+) -> ArticleEnricher:
+    """The article-text rounds, sharing the poller's fetcher and parse workers."""
+    from monitor.enrich import ArticleEnricher
+    from monitor.fetch.robots import RobotsCache
+
+    p = cfg.polling
+    return ArticleEnricher(
+        store,
+        fetcher,
+        pipeline.parse_pool,
+        matcher,
+        settings or cfg.fulltext,
+        # one cache of robots.txt for the pages polled and the articles fetched
+        robots=pipeline.robots
+        if isinstance(pipeline.robots, RobotsCache)
+        else RobotsCache(fetcher),
+        max_bytes=p.article_max_bytes,
+        concurrency=p.article_concurrency,
+        alert_max_age_s=p.alert_max_age,
+        first_poll_alerts=p.first_poll_alerts,
     )
 
 

@@ -47,7 +47,7 @@ import httpx
 from monitor import USER_AGENT
 from monitor.fetch.backend import AsyncioBackend
 from monitor.jsonfeed import json_feed_version
-from monitor.model import FetchResult
+from monitor.model import FetchKind, FetchResult
 from monitor.retry_after import parse_retry_after
 from monitor.urls import redact_url
 
@@ -67,6 +67,8 @@ ACCEPT = (
     "application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, "
     "application/json;q=0.8, */*;q=0.5"
 )
+#: what an article page or robots.txt fetch accepts
+ACCEPT_PAGE = "text/html, application/xhtml+xml;q=0.9, text/plain;q=0.5, */*;q=0.1"
 # Brotli is not offered: the decoder must be able to stop inflating at a size cap (a brotli
 # bomb is as easy to make as a gzip one), and zlib is the decoder here that can.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -343,7 +345,8 @@ class _Chain:
     statuses: list[int] = field(default_factory=list)
     answer: _Answer | None = None
     started: float | None = None
-    kind: str = "feed"
+    kind: FetchKind = "feed"
+    limit: int = 0  # most bytes of the body as sent
 
     def elapsed(self, loop: asyncio.AbstractEventLoop) -> float:
         return 0.0 if self.started is None else loop.time() - self.started
@@ -409,7 +412,6 @@ class Fetcher:
         self._closed = False
         self._raw_headers = [
             (b"User-Agent", user_agent.encode("latin-1", "replace")),
-            (b"Accept", ACCEPT.encode("ascii")),
             (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
         ]
         # per read and write of a request; connecting is timed in _connect
@@ -464,12 +466,14 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         body_hash: str | None = None,
-        kind: str = "feed",
+        kind: FetchKind = "feed",
+        max_bytes: int | None = None,
     ) -> FetchResult:
         """Fetch ``url`` once, following redirects; never raises for what the server does.
 
         ``kind`` says what is expected: a ``"feed"`` is sniffed and a body that is not one is
-        the error ``not_a_feed``; a ``"page"`` (a web page or a document) is returned as it is.
+        the error ``not_a_feed``; a ``"page"`` (an article) or ``"robots"`` (robots.txt) is
+        returned as it is. ``max_bytes`` caps this fetch's body below the fetcher's own cap.
 
         ``etag`` and ``last_modified`` are sent as ``If-None-Match`` / ``If-Modified-Since``;
         ``body_hash`` is the sha256 of the last body seen, so an identical body comes back as
@@ -480,11 +484,12 @@ class Fetcher:
         if self._closed:
             raise RuntimeError("Fetcher.fetch() called after aclose()")
         loop = asyncio.get_running_loop()
-        chain = _Chain(url, current=url, kind=kind)
+        limit = self.max_bytes if max_bytes is None else min(self.max_bytes, max_bytes)
+        chain = _Chain(url, current=url, kind=kind, limit=limit)
         parsed = _check_url(url)
         if isinstance(parsed, str):
             return FetchResult(url=url, outcome="error", error_kind="invalid_url", error=parsed)
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = {"Accept": ACCEPT if kind == "feed" else ACCEPT_PAGE}
         if sent_etag := _header_value(etag):
             headers["If-None-Match"] = sent_etag
         if sent_lm := _header_value(last_modified):
@@ -507,7 +512,7 @@ class Fetcher:
                 chain,
                 loop,
                 "too_large",
-                f"the body is larger than max_bytes ({exc.what})",
+                f"the body is larger than max_bytes ({exc.limit:,} bytes: {exc.what})",
                 status=exc.answer.status,
             )
         if log.isEnabledFor(logging.DEBUG):  # redact_url costs more than the line itself
@@ -615,7 +620,7 @@ class Fetcher:
                 connection = await host.connection() or await self._connect(parsed)
                 response = await connection.handle_async_request(request)
                 try:
-                    return await self._read(url, response)
+                    return await self._read(url, response, chain.limit)
                 finally:
                     await response.aclose()
                     if connection.is_idle():  # the whole response was read: keep it
@@ -640,7 +645,7 @@ class Fetcher:
             keepalive_expiry=self.keepalive_s,
         )
 
-    async def _read(self, url: str, response: httpcore.Response) -> _Answer:
+    async def _read(self, url: str, response: httpcore.Response, limit: int) -> _Answer:
         answer = _Answer(url=url, status=response.status, headers=_header_dict(response.headers))
         status = response.status
         if status in _REDIRECTS:
@@ -649,14 +654,14 @@ class Fetcher:
             await self._drain(answer, response)
             return answer
         declared = answer.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            raise _TooLargeResponse(answer, f"Content-Length {int(declared):,} bytes")
+        if declared.isdigit() and int(declared) > limit:
+            raise _TooLargeResponse(answer, f"Content-Length {int(declared):,} bytes", limit)
         parts: list[bytes] = []
         size = 0
         async for chunk in response.aiter_stream():
             size += len(chunk)
-            if size > self.max_bytes:
-                raise _TooLargeResponse(answer, f"more than {self.max_bytes:,} bytes")
+            if size > limit:
+                raise _TooLargeResponse(answer, f"more than {limit:,} bytes", limit)
             parts.append(chunk)
         answer.raw = b"".join(parts)
         return answer
@@ -804,9 +809,10 @@ class Fetcher:
 class _TooLargeResponse(Exception):
     """Raised inside a fetch when a body passes ``max_bytes``; becomes a ``too_large`` result."""
 
-    def __init__(self, answer: _Answer, what: str) -> None:
+    def __init__(self, answer: _Answer, what: str, limit: int) -> None:
         self.answer = answer
         self.what = what
+        self.limit = limit
         super().__init__(what)
 
 

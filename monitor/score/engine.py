@@ -1,9 +1,10 @@
 """The compiled matcher: scores an item against every topic in one pass, with reasons.
 
 Owns: compiling validated topics into one Aho-Corasick automaton (plus the rare regex terms),
-scanning an item's title and summary, and deciding each topic's score, match, severity and
-explanation. Pure and thread-safe: a ``Matcher`` never changes after ``compile_topics`` returns,
-so a running daemon can swap in a new one atomically when watchlists are edited.
+scanning an item's title, summary and article body, and deciding each topic's score, match,
+severity and explanation. Pure and thread-safe: a ``Matcher`` never changes after
+``compile_topics`` returns, so a running daemon can swap in a new one atomically when
+watchlists are edited.
 Imports ``monitor.model``, ``monitor.errors`` and ``monitor.score``; never does I/O.
 
 How an item is scored (see ``docs/watchlists.md`` for the analyst's view):
@@ -35,7 +36,7 @@ from monitor.model import Reason, Severity, TopicMatch
 from monitor.score.spec import Condition, TopicSpec, check_topic
 from monitor.score.text import TYPOGRAPHY, Forms, parse_term
 
-FIELDS: tuple[str, str] = ("title", "summary")
+FIELDS: tuple[str, str, str] = ("title", "summary", "body")
 
 Decision = Literal[
     "match", "below_threshold", "requirement_not_met", "vetoed", "other_language", "no_terms"
@@ -106,7 +107,7 @@ _Cond = _Has | _Near | _Many
 class _Topic:
     spec: TopicSpec
     langs: frozenset[str]
-    field_weights: tuple[float, float]
+    field_weights: tuple[float, float, float]
     groups: tuple[_Group, ...]
     require: _Cond | None
     require_text: str
@@ -154,7 +155,7 @@ class _FieldText:
 class _Scan:
     """What one pass over an item found: keys per field, regex hits, topics worth deciding."""
 
-    fields: tuple[_FieldText, _FieldText]
+    fields: tuple[_FieldText, _FieldText, _FieldText]
     found: list[dict[int, list[int]]]
     regex_hits: list[TermHit]
     candidates: set[int]
@@ -254,7 +255,7 @@ class Matcher:
                 _Topic(
                     spec=spec,
                     langs=frozenset(spec.lang),
-                    field_weights=(spec.fields.title, spec.fields.summary),
+                    field_weights=(spec.fields.title, spec.fields.summary, spec.fields.body),
                     groups=tuple(groups),
                     require=_compile_cond(spec.require, group_index) if spec.require else None,
                     require_text=spec.require.describe() if spec.require else "",
@@ -328,9 +329,13 @@ class Matcher:
 
     # -- scanning ----------------------------------------------------------------------------
 
-    def _scan(self, title: str, summary: str, lang: str | None = None) -> _Scan:
+    def _scan(self, title: str, summary: str, lang: str | None = None, body: str = "") -> _Scan:
         """Find every key in each field: one pass of the automaton per field."""
-        fields = (_FieldText(0, title or "", lang), _FieldText(1, summary or "", lang))
+        fields = (
+            _FieldText(0, title or "", lang),
+            _FieldText(1, summary or "", lang),
+            _FieldText(2, body or "", lang),
+        )
         automaton = self._automaton
         key_length = self._key_length
         positive = self._positive_topics
@@ -403,10 +408,15 @@ class Matcher:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def score(self, title: str, summary: str, lang: str | None = None) -> list[TopicMatch]:
-        """The topics this item matches (score at or above threshold), best first."""
+    def score(
+        self, title: str, summary: str, lang: str | None = None, body: str = ""
+    ) -> list[TopicMatch]:
+        """The topics this item matches (score at or above threshold), best first.
+
+        ``body`` is the article's text when it was fetched: a field of its own, weighted by
+        the topic's ``fields.body``."""
         primary = _primary_lang(lang)
-        scan = self._scan(title, summary, primary)
+        scan = self._scan(title, summary, primary, body)
         if not scan.candidates:
             return []
         fields = list(scan.fields)
@@ -436,10 +446,12 @@ class Matcher:
         out.sort(key=lambda m: -m.score)
         return out
 
-    def explain(self, title: str, summary: str, lang: str | None = None) -> list[TopicExplanation]:
+    def explain(
+        self, title: str, summary: str, lang: str | None = None, body: str = ""
+    ) -> list[TopicExplanation]:
         """Every topic's verdict on this item, with all its reasons, in watchlist order."""
         primary = _primary_lang(lang)
-        scan = self._scan(title, summary, primary)
+        scan = self._scan(title, summary, primary, body)
         fields = list(scan.fields)
         out: list[TopicExplanation] = []
         for ti, rule in enumerate(self._topics):

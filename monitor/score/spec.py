@@ -168,6 +168,8 @@ class FieldWeights(_Model):
 
     title: float = Field(default=2.0, ge=0)
     summary: float = Field(default=1.0, ge=0)
+    #: the article's text, when it is fetched: long and less focused than what the feed says
+    body: float = Field(default=0.5, ge=0)
 
 
 class TopicSpec(_Model):

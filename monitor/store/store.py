@@ -52,7 +52,7 @@ from monitor.model import (
     StoredItem,
     TopicMatch,
 )
-from monitor.store import listing, migrate, pages
+from monitor.store import articles, listing, migrate, pages
 from monitor.store.tables import (
     DeliveryMatchRow,
     DeliveryRow,
@@ -64,6 +64,7 @@ from monitor.store.tables import (
     StoryBandRow,
     WorkerRow,
 )
+from monitor.store.translate import translated as _translated
 
 log = logging.getLogger(__name__)
 
@@ -225,17 +226,6 @@ def _poll_values(upd: FeedUpdate) -> dict[str, Any]:
     return values
 
 
-def _translated(fn: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database error in {fn.__name__}: {exc}") from exc
-
-    return wrapper
-
-
 def make_engine(url: str) -> Engine:
     """An engine for ``url``: SQLite in WAL mode with foreign keys on, or PostgreSQL."""
     if url.startswith("sqlite"):
@@ -308,6 +298,7 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._stories = _StoryCache(STORY_CACHE_SIZE)
+        self.articles = articles.ArticleStore(engine, self._apply_matches)
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True) -> Store:
@@ -1310,6 +1301,7 @@ class Store:
             for chunk in _chunks(ids, 500):
                 conn.execute(delete(bands_t).where(bands_t.c.item_id.in_(chunk)))
                 conn.execute(delete(feed_items_t).where(feed_items_t.c.item_id.in_(chunk)))
+                articles.delete_for(conn, chunk)
                 conn.execute(delete(items_t).where(items_t.c.id.in_(chunk)))
             self._stories.clear()
             return len(ids)

@@ -206,3 +206,30 @@ class PageTextRow(SQLModel, table=True):
     text: str = Field(sa_type=Text)
     text_hash: str
     seen_at: datetime | None = _ts()
+
+
+class ArticleRow(SQLModel, table=True):
+    """An item's article page: whether it is to be fetched, its extracted text (capped), or
+    why there is none. One row per item, so one fetch per canonical URL whatever feeds carry
+    it; deleted with its item."""
+
+    __tablename__ = "articles"
+
+    item_id: int = Field(foreign_key="items.id", primary_key=True)
+    url: str = Field(sa_type=Text)
+    #: pending (to fetch), ok (text stored), error (no text: see error_kind), skipped
+    status: str = Field(default="pending", index=True)
+    reason: str | None = Field(default=None, sa_type=Text)  # why it was fetched or skipped
+    text: str | None = Field(default=None, sa_type=Text)
+    cut: bool = False
+    title: str | None = Field(default=None, sa_type=Text)
+    http_status: int | None = None
+    error_kind: str | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    attempts: int = 0
+    etag: str | None = Field(default=None, sa_type=Text)
+    last_modified: str | None = None
+    next_attempt_at: datetime | None = _ts()
+    lease_until: datetime | None = _ts()
+    created_at: datetime | None = _ts()
+    fetched_at: datetime | None = _ts()

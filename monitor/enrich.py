@@ -1,0 +1,288 @@
+"""Article text, after the poll: fetch the pages of stored items, extract, store, re-score.
+
+Owns: one round of enrichment (:meth:`ArticleEnricher.run`): the items stored since the last
+round are offered to ``monitor.articles.plan`` (which decides whose article to fetch), the
+fetches that are due are claimed, and each runs on its own: robots.txt is asked (when the
+item's feeds honour it), the page fetched with the shared fetcher (per-host limits, timeouts,
+a size cap, conditional GET on a refetch), its main text extracted in a parse worker (with the
+parse deadline), capped, stored, and the item scored again on title, summary and body; a
+topic that matches only now is a new match, delivered like any other. Everything that goes
+wrong with one article is recorded on that article (its error kind and message) and holds up
+nothing else. Decides nothing itself; never runs inside a feed's poll.
+
+Must not import scheduler, server or cli.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TypeVar
+
+from monitor import articles
+from monitor.errors import ParseError
+from monitor.extract import Extracted, extract_article
+from monitor.fetch.robots import RobotsCache
+from monitor.model import ArticleJob, ArticleOutcome, ItemText, TopicMatch
+from monitor.pipeline import FetcherLike, MatcherLike, ParsePool
+from monitor.score.freshness import DEFAULT_ALERT_MAX_AGE_S, hold_stale_alerts
+from monitor.store import Store
+from monitor.urls import redact_url
+
+log = logging.getLogger("monitor.articles")
+
+T = TypeVar("T")
+
+#: ids below the last one offered that a round looks at again
+RESCAN_IDS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleReport:
+    """What one article fetch did; one log line each."""
+
+    item_id: int
+    url: str
+    status: str
+    chars: int = 0
+    cut: bool = False
+    error_kind: str | None = None
+    error: str | None = None
+    retry: bool = False
+    new_topics: tuple[str, ...] = ()
+    duration_s: float = 0.0
+
+
+@dataclass
+class EnrichReport:
+    """One round: how many items were considered, and every fetch."""
+
+    considered: int = 0
+    queued: int = 0
+    fetched: list[ArticleReport] = field(default_factory=list)
+
+    @property
+    def new_matches(self) -> int:
+        return sum(len(r.new_topics) for r in self.fetched)
+
+
+class ArticleEnricher:
+    """Fetches and scores article text for stored items, a round at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        fetcher: FetcherLike,
+        parse_pool: ParsePool,
+        matcher: Callable[[], MatcherLike],
+        settings: Callable[[], articles.FulltextSettings],
+        *,
+        robots: RobotsCache | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_bytes: int = 5_000_000,
+        concurrency: int = 8,
+        batch: int = 200,
+        lease_s: float = 600.0,
+        window_s: float = 2 * 86400.0,
+        alert_max_age_s: float = DEFAULT_ALERT_MAX_AGE_S,
+        first_poll_alerts: bool = False,
+        extract: Callable[[bytes, str | None, str | None], Extracted] = extract_article,
+    ) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.parse_pool = parse_pool
+        self.matcher = matcher
+        self.settings = settings
+        self.robots = robots
+        self.clock = clock
+        self.max_bytes = max_bytes
+        self.batch = batch
+        self.lease_s = lease_s
+        self.window_s = window_s
+        self.alert_max_age_s = alert_max_age_s
+        self.first_poll_alerts = first_poll_alerts
+        self.extract = extract
+        self._slots = asyncio.Semaphore(concurrency)
+        self._offered = 0  # the highest item id offered to the plan so far
+        # its own database thread: a round never waits behind a batch of polls being written
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="monitor-articles")
+
+    async def _in_db(self, fn: Callable[..., T], *args: object, **kw: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args, **kw))
+
+    def close(self) -> None:
+        self._db.shutdown(wait=True)
+
+    async def run(self) -> EnrichReport:
+        """One round: plan the items stored since the last, then fetch what is due."""
+        report = EnrichReport()
+        now = self.clock()
+        since = now - timedelta(seconds=self.window_s)
+        # items are offered in id order: a round looks only past the last one offered, less
+        # a margin for ids committed out of order (PostgreSQL's sequences do)
+        candidates = await self._in_db(
+            self.store.articles.candidates,
+            since,
+            after_id=max(0, self._offered - RESCAN_IDS),
+            limit=self.batch,
+        )
+        if candidates:
+            self._offered = max(self._offered, candidates[-1].item_id)
+        report.considered = len(candidates)
+        if candidates:
+            planned = articles.plan(candidates, self.settings())
+            report.queued = sum(1 for p in planned if p[2] == "pending")
+            await self._in_db(self.store.articles.enqueue, planned, now)
+        await self._in_db(self.store.articles.requeue_amended, since, now)
+        jobs = await self._in_db(
+            self.store.articles.claim, now, lease_s=self.lease_s, limit=self.batch
+        )
+        if jobs:
+            report.fetched = list(await asyncio.gather(*(self._guarded(j) for j in jobs)))
+        return report
+
+    async def drain(self, *, rounds: int = 100) -> EnrichReport:
+        """Rounds until nothing is left to consider or fetch now (``monitor poll --once``)."""
+        total = EnrichReport()
+        for _ in range(rounds):
+            r = await self.run()
+            total.considered += r.considered
+            total.queued += r.queued
+            total.fetched += r.fetched
+            if not r.considered and not r.fetched:
+                break
+        return total
+
+    async def _guarded(self, job: ArticleJob) -> ArticleReport:
+        async with self._slots:
+            return await self.fetch_one(job)
+
+    async def fetch_one(self, job: ArticleJob) -> ArticleReport:
+        """Fetch, extract, store and score one article; whatever the page does is recorded
+        on it. A bug is logged with its traceback and recorded as ``internal``."""
+        t0 = time.monotonic()
+        try:
+            outcome = await self._outcome(job)
+        except Exception as exc:
+            log.error("article %s failed", redact_url(job.url), exc_info=exc)
+            outcome = ArticleOutcome(
+                "error", error_kind="internal", error=f"{type(exc).__name__}: {exc}"[:1000]
+            )
+        now = self.clock()
+        topics = await self._in_db(
+            self.store.articles.record, job.item_id, outcome, now, self._score
+        )
+        report = ArticleReport(
+            job.item_id,
+            job.url,
+            outcome.status,
+            chars=len(outcome.text),
+            cut=outcome.cut,
+            error_kind=outcome.error_kind,
+            error=outcome.error,
+            retry=outcome.next_attempt_at is not None,
+            new_topics=tuple(topics),
+            duration_s=time.monotonic() - t0,
+        )
+        _log_article(report)
+        return report
+
+    async def _outcome(self, job: ArticleJob) -> ArticleOutcome:
+        now = self.clock()
+        if self.robots is not None and self.settings().robots_for(job.feed_urls):
+            verdict = await self.robots.check(job.url)
+            if not verdict.allowed:
+                kind = verdict.kind or "robots"
+                return ArticleOutcome(
+                    "error",
+                    error_kind=kind,
+                    error=verdict.reason,
+                    next_attempt_at=articles.next_attempt(kind, job.attempts, now),
+                )
+        result = await self.fetcher.fetch(
+            job.url,
+            etag=job.etag,
+            last_modified=job.last_modified,
+            kind="page",
+            max_bytes=self.max_bytes,
+        )
+        if result.outcome == "not_modified":
+            return ArticleOutcome(
+                "not_modified",
+                http_status=result.status,
+                etag=result.etag,
+                last_modified=result.last_modified,
+            )
+        if result.outcome == "error" or result.body is None:
+            kind = result.error_kind or "http"
+            return ArticleOutcome(
+                "error",
+                http_status=result.status,
+                error_kind=kind,
+                error=result.error or "no body",
+                next_attempt_at=articles.next_attempt(kind, job.attempts, now),
+            )
+        try:
+            extracted = await self.parse_pool.run(
+                self.extract,
+                result.body,
+                result.final_url or job.url,
+                result.content_type,
+                size=len(result.body),
+            )
+        except ParseError as exc:
+            return ArticleOutcome(
+                "error",
+                http_status=result.status,
+                error_kind=exc.kind,
+                error=str(exc),
+                next_attempt_at=articles.next_attempt(exc.kind, job.attempts, now),
+            )
+        text, cut = articles.cap_text(extracted.text)
+        return ArticleOutcome(
+            "ok",
+            text=text,
+            cut=cut,
+            title=extracted.title,
+            final_url=result.final_url,
+            http_status=result.status,
+            etag=result.etag,
+            last_modified=result.last_modified,
+        )
+
+    def _score(self, item: ItemText) -> Sequence[TopicMatch]:
+        """The item's matches on title, summary and body; alerts held as a poll holds them
+        (judged at the time the item was polled)."""
+        matches = self.matcher().score(item.title, item.summary, item.lang, item.body)
+        return hold_stale_alerts(
+            matches,
+            published=item.published,
+            now=item.first_seen_at or self.clock(),
+            backlog=item.backlog and not self.first_poll_alerts,
+            max_age_s=self.alert_max_age_s,
+        )
+
+
+def _log_article(r: ArticleReport) -> None:
+    fields: dict[str, object] = {
+        "event": "article",
+        "item": r.item_id,
+        "url": redact_url(r.url),
+        "status": r.status,
+        "chars": r.chars,
+        "matches": len(r.new_topics),
+        "duration_ms": round(r.duration_s * 1000),
+    }
+    if r.cut:
+        fields["cut"] = True
+    if r.status == "error":
+        fields.update(error_kind=r.error_kind, error=r.error, retry=r.retry)
+        log.warning("article not fetched: %s", r.error, extra={"fields": fields})
+    else:
+        log.info("article", extra={"fields": fields})
