@@ -418,7 +418,11 @@ class Config:
             mode=p.fulltext,
             short_below=p.fulltext_below,
             robots=p.robots,
-            feeds={f.url: (f.fulltext, f.robots) for f in self.feeds},
+            # a document is its own text: nothing to fetch behind it
+            feeds={
+                f.url: (f.fulltext or ("never" if f.type == "document" else None), f.robots)
+                for f in self.feeds
+            },
         )
 
     def channel(self, name: str) -> ChannelSpec:

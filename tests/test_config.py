@@ -367,3 +367,18 @@ def test_article_text_settings_and_the_contact_are_checked(tmp_path: Path) -> No
         [problem] = str(info.value).splitlines()
         assert problem.startswith(f"{bad}:") and says in problem, problem
         assert "polling" in bad.read_text().splitlines()[int(problem.split(":")[1]) - 1]
+
+
+def test_a_document_source_has_no_article_behind_it(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        feeds:
+          - {url: "https://example.org/report.pdf", type: document}
+          - {url: "https://example.org/news", type: page}
+        channels: [{name: console, type: console}]
+        """,
+    )
+    settings = load_config(path, environ={}).fulltext()
+    assert settings.mode_for(["https://example.org/report.pdf"]) == "never"
+    assert settings.mode_for(["https://example.org/news"]) == "auto"  # its links' articles
