@@ -73,7 +73,7 @@ import re
 import sys
 import unicodedata
 from array import array
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -422,8 +422,17 @@ def assign_story(
     _check_threshold(threshold)
     best_story: str | None = None
     best = threshold
+    # the candidate's set is built once, not once a comparison: for two complete signatures
+    # this is similarity()'s exact count, the same arithmetic
+    exact = set(candidate.hashes) if candidate.complete and candidate.hashes else None
     for story, other in recent:
-        score = similarity(candidate, other)
+        if exact is not None and other.complete:
+            shared = len(exact.intersection(other.hashes)) if other.hashes else 0
+            if shared == 0:
+                continue
+            score = min(1.0, shared / max(min(candidate.size, other.size), MIN_SHINGLES))
+        else:
+            score = similarity(candidate, other)
         if score >= best and (best_story is None or score > best):
             best_story, best = story, score
     return best_story
@@ -442,13 +451,15 @@ def pick_candidates(
     The work is bounded by the number of keys times :data:`KEY_DEPTH`, whatever the window
     holds (see the module docstring).
     """
-    shared: dict[T, int] = {}
+    shared: Counter[T] = Counter()
     for key in keys:
-        for item in islice(carriers(key), KEY_DEPTH):
-            shared[item] = shared.get(item, 0) + 1
+        shared.update(islice(carriers(key), KEY_DEPTH))  # counted in C
+    # (count, item) pairs are distinct (each item once), so their order is total
     if len(shared) <= limit:
-        return sorted(shared, key=lambda i: (shared[i], i), reverse=True)
-    return heapq.nlargest(limit, shared, key=lambda i: (shared[i], i))
+        ranked = sorted(zip(shared.values(), shared, strict=True), reverse=True)
+    else:
+        ranked = heapq.nlargest(limit, zip(shared.values(), shared, strict=True))
+    return [item for _, item in ranked]
 
 
 def cluster(
