@@ -7,7 +7,7 @@ takes, and the seconds the regular-expression version it replaced takes (copied 
 was). Growth is linear when the time grows by the same factor as the size (×3 a column).
 
 Times are CPU seconds of the worker (other work on the machine does not inflate them). Every
-measurement runs in a parse worker of :class:`monitor.pipeline.ParsePool`, the daemon's
+measurement runs in a parse worker of :class:`monitor.parse_pool.ParsePool`, the daemon's
 own, with a deadline: a measurement past ``--cap`` seconds shows as ``> cap`` and its worker is
 stopped, which is what the daemon does to such a body (with its parse deadline). A size is not
 tried for a version once a smaller one went past the cap.
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.errors import ParseTimeout
 from monitor.normalize import MAX_SUMMARY, html_to_text
-from monitor.pipeline import ParsePool, parse_for_store
+from monitor.parse_pool import ParsePool, parse_for_store
 from tests.feedserver import SampleItem, rss_feed
 
 # -- the regular-expression version html_to_text replaced, as it was -------------------------

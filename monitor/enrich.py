@@ -30,7 +30,8 @@ from monitor.errors import ParseError
 from monitor.extract import Extracted, extract_article
 from monitor.fetch.robots import RobotsCache
 from monitor.model import ArticleJob, ArticleOutcome, ItemText, TopicMatch
-from monitor.pipeline import FetcherLike, MatcherLike, ParsePool
+from monitor.parse_pool import MatcherLike, ParsePool
+from monitor.pipeline import FetcherLike
 from monitor.score.freshness import DEFAULT_ALERT_MAX_AGE_S, hold_stale_alerts
 from monitor.store import Store
 from monitor.urls import redact_url

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
-import os
 import random
-import signal
-import sys
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -24,13 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from multiprocessing import get_context
 from typing import Protocol, TypeVar
 
-from pebble import ProcessExpired, ProcessPool
-
 from monitor import cadence
-from monitor.errors import ParseCrash, ParseError, ParseTimeout, StoreError
+from monitor.errors import ParseError, StoreError
 from monitor.model import (
     FEED_SOURCE,
     FeedState,
@@ -41,8 +34,8 @@ from monitor.model import (
     SourceSpec,
     TopicMatch,
 )
-from monitor.normalize import normalize_with_signature
-from monitor.parse import MAX_ENTRIES, parse_feed
+from monitor.parse import MAX_ENTRIES
+from monitor.parse_pool import MatcherLike, ParsePool, parse_and_score
 from monitor.score.freshness import DEFAULT_ALERT_MAX_AGE_S, hold_stale_alerts
 from monitor.sources import SourceRead, read_document, read_listing, read_watched
 from monitor.store import PollWrite, PollWritten, SaveResult, Store
@@ -53,10 +46,6 @@ log = logging.getLogger("monitor.poll")
 
 #: Most polls written in one transaction.
 WRITE_BATCH = 64
-#: Most seconds one body may take to parse before its worker is stopped and replaced, plus
-#: PARSE_S_PER_MB for each megabyte of the body (ordinary feeds parse at 1-3 s a megabyte).
-PARSE_DEADLINE_S = 10.0
-PARSE_S_PER_MB = 5.0
 #: Most bytes of fetched bodies between fetched and stored (their parsed items take a few times
 #: as much memory): a burst of large feeds waits here instead of filling the memory.
 INGEST_BYTES = 8 * 1024 * 1024
@@ -128,6 +117,18 @@ class ByteBudget:
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One poll's items' matches as a parse worker found them, with the matcher it used."""
+
+    matcher: MatcherLike
+    matches: dict[str, list[TopicMatch]]
+
+    def get(self, matcher: MatcherLike, item: Item) -> list[TopicMatch] | None:
+        """``item``'s matches if they are ``matcher``'s (a reload since makes them stale)."""
+        return self.matches.get(item.key) if matcher is self.matcher else None
+
+
 class FetcherLike(Protocol):
     async def fetch(
         self,
@@ -152,12 +153,6 @@ class RobotsVerdictLike(Protocol):
 
 class RobotsLike(Protocol):
     async def check(self, url: str) -> RobotsVerdictLike: ...
-
-
-class MatcherLike(Protocol):
-    def score(
-        self, title: str, summary: str, lang: str | None = None, body: str = ""
-    ) -> list[TopicMatch]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,139 +197,6 @@ class CycleReport:
     @property
     def new_matches(self) -> int:
         return sum(p.new_matches for p in self.polls)
-
-
-def parse_for_store(
-    body: bytes,
-    feed_url: str,
-    content_type: str | None,
-    lang: str | None,
-    now: datetime,
-    max_entries: int = MAX_ENTRIES,
-) -> tuple[list[Item], dict[str, StorySignature], int]:
-    """Parse a body into items, their story signatures by item key, and how many entries
-    were past ``max_entries`` (runs in a worker process: shingling is CPU work too, and the
-    store needs it for every new item)."""
-    parsed = parse_feed(body, url=feed_url, content_type=content_type, max_entries=max_entries)
-    items: list[Item] = []
-    signatures: dict[str, StorySignature] = {}
-    for entry in parsed.entries:
-        item, sig = normalize_with_signature(
-            entry, feed_url=feed_url, feed_link=parsed.link, lang=lang, now=now
-        )
-        items.append(item)
-        signatures[item.key] = sig
-    return items, signatures, parsed.cut
-
-
-def _parse_worker_setup() -> None:
-    """In each parse worker: end with the daemon, even when it is killed, and leave Ctrl-C
-    (sent to the whole process group) to the daemon, which stops the workers itself."""
-    # the daemon's asyncio signal handlers were inherited by fork: undo them here
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
-            pass
-    if os.getppid() == 1:  # the daemon died before this worker was set up
-        os._exit(0)
-
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-class ParsePool:
-    """Where parsing runs: worker processes (parsing is CPU-bound, and a process can be stopped
-    where a thread cannot).
-
-    Each body gets at most ``deadline_s`` of a worker's time, plus ``s_per_mb`` for each
-    megabyte of it (``size`` in :meth:`run`). A body that takes longer (a
-    shape of markup some parser is slow on) has its worker killed and replaced, and its feed
-    gets a :class:`ParseTimeout`; the other bodies go on in the other workers meanwhile. A
-    worker that dies (killed for its memory, say) is replaced too, and its body's feed gets a
-    :class:`ParseCrash`. Each worker is replaced after ``max_tasks`` bodies, so whatever a
-    parser keeps between documents (lxml's names, feedparser's caches) cannot grow for ever.
-
-    ``run`` is bounded by ``workers`` so a burst of large feeds cannot pile up bodies.
-    pebble's process pool keeps the workers and enforces the deadline: it is the pool that
-    stops a worker in the middle of a task, which the standard library's pools cannot.
-    """
-
-    def __init__(
-        self,
-        workers: int,
-        *,
-        deadline_s: float = PARSE_DEADLINE_S,
-        s_per_mb: float = PARSE_S_PER_MB,
-        max_tasks: int = 500,
-    ) -> None:
-        self.workers = max(1, workers)
-        self.deadline_s = deadline_s
-        self.s_per_mb = s_per_mb
-        self.max_tasks = max_tasks
-        self._pool: ProcessPool | None = None
-        self._slots = asyncio.Semaphore(self.workers * 2)
-
-    def _get(self) -> ProcessPool:
-        if self._pool is None or not self._pool.active:
-            if self._pool is not None:  # broken (its manager failed): start afresh
-                self._stop()
-            self._pool = ProcessPool(
-                self.workers,
-                max_tasks=self.max_tasks,
-                initializer=_parse_worker_setup,
-                context=get_context("fork"),
-            )
-        return self._pool
-
-    def deadline(self, size: int) -> float:
-        """The most seconds a body of ``size`` bytes may take to parse."""
-        return self.deadline_s + self.s_per_mb * size / 1_000_000
-
-    async def run(self, fn: Callable[..., T], *args: object, size: int = 0) -> T:
-        """``fn(*args)`` in a worker, given at most :meth:`deadline` of ``size`` seconds."""
-        deadline = self.deadline(size)
-        async with self._slots:
-            future = self._get().schedule(fn, args, timeout=deadline)
-            try:
-                # cancelling this (the daemon stopping) cancels the task, which stops its worker
-                return await asyncio.wrap_future(future)
-            except ProcessExpired as exc:
-                raise ParseCrash(
-                    f"the parse worker died while parsing this body ({_exit_reason(exc)}); "
-                    "a new worker was started"
-                ) from None
-            except TimeoutError:
-                if not future.done() or future.cancelled():
-                    raise
-                raise ParseTimeout(
-                    f"parse timed out: the body took longer than {deadline:.3g} s to parse, "
-                    "so its worker was stopped and replaced (markup some parser is slow on, or "
-                    "a very large body)"
-                ) from None
-
-    def _stop(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.stop()  # tasks still running are abandoned; workers are killed, not awaited
-            pool.join()
-
-    def close(self) -> None:
-        self._stop()
-
-
-def _exit_reason(exc: ProcessExpired) -> str:
-    code = exc.exitcode
-    if code is not None and code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
 
 
 class Pipeline:
@@ -383,7 +245,7 @@ class Pipeline:
         # database catches up
         self._ingesting = ByteBudget(INGEST_BYTES, slots=WRITE_BATCH + 2 * self.parse_pool.workers)
         # each queued write, whether it is its feed's first poll, and who waits for it
-        self._queued: list[tuple[PollWrite, bool, asyncio.Future[PollWritten]]] = []
+        self._queued: list[tuple[PollWrite, bool, Scored | None, asyncio.Future[PollWritten]]] = []
         self._writer: asyncio.Task[None] | None = None
 
     async def _in_db(self, fn: Callable[..., T], *args: object) -> T:
@@ -504,8 +366,9 @@ class Pipeline:
         if result.outcome == "ok" and result.body is not None:
             # Bodies waiting here are cheap; parsed items waiting for the database are not.
             async with self._ingesting.hold(len(result.body)):
+                scored: Scored | None = None
                 if source.kind == "feed":
-                    result, items, signatures, cut = await self._parse(feed, result, now)
+                    result, items, signatures, cut, scored = await self._parse(feed, result, now)
                 else:
                     result, kept = await self._read_source(feed, source, result, now)
                     items, signatures = (kept.items, kept.signatures) if kept else ([], {})
@@ -514,6 +377,7 @@ class Pipeline:
                 written = await self._write(
                     PollWrite(feed.id, now, outcome, items, signatures),
                     backlog=feed.last_success_at is None and not self.first_poll_alerts,
+                    scored=scored,
                 )
             if kept is not None and kept.text is not None and kept.text_hash is not None:
                 # kept once its change is stored: were this lost, the next poll would find the
@@ -612,24 +476,30 @@ class Pipeline:
 
     async def _parse(
         self, feed: FeedState, result: FetchResult, now: datetime
-    ) -> tuple[FetchResult, list[Item], dict[str, StorySignature], int | None]:
-        """Parse a fetched body into items, their story signatures and the number of entries
-        past the cap, in a worker."""
+    ) -> tuple[FetchResult, list[Item], dict[str, StorySignature], int | None, Scored | None]:
+        """Parse a fetched body into items, their story signatures, the number of entries
+        past the cap and (when the worker has the current matcher) each item's matches, in a
+        worker."""
         assert result.body is not None
+        matcher = self.matcher()
         try:
-            items, signatures, cut = await self.parse_pool.run(
-                parse_for_store,
+            items, signatures, cut, matches = await self.parse_pool.run(
+                parse_and_score,
                 result.body,
                 result.final_url or feed.url,
                 result.content_type,
                 feed.lang,
                 now,
                 self.max_entries,
+                self.parse_pool.share(matcher),
                 size=len(result.body),
             )
         except ParseError as exc:
-            return _as_error(result, exc), [], {}, None
-        return result, items, signatures, cut
+            return _as_error(result, exc), [], {}, None, None
+        scored = None
+        if matches is not None:
+            scored = Scored(matcher, {i.key: m for i, m in zip(items, matches, strict=True)})
+        return result, items, signatures, cut, scored
 
     async def _read_source(
         self, feed: FeedState, source: SourceSpec, result: FetchResult, now: datetime
@@ -656,11 +526,13 @@ class Pipeline:
             return _as_error(result, exc), None
         return result, read
 
-    async def _write(self, write: PollWrite, *, backlog: bool = False) -> PollWritten:
+    async def _write(
+        self, write: PollWrite, *, backlog: bool = False, scored: Scored | None = None
+    ) -> PollWritten:
         """Write a poll with the others waiting: one transaction for all of them.
 
         ``backlog`` says the poll is the feed's first: its items may be stored and matched, but
-        none of them alerts.
+        none of them alerts. ``scored``: its items' matches as a parse worker found them.
 
         The first write starts a writer, which takes every write queued while the database
         was busy with the last batch; so batches grow exactly as large as the database is
@@ -668,7 +540,7 @@ class Pipeline:
         """
         loop = asyncio.get_running_loop()
         done: asyncio.Future[PollWritten] = loop.create_future()
-        self._queued.append((write, backlog, done))
+        self._queued.append((write, backlog, scored, done))
         if self._writer is None or self._writer.done():
             self._writer = loop.create_task(self._write_queued())
         return await done
@@ -679,19 +551,22 @@ class Pipeline:
             del self._queued[:WRITE_BATCH]
             matcher = self.matcher()
             polled = {
-                (item.feed_url, item.key): (write.now, backlog)
-                for write, backlog, _ in batch
+                (item.feed_url, item.key): (write.now, backlog, scored)
+                for write, backlog, scored, _ in batch
                 for item in write.items
             }
 
             def score(
                 item: Item,
                 matcher: MatcherLike = matcher,
-                polled: dict[tuple[str, str], tuple[datetime, bool]] = polled,
+                polled: dict[tuple[str, str], tuple[datetime, bool, Scored | None]] = polled,
             ) -> list[TopicMatch]:
-                now, backlog = polled.get((item.feed_url, item.key), (self.clock(), False))
+                now, backlog, scored = polled.get(
+                    (item.feed_url, item.key), (self.clock(), False, None)
+                )
+                found = scored.get(matcher, item) if scored is not None else None
                 return hold_stale_alerts(
-                    matcher.score(item.title, item.summary, item.lang),
+                    matcher.score(item.title, item.summary, item.lang) if found is None else found,
                     published=item.published,
                     now=now,
                     backlog=backlog,
@@ -700,20 +575,20 @@ class Pipeline:
 
             try:
                 results = await self._in_db(
-                    self.store.write_polls, [write for write, _, _ in batch], score
+                    self.store.write_polls, [write for write, _, _, _ in batch], score
                 )
             except BaseException as exc:
                 # a bug (in scoring, say): every poll of the batch reports it
-                for _, _, done in batch:
+                for *_, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 if not isinstance(exc, Exception):  # cancelled: so are the polls still queued
-                    for _, _, done in self._queued:
+                    for *_, done in self._queued:
                         done.cancel()
                     self._queued.clear()
                     raise
                 continue
-            for (_, _, done), written in zip(batch, results, strict=True):
+            for (*_, done), written in zip(batch, results, strict=True):
                 if done.done():  # its poll was cancelled meanwhile
                     continue
                 if isinstance(written, Exception):

@@ -32,7 +32,8 @@ from monitor.config import FeedSpec, load_config
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
 from monitor.model import FeedState
-from monitor.pipeline import INGEST_BYTES, CycleReport, ParsePool, Pipeline
+from monitor.parse_pool import ParsePool
+from monitor.pipeline import INGEST_BYTES, CycleReport, Pipeline
 from monitor.score.engine import compile_topics
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, json_feed, rss_feed

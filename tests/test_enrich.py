@@ -26,7 +26,8 @@ from monitor.enrich import ArticleEnricher
 from monitor.fetch import Fetcher
 from monitor.fetch.robots import RobotsCache
 from monitor.model import ArticleState
-from monitor.pipeline import ParsePool, Pipeline
+from monitor.parse_pool import ParsePool
+from monitor.pipeline import Pipeline
 from monitor.score.engine import compile_topics
 from monitor.score.spec import WatchlistFile
 from monitor.store import Store

@@ -48,6 +48,7 @@ LAYERS: dict[str, int] = {
     "fetch": 2,
     "store": 2,
     "deliver": 2,
+    "parse_pool": 2,
     "pipeline": 3,
     "outbox": 3,
     "enrich": 3,

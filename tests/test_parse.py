@@ -748,7 +748,7 @@ def test_json_feed_values_of_the_wrong_type_count_as_absent() -> None:
 def test_text_only_items_without_guid_link_or_title_stay_apart() -> None:
     """RSS 0.92 makes every item element optional: items that are only a description must be
     three items, not one key shared by all three."""
-    from monitor.pipeline import parse_for_store
+    from monitor.parse_pool import parse_for_store
 
     body = (
         b'<?xml version="1.0"?><rss version="0.92"><channel><title>Notes</title>'

@@ -26,7 +26,8 @@ from monitor.cadence import CadencePolicy, backoff_s
 from monitor.config import FeedSpec, load_config
 from monitor.fetch import Fetcher
 from monitor.model import FeedState
-from monitor.pipeline import CycleReport, ParsePool, Pipeline, PollReport
+from monitor.parse_pool import ParsePool
+from monitor.pipeline import CycleReport, Pipeline, PollReport
 from monitor.score.engine import compile_topics
 from monitor.store import Store
 from monitor.urls import canonical_url

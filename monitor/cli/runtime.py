@@ -113,7 +113,8 @@ def make_pipeline(
     on_poll: Callable[[PollReport], None] | None = None,
 ) -> Pipeline:
     from monitor.fetch.robots import RobotsCache
-    from monitor.pipeline import ParsePool, Pipeline
+    from monitor.parse_pool import ParsePool
+    from monitor.pipeline import Pipeline
 
     return Pipeline(
         store,

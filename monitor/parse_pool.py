@@ -1,0 +1,231 @@
+"""Parse workers: the processes that turn fetched bodies into items, and score them.
+
+Owns: the worker processes (started, stopped when a body overruns its parse deadline,
+replaced when they die or after a number of bodies), and the job each body gets in a worker:
+parse, normalise, story signatures and, when the worker holds the pipeline's current matcher,
+the matcher's scores. All of that is CPU work, spread here over the cores, so the database
+thread only triages, decides what the scores mean for alerts now, and writes. Decides
+nothing itself. Must not import store, fetch, deliver, pipeline, scheduler or cli.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from multiprocessing import get_context
+from typing import Protocol, TypeVar
+
+from pebble import ProcessExpired, ProcessPool
+
+from monitor.errors import ParseCrash, ParseTimeout
+from monitor.model import Item, TopicMatch
+from monitor.normalize import normalize_with_signature
+from monitor.parse import MAX_ENTRIES, parse_feed
+from monitor.stories import StorySignature
+
+#: Most seconds one body may take to parse before its worker is stopped and replaced, plus
+#: PARSE_S_PER_MB for each megabyte of the body (ordinary feeds parse at 1-3 s a megabyte).
+PARSE_DEADLINE_S = 10.0
+PARSE_S_PER_MB = 5.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+T = TypeVar("T")
+
+
+class MatcherLike(Protocol):
+    def score(
+        self, title: str, summary: str, lang: str | None = None, body: str = ""
+    ) -> list[TopicMatch]: ...
+
+
+#: In a worker: the matcher it was started with, and its number (see ParsePool.share).
+_matcher: tuple[int, MatcherLike] | None = None
+
+
+def parse_for_store(
+    body: bytes,
+    feed_url: str,
+    content_type: str | None,
+    lang: str | None,
+    now: datetime,
+    max_entries: int = MAX_ENTRIES,
+) -> tuple[list[Item], dict[str, StorySignature], int]:
+    """Parse a body into items, their story signatures by item key, and how many entries
+    were past ``max_entries`` (shingling is CPU work too, and the store needs it for every new
+    item)."""
+    parsed = parse_feed(body, url=feed_url, content_type=content_type, max_entries=max_entries)
+    items: list[Item] = []
+    signatures: dict[str, StorySignature] = {}
+    for entry in parsed.entries:
+        item, sig = normalize_with_signature(
+            entry, feed_url=feed_url, feed_link=parsed.link, lang=lang, now=now
+        )
+        items.append(item)
+        signatures[item.key] = sig
+    return items, signatures, parsed.cut
+
+
+def parse_and_score(
+    body: bytes,
+    feed_url: str,
+    content_type: str | None,
+    lang: str | None,
+    now: datetime,
+    max_entries: int,
+    matcher: int,
+) -> tuple[list[Item], dict[str, StorySignature], int, list[list[TopicMatch]] | None]:
+    """:func:`parse_for_store`, and each item's matches by the worker's matcher when it is
+    matcher number ``matcher`` (``None`` otherwise: the caller scores them itself)."""
+    items, signatures, cut = parse_for_store(body, feed_url, content_type, lang, now, max_entries)
+    if _matcher is None or _matcher[0] != matcher:
+        return items, signatures, cut, None
+    score = _matcher[1].score
+    return items, signatures, cut, [score(i.title, i.summary, i.lang) for i in items]
+
+
+def _worker_setup(matcher: tuple[int, MatcherLike] | None = None) -> None:
+    """In each parse worker: keep the matcher to score with, end with the daemon even when it
+    is killed, and leave Ctrl-C (sent to the whole process group) to the daemon, which stops
+    the workers itself."""
+    global _matcher
+    _matcher = matcher
+    # the daemon's asyncio signal handlers were inherited by fork: undo them here
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+            pass
+    if os.getppid() == 1:  # the daemon died before this worker was set up
+        os._exit(0)
+
+
+class ParsePool:
+    """Where parsing runs: worker processes (parsing is CPU-bound, and a process can be stopped
+    where a thread cannot).
+
+    Each body gets at most ``deadline_s`` of a worker's time, plus ``s_per_mb`` for each
+    megabyte of it (``size`` in :meth:`run`). A body that takes longer (a
+    shape of markup some parser is slow on) has its worker killed and replaced, and its feed
+    gets a :class:`ParseTimeout`; the other bodies go on in the other workers meanwhile. A
+    worker that dies (killed for its memory, say) is replaced too, and its body's feed gets a
+    :class:`ParseCrash`. Each worker is replaced after ``max_tasks`` bodies, so whatever a
+    parser keeps between documents (lxml's names, feedparser's caches) cannot grow for ever.
+
+    Workers score too, with the matcher given to :meth:`share`: the workers are started with
+    it, and a new matcher (a reload) retires them, letting them finish the bodies they hold,
+    and starts new ones with it.
+
+    ``run`` is bounded by ``workers`` so a burst of large feeds cannot pile up bodies.
+    pebble's process pool keeps the workers and enforces the deadline: it is the pool that
+    stops a worker in the middle of a task, which the standard library's pools cannot.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        *,
+        deadline_s: float = PARSE_DEADLINE_S,
+        s_per_mb: float = PARSE_S_PER_MB,
+        max_tasks: int = 500,
+    ) -> None:
+        self.workers = max(1, workers)
+        self.deadline_s = deadline_s
+        self.s_per_mb = s_per_mb
+        self.max_tasks = max_tasks
+        self._pool: ProcessPool | None = None
+        self._retired: list[ProcessPool] = []
+        self._shared: tuple[int, MatcherLike] | None = None
+        self._slots = asyncio.Semaphore(self.workers * 2)
+
+    def share(self, matcher: MatcherLike) -> int:
+        """The number under which workers score with ``matcher``; a matcher other than the
+        last one shared retires the running workers (they finish what they hold)."""
+        if self._shared is not None and self._shared[1] is matcher:
+            return self._shared[0]
+        self._shared = (self._shared[0] + 1 if self._shared else 1, matcher)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()  # takes no more bodies; its workers end when their bodies are done
+            self._retired.append(pool)
+        self._retired = [p for p in self._retired if not _ended(p)]
+        return self._shared[0]
+
+    def _get(self) -> ProcessPool:
+        if self._pool is None or not self._pool.active:
+            if self._pool is not None:  # broken (its manager failed): start afresh
+                self._stop()
+            self._pool = ProcessPool(
+                self.workers,
+                max_tasks=self.max_tasks,
+                initializer=_worker_setup,
+                initargs=(self._shared,),
+                context=get_context("fork"),
+            )
+        return self._pool
+
+    def deadline(self, size: int) -> float:
+        """The most seconds a body of ``size`` bytes may take to parse."""
+        return self.deadline_s + self.s_per_mb * size / 1_000_000
+
+    async def run(self, fn: Callable[..., T], *args: object, size: int = 0) -> T:
+        """``fn(*args)`` in a worker, given at most :meth:`deadline` of ``size`` seconds."""
+        deadline = self.deadline(size)
+        async with self._slots:
+            future = self._get().schedule(fn, args, timeout=deadline)
+            try:
+                # cancelling this (the daemon stopping) cancels the task, which stops its worker
+                return await asyncio.wrap_future(future)
+            except ProcessExpired as exc:
+                raise ParseCrash(
+                    f"the parse worker died while parsing this body ({_exit_reason(exc)}); "
+                    "a new worker was started"
+                ) from None
+            except TimeoutError:
+                if not future.done() or future.cancelled():
+                    raise
+                raise ParseTimeout(
+                    f"parse timed out: the body took longer than {deadline:.3g} s to parse, "
+                    "so its worker was stopped and replaced (markup some parser is slow on, or "
+                    "a very large body)"
+                ) from None
+
+    def _stop(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.stop()  # tasks still running are abandoned; workers are killed, not awaited
+            pool.join()
+
+    def close(self) -> None:
+        self._stop()
+        while self._retired:
+            pool = self._retired.pop()
+            pool.stop()
+            pool.join()
+
+
+def _ended(pool: ProcessPool) -> bool:
+    """Whether a retired pool has finished its bodies (it is then stopped and joined)."""
+    try:
+        pool.join(timeout=0)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _exit_reason(exc: ProcessExpired) -> str:
+    code = exc.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
