@@ -91,6 +91,7 @@ __all__ = [
     "STORY_THRESHOLD",
     "StorySignature",
     "assign_story",
+    "carrier_queue",
     "cluster",
     "features",
     "fingerprint",
@@ -438,6 +439,11 @@ def assign_story(
     return best_story
 
 
+def carrier_queue() -> deque[Any]:
+    """Where to keep a key's carriers as they come: the last :data:`KEY_DEPTH` of them."""
+    return deque(maxlen=KEY_DEPTH)
+
+
 def pick_candidates(
     keys: Iterable[int],
     carriers: Callable[[int], Iterable[T]],
@@ -473,7 +479,7 @@ def cluster(
     one poll, and for measuring.
     """
     _check_threshold(threshold)
-    by_key: defaultdict[int, deque[int]] = defaultdict(lambda: deque(maxlen=KEY_DEPTH))
+    by_key: defaultdict[int, deque[int]] = defaultdict(carrier_queue)
     stories: list[str] = []
     for index, (item_key, sig) in enumerate(items):
         keys = sig.keys

@@ -907,7 +907,7 @@ class Store:
         its own. Reads at most :data:`~monitor.stories.KEY_DEPTH` stored items per key."""
         stored = self._recent_carriers(conn, {k for item_keys in keys_of for k in item_keys}, since)
         # the batch's items are newer than any stored one: (1, position) sorts after (0, id)
-        batch: dict[int, deque[tuple[int, int]]] = {}
+        batch: defaultdict[int, deque[tuple[int, int]]] = defaultdict(stories.carrier_queue)
 
         def carriers(key: int) -> Iterable[tuple[int, int]]:
             newer = batch.get(key)
@@ -921,7 +921,7 @@ class Store:
             picked.append(stories.pick_candidates(item_keys, carriers))
             # positions are only compared with later items of the batch: add after picking
             for k in item_keys:
-                batch.setdefault(k, deque(maxlen=stories.KEY_DEPTH)).append((1, len(picked) - 1))
+                batch[k].append((1, len(picked) - 1))
         known = self._story_signatures(
             conn, {ref for refs in picked for origin, ref in refs if origin == 0}
         )
