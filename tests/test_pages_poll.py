@@ -15,7 +15,8 @@ import pytest
 from monitor.cadence import CadencePolicy
 from monitor.config import FeedSpec
 from monitor.fetch import Fetcher
-from monitor.pipeline import ParsePool, Pipeline
+from monitor.parse_pool import ParsePool
+from monitor.pipeline import Pipeline
 from monitor.score.engine import compile_topics
 from monitor.store import Store
 from monitor.urls import canonical_url
