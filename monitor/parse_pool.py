@@ -148,7 +148,8 @@ class ParsePool:
 
     def share(self, matcher: MatcherLike) -> int:
         """The number under which workers score with ``matcher``; a matcher other than the
-        last one shared retires the running workers (they finish what they hold)."""
+        last one shared retires the running workers (they finish what they hold). Matchers
+        are told apart by identity: share the same object for as long as it is current."""
         if self._shared is not None and self._shared[1] is matcher:
             return self._shared[0]
         self._shared = (self._shared[0] + 1 if self._shared else 1, matcher)
