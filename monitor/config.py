@@ -418,9 +418,10 @@ class Config:
             mode=p.fulltext,
             short_below=p.fulltext_below,
             robots=p.robots,
-            # a document is its own text: nothing to fetch behind it
+            # a document's whole text is read as an article's is (its poll keeps only the
+            # start of it as the summary): always, unless the source says otherwise
             feeds={
-                f.url: (f.fulltext or ("never" if f.type == "document" else None), f.robots)
+                f.url: (f.fulltext or ("always" if f.type == "document" else None), f.robots)
                 for f in self.feeds
             },
         )

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from monitor.errors import ExtractError
+from monitor.pdf import is_pdf, read_pdf
 
 #: bytes of a page handed to the extractor at most; an article's text is far shorter
 MAX_PAGE_BYTES = 5_000_000
@@ -46,10 +47,16 @@ def _looks_like_html(body: bytes, content_type: str | None) -> bool:
 def extract_article(body: bytes, url: str | None, content_type: str | None) -> Extracted:
     """The main text of an article page; raise :class:`ExtractError` when there is none.
 
-    ``content_type`` is the response's ``Content-Type``: a page that says it is not HTML (a
-    PDF, an image) is refused without being parsed. Only the first :data:`MAX_PAGE_BYTES`
-    are read.
+    A PDF (known by its first bytes, whatever the server calls it) is read by
+    :func:`monitor.pdf.read_pdf`: its text, and its title; one that cannot be read raises the
+    :class:`~monitor.errors.DocumentError` saying why. Otherwise ``content_type`` is the
+    response's ``Content-Type``: a page that says it is not HTML (an image) is refused without
+    being parsed. Only the first :data:`MAX_PAGE_BYTES` are read.
     """
+    if is_pdf(body) or (content_type or "").lower().startswith("application/pdf"):
+        pdf = read_pdf(body)
+        return Extracted(text=pdf.text, title=pdf.title)
+
     import trafilatura  # imported in the worker: it costs a quarter of a second
 
     if not body.strip():

@@ -20,6 +20,8 @@ from monitor.pages import find_links, page_text, read_page
 from monitor.pdf import is_pdf, read_pdf
 from monitor.stories import StorySignature
 
+#: most characters of a document's text kept as its summary (the rest is its body)
+TEASER = 300
 #: most characters of a change's added lines shown in its title
 _TITLE_LINE = 160
 
@@ -110,10 +112,14 @@ def read_watched(
 def read_document(
     body: bytes, url: str, content_type: str | None, lang: str | None, now: datetime
 ) -> SourceRead:
-    """A PDF as one item: its title, and its text as the summary."""
+    """A PDF as one item: its title, and the start of its text as the summary. The whole
+    text is scored as the item's body once the article fetcher has read it (a document's
+    article is its own address, fetched always unless the source says otherwise)."""
     del content_type  # a PDF is known by its first bytes, whatever the server calls it
     pdf = read_pdf(body)
-    entry = Entry(guid=None, link=url, title=pdf.title, summary=pdf.text)
+    text = " ".join(pdf.text.split("\n"))
+    teaser = text if len(text) <= TEASER else text[: text.rfind(" ", 0, TEASER) + 1] + "…"
+    entry = Entry(guid=None, link=url, title=pdf.title, summary=teaser)
     items, signatures = _items([entry], url, lang, now)
     return SourceRead(items, signatures)
 

@@ -369,7 +369,7 @@ def test_article_text_settings_and_the_contact_are_checked(tmp_path: Path) -> No
         assert "polling" in bad.read_text().splitlines()[int(problem.split(":")[1]) - 1]
 
 
-def test_a_document_source_has_no_article_behind_it(tmp_path: Path) -> None:
+def test_a_document_source_is_its_own_article(tmp_path: Path) -> None:
     path = write_config(
         tmp_path,
         """
@@ -380,5 +380,6 @@ def test_a_document_source_has_no_article_behind_it(tmp_path: Path) -> None:
         """,
     )
     settings = load_config(path, environ={}).fulltext()
-    assert settings.mode_for(["https://example.org/report.pdf"]) == "never"
+    # its poll keeps the start of its text; the whole of it is read as its body
+    assert settings.mode_for(["https://example.org/report.pdf"]) == "always"
     assert settings.mode_for(["https://example.org/news"]) == "auto"  # its links' articles

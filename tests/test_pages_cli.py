@@ -11,6 +11,7 @@ import pytest
 from tests.feedserver import FeedServer
 from tests.pdfmaker import make_pdf
 from tests.support import write_config
+from tests.test_articles import WATCHLIST as BODY_WATCHLIST
 from tests.test_cli import monitor
 
 HTML = "text/html; charset=utf-8"
@@ -79,7 +80,57 @@ def test_explain_a_watched_page_and_a_pdf(server: FeedServer, tmp_path: Path) ->
     # not stored: read as served now
     live = monitor(cfg, "explain", "--url", other)
     assert live.returncode == 0, live.stderr
-    assert "(as served now)" in live.stdout and "MATCH" in live.stdout
+    # its text scored as a body would be, each hit shown with the words around it
+    assert "(as served now)" in live.stdout and "'NORAD' in body@" in live.stdout
     unreadable = monitor(cfg, "explain", "--url", broken)
     assert unreadable.returncode == 1
     assert "cannot be read: the PDF is broken" in unreadable.stderr
+
+
+def test_a_pdf_linked_from_a_page_is_read_as_the_body_and_robots_txt_is_honoured(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    from monitor.store import Store
+
+    report = make_pdf(
+        [
+            ["Annual report of the department"],
+            ["Page two: NORAD replaces its radars with an over-the-horizon radar."],
+        ],
+        title="Annual report",
+    )
+    server.feed("/docs/annual.pdf", report, content_type="application/pdf")
+    listing = (
+        b"<html><head><title>Reports</title></head><body><main><ul class='reports'>"
+        b"<li><a href='/docs/annual.pdf'>Annual report (PDF)</a> 2026-12-01</li>"
+        b"<li><a href='/docs/other.html'>Another report</a> 2026-11-02</li></ul></main>"
+        b"</body></html>"
+    )
+    page = server.feed("/reports", listing, content_type=HTML)
+    server.feed("/robots.txt", b"User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    private = server.feed("/private/notices", listing, content_type=HTML)
+    cfg = write_config(
+        tmp_path,
+        f"""\
+        polling: {{contact: "https://example.org/monitor-ops"}}
+        feeds:
+          - {{url: "{page}", type: page, name: Reports}}
+          - {{url: "{private}", type: page, name: Private notices}}
+        """,
+        BODY_WATCHLIST,
+    )
+    assert monitor(cfg, "poll", "--once").returncode == 0
+    assert server.count("/private/notices") == 0
+    store = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}", upgrade=False)
+    try:
+        health = {f.url: f for f in store.feeds()}
+        assert health[private].last_error_kind == "robots"
+        assert "robots.txt disallows" in (health[private].last_error or "")
+        item = store.item(url=server.url("/docs/annual.pdf"))
+        assert item is not None and item.title == "Annual report (PDF)"
+        state = store.articles.state(item.id)
+        assert state is not None and state.status == "ok"
+        assert "NORAD replaces its radars" in (state.text or "")
+        assert {r.field for m in item.matches for r in m.reasons} == {"body"}
+    finally:
+        store.close()
