@@ -326,9 +326,13 @@ def explain(
             stored = store.item(change) if change is not None else None
         article = store.articles.state(stored.id) if stored is not None else None
         store.close()
-        if stored is None and url is not None:  # a page or a PDF as served now
-            title, summary = fetched_text(cfg, url)
-            console.print(f"[bold]{escape(title)}[/bold] {url} (as served now)", highlight=False)
+        if stored is None and url is not None:  # a page or a PDF as served now: its text is
+            # scored as the body, as an article's would be
+            title, body = fetched_text(cfg, url)
+            if fmt != "json":
+                console.print(
+                    f"[bold]{escape(title)}[/bold] {url} (as served now)", highlight=False
+                )
         elif stored is None:
             err_console.print(f"no stored item id {item}")
             raise typer.Exit(1)
