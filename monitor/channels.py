@@ -209,6 +209,13 @@ class _ChannelBase(_Strict):
         ),
     )
     max_items: int = Field(default=50, ge=1, le=500)
+    notices: bool = Field(
+        default=False,
+        description=(
+            "Whether the channel hears of sources failing, silent or back (one notice per "
+            "change of state, and a list at the foot of its digests)."
+        ),
+    )
 
     @field_validator("name")
     @classmethod

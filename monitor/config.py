@@ -249,6 +249,39 @@ class DeliverySettings(_Strict):
         )
 
 
+class TopicSignalSettings(_Strict):
+    """A topic's own surge rule (``signals.topics.<id>``); unset fields take the defaults."""
+
+    surge_outlets: int | None = Field(default=None, ge=2, le=1000)
+    surge_window: Duration | None = None
+
+
+class SignalSettings(_Strict):
+    """When signals fire (``docs/delivery.md``, "Signals"): story surges, topic spikes,
+    source notices. ``every`` is how often the daemon looks."""
+
+    every: Duration = 60.0
+    surge_outlets: int = Field(default=4, ge=2, le=1000)
+    surge_window: Duration = 6 * 3600.0
+    spike_days: int = Field(default=14, ge=2, le=90)
+    spike_sd: float = Field(default=3.0, gt=0, le=20)
+    spike_min_count: int = Field(default=5, ge=1)
+    spike_min_history: int = Field(default=7, ge=1, le=90)
+    failing_after: Duration = 6 * 3600.0
+    silent_factor: float = Field(default=4.0, ge=1, le=100)
+    silent_min: Duration = 2 * 86400.0
+    topics: dict[str, TopicSignalSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _history_within_days(self) -> SignalSettings:
+        if self.spike_min_history > self.spike_days:
+            raise ValueError(
+                f"spike_min_history ({self.spike_min_history}) must be at most spike_days "
+                f"({self.spike_days}): the baseline has no more days than that"
+            )
+        return self
+
+
 class StatusSettings(_Strict):
     listen: str | None = "127.0.0.1:8787"
 
@@ -350,6 +383,7 @@ class MonitorFile(_Strict):
     watchlists: list[str] = Field(default_factory=lambda: ["watchlists/*.yaml"])
     polling: PollingSettings = Field(default_factory=lambda: PollingSettings())
     delivery: DeliverySettings = Field(default_factory=lambda: DeliverySettings())
+    signals: SignalSettings = Field(default_factory=lambda: SignalSettings())
     status: StatusSettings = Field(default_factory=lambda: StatusSettings())
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
     feeds: list[FeedSpec] = Field(default_factory=list)
@@ -386,6 +420,7 @@ class Config:
     channels: tuple[ChannelSpec, ...]
     topics: tuple[TopicSpec, ...]
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    signals: SignalSettings = field(default_factory=SignalSettings)
     watchlist_files: tuple[str, ...] = field(default_factory=tuple)
     watchlist_globs: tuple[str, ...] = field(default_factory=tuple)
 
@@ -447,6 +482,7 @@ AREAS = frozenset(
         "feeds",
         "channels",
         "delivery",
+        "signals",
         "other",
     }
 )
@@ -551,6 +587,7 @@ def _load_config_for(
         channels=tuple(settings.channels),
         topics=tuple(topics),
         delivery=settings.delivery,
+        signals=settings.signals,
         watchlist_files=tuple(files),
         watchlist_globs=tuple(
             p if os.path.isabs(p) else str(Path(path).parent / p)
@@ -737,6 +774,23 @@ def _cross_checks(
                         ),
                     )
                 )
+    signals = data.get("signals")
+    per_topic = signals.get("topics") if isinstance(signals, dict) else None
+    for topic in per_topic if isinstance(per_topic, dict) else []:
+        if isinstance(topic, str) and topic not in known:
+            hint = ", ".join(sorted(known)) or "none"
+            loc = ("signals", "topics", topic)
+            problems.append(
+                (
+                    loc,
+                    Problem(
+                        doc.path,
+                        doc.line_of(list(loc)),
+                        f"signals.topics: unknown topic '{topic}'; known topics: "
+                        f"{hint}{unknown_because}",
+                    ),
+                )
+            )
     urls: set[str] = set()
     feeds = data.get("feeds")
     for i, feed in enumerate(feeds if isinstance(feeds, list) else []):

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from monitor.model import SEVERITY_RANK, Digest, DigestEntry, MatchRecord, Reason
+from monitor.model import SEVERITY_RANK, Digest, DigestEntry, MatchRecord, Reason, Signal
 
 
 def select_matches(
@@ -103,8 +103,12 @@ def build_digest(
     timezone: str = "UTC",
     installation: str = "",
     topic_names: Mapping[str, str] | None = None,
+    signals: Sequence[Signal] = (),
 ) -> Digest:
     """A digest of ``matches`` (already selected for the channel) for one window.
+
+    ``signals`` are listed at its foot: source notices and updated items the channel has
+    not been shown in a digest yet.
 
     ``window_start`` is where the window opens: the end of the channel's previous digest, or
     None for a first digest. The digest's window then reaches back to its oldest match when
@@ -127,7 +131,7 @@ def build_digest(
     starts = [m.matched_at for m in matches if m.id in held]
     if window_start is not None:
         starts.append(window_start)
-    shown = {t for e in entries for t in e.topics}
+    shown = {t for e in entries for t in e.topics} | {t for s in signals for t in s.topics}
     return Digest(
         key=key,
         channel=channel,
@@ -137,6 +141,39 @@ def build_digest(
         entries=tuple(entries),
         timezone=timezone,
         topic_labels=tuple(sorted((t, n) for t, n in (topic_names or {}).items() if t in shown)),
+        signals=tuple(signals),
+    )
+
+
+def signal_message_key(channel: str, signal: Signal, *, installation: str = "") -> str:
+    """The idempotency key of ``signal``'s own message to ``channel``: one per signal and
+    channel in one installation."""
+    basis = f"{installation}|{channel}|{signal.kind}|{signal.key}"
+    return "signal-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
+
+
+def build_signal_message(
+    channel: str,
+    signal: Signal,
+    *,
+    now: datetime,
+    timezone: str = "UTC",
+    installation: str = "",
+    topic_names: Mapping[str, str] | None = None,
+) -> Digest:
+    """The message carrying ``signal`` alone to ``channel`` (kind: the signal's kind)."""
+    return Digest(
+        key=signal_message_key(channel, signal, installation=installation),
+        channel=channel,
+        kind=signal.kind,
+        window_start=min(signal.fired_at, now),
+        window_end=now,
+        entries=(),
+        timezone=timezone,
+        topic_labels=tuple(
+            sorted((t, n) for t, n in (topic_names or {}).items() if t in signal.topics)
+        ),
+        signals=(signal,),
     )
 
 
@@ -196,6 +233,7 @@ def digest_to_json(d: Digest) -> str:
                 }
                 for e in d.entries
             ],
+            "signals": [x.as_json() for x in d.signals],
         },
         ensure_ascii=False,
     )
@@ -220,4 +258,5 @@ def digest_from_json(text: str) -> Digest:
             )
             for e in data["entries"]
         ),
+        signals=tuple(Signal.from_json(x) for x in data.get("signals", ())),
     )

@@ -20,6 +20,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from monitor.model import SIGNAL_KINDS, Signal
 from monitor.outbox import DeliveryReport
 from monitor.pipeline import CycleReport, PollReport
 
@@ -92,6 +93,18 @@ class Metrics:
             ["job"],
             registry=r,
         )
+        self.signals = Counter(
+            "monitor_signals",
+            "Signals fired (surges, spikes, notices, updates)",
+            ["kind"],
+            registry=r,
+        )
+        self.signal_deliveries = Counter(
+            "monitor_signal_deliveries",
+            "Delivery attempts of signal messages by kind and outcome",
+            ["kind", "outcome"],
+            registry=r,
+        )
         if sample is not None:
             r.register(_Sampled(sample))
 
@@ -111,6 +124,12 @@ class Metrics:
 
     def observe_delivery(self, d: DeliveryReport) -> None:
         self.deliveries.labels(d.channel, d.outcome).inc()
+        if d.kind in SIGNAL_KINDS:
+            self.signal_deliveries.labels(d.kind, d.outcome).inc()
+
+    def observe_signals(self, fired: Iterable[Signal]) -> None:
+        for s in fired:
+            self.signals.labels(s.kind).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 FetchOutcome = Literal["ok", "not_modified", "unchanged", "error"]
 #: what kind of document a fetch expects: a feed is sniffed and refused when it is not one;
@@ -256,6 +256,60 @@ class MatchRecord:
         }
 
 
+#: the kinds of signal, each its own webhook event type (``docs/delivery.md``)
+SignalKind = Literal["story.surge", "topic.spike", "source.health", "item.updated"]
+SIGNAL_KINDS: tuple[str, ...] = ("story.surge", "topic.spike", "source.health", "item.updated")
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """Something beyond one match that fired once: a story surging across outlets, a topic
+    spiking, a source gone broken or silent (or back), an item amended.
+
+    ``key`` is its identity (the same decision made twice, by two workers or two passes, has
+    the same key, so it is recorded once); ``subject`` is what it is about (a story id, a topic
+    id, a feed URL, an item id); ``details`` holds the figures behind it as JSON values (the
+    counts, the baseline, the outlets), documented per kind in ``docs/delivery.md``.
+    """
+
+    kind: SignalKind
+    key: str
+    subject: str
+    title: str
+    fired_at: datetime
+    topics: tuple[str, ...] = ()
+    urgent: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+    id: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "key": self.key,
+            "subject": self.subject,
+            "title": self.title,
+            "fired_at": self.fired_at.isoformat(),
+            "topics": list(self.topics),
+            "urgent": self.urgent,
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Signal:
+        return cls(
+            kind=data["kind"],
+            key=data["key"],
+            subject=data["subject"],
+            title=data["title"],
+            fired_at=datetime.fromisoformat(data["fired_at"]),
+            topics=tuple(data.get("topics", ())),
+            urgent=bool(data.get("urgent", False)),
+            details=dict(data.get("details") or {}),
+            id=int(data.get("id", 0)),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class DigestEntry:
     """One story in a digest: its lead match, plus where else and under which topics it ran."""
@@ -270,18 +324,26 @@ class DigestEntry:
 class Digest:
     """What one message to one channel holds; built by ``monitor.digest``, rendered per channel.
 
-    ``kind`` is ``digest`` for a scheduled digest and ``alert`` for an immediate alert batch.
+    ``kind`` is ``digest`` for a scheduled digest, ``alert`` for an immediate alert batch, or
+    a signal kind (``story.surge`` …) for a message carrying one signal. ``signals`` holds that
+    signal, or, in a digest, the source notices and updated items listed at its foot.
     ``key`` is the idempotency key, stable across retries of the same delivery.
     """
 
     key: str
     channel: str
-    kind: Literal["digest", "alert"]
+    kind: Literal["digest", "alert", "story.surge", "topic.spike", "source.health", "item.updated"]
     window_start: datetime
     window_end: datetime
     entries: tuple[DigestEntry, ...]
     timezone: str = "UTC"
     topic_labels: tuple[tuple[str, str], ...] = ()  # (topic id, its name) for people
+    signals: tuple[Signal, ...] = ()
+
+    @property
+    def signal(self) -> Signal | None:
+        """The signal this message is about, when it is a signal's own message."""
+        return self.signals[0] if self.kind in SIGNAL_KINDS and self.signals else None
 
     def label(self, topic: str) -> str:
         """The name people see for ``topic``: its configured name, else its id."""

@@ -25,9 +25,10 @@ from monitor import digest as digests
 from monitor import schedule
 from monitor.channels import ChannelSpec
 from monitor.errors import DeliveryError
-from monitor.model import Delivery, Digest
+from monitor.model import SIGNAL_KINDS, Delivery, Digest
 from monitor.retry import RetryPolicy, next_attempt_at
 from monitor.scrub import Scrubber, model_secrets
+from monitor.signals import route
 from monitor.store import Store
 
 log = logging.getLogger("monitor.deliver")
@@ -136,6 +137,13 @@ class Outbox:
             min_score=channel.min_score,
             exclude_kinds=exclude,
         )
+        foot = await self._in_db(
+            self.store.signals.undelivered,
+            channel.name,
+            since=since,
+            kinds=("source.health", "item.updated"),
+            in_digest=True,
+        )
         return digests.build_digest(
             channel.name,
             [m for m in found if channel.accepts(m.topic, m.score, m.severity)],
@@ -145,6 +153,7 @@ class Outbox:
             timezone=self.timezone,
             installation=await self.installation(),
             topic_names=self.topic_names,
+            signals=[s for s in foot if s.fired_at < window_end and route.in_digest(s, channel)],
         )
 
     async def build_digest(
@@ -155,9 +164,38 @@ class Outbox:
         Returns the digest, or None when it had nothing new or another worker recorded it.
         """
         built = await self.compose_digest(channel, window_end, window_start=window_start)
-        if not built.entries:
+        if not built.entries and not built.signals:
             return None
         return await self._record(built)
+
+    async def build_signal_messages(self, channel: ChannelSpec, now: datetime) -> list[Digest]:
+        """Record the messages of the signals ``channel`` has not had yet and that may go
+        now (quiet hours hold them as they hold alerts, see ``signals.route``)."""
+        pending = await self._in_db(
+            self.store.signals.undelivered,
+            channel.name,
+            since=max(self._started - timedelta(hours=1), now - HORIZON),
+            kinds=SIGNAL_KINDS,
+            in_digest=False,
+        )
+        out = []
+        for signal in pending:
+            if not route.own_message(signal, channel):
+                continue
+            if now < route.release_at(signal, channel, self.timezone):
+                continue
+            built = digests.build_signal_message(
+                channel.name,
+                signal,
+                now=now,
+                timezone=self.timezone,
+                installation=await self.installation(),
+                topic_names=self.topic_names,
+            )
+            recorded = await self._record(built)
+            if recorded is not None:
+                out.append(recorded)
+        return out
 
     async def build_alerts(self, channel: ChannelSpec, now: datetime) -> Digest | None:
         """Record an alert batch of the channel's pending alert-severity matches, when due.

@@ -17,7 +17,6 @@ import functools
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -28,11 +27,21 @@ from urllib.parse import urlsplit
 
 import jinja2
 
+from monitor import render_signals
 from monitor.model import Digest, DigestEntry, MatchRecord, Reason, plausible_date
 from monitor.schedule import resolve_zone
+from monitor.textsafe import (
+    clean_text,
+    safe_url,
+    slack_escape,
+    slack_length,
+    slack_link_target,
+    truncate,
+)
 
-SCHEMA_VERSION = 1
-"""Version of the webhook JSON body; bumped only when a field changes meaning or is removed."""
+SCHEMA_VERSION = 2
+"""Version of the webhook JSON body; bumped when a field changes meaning or is removed, or
+when a new kind of body (an event type) appears: 2 added ``event`` and the signal events."""
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -55,72 +64,6 @@ TITLE_MAX = 250
 SNIPPET_MAX = 280
 REASONS_SHOWN = 3
 ALSO_IN_SHOWN = 8
-URL_MAX = 2000
-
-_REMOVED = {
-    # bidirectional embeddings, overrides and isolates: they can make text read differently
-    # from what it is (a "trojan source" link); RTL letters themselves are kept
-    *map(chr, range(0x202A, 0x202F)),
-    *map(chr, range(0x2066, 0x206A)),
-}
-_SPACE_LIKE = {"\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"}
-
-
-def clean_text(text: str | None, *, one_line: bool = True) -> str:
-    """Feed text made safe to show anywhere.
-
-    Removes control characters (so terminal escape sequences are inert), lone surrogates and
-    bidirectional overrides; keeps letters of every script, emoji and joiners. With
-    ``one_line`` all whitespace runs become one space; otherwise line breaks are kept.
-    """
-    if not text:
-        return ""
-    out: list[str] = []
-    for ch in text:
-        if ch in _SPACE_LIKE:
-            out.append("\n" if not one_line and ch in "\n\u2028\u2029" else " ")
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cs") or ch in _REMOVED:
-            continue
-        out.append(ch)
-    joined = "".join(out)
-    if one_line:
-        return " ".join(joined.split())
-    lines = (" ".join(line.split()) for line in joined.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def truncate(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, at a word boundary when one is near."""
-    if len(text) <= limit:
-        return text
-    if limit <= 1:
-        return "…"[:limit]
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space >= limit * 2 // 3:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
-
-
-def safe_url(url: str | None) -> str | None:
-    """``url`` if it is an absolute http(s) URL that is safe to link to, else ``None``."""
-    if not url:
-        return None
-    url = url.strip()
-    if len(url) > URL_MAX or any(unicodedata.category(c)[0] in "CZ" for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-        _ = parts.port
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
-
-
 # --------------------------------------------------------------------------- shared view
 
 
@@ -257,49 +200,6 @@ def _kind_word(digest: Digest) -> str:
 
 # --------------------------------------------------------------------------- Slack
 
-_SLACK_TABLE = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        # mrkdwn has no backslash escape: formatting characters become look-alikes
-        "*": "\u2217",  # ASTERISK OPERATOR
-        "_": "\u02cd",  # MODIFIER LETTER LOW MACRON
-        "~": "\u223c",  # TILDE OPERATOR
-        "`": "\u02cb",  # MODIFIER LETTER GRAVE ACCENT
-    }
-)
-_WORD_JOINER = "\u2060"
-_MENTION_LIKE = re.compile(r"([@#!])(?=\w)")
-
-
-def slack_escape(text: str) -> str:
-    """Make feed text inert in Slack mrkdwn while keeping it readable.
-
-    ``&``, ``<`` and ``>`` become entities (so ``<!channel>``, ``<@U123>`` and ``<url|label>``
-    show as text), formatting characters ``* _ ~ ` `` become look-alike characters, and an
-    invisible word joiner follows ``@``, ``#`` and ``!`` so ``@here`` cannot mention anyone even
-    if Slack auto-parses. Control characters are removed; line breaks are kept.
-    """
-    text = clean_text(text, one_line=False)
-    return _MENTION_LIKE.sub(r"\1" + _WORD_JOINER, text.translate(_SLACK_TABLE))
-
-
-def _slack_link_target(url: str) -> str:
-    # inside <url|label>, '|' and '>' would end the URL; '&' is escaped as everywhere else
-    return (
-        url.replace("&", "&amp;")
-        .replace("<", "%3C")
-        .replace(">", "%3E")
-        .replace("|", "%7C")
-        .replace(" ", "%20")
-    )
-
-
-def slack_length(text: str) -> int:
-    """Length as Slack counts it (UTF-16 code units; an emoji may count twice)."""
-    return len(text.encode("utf-16-le")) // 2
-
 
 def _slack_story_text(view: StoryView) -> str:
     attempts = (
@@ -320,7 +220,7 @@ def _slack_story_attempt(
     view: StoryView, link: bool, snippet_max: int, n_reasons: int, n_also: int, title_max: int
 ) -> str:
     title = slack_escape(truncate(view.title, title_max))
-    target = _slack_link_target(view.url) if view.url and link else None
+    target = slack_link_target(view.url) if view.url and link else None
     if target is not None and len(target) <= 1500:
         lines = [f"*<{target}|{title}>*"]
     else:
@@ -357,10 +257,13 @@ def slack_messages(digest: Digest) -> list[dict[str, Any]]:
     topics); then one section per story. When a message would pass Slack's block count or text
     budget, the rest continues in further messages, each marked "part i of n".
     """
+    if digest.signal is not None:
+        return render_signals.slack_messages(digest)
     zone = resolve_zone(digest.timezone)
     sections = [_section(_slack_story_text(view)) for view in story_views(digest, zone)]
     if not sections:
         sections = [_section("No new matches in this window.")]
+    sections += [_section(text) for text in render_signals.slack_foot_sections(digest)]
     header_text = truncate(
         f"{_kind_word(digest)} for {clean_text(digest.channel)}: {_counts(digest)}",
         SLACK_HEADER_TEXT_MAX,
@@ -465,20 +368,31 @@ def email_message(
     same digest carries the same Message-ID and mail clients can discard the duplicate.
     """
     zone = resolve_zone(digest.timezone)
-    stories = story_views(digest, zone)
-    context = {
-        "kind": _kind_word(digest),
-        "channel": clean_text(digest.channel),
-        "counts": _counts(digest),
-        "window": _window(digest, zone),
-        "topics": _topics_line(digest.topic_titles, limit=12) if digest.topic_names else "",
-        "stories": stories,
-    }
     env = _templates()
-    text = env.get_template("digest.txt").render(context)
-    html = env.get_template("digest.html").render(context)
+    if digest.signal is not None:
+        context = render_signals.email_context(digest)
+        text = env.get_template("signal.txt").render(context)
+        html = env.get_template("signal.html").render(context)
+        subject = truncate(
+            f"{clean_text(subject_prefix)} {render_signals.subject_line(digest)}".strip(), 200
+        )
+    else:
+        updates, notices = render_signals.foot(digest)
+        context = {
+            "kind": _kind_word(digest),
+            "channel": clean_text(digest.channel),
+            "counts": _counts(digest),
+            "window": _window(digest, zone),
+            "topics": _topics_line(digest.topic_titles, limit=12) if digest.topic_names else "",
+            "stories": story_views(digest, zone),
+            "updates": updates,
+            "notices": notices,
+        }
+        text = env.get_template("digest.txt").render(context)
+        html = env.get_template("digest.html").render(context)
+        subject = email_subject(digest, subject_prefix)
     msg = EmailMessage()
-    msg["Subject"] = email_subject(digest, subject_prefix)
+    msg["Subject"] = subject
     msg["From"] = sender
     msg["To"] = ", ".join(to)
     msg["Date"] = format_datetime(digest.window_end.astimezone(UTC))
@@ -520,6 +434,16 @@ def _iso(value: datetime | None) -> str | None:
 
 def webhook_payload(digest: Digest) -> dict[str, Any]:
     """The webhook body as a dict (see docs/delivery.md for the schema)."""
+    if digest.signal is not None:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "event": digest.kind,
+            "digest_key": digest.key,
+            "kind": digest.kind,
+            "channel": digest.channel,
+            "timezone": digest.timezone,
+            "signal": render_signals.signal_json(digest.signal),
+        }
     matches = []
     for entry in digest.entries:
         lead = entry.lead
@@ -545,6 +469,7 @@ def webhook_payload(digest: Digest) -> dict[str, Any]:
         )
     return {
         "schema_version": SCHEMA_VERSION,
+        "event": digest.kind,
         "digest_key": digest.key,
         "kind": digest.kind,
         "channel": digest.channel,
@@ -553,6 +478,12 @@ def webhook_payload(digest: Digest) -> dict[str, Any]:
         "counts": {"stories": len(digest.entries), "matches": digest.match_count},
         "topics": list(digest.topic_names),
         "matches": matches,
+        "updates": [
+            render_signals.signal_json(s) for s in digest.signals if s.kind == "item.updated"
+        ],
+        "notices": [
+            render_signals.signal_json(s) for s in digest.signals if s.kind == "source.health"
+        ],
     }
 
 
@@ -568,6 +499,8 @@ def webhook_body(digest: Digest) -> bytes:
 
 def console_text(digest: Digest) -> str:
     """The digest as plain text for a terminal (no colour codes; feed text cleaned)."""
+    if digest.signal is not None:
+        return render_signals.console_text(digest)
     zone = resolve_zone(digest.timezone)
     lines = [
         f"Policy Monitor {_kind_word(digest).lower()} · {clean_text(digest.channel)} · "
@@ -590,4 +523,5 @@ def console_text(digest: Digest) -> str:
         if view.also_in:
             more = f" and {view.also_in_more} more" if view.also_in_more else ""
             lines.append("   also in: " + ", ".join(view.also_in) + more)
+    lines += render_signals.console_foot(digest)
     return "\n".join(lines) + "\n"

@@ -34,6 +34,7 @@ from monitor.outbox import Outbox
 from monitor.pipeline import CycleReport, Pipeline
 from monitor.score.engine import Matcher, compile_topics
 from monitor.server import StatusServer
+from monitor.signalling import SignalPass, SignalRules
 from monitor.store import Store
 
 log = logging.getLogger("monitor.run")
@@ -88,6 +89,9 @@ class Service:
         self.failing_after = failing_after
         self.retry_s = retry_s  # first wait before a failed digest job runs again (at most 30x)
         self.matcher: Matcher = compile_topics(cfg.topics)
+        self.signals = SignalPass(
+            store, outbox, _signal_rules(cfg), [t.id for t in cfg.topics], clock=clock
+        )
         self.health = Health(started_at=clock())
         self.metrics = metrics or Metrics(self.gauges)
         self.status: StatusServer | None = None
@@ -189,6 +193,14 @@ class Service:
                 **common,
             )
         sched.add_job(
+            self._job(self.signal_pass, "signals"),
+            "interval",
+            seconds=self.cfg.signals.every,
+            id="signals",
+            next_run_time=now + timedelta(seconds=2),
+            **common,
+        )
+        sched.add_job(
             self._job(self.prune, "prune"),
             "interval",
             hours=6,
@@ -228,6 +240,7 @@ class Service:
             await asyncio.to_thread(self.store.leave, self.pipeline.owner)
         except MonitorError as exc:
             log.warning("cannot remove this worker from the database's list: %s", exc)
+        self.signals.close()
         log.info("stopped", extra={"fields": {"event": "stop"}})
 
     def _job(
@@ -405,6 +418,13 @@ class Service:
         for report in await self.outbox.flush():
             self.metrics.observe_delivery(report)
 
+    async def signal_pass(self) -> None:
+        """Decide what fired (surges, spikes, source notices, updated items), record the
+        messages due, and send them."""
+        fired = await self.signals.run(self.cfg.channels)
+        self.metrics.observe_signals(fired)
+        await self.flush()
+
     # -- health ------------------------------------------------------------------------------
 
     def gauges(self) -> dict[str, object]:
@@ -495,6 +515,8 @@ class Service:
         self.outbox.channels = {c.name: c for c in new.channels}
         self.outbox.lease_s = new.delivery.lease
         self.outbox.topic_names = {t.id: t.name for t in new.topics}
+        self.signals.rules = _signal_rules(new)
+        self.signals.topics = tuple(t.id for t in new.topics)
         self._mtimes = _mtimes(new.watched_files())
         self.health.reload_errors = []
         self.metrics.reload_errors.set(0)
@@ -602,6 +624,10 @@ def _needs_restart(old: Config, new: Config) -> list[str]:
     if old.status.listen != new.status.listen:
         changed.append("status.listen")
     return changed
+
+
+def _signal_rules(cfg: Config) -> SignalRules:
+    return SignalRules.from_settings(cfg.signals, [t.id for t in cfg.topics if t.urgent])
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -21,6 +21,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "seeds_cmd",
     "items_cmd",
     "feeds_cmd",
+    "signals_cmd",
 )
 
 

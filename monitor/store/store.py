@@ -53,6 +53,7 @@ from monitor.model import (
     TopicMatch,
 )
 from monitor.store import articles, listing, migrate, pages
+from monitor.store.signals import SignalStore, link_signals, record_amendment
 from monitor.store.tables import (
     DeliveryMatchRow,
     DeliveryRow,
@@ -299,6 +300,7 @@ class Store:
         self.dialect = engine.dialect.name
         self._stories = _StoryCache(STORY_CACHE_SIZE)
         self.articles = articles.ArticleStore(engine, self._apply_matches)
+        self.signals = SignalStore(engine)  # signals' own tables and queries
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True) -> Store:
@@ -760,7 +762,10 @@ class Store:
                     )
                 )
                 self._replace_keys(conn, row.item_id, old_sig, sig)
-                topics += self._apply_matches(conn, row.item_id, b.scored.get(item.key, ()), b.now)
+                scored = b.scored.get(item.key, ())
+                amended = (row.item_id, b.feed_id, b.now, row.title, item.title, scored)
+                record_amendment(conn, *amended)
+                topics += self._apply_matches(conn, row.item_id, scored, b.now)
             results.append(SaveResult(new_items, linked, n_changed, len(topics), tuple(topics)))
         return results
 
@@ -1390,6 +1395,7 @@ class Store:
                             for m in match_ids
                         ],
                     )
+                link_signals(conn, delivery_id, digest)
                 return delivery_id
         except IntegrityError:
             return None

@@ -233,3 +233,52 @@ class ArticleRow(SQLModel, table=True):
     lease_until: datetime | None = _ts()
     created_at: datetime | None = _ts()
     fetched_at: datetime | None = _ts()
+
+
+class SignalRow(SQLModel, table=True):
+    """A signal that fired (``monitor.signals``): a surge, a spike, a source notice, an
+    amended item. ``key`` is unique, so a decision taken twice is recorded once; ``payload``
+    is the signal as JSON (its figures: counts, baseline, outlets)."""
+
+    __tablename__ = "signals"
+    __table_args__ = (Index("ix_signals_kind_subject", "kind", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    key: str = Field(unique=True)
+    subject: str = Field(sa_type=Text)
+    fired_at: datetime | None = _ts(index=True)
+    payload: str = Field(default="{}", sa_type=Text)
+
+
+class DeliverySignalRow(SQLModel, table=True):
+    """Which signals went into which delivery; a signal enters a channel's messages of one
+    kind once (its own message, or the foot of one digest)."""
+
+    __tablename__ = "delivery_signals"
+    __table_args__ = (
+        UniqueConstraint("channel", "kind", "signal_id", name="uq_delivery_signals_once"),
+    )
+
+    delivery_id: int = Field(foreign_key="deliveries.id", primary_key=True)
+    signal_id: int = Field(foreign_key="signals.id", primary_key=True)
+    channel: str
+    kind: str
+
+
+class AmendmentRow(SQLModel, table=True):
+    """A matched item whose text changed: its matches (topic → severity, JSON) before and
+    after. ``decided`` once the signal pass has looked at it. ``item_id`` is not a foreign
+    key, for the reason given on :class:`StoryBandRow`."""
+
+    __tablename__ = "amendments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(index=True)
+    feed_id: int
+    amended_at: datetime | None = _ts()
+    title: str = Field(sa_type=Text)
+    previous_title: str | None = Field(default=None, sa_type=Text)
+    before: str = Field(default="{}", sa_type=Text)
+    after: str = Field(default="{}", sa_type=Text)
+    decided: bool = Field(default=False, index=True)
