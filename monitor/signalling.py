@@ -121,7 +121,13 @@ class SignalPass:
                     }
                 },
             )
-        await self.build_messages(now, channels)
+        built = await self.build_messages(now, channels)
+        log.debug(
+            "signal pass: %d fired, %d message(s) recorded",
+            len(fired),
+            len(built),
+            extra={"fields": {"event": "signal_pass", "fired": len(fired), "built": len(built)}},
+        )
         return fired
 
     async def build_messages(

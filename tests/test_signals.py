@@ -4,13 +4,18 @@ amendments, with the clock passed in."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from monitor.config import load_config
+from monitor.errors import ConfigError
+from monitor.signalling import SignalRules
 from monitor.signals.amended import Amendment, decide_updated, match_changes
 from monitor.signals.health import FeedHealth, HealthRule, Noticed, assess, decide_health
 from monitor.signals.spike import SpikeRule, TopicActivity, baseline, counts_by_day, decide_spike
 from monitor.signals.surge import Fired, Outlet, StoryOutlets, SurgeRule, decide_surge
+from tests.support import write_config
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -249,3 +254,23 @@ def test_an_amendment_is_a_signal_when_its_matches_change(
     if signal is not None:
         assert signal.kind == "item.updated" and signal.subject == "42"
         assert signal.details["previous_title"] == "Old title"
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_signal_settings_are_checked_where_they_are_written(tmp_path: Path) -> None:
+    cfg = load_config(write_config(tmp_path, "signals: {topics: {tariffs: {surge_outlets: 3}}}"))
+    rules = SignalRules.from_settings(cfg.signals)
+    assert rules.surge_rule(["tariffs"]).outlets == 3
+    assert rules.surge_rule(["norad"]) == SurgeRule()
+    assert rules.surge_rule(["norad", "tariffs"]).outlets == 3  # the most sensitive
+    with pytest.raises(ConfigError) as bad:
+        load_config(write_config(tmp_path, "signals: {topics: {tarifs: {surge_outlets: 3}}}"))
+    assert "signals.topics: unknown topic 'tarifs'; known topics: norad, tariffs" in str(bad.value)
+    with pytest.raises(ConfigError) as short:
+        load_config(write_config(tmp_path, "signals: {spike_days: 5, spike_min_history: 7}"))
+    assert "spike_min_history (7) must be at most spike_days (5)" in str(short.value)
+    with pytest.raises(ConfigError) as one:
+        load_config(write_config(tmp_path, "signals: {surge_outlets: 1}"))
+    assert "surge_outlets" in str(one.value)

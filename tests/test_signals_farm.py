@@ -122,9 +122,7 @@ async def farm(tmp_path: Path, rx: Receiver, request: pytest.FixtureRequest) -> 
     (hook,) = cfg.channels
     assert isinstance(hook, WebhookChannel)
     async with httpx.AsyncClient() as client:
-        outbox = Outbox(
-            store, {"hook": WebhookSender(hook, client)}, cfg.channels, clock=clock
-        )
+        outbox = Outbox(store, {"hook": WebhookSender(hook, client)}, cfg.channels, clock=clock)
         rules = SignalRules.from_settings(cfg.signals)
         signals = SignalPass(store, outbox, rules, [t.id for t in cfg.topics], clock=clock)
         try:
@@ -162,9 +160,7 @@ async def test_a_story_in_five_outlets_surges_once_and_follows_up_once_at_ten(
     farm: Farm,
 ) -> None:
     urls = [outlet_feed(farm, i, story=False) for i in range(10)]
-    farm.store.sync_feeds(
-        [_Spec(u, f"Outlet {i}") for i, u in enumerate(urls)], farm.clock.now
-    )
+    farm.store.sync_feeds([_Spec(u, f"Outlet {i}") for i, u in enumerate(urls)], farm.clock.now)
     await farm.poll(urls)  # the feeds' backlog: nothing about the story yet
     await farm.signal_pass()
 
