@@ -33,6 +33,10 @@ log = logging.getLogger("monitor.signals")
 
 T = TypeVar("T")
 
+#: how often feeds' health is judged: its thresholds are hours and days, and reading every
+#: feed's last items costs about 2 s of a database thread for 200,000 stored items
+HEALTH_EVERY = timedelta(minutes=10)
+
 
 @dataclass(frozen=True, slots=True)
 class SignalRules:
@@ -99,6 +103,7 @@ class SignalPass:
         self.topics = tuple(topics)
         self.clock = clock
         self._db = db or ThreadPoolExecutor(1, thread_name_prefix="monitor-signals")
+        self._health_at: datetime | None = None  # when this process last judged feeds
 
     async def _in_db(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args))
@@ -141,7 +146,14 @@ class SignalPass:
     # -- deciding (in the database thread: reads, pure decisions, records) ---------------
 
     def decide(self, now: datetime) -> list[Signal]:
-        found = [*self._surges(now), *self._spikes(now), *self._health(now)]
+        found = [*self._surges(now), *self._spikes(now)]
+        if (
+            self._health_at is None
+            or now - self._health_at >= HEALTH_EVERY
+            or now < self._health_at
+        ):
+            found += self._health(now)
+            self._health_at = now
         recorded = [self.store.signals.record(s) for s in found]
         return [s for s in recorded if s is not None] + self._amendments()
 
