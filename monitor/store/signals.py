@@ -311,7 +311,10 @@ class SignalStore:
                 fi.first_seen_at,
                 i.published,
                 func.row_number()
-                .over(partition_by=fi.feed_id, order_by=fi.first_seen_at.desc())
+                .over(
+                    partition_by=fi.feed_id,
+                    order_by=(fi.first_seen_at.desc(), i.published.desc(), fi.item_id.desc()),
+                )
                 .label("n"),
             )
             .join(_items, i.id == fi.item_id)
