@@ -3,16 +3,19 @@ amendments, with the clock passed in."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from monitor.channels import ChannelSpec
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.signalling import SignalRules
 from monitor.signals.amended import Amendment, decide_updated, match_changes
 from monitor.signals.health import FeedHealth, HealthRule, Noticed, assess, decide_health
+from monitor.signals.route import in_digest, own_message, release_at
 from monitor.signals.spike import SpikeRule, TopicActivity, baseline, counts_by_day, decide_spike
 from monitor.signals.surge import Fired, Outlet, StoryOutlets, SurgeRule, decide_surge
 from tests.support import write_config
@@ -274,3 +277,49 @@ def test_signal_settings_are_checked_where_they_are_written(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as one:
         load_config(write_config(tmp_path, "signals: {surge_outlets: 1}"))
     assert "surge_outlets" in str(one.value)
+
+
+# --------------------------------------------------------------------------- routing
+
+
+def channels(body: str, tmp_path: Path) -> dict[str, ChannelSpec]:
+    return {c.name: c for c in load_config(write_config(tmp_path, body)).channels}
+
+
+def test_who_hears_of_which_signal_and_when(tmp_path: Path) -> None:
+    chans = channels(
+        """
+        timezone: America/Toronto
+        channels:
+          - {name: all, type: console, digest: "0 8 * * *"}
+          - {name: norad, type: console, topics: [norad], quiet_hours: "22:00-07:00"}
+          - {name: ops, type: console, notices: true}
+          - {name: hook, type: webhook, url: "https://h.example.org/x", secret: routing-test-secret-0123456789,
+             topics: [tariffs]}
+        """,
+        tmp_path,
+    )
+    surge = decide_surge(story(0, 1, 2, 3), SurgeRule(), [], NOW)
+    assert surge is not None  # a tariffs story
+    told = {n for n, c in chans.items() if own_message(surge, c)}
+    assert told == {"all", "ops", "hook"}  # every channel routing tariffs (ops: all topics)
+    notice = decide_health(feed(30, 7), HealthRule(), None, NOW)
+    assert notice is not None
+    assert {n for n, c in chans.items() if own_message(notice, c)} == {"ops"}
+    assert not any(in_digest(notice, c) for c in chans.values())  # ops has no digest
+    update = decide_updated(
+        Amendment(1, 2, NOW, "t", None, None, "f", None, {}, {"norad": "digest"})
+    )
+    assert update is not None
+    assert {n for n, c in chans.items() if own_message(update, c)} == set()  # webhooks only
+    assert {n for n, c in chans.items() if in_digest(update, c)} == {"all"}
+
+    # quiet hours hold a signal as they hold alerts; an urgent one goes at once
+    night = datetime(2026, 3, 3, 4, 0, tzinfo=UTC)  # 23:00 in Toronto
+    late = replace(surge, topics=("norad",), fired_at=night)
+    assert release_at(late, chans["norad"], "America/Toronto") == datetime(
+        2026, 3, 3, 12, 0, tzinfo=UTC
+    )  # 07:00 in Toronto
+    urgent = replace(late, urgent=True)
+    assert release_at(urgent, chans["norad"], "America/Toronto") == night
+    assert release_at(late, chans["all"], "America/Toronto") == night
