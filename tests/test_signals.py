@@ -294,8 +294,8 @@ def test_who_hears_of_which_signal_and_when(tmp_path: Path) -> None:
           - {name: all, type: console, digest: "0 8 * * *"}
           - {name: norad, type: console, topics: [norad], quiet_hours: "22:00-07:00"}
           - {name: ops, type: console, notices: true}
-          - {name: hook, type: webhook, url: "https://h.example.org/x", secret: routing-test-secret-0123456789,
-             topics: [tariffs]}
+          - {name: hook, type: webhook, url: "https://h.example.org/x",
+             secret: routing-test-secret-0123456789, topics: [tariffs]}
         """,
         tmp_path,
     )
