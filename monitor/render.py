@@ -432,18 +432,22 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _envelope(digest: Digest) -> dict[str, Any]:
+    """What every webhook body starts with: its version, event, key and channel."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "event": digest.kind,
+        "digest_key": digest.key,
+        "kind": digest.kind,
+        "channel": digest.channel,
+        "timezone": digest.timezone,
+    }
+
+
 def webhook_payload(digest: Digest) -> dict[str, Any]:
     """The webhook body as a dict (see docs/delivery.md for the schema)."""
     if digest.signal is not None:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "event": digest.kind,
-            "digest_key": digest.key,
-            "kind": digest.kind,
-            "channel": digest.channel,
-            "timezone": digest.timezone,
-            "signal": render_signals.signal_json(digest.signal),
-        }
+        return {**_envelope(digest), "signal": render_signals.signal_json(digest.signal)}
     matches = []
     for entry in digest.entries:
         lead = entry.lead
@@ -468,12 +472,7 @@ def webhook_payload(digest: Digest) -> dict[str, Any]:
             }
         )
     return {
-        "schema_version": SCHEMA_VERSION,
-        "event": digest.kind,
-        "digest_key": digest.key,
-        "kind": digest.kind,
-        "channel": digest.channel,
-        "timezone": digest.timezone,
+        **_envelope(digest),
         "window": {"start": _iso(digest.window_start), "end": _iso(digest.window_end)},
         "counts": {"stories": len(digest.entries), "matches": digest.match_count},
         "topics": list(digest.topic_names),
