@@ -303,7 +303,8 @@ class SignalStore:
         ]
 
     def feed_health(self) -> list[FeedHealth]:
-        """Every configured, enabled feed's health inputs."""
+        """Every configured feed's health inputs (a feed disabled by a 410 Gone is still
+        polled, and fails: it is a broken source like any other)."""
         f, fi, i = _feeds.c, _feed_items.c, _items.c
         ranked = (
             select(
@@ -322,11 +323,7 @@ class SignalStore:
         )
         times: dict[int, list[datetime]] = defaultdict(list)
         with self.engine.connect() as conn:
-            feeds = list(
-                conn.execute(
-                    select(_feeds).where(f.configured.is_(True), f.disabled_reason.is_(None))
-                )
-            )
+            feeds = list(conn.execute(select(_feeds).where(f.configured.is_(True))))
             for r in conn.execute(select(ranked).where(ranked.c.n <= GAP_ITEMS)):
                 seen = r.first_seen_at
                 published = r.published
