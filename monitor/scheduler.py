@@ -240,7 +240,7 @@ class Service:
             await asyncio.to_thread(self.store.leave, self.pipeline.owner)
         except MonitorError as exc:
             log.warning("cannot remove this worker from the database's list: %s", exc)
-        self.signals.close()
+        await asyncio.to_thread(self.signals.close)  # lets a pass in flight finish
         log.info("stopped", extra={"fields": {"event": "stop"}})
 
     def _job(
