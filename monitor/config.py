@@ -27,6 +27,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -35,6 +36,7 @@ from pydantic import (
 from monitor.articles import SHORT_SUMMARY, FulltextMode, FulltextSettings
 from monitor.channels import ChannelSpec
 from monitor.errors import ConfigError, Problem
+from monitor.links import MIN_SECRET, DigestLinks
 from monitor.model import MAX_ENTRIES, SourceSpec
 from monitor.pages import check_selector
 from monitor.schedule import parse_cron
@@ -291,6 +293,65 @@ class StatusSettings(_Strict):
         return None if v is None else check_listen(v)
 
 
+class WebSettings(_Strict):
+    """The web application: where it listens, where people reach it, and the secret that
+    signs the feedback links of digests (``monitor.links``)."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, hide_input_in_errors=True
+    )
+
+    bind: str = "127.0.0.1"
+    port: int = Field(default=8787, ge=0, le=65535)
+    #: the address people open it at; when set, digests carry feedback links under it
+    public_url: str | None = None
+    #: signs feedback links; from the environment, e.g. ``secret: ${MONITOR_WEB_SECRET}``
+    secret: SecretStr | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", v):
+            raise ValueError(
+                f"'{v}' is not an http(s) address without query, e.g. "
+                "https://monitor.example.org or http://127.0.0.1:8787"
+            )
+        return v
+
+    @field_validator("secret", mode="before")
+    @classmethod
+    def _secret_str(cls, v: Any) -> Any:
+        if v is not None and not isinstance(v, str | SecretStr):
+            raise ValueError("web.secret must be a string; use a ${VARIABLE} reference")
+        return v
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_length(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < MIN_SECRET:
+            raise ValueError(
+                f"web.secret is shorter than {MIN_SECRET} characters; make one with "
+                "`openssl rand -hex 32` and give it through the environment"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _links_need_a_secret(self) -> WebSettings:
+        if self.public_url is not None and self.secret is None:
+            raise ValueError(
+                "web.public_url is set, so digests carry feedback links, which need "
+                "web.secret to sign them: add secret: ${MONITOR_WEB_SECRET} (at least "
+                f"{MIN_SECRET} characters, e.g. from `openssl rand -hex 32`)"
+            )
+        return self
+
+    def digest_links(self) -> DigestLinks | None:
+        """What makes the feedback links of digests, or ``None`` when there are none."""
+        if self.public_url is None or self.secret is None:
+            return None
+        return DigestLinks(self.public_url, self.secret.get_secret_value())
+
+
 class RetentionSettings(_Strict):
     unmatched_items: Duration = 30 * 86400.0
     matches: Duration = 365 * 86400.0
@@ -386,6 +447,7 @@ class MonitorFile(_Strict):
     signals: SignalSettings = Field(default_factory=lambda: SignalSettings())
     status: StatusSettings = Field(default_factory=lambda: StatusSettings())
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
+    web: WebSettings = Field(default_factory=lambda: WebSettings())
     feeds: list[FeedSpec] = Field(default_factory=list)
     channels: list[ChannelSpec] = Field(default_factory=list)
 
@@ -423,6 +485,7 @@ class Config:
     signals: SignalSettings = field(default_factory=SignalSettings)
     watchlist_files: tuple[str, ...] = field(default_factory=tuple)
     watchlist_globs: tuple[str, ...] = field(default_factory=tuple)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -439,7 +502,8 @@ class Config:
         """What hides this configuration's secrets from text: every secret value its channels
         hold, and the credentials in the database URL and the feed URLs."""
         return Scrubber(
-            model_secrets(self.channels), urls=[self.database_url, *(f.url for f in self.feeds)]
+            model_secrets((self.channels, self.web)),
+            urls=[self.database_url, *(f.url for f in self.feeds)],
         )
 
     def sources(self) -> dict[str, SourceSpec]:
@@ -483,6 +547,7 @@ AREAS = frozenset(
         "channels",
         "delivery",
         "signals",
+        "web",
         "other",
     }
 )
@@ -588,6 +653,7 @@ def _load_config_for(
         topics=tuple(topics),
         delivery=settings.delivery,
         signals=settings.signals,
+        web=settings.web,
         watchlist_files=tuple(files),
         watchlist_globs=tuple(
             p if os.path.isabs(p) else str(Path(path).parent / p)

@@ -17,7 +17,7 @@ from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 from uuid import uuid4
 
 from sqlalchemy import (
@@ -66,6 +66,9 @@ from monitor.store.tables import (
     WorkerRow,
 )
 from monitor.store.translate import translated as _translated
+
+if TYPE_CHECKING:
+    from monitor.store.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -321,6 +324,13 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @functools.cached_property
+    def feedback(self) -> FeedbackStore:
+        """Judgements of items (:mod:`monitor.store.feedback`)."""
+        from monitor.store.feedback import FeedbackStore
+
+        return FeedbackStore(self.engine)
 
     @_translated
     def ping(self) -> None:

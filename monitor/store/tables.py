@@ -282,3 +282,31 @@ class AmendmentRow(SQLModel, table=True):
     before: str = Field(default="{}", sa_type=Text)
     after: str = Field(default="{}", sa_type=Text)
     decided: bool = Field(default=False, index=True)
+
+
+class FeedbackRow(SQLModel, table=True):
+    """One judgement of one item for one topic (``monitor.feedback.Judgement``). Rows are
+    never updated: the newest of an item and topic stands, the older ones are its history.
+
+    The item's text is kept as it was judged, so labels survive the item being pruned or
+    amended; ``item_id`` is therefore not a foreign key (as in ``story_bands``).
+    ``token_id`` is the digest of the digest-link token that recorded the row, unique, so a
+    link records at most once.
+    """
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_item_topic", "item_id", "topic"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int
+    topic: str = Field(index=True)
+    verdict: str
+    matched: bool = False
+    user: str | None = Field(default=None, sa_type=Text)
+    via: str = "cli"
+    token_id: str | None = Field(default=None, unique=True, index=True)
+    title: str = Field(default="", sa_type=Text)
+    summary: str = Field(default="", sa_type=Text)
+    url: str | None = Field(default=None, sa_type=Text)
+    lang: str | None = None
+    created_at: datetime | None = _ts(index=True)
