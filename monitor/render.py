@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from monitor import render_signals
+from monitor.links import DigestLinks
 from monitor.model import Digest, DigestEntry, MatchRecord, Reason, plausible_date
 from monitor.schedule import resolve_zone
 from monitor.textsafe import (
@@ -83,6 +84,9 @@ class StoryView:
     also_in: tuple[str, ...]
     also_in_more: int
     story: str | None
+    #: the match's feedback links (``web.public_url`` configured), checked like ``url``
+    open_url: str | None = None
+    not_relevant_url: str | None = None
 
 
 def _source_name(lead: MatchRecord) -> str:
@@ -142,13 +146,23 @@ def story_view(entry: DigestEntry, zone: tzinfo, label: Callable[[str], str] = s
     )
 
 
-def story_views(digest: Digest, zone: tzinfo) -> list[StoryView]:
-    """The display form of every entry. An entry that cannot be shown (a bug, or data no
-    check foresaw) becomes a note saying so: one item never stops a whole delivery."""
+def story_views(digest: Digest, zone: tzinfo, links: DigestLinks | None = None) -> list[StoryView]:
+    """The display form of every entry, with its feedback links when ``links`` is given. An
+    entry that cannot be shown (a bug, or data no check foresaw) becomes a note saying so:
+    one item never stops a whole delivery."""
     views = []
     for entry in digest.entries:
         try:
-            views.append(story_view(entry, zone, digest.label))
+            view = story_view(entry, zone, digest.label)
+            if links is not None:
+                lead = entry.lead
+                made = links.for_match(lead.item_id, lead.topic, digest.window_end)
+                view = replace(
+                    view,
+                    open_url=safe_url(made.open_url),
+                    not_relevant_url=safe_url(made.not_relevant_url),
+                )
+            views.append(view)
         except Exception as exc:  # deliberately broad: the other items must still go out
             views.append(_unshowable(entry, exc))
     return views
@@ -201,6 +215,15 @@ def _kind_word(digest: Digest) -> str:
 # --------------------------------------------------------------------------- Slack
 
 
+def _slack_feedback_line(view: StoryView) -> str | None:
+    if view.open_url is None or view.not_relevant_url is None:
+        return None
+    return (
+        f"<{slack_link_target(view.open_url)}|Open> · "
+        f"<{slack_link_target(view.not_relevant_url)}|Not relevant>"
+    )
+
+
 def _slack_story_text(view: StoryView) -> str:
     attempts = (
         (True, SNIPPET_MAX, REASONS_SHOWN, ALSO_IN_SHOWN, TITLE_MAX),
@@ -239,6 +262,9 @@ def _slack_story_attempt(
         more = len(view.also_in) - len(shown) + view.also_in_more
         also = ", ".join(shown) + (f" and {more} more" if more else "")
         lines.append("Also in: " + slack_escape(also))
+    feedback = _slack_feedback_line(view)
+    if feedback is not None:
+        lines.append(feedback)
     return "\n".join(lines)
 
 
@@ -250,17 +276,18 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": _mrkdwn(text)}
 
 
-def slack_messages(digest: Digest) -> list[dict[str, Any]]:
+def slack_messages(digest: Digest, links: DigestLinks | None = None) -> list[dict[str, Any]]:
     """The Slack incoming-webhook payloads for ``digest``, to be posted in order.
 
     The first message opens with a header (kind, channel, counts) and a context line (window,
-    topics); then one section per story. When a message would pass Slack's block count or text
-    budget, the rest continues in further messages, each marked "part i of n".
+    topics); then one section per story, ending with its "Open" and "Not relevant" links
+    when ``links`` is given. When a message would pass Slack's block count or text budget,
+    the rest continues in further messages, each marked "part i of n".
     """
     if digest.signal is not None:
         return render_signals.slack_messages(digest)
     zone = resolve_zone(digest.timezone)
-    sections = [_section(_slack_story_text(view)) for view in story_views(digest, zone)]
+    sections = [_section(_slack_story_text(view)) for view in story_views(digest, zone, links)]
     if not sections:
         sections = [_section("No new matches in this window.")]
     sections += [_section(text) for text in render_signals.slack_foot_sections(digest)]
@@ -358,14 +385,21 @@ def email_subject(digest: Digest, subject_prefix: str = "[monitor]") -> str:
 
 
 def email_message(
-    digest: Digest, *, sender: str, to: Sequence[str], subject_prefix: str = "[monitor]"
+    digest: Digest,
+    *,
+    sender: str,
+    to: Sequence[str],
+    subject_prefix: str = "[monitor]",
+    links: DigestLinks | None = None,
 ) -> EmailMessage:
     """A multipart/alternative email (plain text, then HTML) for ``digest``.
 
     Both parts come from the jinja2 templates in ``monitor/templates``; the HTML one is
     autoescaped, links only http(s) URLs and marks feed text ``dir="auto"`` so right-to-left
-    titles display correctly. The Message-ID is derived from the digest key, so a retry of the
-    same digest carries the same Message-ID and mail clients can discard the duplicate.
+    titles display correctly. With ``links``, each story carries its "open" and "not
+    relevant" feedback links (``monitor.links``). The Message-ID is derived from the digest
+    key, so a retry of the same digest carries the same Message-ID and mail clients can
+    discard the duplicate.
     """
     zone = resolve_zone(digest.timezone)
     env = _templates()
@@ -384,7 +418,7 @@ def email_message(
             "counts": _counts(digest),
             "window": _window(digest, zone),
             "topics": _topics_line(digest.topic_titles, limit=12) if digest.topic_names else "",
-            "stories": story_views(digest, zone),
+            "stories": story_views(digest, zone, links),
             "updates": updates,
             "notices": notices,
         }

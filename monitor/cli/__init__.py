@@ -22,6 +22,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "items_cmd",
     "feeds_cmd",
     "signals_cmd",
+    "feedback_cmd",
 )
 
 

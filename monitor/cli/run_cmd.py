@@ -166,6 +166,7 @@ def digest(
                     sender="monitor@localhost",
                     to=["reader@localhost"],
                     subject_prefix="[monitor]",
+                    links=cfg.web.digest_links(),
                 )
                 part = msg.get_body(preferencelist=("html",))
                 # one file per channel when several are shown: report.html → report.team.html

@@ -205,13 +205,14 @@ async def make_senders(cfg: Config) -> AsyncIterator[dict[str, Sender]]:
         follow_redirects=False,
     ) as client:
         senders: dict[str, Sender] = {}
+        links = cfg.web.digest_links()
         for ch in cfg.channels:
             if isinstance(ch, ConsoleChannel):
                 senders[ch.name] = ConsoleSender()
             elif isinstance(ch, SlackChannel):
-                senders[ch.name] = SlackSender(ch, client)
+                senders[ch.name] = SlackSender(ch, client, links=links)
             elif isinstance(ch, WebhookChannel):
                 senders[ch.name] = WebhookSender(ch, client)
             elif isinstance(ch, EmailChannel):
-                senders[ch.name] = EmailSender(ch)
+                senders[ch.name] = EmailSender(ch, links=links)
         yield senders

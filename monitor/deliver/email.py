@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from monitor.channels import EmailChannel
 from monitor.deliver.base import ProgressCallback, checked_start, log
 from monitor.errors import DeliveryError
+from monitor.links import DigestLinks
 from monitor.model import Digest
 from monitor.render import email_message
 
@@ -33,9 +34,12 @@ class EmailSender:
         *,
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
+        links: DigestLinks | None = None,
     ) -> None:
-        """``ssl_context`` defaults to the system trust store with hostname checking."""
+        """``ssl_context`` defaults to the system trust store with hostname checking;
+        ``links`` adds each match's feedback links to the message."""
         self.channel = channel
+        self.links = links
         self.ssl_context = ssl_context or ssl.create_default_context()
         self.local_hostname = local_hostname
 
@@ -48,6 +52,7 @@ class EmailSender:
             sender=self.channel.sender,
             to=self.channel.to,
             subject_prefix=self.channel.subject_prefix,
+            links=self.links,
         )
 
     async def send(

@@ -16,6 +16,7 @@ import httpx
 
 from monitor.channels import SlackChannel
 from monitor.deliver.base import ProgressCallback, checked_start, describe_url, log, post
+from monitor.links import DigestLinks
 from monitor.model import Digest
 from monitor.render import slack_messages
 
@@ -27,9 +28,16 @@ class SlackSender:
     """Sends each digest as one or more Block Kit messages to one incoming webhook."""
 
     def __init__(
-        self, channel: SlackChannel, client: httpx.AsyncClient, *, pause_s: float = DEFAULT_PAUSE_S
+        self,
+        channel: SlackChannel,
+        client: httpx.AsyncClient,
+        *,
+        pause_s: float = DEFAULT_PAUSE_S,
+        links: DigestLinks | None = None,
     ) -> None:
+        """``links`` adds each match's feedback links to the messages."""
         self.channel = channel
+        self.links = links
         self.client = client
         self.pause_s = pause_s
 
@@ -38,7 +46,7 @@ class SlackSender:
 
     def parts(self, digest: Digest) -> int:
         """How many messages ``digest`` is split into."""
-        return len(slack_messages(digest))
+        return len(slack_messages(digest, self.links))
 
     async def send(
         self,
@@ -53,7 +61,7 @@ class SlackSender:
         failure the ``DeliveryError`` propagates and a retry resumes with
         ``start_part`` = that number, so no message is posted twice.
         """
-        messages = slack_messages(digest)
+        messages = slack_messages(digest, self.links)
         start = checked_start(start_part, len(messages))
         url = self.channel.webhook_url.get_secret_value()
         total = len(messages)
