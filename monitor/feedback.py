@@ -107,3 +107,46 @@ def labelled_rows(judgements: Iterable[Judgement]) -> list[dict[str, Any]]:
         labels = dict(sorted(row.pop("labels").items()))
         out.append({**row, "labels": labels})
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class TopicFeedback:
+    """What the standing judgements of one topic say of it: right matches, false positives,
+    misses and right non-matches, and the precision and recall they give."""
+
+    topic: str
+    right: int = 0
+    false_positives: int = 0
+    misses: int = 0
+    right_non_matches: int = 0
+
+    @property
+    def judged(self) -> int:
+        return self.right + self.false_positives + self.misses + self.right_non_matches
+
+    @property
+    def precision(self) -> float | None:
+        """Share of judged matches that are relevant; None when no match was judged."""
+        matches = self.right + self.false_positives
+        return self.right / matches if matches else None
+
+    @property
+    def recall(self) -> float | None:
+        """Share of items judged relevant that the topic matched; None without any."""
+        relevant = self.right + self.misses
+        return self.right / relevant if relevant else None
+
+
+def topic_feedback(judgements: Iterable[Judgement]) -> dict[str, TopicFeedback]:
+    """Each topic's figures from the judgements that stand among ``judgements``."""
+    counts: dict[str, dict[str, int]] = {}
+    field_of = {
+        "match": "right",
+        "false positive": "false_positives",
+        "miss": "misses",
+        "non-match": "right_non_matches",
+    }
+    for j in latest(judgements):
+        c = counts.setdefault(j.topic, {})
+        c[field_of[j.kind]] = c.get(field_of[j.kind], 0) + 1
+    return {t: TopicFeedback(t, **c) for t, c in sorted(counts.items())}

@@ -300,8 +300,8 @@ def suggest(topic: TopicSpec, rows: Sequence[Mapping[str, Any]], *, limit: int =
     found.sort(key=lambda pair: pair[0], reverse=True)
     chosen: list[Suggestion] = []
     for _, s in found:
-        # one suggestion per set of items fixed: the best-ranked term says it
-        if any(c.fixes == s.fixes and c.kind == s.kind for c in chosen):
+        # a change fixing only items a better one of its kind fixes adds nothing to read
+        if any(set(s.fixes) <= set(c.fixes) and c.kind == s.kind for c in chosen):
             continue
         chosen.append(s)
         if len(chosen) >= limit:

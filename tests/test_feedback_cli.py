@@ -107,24 +107,23 @@ def _url(store: Store) -> str:
     return store.engine.url.render_as_string(hide_password=False)
 
 
-def test_judge_export_and_eval_measure_the_watchlist_on_the_judgements(
-    store: Store, tmp_path: Path
-) -> None:
+def _judged(store: Store, tmp_path: Path) -> tuple[Path, str, dict[str, int], set[tuple[str, str]]]:
+    """The stored items, judged as ``JUDGED`` says through `monitor feedback`."""
     config = write_config(tmp_path, "", watchlist=WATCHLIST)
     ids, matched = _stored_items(store, config)
     db = _url(store)
     for key, topic, relevant in JUDGED:
-        done = monitor(
-            config,
-            db,
-            "feedback",
-            str(ids[key]),
-            "--topic",
-            topic,
-            "--relevant" if relevant else "--not-relevant",
-        )
+        verdict = "--relevant" if relevant else "--not-relevant"
+        done = monitor(config, db, "feedback", str(ids[key]), "--topic", topic, verdict)
         assert done.returncode == 0, done.stderr
         assert f"Recorded: item {ids[key]}" in done.stdout
+    return config, db, ids, matched
+
+
+def test_judge_export_and_eval_measure_the_watchlist_on_the_judgements(
+    store: Store, tmp_path: Path
+) -> None:
+    config, db, ids, matched = _judged(store, tmp_path)
     listed = json.loads(monitor(config, db, "feedback", "list", "--format", "json").stdout)
     standing = {(j["item_id"], j["topic"]): j for j in listed}
     assert len(standing) == len(listed) == len({(k, t) for k, t, _ in JUDGED})
@@ -161,19 +160,7 @@ def test_judge_export_and_eval_measure_the_watchlist_on_the_judgements(
 def test_tune_suggests_the_exclusion_that_removes_the_false_positives(
     store: Store, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path, "", watchlist=WATCHLIST)
-    ids, matched = _stored_items(store, config)
-    db = _url(store)
-    for key, topic, relevant in JUDGED:
-        monitor(
-            config,
-            db,
-            "feedback",
-            str(ids[key]),
-            "-t",
-            topic,
-            "--relevant" if relevant else "--not-relevant",
-        )
+    config, db, ids, matched = _judged(store, tmp_path)
     shown = monitor(config, db, "tune", "norad")
     assert shown.returncode == 0, shown.stderr
     last = {(k, t): rel for k, t, rel in JUDGED if t == "norad"}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from monitor.feedback import labelled_rows
+from monitor.feedback import labelled_rows, topic_feedback
 from monitor.model import Item, Reason, TopicMatch
 from monitor.store import Store
 
@@ -64,7 +64,9 @@ def test_the_last_judgement_stands_and_the_history_is_kept(store: Store) -> None
     assert standing[1].kind == "false positive" and standing[1].user == "ana"
     assert standing[1].created_at == NOW + timedelta(minutes=1)
     assert [j.verdict for j in fb.history(item_ids=[a])] == ["not_relevant", "relevant"]
-    assert fb.counts() == {"norad": {"miss": 1, "false positive": 1}}
+    [norad] = topic_feedback(fb.standing()).values()
+    assert (norad.right, norad.false_positives, norad.misses) == (0, 1, 1)
+    assert (norad.precision, norad.recall) == (0.0, 0.0)
     assert fb.standing(topic="tariffs") == []
 
     rows = labelled_rows(fb.history())

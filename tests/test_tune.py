@@ -108,6 +108,8 @@ def test_a_term_of_missed_items_becomes_an_alias() -> None:
     best = report.suggestions[0]
     assert (best.kind, best.term, best.group) == ("alias", "golden dome", "norad")
     assert best.fixes == ("m1", "m2") and best.breaks == ()
+    # "dome" fixes the same items: one suggestion says it
+    assert [s.term for s in report.suggestions if s.kind == "alias"] == ["golden dome"]
     assert (best.before.recall, best.after.recall) == (3 / 5, 1.0)
     assert (best.after.precision, best.after.recall) == _figures(best.topic, rows)
     assert _yaml(best.yaml) == {"groups": {"norad": {"terms": ["golden dome"]}}}

@@ -194,14 +194,3 @@ class FeedbackStore:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [_judgement(r) for r in conn.execute(query)]
-
-    @_translated
-    def counts(self, topic: str | None = None) -> dict[str, dict[str, int]]:
-        """Per topic, how many standing judgements of each kind (``match``, ``false
-        positive``, ``miss``, ``non-match``): what a topic's precision from feedback is
-        computed from."""
-        out: dict[str, dict[str, int]] = {}
-        for j in self.standing(topic=topic):
-            kinds = out.setdefault(j.topic, {})
-            kinds[j.kind] = kinds.get(j.kind, 0) + 1
-        return out
