@@ -3,12 +3,13 @@
 Owns: ``suggest``, which reads a topic and labelled items (``monitor feedback export``'s rows,
 or any file ``monitor eval`` reads) and proposes:
 
-- an **exclusion**: a word or two-word phrase found in the topic's false positives and in none
-  (or few) of the relevant items becomes a weight-0 group named in ``exclude:``, which vetoes
-  the match;
-- an **alias** or a **context term**: a word or phrase found in missed relevant items and in
-  none of the items judged not relevant is added to the topic's main group (an alias: it
-  scores) or to a group ``require:`` names (context: it lets the requirement hold).
+- an **exclusion**: a word or two-word phrase found in two or more of the topic's false
+  positives (in the one, when there is one) and in none (or few) of the relevant items
+  becomes a weight-0 group named in ``exclude:``, which vetoes the match;
+- an **alias** or a **context term**: a word or phrase found in two or more missed relevant
+  items (in the one, when there is one) and in none (or few) of the items judged not relevant
+  is added to the topic's main group (an alias: it scores) or to a group ``require:`` names
+  that a missed item lacks (context: it lets the requirement hold).
 
 Each candidate is measured, not guessed: the topic is changed in memory, compiled with the
 daemon's own ``compile_topics`` and evaluated on the same labels with ``monitor.evaluate``;
@@ -195,6 +196,23 @@ def _hits(topic: TopicSpec, rows: Sequence[Mapping[str, Any]]) -> dict[str, bool
     return {item.id: topic.id in item.matched for item in report.items}
 
 
+def _groups_lacking(topic: TopicSpec, rows: Sequence[Mapping[str, Any]]) -> dict[str, set[str]]:
+    """For each of ``rows``, by id, the groups of ``topic`` none of whose terms it contains."""
+    matcher = compile_topics([topic])
+    out = {}
+    for r in rows:
+        found = set()
+        lang = r.get("lang") if isinstance(r.get("lang"), str) else None
+        title, summary = str(r.get("title") or ""), str(r.get("summary") or "")
+        for verdict in matcher.explain(title, summary, lang):
+            for reason in verdict.reasons:
+                kind, _, group = reason.rule.partition(" ")
+                if kind in ("group", "context"):
+                    found.add(group)
+        out[str(r.get("id"))] = set(topic.groups) - found
+    return out
+
+
 def _figures(hits: Mapping[str, bool], grade: Mapping[str, int]) -> Figures:
     """Counts as ``monitor.evaluate`` makes them: grade 2 positive, grade 0 negative."""
     tp = sum(1 for i, g in grade.items() if g == POSITIVE and hits[i])
@@ -277,7 +295,7 @@ def suggest(topic: TopicSpec, rows: Sequence[Mapping[str, Any]], *, limit: int =
 
     fps = [i for i in grade if grade[i] == NEGATIVE and base_hits[i]]
     in_fp = _frequent(fps, terms)
-    for term, n in _candidates(in_fp, in_pos, len(positives), known):
+    for term, n in _candidates(in_fp, len(fps), in_pos, len(positives), known):
         changed, name = _with_exclusion(topic, term)
         evidence = (
             f"in {n} of {len(fps)} false positives, "
@@ -288,14 +306,17 @@ def suggest(topic: TopicSpec, rows: Sequence[Mapping[str, Any]], *, limit: int =
     fns = [i for i in grade if grade[i] == POSITIVE and not base_hits[i]]
     in_fn = _frequent(fns, terms)
     main = _main_group(topic)
-    for term, n in _candidates(in_fn, in_neg, len(negatives), known):
+    lacking = _groups_lacking(topic, [r for r in labelled if str(r.get("id")) in set(fns)])
+    for term, n in _candidates(in_fn, len(fns), in_neg, len(negatives), known):
         evidence = (
             f"in {n} of {len(fns)} missed items, {in_neg[term]} of {len(negatives)} not relevant"
         )
         if main is not None:
             consider("alias", term, main, _with_term(topic, main, term), evidence)
         for group in _context_groups(topic):
-            consider("context", term, group, _with_term(topic, group, term), evidence)
+            # context in a group helps only items that lack the group
+            if any(group in lacking[i] for i in fns if term in terms[i]):
+                consider("context", term, group, _with_term(topic, group, term), evidence)
 
     found.sort(key=lambda pair: pair[0], reverse=True)
     chosen: list[Suggestion] = []
@@ -310,16 +331,23 @@ def suggest(topic: TopicSpec, rows: Sequence[Mapping[str, Any]], *, limit: int =
 
 
 def _candidates(
-    wanted: Counter[str], unwanted: Counter[str], unwanted_total: int, known: set[str]
+    wanted: Counter[str],
+    wanted_total: int,
+    unwanted: Counter[str],
+    unwanted_total: int,
+    known: set[str],
 ) -> list[tuple[str, int]]:
-    """Terms frequent where they would help and rare where they would hurt (in at most a
-    tenth of those items), most frequent first, at most ``MEASURED``."""
+    """Terms frequent where they would help (in at least two of those items, when there are
+    two or more: a term of one item alone is as likely its accident as the topic's) and rare
+    where they would hurt (in at most a tenth of those items), most frequent first, at most
+    ``MEASURED``."""
+    needed = min(2, wanted_total)
     allowed = unwanted_total // 10
     ranked = sorted(
         (
             (term, n)
             for term, n in wanted.items()
-            if unwanted[term] <= allowed and term not in known
+            if n >= needed and unwanted[term] <= allowed and term not in known
         ),
         key=lambda tn: (-tn[1], unwanted[tn[0]], -len(tn[0].split()), tn[0]),
     )

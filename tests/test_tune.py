@@ -115,6 +115,18 @@ def test_a_term_of_missed_items_becomes_an_alias() -> None:
     assert _yaml(best.yaml) == {"groups": {"norad": {"terms": ["golden dome"]}}}
 
 
+def test_a_term_of_one_mistake_among_several_is_not_proposed() -> None:
+    rows = [
+        *SANTA_ROWS[:3],
+        row("m1", "Golden Dome missile shield weighed", 2),
+        row("m2", "Radar gap over Hudson Bay worries planners", 2),
+    ]
+    assert suggest(NORAD, rows).suggestions == ()
+    # the same word alone in the only miss is evidence enough to propose
+    alone = suggest(NORAD, [*SANTA_ROWS[:3], row("m1", "Golden Dome missile shield weighed", 2)])
+    assert alone.suggestions and alone.suggestions[0].fixes == ("m1",)
+
+
 def test_a_missing_requirement_is_fixed_with_a_context_term() -> None:
     rows = [
         row("t1", "Canada answers US tariffs on steel", 2, "tariffs"),
