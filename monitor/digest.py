@@ -1,6 +1,6 @@
 """What goes into a digest or an alert, and its stable identity.
 
-Owns: choosing a channel's matches (topics, minimum score), grouping them by story so one story
+Owns: choosing a channel's matches (topics, minimum score), grouping them by event so one event
 is shown once, ordering, the idempotency key, and the digest's JSON form kept in the outbox.
 Pure: takes values (and times), returns values. Must not import fetch, store, deliver,
 pipeline, scheduler or cli.
@@ -39,14 +39,15 @@ def select_matches(
 
 
 def group_stories(matches: Iterable[MatchRecord]) -> list[DigestEntry]:
-    """One entry per story (copies of one story carried by several outlets are one entry).
+    """One entry per event: copies of one story carried by several outlets, and outlets' own
+    reports of one happening, are one entry listing the other outlets.
 
     The lead is the most severe copy, then the best scored, then the earliest; entries are
     ordered by severity, then score, then time, most important first.
     """
     groups: dict[str, list[MatchRecord]] = {}
     for m in matches:
-        groups.setdefault(m.story or f"item:{m.item_id}", []).append(m)
+        groups.setdefault(m.event or m.story or f"item:{m.item_id}", []).append(m)
     entries = []
     for members in groups.values():
         # the lead: most severe, then best score, then earliest
@@ -209,6 +210,7 @@ def _match_from(data: dict[str, Any]) -> MatchRecord:
         ),
         matched_at=datetime.fromisoformat(data["matched_at"]),
         story=data.get("story"),
+        event=data.get("event"),
         also_in=tuple(data.get("also_in", ())),
         urgent=bool(data.get("urgent", False)),
     )

@@ -223,6 +223,9 @@ class MatchRecord:
     story: str | None = None
     also_in: tuple[str, ...] = field(default_factory=tuple)
     urgent: bool = False
+    #: the event the item reports (copies of one story, and outlets' own reports of one
+    #: happening, share it); ``None`` for items stored before events were kept
+    event: str | None = None
     #: the item's title before its last amendment, when the feed changed it
     previous_title: str | None = None
 
@@ -251,6 +254,7 @@ class MatchRecord:
             ],
             "matched_at": self.matched_at.isoformat(),
             "story": self.story,
+            "event": self.event,
             "also_in": list(self.also_in),
             "previous_title": self.previous_title,
         }

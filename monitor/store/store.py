@@ -14,7 +14,7 @@ import logging
 import threading
 from array import array
 from collections import Counter, OrderedDict, defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
@@ -53,6 +53,7 @@ from monitor.model import (
     TopicMatch,
 )
 from monitor.store import articles, listing, migrate, pages
+from monitor.store import events as event_store
 from monitor.store.signals import SignalStore, link_signals, record_amendment
 from monitor.store.tables import (
     DeliveryMatchRow,
@@ -837,6 +838,7 @@ class Store:
             _bulk_insert(conn, bands_t, ("band", "item_id"), bands)
             for item_id, story, sig in zip(ids, story_ids, sigs, strict=True):
                 self._stories.put(item_id, story, sig)
+            event_store.place(conn, _new_items(fresh, ids, story_ids), min(b.now for b in batches))
         _bulk_insert(
             conn,
             feed_items_t,
@@ -1142,8 +1144,10 @@ class Store:
                 i.story,
                 i.source,
                 i.previous_title,
+                event_store.item_events_t.c.event,
             )
             .join(items_t, i.id == m.item_id)
+            .outerjoin(event_store.item_events_t, event_store.item_events_t.c.item_id == i.id)
             .order_by(func.coalesce(i.published, m.matched_at).desc(), m.id.desc())
         )
         conds = []
@@ -1167,12 +1171,16 @@ class Store:
             rows = conn.execute(query).all()
             carriers = self._carriers(conn, {r.item_id for r in rows})
             siblings = self._story_carriers(conn, {r.story for r in rows if r.story})
+            by_event = event_store.event_outlets(
+                conn, events_wanted={r.event for r in rows if r.event}
+            )
         out = []
         for r in rows:
             feeds = carriers.get(r.item_id, [])
             first_url, first_name = feeds[0] if feeds else ("", None)
             others = [name or url for url, name in feeds[1:]]
-            for url, name in siblings.get(r.story, []):
+            reported = [(o.feed_url, o.feed_name) for o in by_event.get(r.event, ())]
+            for url, name in siblings.get(r.story, []) + reported:
                 label = name or url
                 if url != first_url and label not in others:
                     others.append(label)
@@ -1194,6 +1202,7 @@ class Store:
                     reasons=_reasons(r.reasons),
                     matched_at=r.matched_at,
                     story=r.story,
+                    event=r.event,
                     also_in=tuple(others),
                     urgent=bool(r.urgent),
                     previous_title=r.previous_title,
@@ -1232,6 +1241,14 @@ class Store:
                 if (r.url, r.name) not in out[r.story]:
                     out[r.story].append((r.url, r.name))
         return out
+
+    @_translated
+    def event_outlets(
+        self, *, events: Collection[str] | None = None, since: datetime | None = None
+    ) -> dict[str, list[event_store.EventOutlet]]:
+        """Each event's outlets, earliest first: see :func:`monitor.store.events.event_outlets`."""
+        with self.engine.connect() as conn:
+            return event_store.event_outlets(conn, events_wanted=events, since=since)
 
     @_translated
     def item(self, item_id: int | None = None, *, url: str | None = None) -> StoredItem | None:
@@ -1313,6 +1330,7 @@ class Store:
                 ~items_t.c.id.in_(select(matches_t.c.item_id)),
             )
             ids = [r.id for r in conn.execute(old)]
+            event_store.prune(conn, terms_before=bands_before, item_ids=ids)
             for chunk in _chunks(ids, 500):
                 conn.execute(delete(bands_t).where(bands_t.c.item_id.in_(chunk)))
                 conn.execute(delete(feed_items_t).where(feed_items_t.c.item_id.in_(chunk)))
@@ -1568,6 +1586,22 @@ _ITEM_COLUMNS = (
     "first_seen_at",
     "updated_at",
 )
+
+
+def _new_items(
+    fresh: Sequence[tuple[_FeedBatch, Item]], ids: Sequence[int], story_ids: Sequence[str]
+) -> list[event_store.NewItem]:
+    return [
+        event_store.NewItem(
+            item_id,
+            item.title,
+            item.summary,
+            story,
+            story == stories.story_id_for(f"{item.feed_url}|{item.key}"),
+            item.published or b.now,
+        )
+        for (b, item), item_id, story in zip(fresh, ids, story_ids, strict=True)
+    ]
 
 
 def _placeholder(dialect: Dialect) -> str:

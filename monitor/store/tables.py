@@ -310,3 +310,27 @@ class FeedbackRow(SQLModel, table=True):
     url: str | None = Field(default=None, sa_type=Text)
     lang: str | None = None
     created_at: datetime | None = _ts(index=True)
+
+
+class ItemEventRow(SQLModel, table=True):
+    """The event an item reports (``monitor.events``): copies of one story share their story's
+    event, and outlets' own reports of one happening share one event. ``profile`` is the item's
+    event terms (``monitor.events.profile_to_bytes``); ``at`` its time (published, else first
+    seen). ``item_id`` is not a foreign key, as for story bands (migration 0012)."""
+
+    __tablename__ = "item_events"
+
+    item_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    event: str = Field(index=True)
+    profile: bytes = Field(sa_type=LargeBinary)
+    at: datetime | None = _ts()
+
+
+class EventTermRow(SQLModel, table=True):
+    """The event terms of recent items, to find the items a new one may report the same event
+    as (and how common each term is in the window) by bounded index reads."""
+
+    __tablename__ = "event_terms"
+
+    term: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    item_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

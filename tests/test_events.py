@@ -1,0 +1,312 @@
+"""Events: outlets' own reports of one happening grouped, other happenings kept apart.
+
+The news texts below were written for these tests; they describe no real event. A window of
+unrelated local news (``background``) stands for what a real window holds, so that term
+weights are what they would be in use.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor import events
+from monitor.events import (
+    EVENT_CANDIDATES,
+    EVENT_DEPTH,
+    EVENT_THRESHOLD,
+    EventCandidate,
+    EventProfile,
+    assign_event,
+    idf,
+    is_name,
+    pick_event_candidates,
+    profile,
+    profile_from_bytes,
+    profile_to_bytes,
+    similarity,
+    window_weights,
+)
+from tests.phrases import common_phrase_with_a_key, filler
+
+T0 = datetime(2026, 11, 19, 14, 0, tzinfo=UTC)
+
+# One happening, six outlets, each in its own words: a defence minister announces money to
+# replace the Arctic early-warning radars, at an air base, with a deadline for a NORAD decision.
+RADAR_REPORTS = [
+    (
+        "Ottawa commits $7.3B to replace Arctic radar line",
+        "Defence Minister Marie Tremblay announced $7.3 billion on Thursday to replace the North "
+        "Warning System, the chain of Arctic radars that feeds NORAD, speaking at 5 Wing Goose "
+        "Bay. Tremblay said a decision on the new over-the-horizon sites would come by March.",
+    ),
+    (
+        "Tremblay unveils North Warning System replacement",
+        "GOOSE BAY, N.L. — Marie Tremblay stood on the tarmac at 5 Wing Goose Bay to unveil a "
+        "$7.3-billion plan for the North Warning System. The defence minister told reporters "
+        "NORAD would have its answer on over-the-horizon radar by March.",
+    ),
+    (
+        "Canada to spend billions on northern radars, minister says",
+        "The federal government will put $7.3 billion into the North Warning System, Defence "
+        "Minister Marie Tremblay said at Goose Bay, giving NORAD partners a March deadline for "
+        "the choice of over-the-horizon radar sites.",
+    ),
+    (
+        "NORAD radar upgrade: what Thursday's Goose Bay announcement means",
+        "Marie Tremblay's $7.3 billion for the North Warning System is the largest northern "
+        "defence outlay in a generation. At Goose Bay the minister promised NORAD a decision on "
+        "over-the-horizon radar sites by March.",
+    ),
+    (
+        "Minister sets March deadline for Arctic radar choice",
+        "A decision on where the over-the-horizon radars go will be made by March, Defence "
+        "Minister Marie Tremblay said in Goose Bay as she committed $7.3 billion to replacing "
+        "the North Warning System that watches the polar approaches for NORAD.",
+    ),
+    (
+        "Goose Bay hosts $7.3-billion defence announcement",
+        "Residents of Happy Valley-Goose Bay watched as Marie Tremblay, the defence minister, "
+        "set out $7.3 billion for the North Warning System and a March date for NORAD's radar "
+        "decision.",
+    ),
+]
+# The same topic (NORAD), another happening.
+NORAD_INTERCEPT = (
+    "NORAD jets shadow Russian patrol aircraft off Alaska",
+    "Two F-22 fighters from Joint Base Elmendorf-Richardson intercepted a pair of Russian Tu-142 "
+    "maritime patrol aircraft in the Alaskan air defence identification zone on Tuesday, NORAD "
+    "said. The aircraft stayed in international airspace and did not enter sovereign territory.",
+)
+# Two different tariff announcements a day apart: one country's duty, then the other's answer.
+TARIFF_DUTY = (
+    "U.S. to impose 35% tariff on Canadian softwood from Friday",
+    "Commerce Secretary Dana Whitfield said on Monday the United States will impose a 35% "
+    "tariff on Canadian softwood lumber from Friday, citing subsidies to sawmills in British "
+    "Columbia and Quebec. Canadian producers called the duty punitive.",
+)
+TARIFF_ANSWER = (
+    "Canada answers with counter-tariffs on U.S. steel and bourbon",
+    "Finance Minister Luc Beaulieu announced 25% counter-tariffs on C$12 billion of American "
+    "steel, bourbon and orange juice on Tuesday, effective in three weeks, and said Canada "
+    "would challenge the softwood duty under the trade agreement.",
+)
+TARIFF_DUTY_AGAIN = (
+    "Washington sets 35% softwood duty, lumber producers cry foul",
+    "Canadian softwood lumber will face a 35% tariff at the border from Friday, Commerce "
+    "Secretary Dana Whitfield announced Monday, pointing to provincial subsidies in British "
+    "Columbia and Quebec. Sawmill owners said the duty was punitive.",
+)
+# The radar announcement, reported in French by two outlets.
+RADAR_FR = [
+    (
+        "Ottawa investit 7,3 milliards dans les radars de l'Arctique",
+        "La ministre de la Défense, Marie Tremblay, a annoncé jeudi à Goose Bay un investissement "
+        "de 7,3 milliards de dollars pour remplacer le Système d'alerte du Nord, qui alimente le "
+        "NORAD. Une décision sur les radars transhorizon sera prise d'ici mars.",
+    ),
+    (
+        "Système d'alerte du Nord : Marie Tremblay promet une décision en mars",
+        "À Goose Bay, la ministre Marie Tremblay a dévoilé 7,3 milliards de dollars pour le "
+        "Système d'alerte du Nord et a promis au NORAD une décision sur les sites de radars "
+        "transhorizon d'ici mars.",
+    ),
+]
+OTHER_FR = (
+    "Québec annonce un nouveau tramway à Gatineau",
+    "Le gouvernement du Québec financera un tramway entre Gatineau et Aylmer, a annoncé mardi "
+    "la ministre des Transports, Julie Gagnon. Les travaux commenceront en 2028.",
+)
+
+
+def background(n: int = 80) -> list[EventProfile]:
+    phrase = common_phrase_with_a_key()
+    return [profile(*filler(i, phrase)) for i in range(n)]
+
+
+def weights_with(*texts: tuple[str, str]) -> dict[int, float]:
+    return window_weights([*background(), *(profile(*t) for t in texts)])
+
+
+def test_profile_keeps_names_and_figures_and_drops_common_words() -> None:
+    p = profile(*RADAR_REPORTS[0])
+    names = [t for t in p.terms if is_name(t)]
+    assert (
+        len(names) >= 6
+    )  # Marie, Tremblay, Marie Tremblay, North Warning System, NORAD, Goose, 7.3
+    assert len(p.terms) <= events.MAX_TERMS
+    assert profile("the and of", "le la les de and the") == EventProfile(())
+    assert profile_from_bytes(profile_to_bytes(p)) == p
+    with pytest.raises(ValueError, match="not a multiple of 8"):
+        profile_from_bytes(b"abc")
+
+
+def test_spellings_and_plurals_share_a_term() -> None:
+    assert set(profile("tariffs", "").terms) == set(profile("tariff", "").terms)
+    assert set(profile("defence", "").terms) == set(profile("défense", "").terms)
+
+
+def test_reports_of_one_event_with_different_headlines_are_similar() -> None:
+    weights = weights_with(*RADAR_REPORTS, NORAD_INTERCEPT)
+    profiles = [profile(*r) for r in RADAR_REPORTS]
+    for a, b in itertools.combinations(profiles, 2):
+        assert similarity(a, b, weights) >= EVENT_THRESHOLD
+
+
+def test_same_topic_different_events_are_kept_apart() -> None:
+    weights = weights_with(*RADAR_REPORTS, NORAD_INTERCEPT, TARIFF_DUTY, TARIFF_ANSWER)
+    intercept = profile(*NORAD_INTERCEPT)
+    for report in RADAR_REPORTS:
+        assert similarity(profile(*report), intercept, weights) < EVENT_THRESHOLD
+    assert similarity(profile(*TARIFF_DUTY), profile(*TARIFF_ANSWER), weights) < EVENT_THRESHOLD
+    # ...while the duty reported twice is one event
+    again = similarity(profile(*TARIFF_DUTY), profile(*TARIFF_DUTY_AGAIN), weights)
+    assert again >= EVENT_THRESHOLD
+
+
+def test_french_reports_of_one_event_are_grouped_and_others_kept_apart() -> None:
+    weights = weights_with(*RADAR_FR, OTHER_FR, *RADAR_REPORTS)
+    a, b = (profile(*r) for r in RADAR_FR)
+    assert similarity(a, b, weights) >= EVENT_THRESHOLD
+    assert similarity(a, profile(*OTHER_FR), weights) < EVENT_THRESHOLD
+
+
+def test_assign_event_joins_the_most_similar_within_the_window() -> None:
+    weights = weights_with(*RADAR_REPORTS, NORAD_INTERCEPT)
+    first, second = (profile(*r) for r in RADAR_REPORTS[:2])
+    intercept = profile(*NORAD_INTERCEPT)
+    recent = [EventCandidate("intercept", intercept, T0), EventCandidate("radar", first, T0)]
+    assert assign_event(second, T0 + timedelta(hours=3), recent, weights) == "radar"
+    assert assign_event(intercept, T0, [recent[1]], weights) is None
+    # a report two days later is another event, however close its words
+    later = T0 + events.EVENT_WINDOW + timedelta(hours=1)
+    assert assign_event(second, later, recent, weights) is None
+    with pytest.raises(ValueError, match="above 0 and at most 1"):
+        assign_event(second, T0, recent, weights, threshold=0.0)
+
+
+def test_idf_of_a_term_too_common_to_count_is_zero() -> None:
+    assert idf(EVENT_DEPTH, 10_000) == 0.0
+    assert idf(1, 10_000) > idf(10, 10_000) > 0.0
+
+
+def test_candidates_are_bounded_whatever_the_window_holds() -> None:
+    """However many earlier items carry the new one's terms, at most EVENT_DEPTH carriers are
+    read per term and EVENT_CANDIDATES returned, those sharing the most term weight first."""
+    terms = tuple(range(2, 2 * 40, 2))  # 39 plain-word terms
+    weights = dict.fromkeys(terms, 1.0)
+    reads: list[int] = []
+    shared_by_all = 10**9  # an earlier report sharing every term
+
+    def carriers(term: int) -> list[int]:
+        reads.append(term)
+        # 10,000 items carry each term, newest first; the report is among the newest
+        return [shared_by_all, *range(term * 100_000, term * 100_000 - 10_000, -1)]
+
+    picked = pick_event_candidates(terms, carriers, weights)
+    assert len(picked) == EVENT_CANDIDATES
+    assert picked[0] == shared_by_all
+    assert len(reads) == len(terms)
+    newest = {i for t in terms for i in carriers(t)[:EVENT_DEPTH]}
+    assert set(picked) <= newest  # only the EVENT_DEPTH newest carriers of a term are used
+    # a term weighing nothing is never looked up
+    reads.clear()
+    pick_event_candidates(terms, carriers, dict.fromkeys(terms, 0.0))
+    assert reads == []
+
+
+# --- in the store: events of stored items, bounded reads, digests ----------------------------
+
+from monitor.digest import group_stories  # noqa: E402
+from monitor.model import Item, Reason, TopicMatch  # noqa: E402
+from monitor.store import Store  # noqa: E402
+
+
+class _Spec:
+    def __init__(self, url: str, name: str) -> None:
+        self.url, self.name, self.lang, self.interval = url, name, "en", None
+
+
+def _item(key: str, text: tuple[str, str], at: datetime) -> Item:
+    return Item(
+        key=key,
+        feed_url="x",
+        title=text[0],
+        summary=text[1],
+        url=f"https://news.example/{key}",
+        published=at,
+        content_hash=f"hash-{key}",
+    )
+
+
+NORAD = [TopicMatch("norad", 5.0, "digest", (Reason("NORAD", "summary", 0, 4.0, "term"),))]
+
+
+def _store_window(store: Store, feeds: int) -> list[int]:
+    """Feeds named Outlet 0..n-1, and a day of unrelated local news in the window."""
+    store.sync_feeds(
+        [_Spec(f"https://o{n}.example/feed", f"Outlet {n}") for n in range(feeds)]
+        + [_Spec("https://local.example/feed", "Local")],
+        T0,
+    )
+    ids = {f.url: f.id for f in store.claim_due_feeds(T0, owner="w")}
+    phrase = common_phrase_with_a_key()
+    local = [_item(f"l{n}", filler(n, phrase), T0 - timedelta(hours=12)) for n in range(80)]
+    store.save_items(ids["https://local.example/feed"], local, [], {}, T0 - timedelta(hours=12))
+    return [ids[f"https://o{n}.example/feed"] for n in range(feeds)]
+
+
+def test_stored_reports_of_one_event_share_it_and_digests_show_it_once(store: Store) -> None:
+    feeds = _store_window(store, 6)
+    for n, (feed, report) in enumerate(zip(feeds, RADAR_REPORTS, strict=True)):
+        at = T0 + timedelta(minutes=20 * n)
+        store.save_items(feed, [_item(f"r{n}", report, at)], [], {f"r{n}": NORAD}, at)
+    at = T0 + timedelta(hours=3)
+    store.save_items(feeds[0], [_item("x", NORAD_INTERCEPT, at)], [], {"x": NORAD}, at)
+
+    stored = [store.item(url=f"https://news.example/r{n}") for n in range(6)]
+    intercept = store.item(url="https://news.example/x")
+    assert intercept is not None and all(s is not None for s in stored)
+    matches = store.matches()
+    by_item = {m.item_id: m for m in matches}
+    radar_events = {by_item[s.id].event for s in stored if s is not None}
+    assert len(radar_events) == 1 and None not in radar_events
+    assert by_item[intercept.id].event not in radar_events
+    # six stories (no two are copies), one event
+    assert len({s.story for s in stored if s is not None}) == 6
+
+    entries = group_stories(matches)
+    assert len(entries) == 2
+    radar = next(e for e in entries if e.lead.event in radar_events)
+    assert sorted(radar.also_in) == sorted(
+        f"Outlet {n}" for n in range(6) if f"Outlet {n}" != radar.lead.feed_name
+    )
+    outlets = store.event_outlets(events=radar_events)
+    (event,) = radar_events
+    assert [o.feed_name for o in outlets[event]] == [f"Outlet {n}" for n in range(6)]
+    since = T0 + timedelta(minutes=50)
+    assert len(store.event_outlets(since=since)[event]) == 3
+
+
+def test_tariff_announcements_a_day_apart_are_two_events_in_the_store(store: Store) -> None:
+    feeds = _store_window(store, 3)
+    store.save_items(feeds[0], [_item("d", TARIFF_DUTY, T0)], [], {}, T0)
+    at = T0 + timedelta(hours=2)
+    store.save_items(feeds[1], [_item("d2", TARIFF_DUTY_AGAIN, at)], [], {}, at)
+    at = T0 + timedelta(days=1)
+    store.save_items(feeds[2], [_item("a", TARIFF_ANSWER, at)], [], {}, at)
+    outlets = store.event_outlets()
+    by_feed = {o.feed_name: e for e, found in outlets.items() for o in found}
+    assert by_feed["Outlet 0"] == by_feed["Outlet 1"] != by_feed["Outlet 2"]
+
+
+def test_reports_in_one_batch_and_french_reports_are_grouped(store: Store) -> None:
+    feeds = _store_window(store, 3)
+    items = [_item("f0", RADAR_FR[0], T0), _item("o", OTHER_FR, T0), _item("f1", RADAR_FR[1], T0)]
+    store.save_items(feeds[0], items, [], dict.fromkeys(("f0", "o", "f1"), NORAD), T0)
+    event_of = {m.item_id: m.event for m in store.matches()}
+    f0, o, f1 = (store.item(url=f"https://news.example/{k}") for k in ("f0", "o", "f1"))
+    assert f0 is not None and o is not None and f1 is not None
+    assert event_of[f0.id] == event_of[f1.id] != event_of[o.id]
