@@ -1,4 +1,4 @@
-"""Placing a new item in a story as the story window grows, on news whose phrases repeat.
+"""Placing a new item in a story and an event as the window grows, on news whose phrases repeat.
 
 Fills a SQLite store, through ``Store.save_items`` (the write path polls take), with items of
 the polling farm's ``--text phrases`` news (stock phrases such as "said in a statement on
@@ -6,7 +6,9 @@ Monday" recur across thousands of unrelated items, and a few wire stories are ca
 several outlets), all first seen inside the story window. At each window size it then stores
 ``--probe`` polls of 30 new items, one ``save_items`` call a poll, and reports per new item
 the time spent placing it in a story (the store's ``_assign_stories``: reading the candidate
-keys' newest carriers and their signatures, comparing) and the time of the whole save (which
+keys' newest carriers and their signatures, comparing), the time spent placing it in an event
+(``monitor.store.events.place``: its terms, their carriers' counts, the candidates' profiles,
+comparing, and writing its event and terms) and the time of the whole save (which
 also writes the item, its keys, links and matches into B-trees that grow with the table), as
 CPU time of this process, which runs the store (the machine's other load and the disk's sync
 times stay out); medians of ``--repeat`` rounds, each with fresh items; and the ratio of the
@@ -38,6 +40,7 @@ import feedfarm
 from monitor import stories
 from monitor.model import Item
 from monitor.store import Store
+from monitor.store import events as event_store
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 POLL = 30
@@ -81,6 +84,17 @@ class Window:
                 self.placing += time.process_time() - start
 
         self.store._assign_stories = timed  # type: ignore[method-assign]
+        self.eventing = 0.0
+        place = event_store.place
+
+        def timed_place(*args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return place(*args, **kwargs)
+            finally:
+                self.eventing += time.process_time() - start
+
+        event_store.place = timed_place  # type: ignore[assignment]
         self.store.sync_feeds([_Spec(n) for n in range(feeds)], NOW)
         self.feed_ids = [f.id for f in self.store.feeds()]
         self.wire = feedfarm._wire_stories(1)
@@ -113,35 +127,48 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--feeds", type=int, default=1000, help="outlets (1000)")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows: list[tuple[int, float, float]] = []
+    rows: list[tuple[int, float, float, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         window = Window(Path(tmp) / "stories.db", args.feeds)
         for size in sizes:
             fill = time.perf_counter()
             window.save(size - window.serial)
             filled = time.perf_counter() - fill
-            per_item, placing = [], []
+            per_item, placing, eventing = [], [], []
             count = args.probe * POLL
             for _ in range(args.repeat):
-                window.placing = 0.0
+                window.placing = window.eventing = 0.0
                 spent = window.save(count)
                 per_item.append(spent / count * 1000)
                 placing.append(window.placing / count * 1000)
-            rows.append((size, statistics.median(placing), statistics.median(per_item)))
+                eventing.append(window.eventing / count * 1000)
+            rows.append(
+                (
+                    size,
+                    statistics.median(placing),
+                    statistics.median(per_item),
+                    statistics.median(eventing),
+                )
+            )
             print(
                 f"window {size:>7,} items (filled in {filled:.0f} s): placing "
                 f"{rows[-1][1]:.3f} ms a new item ({min(placing):.3f}–{max(placing):.3f}), "
+                f"in an event {rows[-1][3]:.3f} ms ({min(eventing):.3f}–{max(eventing):.3f}), "
                 f"the whole save {rows[-1][2]:.3f} ms ({min(per_item):.3f}–{max(per_item):.3f})",
                 flush=True,
             )
     print()
-    print("| items in the window | CPU ms placing a new item | CPU ms storing it, all told |")
-    print("|---:|---:|---:|")
-    for size, place, whole in rows:
-        print(f"| {size:,} | {place:.3f} | {whole:.3f} |")
+    print(
+        "| items in the window | CPU ms placing a new item in a story | in an event "
+        "| CPU ms storing it, all told |"
+    )
+    print("|---:|---:|---:|---:|")
+    for size, place, whole, event in rows:
+        print(f"| {size:,} | {place:.3f} | {event:.3f} | {whole:.3f} |")
     first, last = rows[0], rows[-1]
     print(
         f"\nratio {last[0]:,} / {first[0]:,} items: placing {last[1] / first[1]:.2f}, "
+        f"in an event {last[3] / first[3]:.2f}, "
         f"the whole save {last[2] / first[2]:.2f} (flat is 1.0)"
     )
     return 0

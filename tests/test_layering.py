@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "jsonfeed": 1,
     "opml": 1,
     "stories": 1,
+    "events": 1,
     "parse": 1,
     "normalize": 1,
     "dedupe": 1,
