@@ -42,8 +42,9 @@ def group_stories(matches: Iterable[MatchRecord]) -> list[DigestEntry]:
     """One entry per event: copies of one story carried by several outlets, and outlets' own
     reports of one happening, are one entry listing the other outlets.
 
-    The lead is the most severe copy, then the best scored, then the earliest; entries are
-    ordered by severity, then score, then time, most important first.
+    The lead is the most severe report, then the best scored, then the earliest; entries are
+    ordered by severity, then score, then time, most important first (a digest then groups
+    them by topic: :func:`by_topic`).
     """
     groups: dict[str, list[MatchRecord]] = {}
     for m in matches:
@@ -78,6 +79,16 @@ def group_stories(matches: Iterable[MatchRecord]) -> list[DigestEntry]:
         )
     )
     return entries
+
+
+def by_topic(entries: Sequence[DigestEntry]) -> list[DigestEntry]:
+    """``entries`` (most important first) grouped by their lead's topic: a topic's entries
+    follow each other in their order, topics in the order of their most important entry, so
+    the most important entry still comes first."""
+    rank: dict[str, int] = {}
+    for e in entries:
+        rank.setdefault(e.lead.topic, len(rank))
+    return sorted(entries, key=lambda e: rank[e.lead.topic])
 
 
 def digest_key(channel: str, kind: str, window_end: datetime, *, installation: str = "") -> str:
@@ -121,7 +132,8 @@ def build_digest(
     matches = list(matches)
     entries = group_stories(matches)
     if max_items is not None:
-        entries = entries[:max_items]
+        entries = entries[:max_items]  # the most important, whatever their topic
+    entries = by_topic(entries)
     if kind == "alert":
         key = alert_key(
             channel, [i for e in entries for i in e.match_ids], installation=installation

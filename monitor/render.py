@@ -261,7 +261,7 @@ def _slack_story_attempt(
         shown = list(view.also_in[:n_also])
         more = len(view.also_in) - len(shown) + view.also_in_more
         also = ", ".join(shown) + (f" and {more} more" if more else "")
-        lines.append("Also in: " + slack_escape(also))
+        lines.append("Also reported by: " + slack_escape(also))
     feedback = _slack_feedback_line(view)
     if feedback is not None:
         lines.append(feedback)
@@ -497,6 +497,7 @@ def webhook_payload(digest: Digest) -> dict[str, Any]:
                 "feed_url": lead.feed_url,
                 "published": _iso(plausible_date(lead.published)),
                 "story": lead.story,
+                "event": lead.event,
                 "topic": lead.topic,
                 "topics": list(entry.topics or (lead.topic,)),
                 "score": lead.score,
@@ -555,6 +556,6 @@ def console_text(digest: Digest) -> str:
             lines.append(f"   {view.snippet}")
         if view.also_in:
             more = f" and {view.also_in_more} more" if view.also_in_more else ""
-            lines.append("   also in: " + ", ".join(view.also_in) + more)
+            lines.append("   also reported by: " + ", ".join(view.also_in) + more)
     lines += render_signals.console_foot(digest)
     return "\n".join(lines) + "\n"

@@ -203,7 +203,7 @@ def test_demo_runs_offline_and_catches_the_right_items() -> None:
     for off in ("Santa", "defenceman", "electricity", "Mexico border"):
         titles = [line for line in digest.splitlines() if line[:4].strip().rstrip(".").isdigit()]
         assert not any(off.lower() in t.lower() for t in titles), (off, titles)
-    assert "also in:" in digest
+    assert "also reported by:" in digest
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

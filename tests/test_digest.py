@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from monitor.digest import (
     alert_key,
     build_digest,
+    by_topic,
     digest_from_json,
     digest_key,
     digest_to_json,
@@ -39,6 +40,7 @@ def rec(
     score: float = 5.0,
     severity: str = "digest",
     story: str | None = None,
+    event: str | None = None,
     matched_at: datetime = T0,
     published: datetime | None = None,
     also_in: tuple[str, ...] = (),
@@ -59,6 +61,7 @@ def rec(
         reasons=(Reason(term="NORAD", field="title", position=0, weight=score, rule="norad"),),
         matched_at=matched_at,
         story=story,
+        event=event,
         also_in=also_in,
         urgent=urgent,
     )
@@ -220,6 +223,41 @@ ORDER_CASES: list[tuple[str, list[MatchRecord], list[int]]] = [
 )
 def test_entries_are_ordered(why: str, matches: list[MatchRecord], expected: list[int]) -> None:
     assert [e.lead.id for e in group_stories(matches)] == expected
+
+
+def test_reports_of_one_event_are_one_entry_listing_every_outlet() -> None:
+    """Two stories (no copies of each other) of one event: one entry, the other outlets listed;
+    an item of another event, or without one, stays apart."""
+    entries = group_stories(
+        [
+            rec(1, feed="CBC", story="s1", event="e1", score=6.0),
+            rec(2, feed="Globe", story="s2", event="e1", also_in=("CTV",)),
+            rec(3, feed="Le Devoir", story="s3", event="e2"),
+            rec(4, feed="Radio Nord", story="s4"),
+        ]
+    )
+    assert [(e.lead.id, e.also_in) for e in entries] == [
+        (1, ("Globe", "CTV")),
+        (3, ()),
+        (4, ()),
+    ]
+    assert entries[0].match_ids == (1, 2)
+
+
+def test_a_digest_groups_entries_by_topic_most_important_first() -> None:
+    matches = [
+        rec(1, topic="tariffs", score=3.0),
+        rec(2, topic="norad", score=9.0),
+        rec(3, topic="tariffs", score=8.0),
+        rec(4, topic="norad", score=1.0),
+        rec(5, topic="five_eyes", score=5.0),
+    ]
+    d = build_digest("c", matches, window_start=W0, window_end=W1)
+    assert [e.lead.id for e in d.entries] == [2, 4, 3, 1, 5]
+    # max_items keeps the most important whatever their topic, then groups them
+    d = build_digest("c", matches, window_start=W0, window_end=W1, max_items=3)
+    assert [e.lead.id for e in d.entries] == [2, 3, 5]
+    assert by_topic([]) == []
 
 
 def test_group_stories_of_nothing() -> None:

@@ -115,7 +115,7 @@ def test_dry_run_prints_and_marks_nothing_then_a_real_digest_sends_the_same(
     assert "dry run, nothing sent" in dry
     for title in TITLES:
         assert title in dry, dry
-    assert "also in: CBC" in dry
+    assert "also reported by: CBC" in dry
     assert setup.rx.requests == []
     assert "Deliveries (0)" in setup.ok("deliveries")
     again = setup.ok("digest", "--channel", "hook", "--dry-run")
@@ -149,7 +149,7 @@ def test_html_writes_the_email_a_reader_would_get(setup: Setup, tmp_path: Path) 
     assert "Ottawa &amp; Washington open NORAD modernization talks" in html  # escaped
     assert "Ottawa & Washington" not in html
     assert DOUANE.title in html and "l’acier" in html
-    assert "Also in:" in html and "CBC" in html
+    assert "Also reported by:" in html and "CBC" in html
     assert 'href="https://news.example.org/norad-talks"' in html
     assert setup.rx.requests == []
 

@@ -308,7 +308,7 @@ def test_slack_message_shape() -> None:
         == "Why: 'NORAD' in title (+3); 'modernization' in title (+1.5); 'funding' in summary (+1)"
     )
     assert lines[3] == "> Ottawa and Washington agreed on new funding for NORAD radars."
-    assert lines[4] == "Also in: Globe and Mail, CTV"
+    assert lines[4] == "Also reported by: Globe and Mail, CTV"
     assert message["text"] == "Policy Monitor digest for team-slack: 1 story, 2 matches"
     assert message["unfurl_links"] is False
 
