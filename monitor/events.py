@@ -60,9 +60,8 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
 
-from monitor.stories import fold, story_text
+from monitor.stories import T, fold, story_text  # T: an item id, ordered by recency
 
 __all__ = [
     "EVENT_CANDIDATES",
@@ -104,12 +103,6 @@ EVENT_CANDIDATES = 32
 #: Letters a word is cut to, so that inflections and spellings share a term.
 STEM_LETTERS = 5
 
-
-class _Ordered(Protocol):
-    def __lt__(self, other: Any, /) -> bool: ...
-
-
-T = TypeVar("T", bound=_Ordered)
 
 _NAME_BIT = 1
 _HASH_BITS = 62
