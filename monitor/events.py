@@ -301,8 +301,8 @@ class EventCandidate:
 def _check_threshold(threshold: float) -> None:
     if not 0.0 < threshold <= 1.0:
         raise ValueError(
-            f"event threshold must be above 0 and at most 1 (a share of the smaller item's "
-            f"term weight), got {threshold!r}"
+            f"event threshold must be above 0 and at most 1 (a weighted cosine of the two items' "
+            f"terms), got {threshold!r}"
         )
 
 
