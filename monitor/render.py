@@ -497,7 +497,7 @@ def webhook_payload(digest: Digest) -> dict[str, Any]:
                 "feed_url": lead.feed_url,
                 "published": _iso(plausible_date(lead.published)),
                 "story": lead.story,
-                "event": lead.event,
+                "event_id": lead.event,
                 "topic": lead.topic,
                 "topics": list(entry.topics or (lead.topic,)),
                 "score": lead.score,
