@@ -205,7 +205,7 @@ WIRE = (
 
 def test_a_copy_joins_a_story_only_within_the_story_window(store: Store) -> None:
     """Copies are looked for among items first seen in the last STORY_WINDOW, not before."""
-    from monitor.store.store import STORY_WINDOW
+    from monitor.store.storyindex import STORY_WINDOW
 
     store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "abc"], NOW)
     a, b, c = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
@@ -466,7 +466,7 @@ def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
 
 
 def test_only_one_worker_prunes_at_a_time_on_postgres(pg_store: Store) -> None:
-    from monitor.store.store import PRUNE_LOCK
+    from monitor.store.reads import PRUNE_LOCK
 
     store = pg_store
     later = NOW + timedelta(days=1)
