@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from monitor.feedback import VERDICTS, Judgement
-from monitor.store.store import _new_id, _translated
+from monitor.store.sql import new_id as _new_id
+from monitor.store.sql import translated as _translated
 from monitor.store.tables import FeedbackRow, ItemRow, MatchRow
 
 feedback_t = FeedbackRow.__table__  # type: ignore[attr-defined]
