@@ -1,7 +1,7 @@
 # Policy Monitor image: `monitor run` as a non-root user, with /healthz checked by Docker.
 #
 #   docker build -t policy-monitor .
-#   docker run -d -p 127.0.0.1:8787:8787 -v monitor-data:/var/lib/monitor policy-monitor
+#   docker run -d -p 127.0.0.1:8787:8787 -e MONITOR_WEB_TOKEN=... -v monitor-data:/var/lib/monitor policy-monitor
 #
 # The configuration is /etc/monitor/monitor.yaml (the repository's config/, copied in; mount
 # your own over /etc/monitor). The working directory /var/lib/monitor is where the default
@@ -30,7 +30,8 @@ ENV PYTHONUNBUFFERED=1
 ENV PYTHONDONTWRITEBYTECODE=1
 ENV MONITOR_CONFIG=/etc/monitor/monitor.yaml
 # The shipped configuration listens on 127.0.0.1:8787, which nothing outside the container
-# can reach; inside the image the status endpoint listens on every interface.
+# can reach; inside the image the web pages, /healthz and /metrics listen on every interface,
+# so `monitor run` asks for a login there: give MONITOR_WEB_TOKEN (or MONITOR_WEB_USERS).
 ENV MONITOR_STATUS_LISTEN=0.0.0.0:8787
 WORKDIR /var/lib/monitor
 USER monitor

@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor import access
 from monitor.articles import SHORT_SUMMARY, FulltextMode, FulltextSettings
 from monitor.channels import ChannelSpec
 from monitor.errors import ConfigError, Problem
@@ -251,6 +252,9 @@ class DeliverySettings(_Strict):
         )
 
 
+DEFAULT_LISTEN = "127.0.0.1:8787"
+
+
 class TopicSignalSettings(_Strict):
     """A topic's own surge rule (``signals.topics.<id>``); unset fields take the defaults."""
 
@@ -285,7 +289,7 @@ class SignalSettings(_Strict):
 
 
 class StatusSettings(_Strict):
-    listen: str | None = "127.0.0.1:8787"
+    listen: str | None = DEFAULT_LISTEN
 
     @field_validator("listen")
     @classmethod
@@ -294,15 +298,14 @@ class StatusSettings(_Strict):
 
 
 class WebSettings(_Strict):
-    """The web application: where it listens, where people reach it, and the secret that
-    signs the feedback links of digests (``monitor.links``)."""
+    """Where people reach the web application, and the secret that signs the feedback links
+    of digests (``monitor.links``). It listens where ``status.listen`` says, with /healthz and
+    /metrics."""
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, allow_inf_nan=False, hide_input_in_errors=True
     )
 
-    bind: str = "127.0.0.1"
-    port: int = Field(default=8787, ge=0, le=65535)
     #: the address people open it at; when set, digests carry feedback links under it
     public_url: str | None = None
     #: signs feedback links; from the environment, e.g. ``secret: ${MONITOR_WEB_SECRET}``
@@ -483,6 +486,7 @@ class Config:
     topics: tuple[TopicSpec, ...]
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     signals: SignalSettings = field(default_factory=SignalSettings)
+    web_auth: access.WebAuth = field(default_factory=access.WebAuth)
     watchlist_files: tuple[str, ...] = field(default_factory=tuple)
     watchlist_globs: tuple[str, ...] = field(default_factory=tuple)
     web: WebSettings = field(default_factory=WebSettings)
@@ -502,7 +506,7 @@ class Config:
         """What hides this configuration's secrets from text: every secret value its channels
         hold, and the credentials in the database URL and the feed URLs."""
         return Scrubber(
-            model_secrets((self.channels, self.web)),
+            [*model_secrets((self.channels, self.web)), *self.web_auth.secrets()],
             urls=[self.database_url, *(f.url for f in self.feeds)],
         )
 
@@ -626,6 +630,13 @@ def _load_config_for(
         located.append((_area(loc), (loc, problem)))
     overrides, env_problems = _overrides(env)
     located += [(area, ((), p)) for area, p in env_problems]
+    auth, auth_problems = access.web_auth(env)
+    located += [("status", ((), Problem("environment", None, p))) for p in auth_problems]
+    status = data.get("status") if isinstance(data.get("status"), dict) else {}
+    listen = overrides["listen"] if "listen" in overrides else status.get("listen", DEFAULT_LISTEN)
+    if why := access.listen_problem(listen if isinstance(listen, str) else None, auth):
+        at = Problem(path, doc.line_of(["status", "listen"]), why)
+        located.append(("status", (("status",), at)))
     fatal = [p for area, (_, p) in located if area in needs]
     if fatal:
         raise ConfigError(fatal)
@@ -654,6 +665,7 @@ def _load_config_for(
         delivery=settings.delivery,
         signals=settings.signals,
         web=settings.web,
+        web_auth=auth,
         watchlist_files=tuple(files),
         watchlist_globs=tuple(
             p if os.path.isabs(p) else str(Path(path).parent / p)

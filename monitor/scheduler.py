@@ -33,9 +33,9 @@ from monitor.model import FeedState
 from monitor.outbox import Outbox
 from monitor.pipeline import CycleReport, Pipeline
 from monitor.score.engine import Matcher, compile_topics
-from monitor.server import StatusServer
 from monitor.signalling import SignalPass, SignalRules
 from monitor.store import Store
+from monitor.web import WebContext, WebServer, make_app
 
 log = logging.getLogger("monitor.run")
 
@@ -94,7 +94,7 @@ class Service:
         )
         self.health = Health(started_at=clock())
         self.metrics = metrics or Metrics(self.gauges)
-        self.status: StatusServer | None = None
+        self.status: WebServer | None = None
         self.capacity = max(1, cfg.polling.concurrency)
         self._polls: set[asyncio.Task[None]] = set()
         self._claiming = False
@@ -140,19 +140,25 @@ class Service:
         if self.cfg.status.listen:
             host, _, port = self.cfg.status.listen.rpartition(":")
             try:
-                self.status = StatusServer(
-                    host.strip("[]"),
-                    int(port),
-                    self.check_health,
-                    self.metrics.render,
-                    scrub=self.scrub,
+                app = make_app(
+                    WebContext(
+                        self.store,
+                        lambda: self.cfg,
+                        self.check_health,
+                        self.metrics.render,
+                        scrub=self.scrub,
+                        clock=self.clock,
+                    )
                 )
+                self.status = WebServer(host.strip("[]"), int(port), app)
                 await self.status.start()
             # alerts matter more than metrics: run on without them (a port out of range is
             # an OverflowError, a host that is not one a ValueError or an OSError)
             except (OSError, OverflowError, ValueError) as exc:
                 log.error(
-                    "cannot serve /healthz and /metrics on %s: %s", self.cfg.status.listen, exc
+                    "cannot serve the web pages, /healthz and /metrics on %s: %s",
+                    self.cfg.status.listen,
+                    exc,
                 )
                 self.status = None
         sched = AsyncIOScheduler(timezone=UTC)

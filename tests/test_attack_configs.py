@@ -536,7 +536,8 @@ async def test_a_status_address_that_cannot_be_served_does_not_stop_the_daemon(
         path.read_text().replace("'127.0.0.1:0'", f"'{listen}'"),
         encoding="utf-8",
     )
-    cfg = load_config(path, environ={})
+    # not a loopback address: the web pages need a login there
+    cfg = load_config(path, environ={"MONITOR_WEB_TOKEN": "t" * 32})
     assert cfg.status.listen == listen
     service, close = await _service(cfg)
     stop = asyncio.Event()

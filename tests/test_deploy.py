@@ -33,6 +33,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from monitor.config import load_config
+from monitor.errors import ConfigError
 from monitor.metrics import Metrics
 from tests.feedserver import FeedServer, SampleItem, rss_feed
 from tests.support import write_config
@@ -208,7 +209,12 @@ def test_the_image_serves_status_on_every_interface_at_the_exposed_port(
     secrets = dict.fromkeys(_SETTING_REF.findall(config_here.read_text(encoding="utf-8")), "x")
     plain = load_config(config_here, environ=secrets)
     assert plain.status.listen is not None and plain.status.listen.startswith("127.0.0.1:")
-    in_image = load_config(config_here, environ={**secrets, **env})
+    # every interface: the web pages need a login there, and the daemon refuses to start
+    # without one
+    with pytest.raises(ConfigError, match="MONITOR_WEB_TOKEN"):
+        load_config(config_here, environ={**secrets, **env})
+    login = {"MONITOR_WEB_TOKEN": "t" * 32}
+    in_image = load_config(config_here, environ={**secrets, **env, **login})
     assert in_image.status.listen == f"0.0.0.0:{exposed}"
 
 

@@ -23,6 +23,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "feeds_cmd",
     "signals_cmd",
     "feedback_cmd",
+    "web_cmd",
 )
 
 

@@ -73,7 +73,12 @@ class FeedRow(SQLModel, table=True):
 
 class ItemRow(SQLModel, table=True):
     __tablename__ = "items"
-    __table_args__ = (Index("ix_items_first_seen", "first_seen_at"),)
+    __table_args__ = (
+        Index("ix_items_first_seen", "first_seen_at"),
+        Index(
+            "ix_items_lang", "lang"
+        ),  # the language filter and its choices (the page-index migration)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     url: str | None = Field(default=None, sa_type=Text, index=True)
@@ -98,6 +103,8 @@ class FeedItemRow(SQLModel, table=True):
     """An item as carried by one feed; one item may be carried by several feeds."""
 
     __tablename__ = "feed_items"
+    # one feed's items, newest first: the Items page's feed filter (the page-index migration)
+    __table_args__ = (Index("ix_feed_items_feed_seen", "feed_id", "first_seen_at"),)
 
     feed_id: int = Field(foreign_key="feeds.id", primary_key=True)
     key: str = Field(primary_key=True)
@@ -109,7 +116,11 @@ class FeedItemRow(SQLModel, table=True):
 
 class MatchRow(SQLModel, table=True):
     __tablename__ = "matches"
-    __table_args__ = (UniqueConstraint("item_id", "topic", name="uq_matches_item_topic"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "topic", name="uq_matches_item_topic"),
+        # one topic's matches, newest first: the Matches page (the page-index migration)
+        Index("ix_matches_topic_matched", "topic", "matched_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="items.id", index=True)
@@ -127,7 +138,7 @@ class StoryBandRow(SQLModel, table=True):
 
     ``item_id`` names an item but is deliberately not a foreign key: the store writes an item's
     bands with it and deletes them before it, and a foreign key without an index of its own
-    would make every item deletion scan this whole table (migration 0002).
+    would make every item deletion scan this whole table (migration 0013).
     """
 
     __tablename__ = "story_bands"
@@ -177,7 +188,7 @@ class DeliveryMatchRow(SQLModel, table=True):
 
 class MetaRow(SQLModel, table=True):
     """Facts about the database itself, by name. ``installation_id`` is a random id made when
-    the database is created (migration 0004); idempotency keys include it, so two
+    the database is created (migration 0013); idempotency keys include it, so two
     installations never send the same key for different content."""
 
     __tablename__ = "meta"
@@ -316,7 +327,7 @@ class ItemEventRow(SQLModel, table=True):
     """The event an item reports (``monitor.events``): copies of one story share their story's
     event, and outlets' own reports of one happening share one event. ``profile`` is the item's
     event terms (``monitor.events.profile_to_bytes``); ``at`` its time (published, else first
-    seen). ``item_id`` is not a foreign key, as for story bands (migration 0012)."""
+    seen). ``item_id`` is not a foreign key, as for story bands (migration 0013)."""
 
     __tablename__ = "item_events"
 
