@@ -288,6 +288,10 @@ def test_stored_reports_of_one_event_share_it_and_digests_show_it_once(store: St
     assert [o.feed_name for o in outlets[event]] == [f"Outlet {n}" for n in range(6)]
     since = T0 + timedelta(minutes=50)
     assert len(store.event_outlets(since=since)[event]) == 3
+    # a surge counts the event's outlets, not one story's copies
+    (surging,) = store.signals.story_outlets(T0 - timedelta(hours=1))
+    assert surging.story == event
+    assert sorted(o.name for o in surging.outlets) == [f"Outlet {n}" for n in range(6)]
 
 
 def test_tariff_announcements_a_day_apart_are_two_events_in_the_store(store: Store) -> None:

@@ -28,6 +28,7 @@ from monitor.store.tables import (
     DeliverySignalRow,
     FeedItemRow,
     FeedRow,
+    ItemEventRow,
     ItemRow,
     MatchRow,
     SignalRow,
@@ -40,6 +41,7 @@ _feeds = FeedRow.__table__  # type: ignore[attr-defined]
 _items = ItemRow.__table__  # type: ignore[attr-defined]
 _feed_items = FeedItemRow.__table__  # type: ignore[attr-defined]
 _matches = MatchRow.__table__  # type: ignore[attr-defined]
+_item_events = ItemEventRow.__table__  # type: ignore[attr-defined]
 
 #: the last items of a feed its usual gap is measured over
 GAP_ITEMS = 21
@@ -200,12 +202,17 @@ class SignalStore:
     def story_outlets(self, since: datetime) -> list[StoryOutlets]:
         """Matched stories with a copy first seen since ``since`` in at least two outlets:
         every outlet that carried each (its first copy), the story's topics, and whether a
-        match of it is urgent."""
-        i, fi, f, m = _items.c, _feed_items.c, _feeds.c, _matches.c
+        match of it is urgent. A story here is an event (outlets' own reports of one
+        happening, ``monitor.events``); an item stored before events were kept counts by its
+        copies' story."""
+        i, fi, f, m, ie = _items.c, _feed_items.c, _feeds.c, _matches.c, _item_events.c
+        story = func.coalesce(ie.event, i.story)
         recent = (
-            select(i.story)
+            select(story.label("story"))
+            .select_from(_items)
             .join(_feed_items, fi.item_id == i.id)
-            .where(fi.first_seen_at >= since, i.story.is_not(None))
+            .outerjoin(_item_events, ie.item_id == i.id)
+            .where(fi.first_seen_at >= since, story.is_not(None))
             .where(select(m.id).where(m.item_id == i.id).exists())
             .distinct()
         )
@@ -216,7 +223,7 @@ class SignalStore:
             rows = list(
                 conn.execute(
                     select(
-                        i.story,
+                        story.label("story"),
                         i.id,
                         i.title,
                         i.url,
@@ -225,17 +232,21 @@ class SignalStore:
                         f.name.label("feed_name"),
                         fi.first_seen_at,
                     )
+                    .select_from(_items)
                     .join(_feed_items, fi.item_id == i.id)
                     .join(_feeds, f.id == fi.feed_id)
-                    .where(i.story.in_(stories))
+                    .outerjoin(_item_events, ie.item_id == i.id)
+                    .where(story.in_(stories))
                 )
             )
             topics: dict[str, dict[str, None]] = defaultdict(dict)
             urgent: set[str] = set()
             for r in conn.execute(
-                select(i.story, m.topic, m.urgent)
+                select(story.label("story"), m.topic, m.urgent)
+                .select_from(_matches)
                 .join(_items, i.id == m.item_id)
-                .where(i.story.in_(stories))
+                .outerjoin(_item_events, ie.item_id == i.id)
+                .where(story.in_(stories))
                 .order_by(m.id)
             ):
                 topics[r.story].setdefault(r.topic, None)
