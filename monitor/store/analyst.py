@@ -22,13 +22,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.store.listing import _topics
 from monitor.store.sql import chunks as _chunks
-from monitor.store.tables import FeedItemRow, FeedRow, ItemRow, MatchRow
+from monitor.store.sql import feed_items_t as _feed_items
+from monitor.store.sql import feeds_t as _feeds
+from monitor.store.sql import items_t as _items
+from monitor.store.sql import matches_t as _matches
 from monitor.store.translate import translated as _translated
-
-_feeds = FeedRow.__table__  # type: ignore[attr-defined]
-_items = ItemRow.__table__  # type: ignore[attr-defined]
-_feed_items = FeedItemRow.__table__  # type: ignore[attr-defined]
-_matches = MatchRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

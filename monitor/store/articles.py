@@ -26,13 +26,14 @@ from monitor.model import (
     ItemText,
     TopicMatch,
 )
-from monitor.store.tables import ArticleRow, FeedItemRow, FeedRow, ItemRow
+from monitor.store import sql
+from monitor.store.tables import ArticleRow
 from monitor.store.translate import translated
 
 articles_t = ArticleRow.__table__  # type: ignore[attr-defined]
-_items = ItemRow.__table__  # type: ignore[attr-defined]
-_feed_items = FeedItemRow.__table__  # type: ignore[attr-defined]
-_feeds = FeedRow.__table__  # type: ignore[attr-defined]
+_items = sql.items_t
+_feed_items = sql.feed_items_t
+_feeds = sql.feeds_t
 
 #: writes an item's matches and returns the topics that count as new (``Store._apply_matches``)
 ApplyMatches = Callable[[Connection, int, Sequence[TopicMatch], datetime], list[str]]

@@ -20,15 +20,16 @@ from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from monitor import events
-from monitor.store.tables import EventTermRow, FeedItemRow, FeedRow, ItemEventRow, ItemRow
+from monitor.store import sql
+from monitor.store.tables import EventTermRow, ItemEventRow
 
 V = TypeVar("V")
 
 item_events_t: Table = ItemEventRow.__table__  # type: ignore[attr-defined]
 event_terms_t: Table = EventTermRow.__table__  # type: ignore[attr-defined]
-_items_t: Table = ItemRow.__table__  # type: ignore[attr-defined]
-_feed_items_t: Table = FeedItemRow.__table__  # type: ignore[attr-defined]
-_feeds_t: Table = FeedRow.__table__  # type: ignore[attr-defined]
+_items_t = sql.items_t
+_feed_items_t = sql.feed_items_t
+_feeds_t = sql.feeds_t
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from monitor.feedback import VERDICTS, Judgement
+from monitor.store.sql import items_t as _items
+from monitor.store.sql import matches_t as _matches
 from monitor.store.sql import new_id as _new_id
 from monitor.store.sql import translated as _translated
-from monitor.store.tables import FeedbackRow, ItemRow, MatchRow
+from monitor.store.tables import FeedbackRow
 
 feedback_t = FeedbackRow.__table__  # type: ignore[attr-defined]
-_items = ItemRow.__table__  # type: ignore[attr-defined]
-_matches = MatchRow.__table__  # type: ignore[attr-defined]
 
 
 def _judgement(r: Any) -> Judgement:

@@ -23,25 +23,22 @@ from monitor.model import Digest, Signal, TopicMatch
 from monitor.signals.amended import Amendment
 from monitor.signals.health import FeedHealth
 from monitor.signals.surge import Outlet, StoryOutlets
+from monitor.store import sql
 from monitor.store.tables import (
     AmendmentRow,
     DeliverySignalRow,
-    FeedItemRow,
-    FeedRow,
     ItemEventRow,
-    ItemRow,
-    MatchRow,
     SignalRow,
 )
 
 signals_t = SignalRow.__table__  # type: ignore[attr-defined]
 delivery_signals_t = DeliverySignalRow.__table__  # type: ignore[attr-defined]
 amendments_t = AmendmentRow.__table__  # type: ignore[attr-defined]
-_feeds = FeedRow.__table__  # type: ignore[attr-defined]
-_items = ItemRow.__table__  # type: ignore[attr-defined]
-_feed_items = FeedItemRow.__table__  # type: ignore[attr-defined]
-_matches = MatchRow.__table__  # type: ignore[attr-defined]
 _item_events = ItemEventRow.__table__  # type: ignore[attr-defined]
+_feeds = sql.feeds_t
+_items = sql.items_t
+_feed_items = sql.feed_items_t
+_matches = sql.matches_t
 
 #: the last items of a feed its usual gap is measured over
 GAP_ITEMS = 21
