@@ -1,9 +1,10 @@
 """The schema of delivery channels: what users write under ``channels:`` in monitor.yaml.
 
 Owns: the pydantic models ``ConsoleChannel``, ``SlackChannel``, ``EmailChannel``,
-``WebhookChannel`` (with ``SmtpSettings``) and the tagged union ``ChannelSpec``, plus the routing
-predicate ``accepts``. Pure: validates values, does no I/O. May import ``monitor.schedule`` and
-``monitor.model``; must not import config, store, deliver or anything that does I/O.
+``WebhookChannel`` (with ``SmtpSettings``) and the tagged union ``ChannelSpec``; a channel's
+``route`` is its routing filter, decided by ``monitor.routing``. Pure: validates values, does no
+I/O. May import ``monitor.schedule`` and ``monitor.routing``; must not import config, store,
+deliver or anything that does I/O.
 
 Secrets (the Slack webhook URL, the SMTP password, the webhook URL, signing secret and extra
 header values) arrive already expanded from ``${VAR}`` references and are held as
@@ -30,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.model import SEVERITY_RANK
+from monitor.routing import Route
 from monitor.schedule import CronSpec, QuietHours, parse_cron, parse_quiet_hours
 
 SmtpSecurity = Literal["starttls", "ssl", "none"]
@@ -270,13 +271,12 @@ class _ChannelBase(_Strict):
         """The parsed quiet hours, or ``None``."""
         return parse_quiet_hours(self.quiet_hours) if self.quiet_hours is not None else None
 
-    def accepts(self, topic: str, score: float, severity: str) -> bool:
-        """Whether a match of ``topic`` with this score and severity is routed here."""
-        if self.topics is not None and topic not in self.topics:
-            return False
-        if score < self.min_score:
-            return False
-        return SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK[self.min_severity]
+    @property
+    def route(self) -> Route:
+        """Which matches this channel takes (the rule is :mod:`monitor.routing`'s)."""
+        return Route.of(
+            topics=self.topics, min_score=self.min_score, min_severity=self.min_severity
+        )
 
 
 class ConsoleChannel(_ChannelBase):

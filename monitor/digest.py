@@ -1,6 +1,6 @@
 """What goes into a digest or an alert, and its stable identity.
 
-Owns: choosing a channel's matches (topics, minimum score), grouping them by event so one event
+Owns: grouping a channel's matches (chosen by ``monitor.routing``) by event so one event
 is shown once, ordering, the idempotency key, and the digest's JSON form kept in the outbox.
 Pure: takes values (and times), returns values. Must not import fetch, store, deliver,
 pipeline, scheduler or cli.
@@ -15,27 +15,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from monitor.model import SEVERITY_RANK, Digest, DigestEntry, MatchRecord, Reason, Signal
-
-
-def select_matches(
-    matches: Iterable[MatchRecord],
-    *,
-    topics: Sequence[str] | None = None,
-    min_score: float = 0.0,
-    severities: Sequence[str] | None = None,
-) -> list[MatchRecord]:
-    """The matches a channel takes: its topics (None = all), at or above its minimum score."""
-    wanted = set(topics) if topics is not None else None
-    out = []
-    for m in matches:
-        if wanted is not None and m.topic not in wanted:
-            continue
-        if m.score < min_score:
-            continue
-        if severities is not None and m.severity not in severities:
-            continue
-        out.append(m)
-    return out
 
 
 def group_stories(matches: Iterable[MatchRecord]) -> list[DigestEntry]:

@@ -19,11 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from monitor import digest as digests
 from monitor import schedule
 from monitor.channels import ChannelSpec
+from monitor.deliver.base import Sender
 from monitor.errors import DeliveryError
 from monitor.model import SIGNAL_KINDS, Delivery, Digest
 from monitor.retry import RetryPolicy, next_attempt_at
@@ -37,14 +38,6 @@ T = TypeVar("T")
 
 #: how far back a channel's first digest or alert reaches
 HORIZON = timedelta(days=7)
-
-
-class Sender(Protocol):
-    """Sends one digest to one channel; raises DeliveryError when it could not."""
-
-    async def send(
-        self, digest: Digest, *, start_part: int = 0, on_part: Callable[[int], None] | None = None
-    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +126,7 @@ class Outbox:
             "digest",
             since=since,
             until=window_end,
-            topics=channel.topics,
-            min_score=channel.min_score,
+            route=channel.route,
             exclude_kinds=exclude,
         )
         foot = await self._in_db(
@@ -146,7 +138,7 @@ class Outbox:
         )
         return digests.build_digest(
             channel.name,
-            [m for m in found if channel.accepts(m.topic, m.score, m.severity)],
+            found,
             window_start=opens,
             window_end=window_end,
             max_items=channel.max_items,
@@ -205,17 +197,14 @@ class Outbox:
         """
         if not channel.alerts:
             return None
-        found = await self._in_db(
+        chosen = await self._in_db(
             self.store.undelivered_matches,
             channel.name,
             "alert",
             since=max(self._started - timedelta(hours=1), now - HORIZON),
             until=now + timedelta(seconds=1),
-            topics=channel.topics,
-            min_score=channel.min_score,
-            severities=("alert",),
+            route=channel.route.only("alert"),
         )
-        chosen = [m for m in found if channel.accepts(m.topic, m.score, m.severity)]
         if not chosen:
             return None
         release = schedule.alert_release_at(

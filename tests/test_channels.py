@@ -16,6 +16,7 @@ from monitor.channels import (
     WebhookChannel,
 )
 from monitor.yamlsrc import expand_env, parse_yaml, validation_problems
+from tests.test_routing import rec
 
 # The channels part of the configuration shape users write (docs/delivery.md). A ${VAR} inside
 # a YAML flow mapping ({...}) must be quoted: unquoted, its braces are flow syntax.
@@ -266,11 +267,11 @@ def test_topics_are_deduplicated_in_order() -> None:
         ({}, "norad", 1.0, "unknown", False),
     ],
 )
-def test_accepts(
+def test_route_takes(
     fields: dict[str, Any], topic: str, score: float, severity: str, accepted: bool
 ) -> None:
     ch = channel(name="c", type="console", **fields)
-    assert ch.accepts(topic, score, severity) is accepted
+    assert ch.route.takes(rec(1, topic, score, severity)) is accepted
 
 
 def test_channels_are_immutable() -> None:

@@ -1,4 +1,4 @@
-"""Tests for monitor.digest: choosing matches, grouping stories, keys, and the outbox JSON form."""
+"""Tests for monitor.digest: grouping stories, keys, and the outbox JSON form."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from monitor.digest import (
     digest_key,
     digest_to_json,
     group_stories,
-    select_matches,
 )
 from monitor.model import SEVERITY_RANK, Digest, DigestEntry, MatchRecord, Reason
 
@@ -65,44 +64,6 @@ def rec(
         also_in=also_in,
         urgent=urgent,
     )
-
-
-# --- select_matches ----------------------------------------------------------------------------
-
-POOL = [
-    rec(1, topic="norad", score=2.0),
-    rec(2, topic="norad", score=5.0, severity="alert"),
-    rec(3, topic="tariffs", score=5.0),
-    rec(4, topic="five_eyes", score=9.0, severity="alert"),
-    rec(5, topic="tariffs", score=4.999),
-]
-
-SELECT_CASES: list[tuple[str, dict[str, object], list[int]]] = [
-    ("everything", {}, [1, 2, 3, 4, 5]),
-    ("one topic", {"topics": ["norad"]}, [1, 2]),
-    ("two topics", {"topics": ("tariffs", "five_eyes")}, [3, 4, 5]),
-    ("no topics at all", {"topics": []}, []),
-    ("unknown topic", {"topics": ["arctic_security"]}, []),
-    ("minimum score is inclusive", {"min_score": 5.0}, [2, 3, 4]),
-    ("minimum above everything", {"min_score": 9.5}, []),
-    ("alerts only", {"severities": ["alert"]}, [2, 4]),
-    ("digest only", {"severities": ("digest",)}, [1, 3, 5]),
-    (
-        "all filters",
-        {"topics": ["norad", "tariffs"], "min_score": 3, "severities": ["digest"]},
-        [3, 5],
-    ),
-]
-
-
-@pytest.mark.parametrize(("why", "kw", "expected"), SELECT_CASES, ids=[c[0] for c in SELECT_CASES])
-def test_select_matches(why: str, kw: dict[str, object], expected: list[int]) -> None:
-    chosen = select_matches(POOL, **kw)  # type: ignore[arg-type]
-    assert [m.id for m in chosen] == expected
-
-
-def test_select_matches_accepts_a_generator() -> None:
-    assert [m.id for m in select_matches(m for m in POOL if m.id > 3)] == [4, 5]
 
 
 # --- group_stories -----------------------------------------------------------------------------

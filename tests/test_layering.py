@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "textsafe": 1,
     "signals": 1,
     "channels": 1,
+    "routing": 1,
     "config": 1,
     "evaluate": 1,
     "feedback": 1,

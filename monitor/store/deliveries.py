@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.model import Delivery, Digest, MatchRecord
+from monitor.routing import Condition, Route
 from monitor.store.reads import ReadsMixin
 from monitor.store.signals import link_signals
 from monitor.store.sql import (
@@ -24,6 +26,15 @@ from monitor.store.sql import (
     new_id,
     translated,
 )
+
+
+def _clause(condition: Condition) -> ColumnElement[bool]:
+    """A routing condition as SQL on the ``matches`` table (the rule is ``monitor.routing``'s;
+    this only translates its two operators)."""
+    column = matches_t.c[condition.field]
+    if condition.op == "in":
+        return column.in_(sorted(condition.value))
+    return column >= condition.value
 
 
 class DeliveriesMixin(ReadsMixin):
@@ -38,17 +49,17 @@ class DeliveriesMixin(ReadsMixin):
         *,
         since: datetime,
         until: datetime,
-        topics: Sequence[str] | None = None,
-        min_score: float = 0.0,
-        severities: Sequence[str] | None = None,
+        route: Route | None = None,
         exclude_kinds: Sequence[str] = (),
         limit: int = 1000,
     ) -> list[MatchRecord]:
-        """Matches in [since, until) not yet put in a ``kind`` delivery of this channel."""
+        """Matches in [since, until) that ``route`` takes (all when None) and that are not yet
+        in a ``kind`` delivery of this channel."""
         dm = delivery_matches_t.c
         taken = select(dm.match_id).where(
             dm.channel == channel, dm.kind.in_([kind, *exclude_kinds])
         )
+        rule = route.conditions() if route is not None else ()
         with self.engine.connect() as conn:
             ids = [
                 r.id
@@ -57,14 +68,8 @@ class DeliveriesMixin(ReadsMixin):
                     .where(
                         matches_t.c.matched_at >= since,
                         matches_t.c.matched_at < until,
-                        matches_t.c.score >= min_score,
                         ~matches_t.c.id.in_(taken),
-                        *([matches_t.c.topic.in_(list(topics))] if topics is not None else []),
-                        *(
-                            [matches_t.c.severity.in_(list(severities))]
-                            if severities is not None
-                            else []
-                        ),
+                        *(_clause(c) for c in rule),
                     )
                     .order_by(matches_t.c.matched_at, matches_t.c.id)
                     .limit(limit)
