@@ -29,9 +29,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from monitor.configio import read_yaml
 from monitor.score.engine import compile_topics
 from monitor.score.spec import TopicSpec, validate_watchlist
-from monitor.yamlsrc import load_yaml
 
 COMMON = (
     "the of and to in a is that for on with as was by at from it an be this are have has said "
@@ -185,7 +185,7 @@ def peak_rss_mb() -> float:
 
 
 def load_topics(path: str) -> list[TopicSpec]:
-    doc, problems = load_yaml(path)
+    doc, problems = read_yaml(path)
     if doc is None or problems:
         raise SystemExit("\n".join(str(p) for p in problems))
     topics, problems = validate_watchlist(doc)

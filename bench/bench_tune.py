@@ -25,7 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.config import load_watchlists
-from monitor.evaluate import evaluate, read_jsonl
+from monitor.configio import read_jsonl
+from monitor.evaluate import evaluate
 from monitor.score.engine import compile_topics
 from monitor.score.spec import TopicSpec
 from monitor.tune import suggest

@@ -1,22 +1,20 @@
 """Measuring watch-topics against labelled news: precision, recall and the items that differ.
 
-Owns: reading labelled items (JSON lines) with line-numbered errors, ``evaluate``, which
-scores every item with the very ``Matcher`` the daemon uses and counts, per topic and per
-language, true and false positives and false negatives (and how many matches are alerts), and
-``story_folds``/``evaluate_folds``, which split the items into folds that keep each story's
-copies together and measure each fold on its own. Grade 2 is relevant (positive), 0 is not
-(negative), 1 is borderline and counts neither way. Pure apart from reading the file it is
-given; imports ``monitor.errors``, ``monitor.model`` and ``monitor.score`` only.
+Owns: checking labelled items (JSON lines) with line-numbered errors (``parse_jsonl``; the file
+is read by ``monitor.configio``), ``evaluate``, which scores every item with the very
+``Matcher`` the daemon uses and counts, per topic and per language, true and false positives
+and false negatives (and how many matches are alerts), and ``story_folds``/``evaluate_folds``,
+which split the items into folds that keep each story's copies together and measure each fold
+on its own. Grade 2 is relevant (positive), 0 is not (negative), 1 is borderline and counts
+neither way. Pure; imports ``monitor.errors``, ``monitor.model`` and ``monitor.score`` only.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from monitor.errors import InputError, Problem
@@ -155,7 +153,7 @@ def evaluate(
     """Score every row and compare with its labels.
 
     ``rows`` are dicts with ``id``, ``title``, ``summary``, ``lang`` and ``labels``
-    (``{topic: 0|1|2}``), as :func:`read_jsonl` returns them. ``topic`` limits the report to one
+    (``{topic: 0|1|2}``), as :func:`parse_jsonl` returns them. ``topic`` limits the report to one
     topic; it must be one of the matcher's (``ValueError`` otherwise). Matches are what
     ``Matcher.score`` returns, exactly as in the daemon; mistakes carry the explanation.
     """
@@ -348,15 +346,3 @@ def _row_problems(row: dict[str, Any], path: str, n: int) -> list[Problem]:
                     )
                 )
     return out
-
-
-def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read labelled items from a JSON-lines file; raise ``InputError`` naming every bad line."""
-    name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError([Problem(name, None, "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(name, None, f"cannot read file: {exc}")]) from None
-    return parse_jsonl(text, name)

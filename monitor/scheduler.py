@@ -25,6 +25,7 @@ from apscheduler.triggers.date import DateTrigger
 from monitor import cadence, jobs, schedule
 from monitor.channels import ChannelSpec
 from monitor.config import Config
+from monitor.configio import watched_files
 from monitor.enrich import ArticleEnricher
 from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.fetch import Fetcher
@@ -106,7 +107,7 @@ class Service:
         self._round_t0 = time.monotonic()
         self._scheduler: AsyncIOScheduler | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
-        self._mtimes = _mtimes(cfg.watched_files())
+        self._mtimes = _mtimes(watched_files(cfg))
         self._stopping = False
         self._scrubber = cfg.scrubber()
         self._scrubbed = cfg
@@ -491,7 +492,7 @@ class Service:
 
     async def check_reload(self) -> None:
         assert self.reload_config is not None
-        current = _mtimes(self.cfg.watched_files())
+        current = _mtimes(watched_files(self.cfg))
         if current == self._mtimes:
             return
         self._mtimes = current
@@ -523,7 +524,7 @@ class Service:
         self.outbox.topic_names = {t.id: t.name for t in new.topics}
         self.signals.rules = _signal_rules(new)
         self.signals.topics = tuple(t.id for t in new.topics)
-        self._mtimes = _mtimes(new.watched_files())
+        self._mtimes = _mtimes(watched_files(new))
         self.health.reload_errors = []
         self.metrics.reload_errors.set(0)
         self.health.last_reload_at = self.clock()

@@ -1,7 +1,7 @@
 """YAML documents that remember where each value came from.
 
-Owns: reading YAML text with line numbers, and turning pydantic validation errors into
-``path:line: message`` problems. Pure apart from reading the file it is given; imports only
+Owns: parsing YAML text with line numbers, and turning pydantic validation errors into
+``path:line: message`` problems. Pure: reading the files is ``monitor.configio``'s. Imports only
 ``monitor.errors``.
 """
 
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import difflib
 import io
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -195,19 +193,9 @@ def _flow_entry_at(line: str, column: int) -> str:
     return line[start:end].strip()
 
 
-def load_yaml(path: str | os.PathLike[str]) -> tuple[Document | None, list[Problem]]:
-    """Read and parse a YAML file."""
-    name = str(path)
-    try:
-        if Path(path).stat().st_size > MAX_FILE_BYTES:
-            return None, [
-                Problem(name, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
-            ]
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        return None, [Problem(name, None, "file not found")]
-    except OSError as exc:
-        return None, [Problem(name, None, f"cannot read file: {exc}")]
+def parse_yaml_bytes(data: bytes, name: str) -> tuple[Document | None, list[Problem]]:
+    """Parse the bytes of a YAML file named ``name`` (read by ``monitor.configio``), which must
+    be UTF-8 text."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

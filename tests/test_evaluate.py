@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from monitor.configio import read_jsonl
 from monitor.errors import InputError
 from monitor.evaluate import (
     TopicEval,
     evaluate,
     evaluate_folds,
     parse_jsonl,
-    read_jsonl,
     story_folds,
 )
 from monitor.score.engine import Matcher, compile_topics

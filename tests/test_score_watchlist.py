@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.configio import read_yaml
 from monitor.score.engine import Matcher, compile_topics
 from monitor.score.spec import validate_watchlist
-from monitor.yamlsrc import load_yaml
 
 WATCHLIST = Path(__file__).resolve().parents[1] / "config" / "watchlists" / "us-canada.yaml"
 TOPICS = ("norad", "five_eyes", "tariffs", "defence_spending", "arctic_security", "border_security")
@@ -20,7 +20,7 @@ TOPICS = ("norad", "five_eyes", "tariffs", "defence_spending", "arctic_security"
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    doc, problems = load_yaml(WATCHLIST)
+    doc, problems = read_yaml(WATCHLIST)
     assert doc is not None, problems
     topics, problems = validate_watchlist(doc)
     assert problems == []

@@ -19,8 +19,9 @@ from rich.text import Text
 
 from monitor.cli.app import app, console
 from monitor.config import load_watchlists
+from monitor.configio import read_jsonl
 from monitor.errors import ConfigError, InputError
-from monitor.evaluate import EvalReport, TopicEval, evaluate, evaluate_folds, read_jsonl
+from monitor.evaluate import EvalReport, TopicEval, evaluate, evaluate_folds
 from monitor.score.engine import compile_topics
 from monitor.score.spec import TopicSpec
 from monitor.yamlsrc import first_lines

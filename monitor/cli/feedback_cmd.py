@@ -22,8 +22,8 @@ from monitor.cli.app import app, console, local
 from monitor.cli.commands import _since
 from monitor.cli.runtime import READING, load_or_exit, open_store, utcnow
 from monitor.config import Config
+from monitor.configio import read_jsonl
 from monitor.errors import InputError
-from monitor.evaluate import read_jsonl
 from monitor.feedback import Judgement, labelled_rows, verdict_words
 from monitor.tune import TuneReport, suggest
 from monitor.yamlsrc import first_lines
@@ -202,10 +202,10 @@ def tune(
 
 
 def _watchlist_of(cfg: Config, topic: str) -> str:
-    from monitor.yamlsrc import load_yaml
+    from monitor.configio import read_yaml
 
     for path in cfg.watchlist_files:
-        doc, _ = load_yaml(path)
+        doc, _ = read_yaml(path)
         data = doc.data if doc is not None else None
         if isinstance(data, dict) and any(
             isinstance(t, dict) and t.get("id") == topic for t in data.get("topics") or []

@@ -14,8 +14,9 @@ import typer
 
 from monitor.cli.app import app, err_console
 from monitor.cli.eval_cmd import render_table
+from monitor.configio import read_jsonl
 from monitor.errors import InputError, Problem
-from monitor.evaluate import EvalReport, evaluate, read_jsonl
+from monitor.evaluate import EvalReport, evaluate
 from monitor.score.engine import compile_topics
 from monitor.score.spec import validate_watchlist
 from monitor.yamlsrc import first_lines, parse_yaml
