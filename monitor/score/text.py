@@ -1,9 +1,10 @@
 """Folding item text and watchlist terms into one comparable form, and parsing term syntax.
 
-Owns: the character folding used by matching (case, accents, apostrophes, punctuation), the
-layout of the text the automaton scans, which sentence each word is in (pysbd finds the
-boundaries), and the small syntax of a watchlist term (``word*`` prefixes, ``{a,b}``
-alternatives, capitalised acronyms). Pure; imports nothing from ``monitor``.
+Owns: the folded forms of a text used by matching (case, accents, apostrophes, punctuation;
+the character tables are ``monitor.score.folding``'s), the layout of the text the automaton
+scans, which sentence each word is in (pysbd finds the boundaries), and the small syntax of a
+watchlist term (``word*`` prefixes, ``{a,b}`` alternatives, capitalised acronyms). Pure;
+imports only ``monitor.score.folding``.
 
 Folding is done with ``str.translate`` over tables that map each character to a string of a
 fixed length per character, so the four folded forms of a text line up position by position:
@@ -21,176 +22,46 @@ from __future__ import annotations
 
 import operator
 import re
-import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Literal
 
 import pysbd
 
-# Characters that stand for an apostrophe in real text: right and left single quotation marks,
-# grave and acute accents used as quotes, modifier letter apostrophe, prime, fullwidth apostrophe.
-APOSTROPHES = "\u2019\u2018`\u00b4\u02bc\u2032\uff07"
+from monitor.score.folding import (
+    BYTES,
+    CASED_WORDS,
+    SPACE_RUNS,
+    TABLES,
+    TYPOGRAPHY,
+    WORDS,
+    Kind,
+    latin1,
+)
 
-# Letters that Unicode does not decompose but readers treat as two plain letters or one.
-_SPECIAL = {
-    "\u0153": "oe",  # oe ligature, as in French "manoeuvre"
-    "\u0152": "OE",
-    "\u00e6": "ae",
-    "\u00c6": "AE",
-    "\u00f8": "o",
-    "\u00d8": "O",
-    "\u0142": "l",
-    "\u0141": "L",
-    "\u0111": "d",
-    "\u0110": "D",
-    "\u00df": "ss",
-}
-
-
-def _strip_marks(text: str) -> str:
-    out = []
-    for ch in unicodedata.normalize("NFKD", text):
-        if unicodedata.combining(ch):
-            continue
-        out.append(_SPECIAL.get(ch, ch))
-    return "".join(out)
-
-
-# Invisible characters that may sit inside a word: soft hyphen, zero-width space and joiners,
-# byte order mark. They are dropped rather than taken for separators.
-INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-
-# Typographic characters given their plain form, one for one, before anything else.
-TYPOGRAPHY = {
-    **dict.fromkeys(APOSTROPHES, "'"),
-    **dict.fromkeys("\u201c\u201d\u201e\u201f", '"'),
-    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
-    "\u2026": ".",
-}
-
-
-def _plain(ch: str) -> str:
-    """One character with accents removed, case kept, typography and whitespace made plain."""
-    if ch in INVISIBLE:
-        return ""
-    if ch in TYPOGRAPHY:
-        return TYPOGRAPHY[ch]
-    if ch.isspace():
-        return " "
-    return _strip_marks(ch)
-
-
-def _folded(ch: str) -> str:
-    """One character case folded and accents removed (casefold can add marks, so strip twice)."""
-    return _strip_marks(_plain(ch).casefold())
-
-
-def _words_only(text: str) -> str:
-    return "".join(c if c.isalnum() else " " for c in text)
-
-
-def _same_layout(candidate: str, folded: str) -> str:
-    """``candidate`` if it lines up with ``folded`` character by character, else ``folded``."""
-    if len(candidate) != len(folded):
-        return folded
-    return "".join(" " if f == " " else c for c, f in zip(candidate, folded, strict=True))
-
-
-Kind = Literal["words", "cased_words", "punct", "cased_punct"]
-
-
-class _Table(dict[int, str]):
-    """A ``str.translate`` table that computes and remembers each character's folding.
-
-    All four kinds give every character a folding of the same length, so the four folded
-    forms of a text line up position by position.
-    """
-
-    def __init__(self, kind: Kind) -> None:
-        super().__init__()
-        self.kind = kind
-
-    def __missing__(self, code: int) -> str:
-        ch = chr(code)
-        folded = _folded(ch)
-        if self.kind == "words":
-            value = _words_only(folded)
-        elif self.kind == "cased_words":
-            value = _same_layout(_words_only(_strip_marks(_plain(ch))), _words_only(folded))
-        elif self.kind == "punct":
-            value = folded
-        else:
-            value = _same_layout(_strip_marks(_plain(ch)), folded)
-        self[code] = value
-        return value
-
-
-WORDS = _Table("words")
-CASED_WORDS = _Table("cased_words")
-PUNCT = _Table("punct")
-CASED_PUNCT = _Table("cased_punct")
-_TABLES: dict[str, _Table] = {
-    "words": WORDS,
-    "cased_words": CASED_WORDS,
-    "punct": PUNCT,
-    "cased_punct": CASED_PUNCT,
-}
-
-# The fast path. ``str.translate`` with a mapping costs a dictionary lookup per character, so
-# text made only of Latin-1 characters (nearly all English and French news, once typographic
-# quotes and dashes are replaced one for one) is folded with ``bytes.translate`` over 256-entry
-# tables built from the very same per-character folding; the result is identical. Characters
-# whose folding is not one Latin-1 character (such as "ß" or "¼") send the text to the
-# general path, as do characters outside Latin-1 other than the few replaced here.
-_ONE_FOR_ONE = {**TYPOGRAPHY, **dict.fromkeys("\u2009\u200a\u202f\u2007\u2002\u2003", " ")}
-_LONGER = {"\u0153": "oe", "\u0152": "OE"}
-
-
-def _byte_tables() -> tuple[dict[str, bytes], str]:
-    tables = {kind: bytearray(range(256)) for kind in _TABLES}
-    complex_chars = []
-    for code in range(256):
-        values = {kind: table[code] for kind, table in _TABLES.items()}
-        if all(len(v) == 1 and ord(v) < 256 for v in values.values()):
-            for kind, v in values.items():
-                tables[kind][code] = ord(v)
-        else:
-            complex_chars.append(chr(code))
-    return {kind: bytes(t) for kind, t in tables.items()}, "".join(complex_chars)
-
-
-_BYTES, _COMPLEX = _byte_tables()
-_SPACE_RUNS = re.compile(r"( +)")
-
-
-_SIMPLE_BYTES = bytes(c for c in range(256) if chr(c) not in _COMPLEX)
-
-
-def _latin1(text: str) -> tuple[bytes, bool] | None:
-    """``text`` as Latin-1 bytes that fold exactly like it, and whether positions still line up
-    with ``text``; ``None`` when only the general path can fold it."""
-    if text.isascii():
-        return text.encode("ascii"), True
-    aligned = True
-    while True:
-        try:
-            raw = text.encode("latin-1")
-            break
-        except UnicodeEncodeError as exc:
-            # replace every copy of the first character Latin-1 lacks, then try again
-            ch = text[exc.start]
-            to = _ONE_FOR_ONE.get(ch)
-            if to is None:
-                to = _LONGER.get(ch)
-                if to is None:
-                    return None
-                aligned = False
-            text = text.replace(ch, to)
-    if raw.translate(None, _SIMPLE_BYTES):
-        return None  # a Latin-1 character whose folding is not one character
-    return raw, aligned
+__all__ = [
+    "CASED_WORDS",
+    "Forms",
+    "Kind",
+    "MAX_EXPANSIONS",
+    "MIN_PREFIX",
+    "ParsedTerm",
+    "TYPOGRAPHY",
+    "WORDS",
+    "WordSpans",
+    "cased_phrase",
+    "expand_braces",
+    "fold",
+    "fold_phrase",
+    "fold_words",
+    "is_acronym",
+    "joined_cased_words",
+    "joined_words",
+    "offset_map",
+    "parse_term",
+    "plain_text",
+    "sentence_starts",
+]
 
 
 class Forms:
@@ -201,7 +72,7 @@ class Forms:
     def __init__(self, text: str, lang: str | None = None) -> None:
         self.text = text
         self.lang = lang
-        self._fast = _latin1(text)
+        self._fast = latin1(text)
         self._forms: dict[str, str] = {}
         self._map: list[int] | None | bool = False
         self._spans: WordSpans | None = None
@@ -213,9 +84,9 @@ class Forms:
         form = self._forms.get(kind)
         if form is None:
             if self._fast is None:
-                form = self.text.translate(_TABLES[kind])
+                form = self.text.translate(TABLES[kind])
             else:
-                form = self._fast[0].translate(_BYTES[kind]).decode("latin-1")
+                form = self._fast[0].translate(BYTES[kind]).decode("latin-1")
             self._forms[kind] = form
         return form
 
@@ -229,7 +100,7 @@ class Forms:
             if self._fast is None:
                 form = " " + " ".join(self.fold(kind).split()) + " "
             else:
-                folded = self._fast[0].translate(_BYTES[kind])
+                folded = self._fast[0].translate(BYTES[kind])
                 form = (b" " + b" ".join(folded.split()) + b" ").decode("latin-1")
             self._forms[key] = form
         return form
@@ -293,7 +164,7 @@ class Forms:
         """Where each word of :meth:`joined` begins and ends in the original text."""
         if self._spans is None:
             # words and runs of spaces alternate; their running lengths give every boundary
-            parts = _SPACE_RUNS.split(self.fold("words"))
+            parts = SPACE_RUNS.split(self.fold("words"))
             words = parts[0::2]
             ends = list(accumulate(map(len, parts)))[0::2]
             starts = list(map(operator.sub, ends, map(len, words)))
