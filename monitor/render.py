@@ -1,9 +1,10 @@
 """Turn a ``Digest`` into what each kind of channel sends: Slack messages, email, webhook JSON.
 
 Owns: the shape and escaping of every outgoing message and the plain-text rendering used by the
-console (the webhook signature scheme is :mod:`monitor.deliver.webhook`'s). Pure: values in,
-values out; the only file access is jinja2 reading the templates shipped in
-``monitor/templates``. Imports ``monitor.model`` and ``monitor.schedule`` only; must not import
+console; what each story shows is ``monitor.render_view``'s, the webhook signature scheme
+:mod:`monitor.deliver.webhook`'s. Pure: values in, values out; the only file access is jinja2
+reading the templates shipped in ``monitor/templates``. Imports ``monitor.model``,
+``monitor.render_view``, ``monitor.render_signals`` and ``monitor.schedule``; must not import
 config, store, deliver or anything that does network or database I/O.
 
 Feed text is untrusted. Every renderer cleans it first (control characters, terminal escape
@@ -17,19 +18,29 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 
 from monitor import render_signals
 from monitor.links import DigestLinks
-from monitor.model import Digest, DigestEntry, MatchRecord, Reason, plausible_date
+from monitor.model import Digest, Reason, plausible_date
+from monitor.render_view import (
+    ALSO_IN_SHOWN,
+    REASONS_SHOWN,
+    SNIPPET_MAX,
+    TITLE_MAX,
+    StoryView,
+    counts_line,
+    kind_word,
+    story_views,
+    topics_line,
+    window_line,
+)
 from monitor.schedule import resolve_zone
 from monitor.textsafe import (
     clean_text,
@@ -60,156 +71,6 @@ SLACK_SECTION_TEXT_MAX = 3000
 SLACK_HEADER_TEXT_MAX = 150
 SLACK_CONTEXT_ELEMENTS_MAX = 10
 SLACK_MESSAGE_TEXT_BUDGET = 11_000
-
-TITLE_MAX = 250
-SNIPPET_MAX = 280
-REASONS_SHOWN = 3
-ALSO_IN_SHOWN = 8
-# --------------------------------------------------------------------------- shared view
-
-
-@dataclass(frozen=True, slots=True)
-class StoryView:
-    """One digest entry, cleaned and formatted, ready for any renderer."""
-
-    title: str
-    url: str | None
-    source: str
-    published: str | None
-    topics: tuple[str, ...]
-    severity: str
-    score: float
-    reasons: tuple[str, ...]
-    snippet: str
-    also_in: tuple[str, ...]
-    also_in_more: int
-    story: str | None
-    #: the match's feedback links (``web.public_url`` configured), checked like ``url``
-    open_url: str | None = None
-    not_relevant_url: str | None = None
-
-
-def _source_name(lead: MatchRecord) -> str:
-    name = clean_text(lead.feed_name)
-    if name:
-        return truncate(name, 80)
-    host = urlsplit(lead.feed_url).hostname if lead.feed_url else None
-    return clean_text(host) or "unknown source"
-
-
-def _format_reason(reason: Reason) -> str:
-    sign = "+" if reason.weight >= 0 else ""
-    term = truncate(clean_text(reason.term), 60)
-    return f"'{term}' in {clean_text(reason.field)} ({sign}{reason.weight:g})"
-
-
-def _local_time(value: datetime | None, zone: tzinfo) -> str | None:
-    """The time in ``zone``; None when unknown (none given, or an impossible date)."""
-    value = plausible_date(value)
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def _shown_topics(topics: Sequence[str], limit: int = 6) -> tuple[str, ...]:
-    shown = [truncate(clean_text(t), 40) for t in topics[:limit]]
-    if len(topics) > limit:
-        shown.append(f"+{len(topics) - limit} more")
-    return tuple(shown)
-
-
-def story_view(entry: DigestEntry, zone: tzinfo, label: Callable[[str], str] = str) -> StoryView:
-    """The display form of one digest entry; ``label`` names its topics for people."""
-    lead = entry.lead
-    reasons = sorted(lead.reasons, key=lambda r: -abs(r.weight))[:REASONS_SHOWN]
-    also = [truncate(clean_text(name), 60) for name in entry.also_in or lead.also_in]
-    also = [a for a in dict.fromkeys(also) if a]
-    title = truncate(clean_text(lead.title), TITLE_MAX) or "(untitled)"
-    before = clean_text(lead.previous_title)
-    if before and before != clean_text(lead.title):
-        title += f" (updated; was: {truncate(before, TITLE_MAX // 2)})"
-    return StoryView(
-        title=title,
-        url=safe_url(lead.url),
-        source=_source_name(lead),
-        published=_local_time(lead.published, zone),
-        topics=_shown_topics([label(t) for t in entry.topics or (lead.topic,)]),
-        severity=truncate(clean_text(lead.severity), 20),
-        score=lead.score,
-        reasons=tuple(_format_reason(r) for r in reasons),
-        snippet=truncate(clean_text(lead.summary), SNIPPET_MAX),
-        also_in=tuple(also[:ALSO_IN_SHOWN]),
-        also_in_more=max(0, len(also) - ALSO_IN_SHOWN),
-        story=lead.story,
-    )
-
-
-def story_views(digest: Digest, zone: tzinfo, links: DigestLinks | None = None) -> list[StoryView]:
-    """The display form of every entry, with its feedback links when ``links`` is given. An
-    entry that cannot be shown (a bug, or data no check foresaw) becomes a note saying so:
-    one item never stops a whole delivery."""
-    views = []
-    for entry in digest.entries:
-        try:
-            view = story_view(entry, zone, digest.label)
-            if links is not None:
-                lead = entry.lead
-                made = links.for_match(lead.item_id, lead.topic, digest.window_end)
-                view = replace(
-                    view,
-                    open_url=safe_url(made.open_url),
-                    not_relevant_url=safe_url(made.not_relevant_url),
-                )
-            views.append(view)
-        except Exception as exc:  # deliberately broad: the other items must still go out
-            views.append(_unshowable(entry, exc))
-    return views
-
-
-def _unshowable(entry: DigestEntry, exc: Exception) -> StoryView:
-    lead = entry.lead
-    return StoryView(
-        title=f"(item {lead.item_id} could not be shown: {type(exc).__name__})",
-        url=None,
-        source="unknown source",
-        published=None,
-        topics=(),
-        severity="",
-        score=0.0,
-        reasons=(),
-        snippet="",
-        also_in=(),
-        also_in_more=0,
-        story=None,
-    )
-
-
-def _counts(digest: Digest) -> str:
-    stories, matches = len(digest.entries), digest.match_count
-    return (
-        f"{stories} {'story' if stories == 1 else 'stories'}, "
-        f"{matches} {'match' if matches == 1 else 'matches'}"
-    )
-
-
-def _window(digest: Digest, zone: tzinfo) -> str:
-    start = digest.window_start.astimezone(zone)
-    end = digest.window_end.astimezone(zone)
-    if start.date() == end.date():
-        return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M %Z}"
-    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M %Z}"
-
-
-def _topics_line(topics: Sequence[str], limit: int = 6) -> str:
-    shown = [clean_text(t) for t in topics[:limit]]
-    more = len(topics) - len(shown)
-    return ", ".join(shown) + (f" +{more} more" if more > 0 else "")
-
-
-def _kind_word(digest: Digest) -> str:
-    return "Alert" if digest.kind == "alert" else "Digest"
 
 
 # --------------------------------------------------------------------------- Slack
@@ -292,12 +153,12 @@ def slack_messages(digest: Digest, links: DigestLinks | None = None) -> list[dic
         sections = [_section("No new matches in this window.")]
     sections += [_section(text) for text in render_signals.slack_foot_sections(digest)]
     header_text = truncate(
-        f"{_kind_word(digest)} for {clean_text(digest.channel)}: {_counts(digest)}",
+        f"{kind_word(digest)} for {clean_text(digest.channel)}: {counts_line(digest)}",
         SLACK_HEADER_TEXT_MAX,
     )
-    intro_bits = [slack_escape(_window(digest, zone))]
+    intro_bits = [slack_escape(window_line(digest, zone))]
     if digest.topic_names:
-        intro_bits.append("Topics: " + slack_escape(_topics_line(digest.topic_titles)))
+        intro_bits.append("Topics: " + slack_escape(topics_line(digest.topic_titles)))
     intro: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header_text, "emoji": False}},
         {"type": "context", "elements": [_mrkdwn(b) for b in intro_bits]},
@@ -317,7 +178,7 @@ def slack_messages(digest: Digest, links: DigestLinks | None = None) -> list[dic
         used += size
     total = len(groups)
     fallback = (
-        f"Policy Monitor {_kind_word(digest).lower()} for {digest.channel}: {_counts(digest)}"
+        f"Policy Monitor {kind_word(digest).lower()} for {digest.channel}: {counts_line(digest)}"
     )
     messages: list[dict[str, Any]] = []
     for i, group in enumerate(groups, start=1):
@@ -330,7 +191,7 @@ def slack_messages(digest: Digest, links: DigestLinks | None = None) -> list[dic
                     "elements": [*intro[1]["elements"], _mrkdwn(f"Part 1 of {total}")],
                 }
         else:
-            note = f"{_kind_word(digest)} for {clean_text(digest.channel)}, continued{suffix}"
+            note = f"{kind_word(digest)} for {clean_text(digest.channel)}, continued{suffix}"
             blocks = [{"type": "context", "elements": [_mrkdwn(slack_escape(note))]}, *group]
         messages.append(
             {
@@ -378,9 +239,9 @@ def message_id(key: str, sender: str) -> str:
 def email_subject(digest: Digest, subject_prefix: str = "[monitor]") -> str:
     """``[monitor] Digest: 3 stories, 5 matches — norad, tariffs`` (one line, bounded)."""
     prefix = clean_text(subject_prefix)
-    subject = f"{_kind_word(digest)}: {_counts(digest)}"
+    subject = f"{kind_word(digest)}: {counts_line(digest)}"
     if digest.topic_names:
-        subject += f" — {_topics_line(digest.topic_titles, limit=4)}"
+        subject += f" — {topics_line(digest.topic_titles, limit=4)}"
     return truncate(f"{prefix} {subject}".strip(), 200)
 
 
@@ -413,11 +274,11 @@ def email_message(
     else:
         updates, notices = render_signals.foot(digest)
         context = {
-            "kind": _kind_word(digest),
+            "kind": kind_word(digest),
             "channel": clean_text(digest.channel),
-            "counts": _counts(digest),
-            "window": _window(digest, zone),
-            "topics": _topics_line(digest.topic_titles, limit=12) if digest.topic_names else "",
+            "counts": counts_line(digest),
+            "window": window_line(digest, zone),
+            "topics": topics_line(digest.topic_titles, limit=12) if digest.topic_names else "",
             "stories": story_views(digest, zone, links),
             "updates": updates,
             "notices": notices,
@@ -537,10 +398,10 @@ def console_text(digest: Digest) -> str:
         return render_signals.console_text(digest)
     zone = resolve_zone(digest.timezone)
     lines = [
-        f"Policy Monitor {_kind_word(digest).lower()} · {clean_text(digest.channel)} · "
-        f"{_window(digest, zone)}",
-        _counts(digest)
-        + (f" · topics: {_topics_line(digest.topic_titles)}" if digest.topic_names else ""),
+        f"Policy Monitor {kind_word(digest).lower()} · {clean_text(digest.channel)} · "
+        f"{window_line(digest, zone)}",
+        counts_line(digest)
+        + (f" · topics: {topics_line(digest.topic_titles)}" if digest.topic_names else ""),
     ]
     if not digest.entries:
         lines += ["", "No new matches in this window."]

@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "schedule": 1,
     "digest": 1,
     "render": 1,
+    "render_view": 1,
     "render_signals": 1,
     "textsafe": 1,
     "signals": 1,
