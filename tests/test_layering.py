@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
 # module -> its layer; a module may import only modules of a lower or equal layer number...
 LAYERS: dict[str, int] = {
     "model": 0,
+    "model_articles": 0,
     "errors": 0,
     "yamlsrc": 1,
     "urls": 1,
