@@ -3,8 +3,9 @@
 Owns: when things run. A poll tick claims the feeds that are due (their next poll time is
 stored per feed by ``cadence``); one job per channel fires when its digest window closes (the
 cron is read by ``monitor.schedule``); the outbox is flushed after each build and on a timer
-for retries; configuration files are watched and reloaded; old items are pruned. Stopping
-lets in-flight work finish within a grace period. Must not import cli.
+for retries; configuration files are watched and reloaded; new items are added to the pages'
+text index; old items are pruned. Stopping lets in-flight work finish within a grace
+period. Must not import cli.
 """
 
 from __future__ import annotations
@@ -205,6 +206,14 @@ class Service:
             seconds=self.cfg.signals.every,
             id="signals",
             next_run_time=now + timedelta(seconds=2),
+            **common,
+        )
+        sched.add_job(
+            self._job(self.index_text, "search"),
+            "interval",
+            seconds=self.tick_s,
+            id="search",
+            next_run_time=now + timedelta(seconds=3),
             **common,
         )
         sched.add_job(
@@ -560,6 +569,12 @@ class Service:
             self.pipeline.fetcher.retune(
                 timeout_s=p.timeout, deadline_s=p.deadline, max_bytes=p.max_bytes
             )
+
+    async def index_text(self) -> None:
+        """Bring the pages' text index up to date with the items stored since the last run."""
+        added = await asyncio.to_thread(self.store.text_index.catch_up)
+        if added:
+            log.debug("indexed %d item(s) for search", added)
 
     async def prune(self) -> None:
         now = self.clock()

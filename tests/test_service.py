@@ -112,6 +112,15 @@ def test_healthz_metrics_and_json_logs_without_secrets(tmp_path: Path) -> None:
                 assert status == 200, health
                 assert json.loads(health)["status"] == "ok"
                 assert _get(f"http://127.0.0.1:{port}/nope")[0] == 404
+                # the search job takes the stored item into the pages' text index
+                reader = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}", upgrade=False)
+                try:
+                    deadline = time.monotonic() + 20
+                    while time.monotonic() < deadline and reader.text_index.pending():
+                        time.sleep(0.2)
+                    assert reader.text_index.indexed() and reader.text_index.pending() == 0
+                finally:
+                    reader.close()
                 # let the webhook delivery fail at least once (port 9 refuses)
                 deadline = time.monotonic() + 20
                 while time.monotonic() < deadline and '"deliver"' not in log.read_text():

@@ -3,7 +3,8 @@ story's copies, a topic's matches per day, the values the filters offer.
 
 Owns: selecting and paging what the pages show. Every list is newest first and paged by
 ``limit``/``offset``, asking one row more than shown to know whether a next page exists (no
-counting of the whole table). Text search is a case-insensitive substring of title or summary.
+counting of the whole table). Text search is a case-insensitive substring of title or summary,
+answered by the text index of :mod:`monitor.store.search`.
 The indexes these queries lean on are made by the page-index migration. Decides nothing:
 which rows a page shows, in what order, is given. Must not import fetch, deliver, pipeline,
 scheduler, web or cli.
@@ -17,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, case, exists, func, select, text
 from sqlalchemy.engine import Connection, Engine
 
+from monitor.store import search
 from monitor.store.listing import _topics
 from monitor.store.sql import chunks as _chunks
 from monitor.store.sql import feed_items_t as _feed_items
@@ -75,28 +77,19 @@ class Copy:
     topics: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _text(q: str, dialect: str) -> ColumnElement[bool]:
-    needle = q.strip()
-    i = _items.c
-    if dialect == "sqlite":  # SQLite's LIKE ignores case already; lower() would double the cost
-        return or_(
-            i.title.contains(needle, autoescape=True), i.summary.contains(needle, autoescape=True)
-        )
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(i.title.ilike(pattern, escape="\\"), i.summary.ilike(pattern, escape="\\"))
-
-
 def _carried_by(feed_id: int) -> ColumnElement[bool]:
     # the feed's items as a set (read from ix_feed_items_feed_seen), not a lookup a row
     fi = _feed_items.c
     return _items.c.id.in_(select(fi.item_id).where(fi.feed_id == feed_id))
 
 
-def _item_conds(f: Filter, dialect: str, *, feed: bool = True) -> list[ColumnElement[bool]]:
+def _item_conds(
+    f: Filter, index: search.TextIndex, *, feed: bool = True
+) -> list[ColumnElement[bool]]:
     i = _items.c
     conds: list[ColumnElement[bool]] = []
     if f.q and f.q.strip():
-        conds.append(_text(f.q, dialect))
+        conds.append(index.condition(f.q))
     if f.lang:
         conds.append(i.lang == f.lang)
     if feed and f.feed_id is not None:
@@ -120,12 +113,13 @@ class Pages:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.text = search.TextIndex(engine)
 
     @_translated
     def match_ids(self, f: Filter, *, limit: int, offset: int = 0) -> tuple[list[int], bool]:
         """Ids of the matches ``f`` selects, newest match first, and whether more follow."""
         m = _matches.c
-        conds = _item_conds(f, self.engine.dialect.name)
+        conds = _item_conds(f, self.text)
         if f.topic:
             conds.append(m.topic == f.topic)
         if f.severity:
@@ -146,7 +140,7 @@ class Pages:
     def items(self, f: Filter, *, limit: int, offset: int = 0) -> tuple[list[ListedRow], bool]:
         """Stored items ``f`` selects, matched or not, newest first, and whether more follow."""
         i, fi = _items.c, _feed_items.c
-        conds = _item_conds(f, self.engine.dialect.name, feed=False)
+        conds = _item_conds(f, self.text, feed=False)
         # one feed's items are read newest first from that feed's rows (index
         # ix_feed_items_feed_seen), not found among everyone's
         seen = i.first_seen_at if f.feed_id is None else fi.first_seen_at

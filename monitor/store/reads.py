@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from monitor.model import ListedItem, MatchRecord, StoredItem, TopicMatch
 from monitor.store import articles, listing
 from monitor.store import events as event_store
+from monitor.store.feedback import feedback_t
 from monitor.store.sql import (
     StoreBase,
     bands_t,
@@ -235,7 +236,8 @@ class ReadsMixin(StoreBase):
 
     @translated
     def prune(self, *, unmatched_before: datetime, bands_before: datetime) -> int | None:
-        """Delete unmatched items first seen before ``unmatched_before``; returns how many.
+        """Delete unmatched items first seen before ``unmatched_before`` that nobody judged
+        (feedback keeps an item); returns how many.
 
         On PostgreSQL one worker prunes at a time (an advisory lock); the others return None.
         """
@@ -257,6 +259,8 @@ class ReadsMixin(StoreBase):
             old = select(items_t.c.id).where(
                 items_t.c.first_seen_at < unmatched_before,
                 ~items_t.c.id.in_(select(matches_t.c.item_id)),
+                # an item an analyst judged (a miss, most often) stays to be found again
+                ~items_t.c.id.in_(select(feedback_t.c.item_id)),
             )
             ids = [r.id for r in conn.execute(old)]
             event_store.prune(conn, terms_before=bands_before, item_ids=ids)

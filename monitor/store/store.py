@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.store import articles, migrate, pages
+from monitor.store import articles, migrate, pages, search
 from monitor.store.deliveries import DeliveriesMixin
 from monitor.store.feeds import FeedsMixin, FeedSpecLike
 from monitor.store.ingest import IngestMixin, PollWrite, PollWritten, SaveResult
@@ -60,6 +60,11 @@ class Store(FeedsMixin, IngestMixin, DeliveriesMixin):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @functools.cached_property
+    def text_index(self) -> search.TextIndex:
+        """The pages' text search index (:mod:`monitor.store.search`)."""
+        return search.TextIndex(self.engine)
 
     @functools.cached_property
     def feedback(self) -> FeedbackStore:
