@@ -12,8 +12,8 @@ The rules, in one place:
   would turn it into a GET), so the configured URL must be fixed.
 * 408 and 429 are transient; every other 4xx is permanent (retrying cannot fix it).
 * 5xx, timeouts and network errors are transient.
-* ``Retry-After`` (seconds or an HTTP date, read by :mod:`monitor.retry_after`) becomes
-  ``retry_after`` on transient errors.
+* ``Retry-After`` (seconds or an HTTP date, read by :mod:`monitor.retry_after` against the
+  response's own ``Date``, as fetching reads it) becomes ``retry_after`` on transient errors.
 """
 
 from __future__ import annotations
@@ -101,7 +101,9 @@ def error_for_response(
             permanent=True,
         )
     retry_after = parse_retry_after(
-        response.headers.get("retry-after"), now=now or datetime.now(UTC)
+        response.headers.get("retry-after"),
+        now=now or datetime.now(UTC),
+        date=response.headers.get("date"),
     )
     if status in (408, 429) or status >= 500:
         return DeliveryError(
