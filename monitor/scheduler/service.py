@@ -1,41 +1,38 @@
-"""The daemon's clock: APScheduler jobs that poll, build digests and alerts, send, reload.
+"""The daemon: starts the jobs of ``monitor run``, polls, and stops within a grace period.
 
-Owns: when things run. A poll tick claims the feeds that are due (their next poll time is
-stored per feed by ``cadence``); one job per channel fires when its digest window closes (the
-cron is read by ``monitor.schedule``); the outbox is flushed after each build and on a timer
-for retries; configuration files are watched and reloaded; new items are added to the pages'
-text index; old items are pruned. Stopping lets in-flight work finish within a grace
-period. Must not import cli.
+Owns: the lifecycle (start the web pages, schedule the jobs, wait, let in-flight work finish,
+give leases back) and the polling jobs: a tick claims as many due feeds as there are free
+slots (a share of them when several workers share the database: ``cadence.claim_size``) and
+each poll runs on its own; article text, signal passes, the pages' text index and pruning.
+Health, delivery jobs and reload are the parts it is built from (``health``, ``delivery``,
+``reload``). Must not import cli.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.date import DateTrigger
 
-from monitor import cadence, jobs, schedule
-from monitor.channels import ChannelSpec
+from monitor import cadence, jobs
 from monitor.config import Config
 from monitor.configio import watched_files
 from monitor.enrich import ArticleEnricher
-from monitor.errors import ConfigError, MonitorError, StoreError
-from monitor.fetch import Fetcher
+from monitor.errors import MonitorError, StoreError
 from monitor.metrics import Metrics
 from monitor.model import FeedState
 from monitor.outbox import Outbox
 from monitor.pipeline import CycleReport, Pipeline
+from monitor.scheduler.base import Health
+from monitor.scheduler.reload import Reloading, mtimes, signal_rules
 from monitor.score.engine import Matcher, compile_topics
-from monitor.signalling import SignalPass, SignalRules
+from monitor.signalling import SignalPass
 from monitor.store import Store
 from monitor.web import WebContext, WebServer, make_app
 
@@ -44,21 +41,11 @@ log = logging.getLogger("monitor.run")
 #: the name under which polls the database would not store are reported, as a job's failures
 WRITES = "poll-writes"
 
-
-@dataclass
-class Health:
-    """What /healthz and /metrics report about the running daemon."""
-
-    started_at: datetime
-    last_tick_at: datetime | None = None
-    last_cycle_at: datetime | None = None
-    last_cycle_duration_s: float | None = None
-    last_reload_at: datetime | None = None
-    reload_errors: list[str] = field(default_factory=list)
-    jobs: dict[str, jobs.JobState] = field(default_factory=dict)
+# a worker that has not ticked for this long (or 3 of its ticks) no longer gets a share
+WORKER_LIVE_S = 30.0
 
 
-class Service:
+class Service(Reloading):
     """Runs the jobs of ``monitor run`` until asked to stop."""
 
     def __init__(
@@ -92,7 +79,7 @@ class Service:
         self.retry_s = retry_s  # first wait before a failed digest job runs again (at most 30x)
         self.matcher: Matcher = compile_topics(cfg.topics)
         self.signals = SignalPass(
-            store, outbox, _signal_rules(cfg), [t.id for t in cfg.topics], clock=clock
+            store, outbox, signal_rules(cfg), [t.id for t in cfg.topics], clock=clock
         )
         self.health = Health(started_at=clock())
         self.metrics = metrics or Metrics(self.gauges)
@@ -108,7 +95,7 @@ class Service:
         self._round_t0 = time.monotonic()
         self._scheduler: AsyncIOScheduler | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
-        self._mtimes = _mtimes(watched_files(cfg))
+        self._mtimes = mtimes(watched_files(cfg))
         self._stopping = False
         self._scrubber = cfg.scrubber()
         self._scrubbed = cfg
@@ -259,67 +246,6 @@ class Service:
         await asyncio.to_thread(self.signals.close)  # lets a pass in flight finish
         log.info("stopped", extra={"fields": {"event": "stop"}})
 
-    def _job(
-        self, fn: Callable[[], Coroutine[Any, Any, None]], name: str
-    ) -> Callable[[], Coroutine[Any, Any, None]]:
-        """Wrap a job so it is tracked for shutdown, and a failure of it is recorded (for
-        /healthz and /metrics) and logged when the job's state changes, never fatal."""
-
-        async def run() -> None:
-            if self._stopping:
-                return
-            task = asyncio.current_task()
-            if task is not None:
-                self._inflight.add(task)
-            try:
-                await fn()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._job_ran(name, exc)
-            else:
-                self._job_ran(name, None)
-            finally:
-                if task is not None:
-                    self._inflight.discard(task)
-
-        run.__name__ = fn.__name__
-        return run
-
-    def _job_ran(self, name: str, exc: Exception | None) -> None:
-        """Record one run of job ``name``; log only when its state changes (the first failure
-        with its traceback, reaching the failure threshold, the first success after)."""
-        error = None if exc is None else (str(exc) or type(exc).__name__)
-        before = self.health.jobs.get(name, jobs.JobState())
-        state, change = jobs.after_run(before, self.clock(), error, threshold=self.failing_after)
-        self.health.jobs[name] = state
-        self.metrics.job_failures.labels(name).set(state.failures)
-        fields = {"event": "job", "job": name, "failures": state.failures}
-        if change == "failing":
-            # a bug shows its traceback; a known failure (database, network) its message
-            log.error(
-                "job %s failed: %s",
-                name,
-                error,
-                exc_info=None if isinstance(exc, MonitorError) else exc,
-                extra={"fields": {**fields, "state": "failing", "error": error}},
-            )
-        elif change == "unhealthy":
-            log.error(
-                "%s; the daemon reports itself unhealthy until it succeeds",
-                jobs.describe(name, state),
-                extra={"fields": {**fields, "state": "unhealthy", "error": error}},
-            )
-        elif change == "recovered":
-            log.info(
-                "job %s succeeds again after %d failure(s)",
-                name,
-                before.failures,
-                extra={"fields": {**fields, "state": "ok", "after_failures": before.failures}},
-            )
-        elif exc is not None:
-            log.debug("job %s failed again: %s", name, error, extra={"fields": fields})
-
     # -- jobs --------------------------------------------------------------------------------
 
     async def poll_tick(self) -> None:
@@ -421,154 +347,12 @@ class Service:
         if report.new_matches and any(c.alerts for c in self.cfg.channels):
             await self.build_alerts()
 
-    async def build_alerts(self) -> None:
-        now = self.clock()
-        built = False
-        for channel in self.cfg.channels:
-            if channel.alerts and await self.outbox.build_alerts(channel, now) is not None:
-                built = True
-        if built:
-            await self.flush()
-
-    async def flush(self) -> None:
-        for report in await self.outbox.flush():
-            self.metrics.observe_delivery(report)
-
     async def signal_pass(self) -> None:
         """Decide what fired (surges, spikes, source notices, updated items), record the
         messages due, and send them."""
         fired = await self.signals.run(self.cfg.channels)
         self.metrics.observe_signals(fired)
         await self.flush()
-
-    # -- health ------------------------------------------------------------------------------
-
-    def gauges(self) -> dict[str, object]:
-        feeds = self.store.feeds(configured_only=True)
-        return {
-            "outbox": self.store.outbox_depth(),
-            "feeds": len(feeds),
-            "unhealthy": sum(1 for f in feeds if f.unhealthy or f.disabled_reason),
-        }
-
-    async def check_health(self) -> tuple[bool, dict[str, object]]:
-        """Healthy when the scheduler ticks and the database answers."""
-        now = self.clock()
-        details: dict[str, object] = {
-            "started_at": self.health.started_at.isoformat(timespec="seconds"),
-            "last_tick_at": _iso(self.health.last_tick_at),
-            "last_cycle_at": _iso(self.health.last_cycle_at),
-        }
-        if self.health.reload_errors:
-            details["config_problems"] = self.health.reload_errors
-        failing = {n: s for n, s in sorted(self.health.jobs.items()) if s.failures}
-        if failing:
-            details["failing_jobs"] = {n: jobs.describe(n, s) for n, s in failing.items()}
-        stale = timedelta(seconds=max(3 * self.tick_s, 30.0))
-        last = self.health.last_tick_at or self.health.started_at
-        if now - last > stale:
-            details["reason"] = f"the scheduler has not ticked since {last.isoformat()}"
-            return False, details
-        broken = [n for n, s in failing.items() if jobs.unhealthy(s, threshold=self.failing_after)]
-        if broken:
-            details["reason"] = "; ".join(jobs.describe(n, failing[n]) for n in broken)
-            return False, details
-        try:
-            await asyncio.wait_for(asyncio.to_thread(self.store.ping), timeout=5)
-        except (MonitorError, TimeoutError) as exc:
-            details["reason"] = f"the database does not answer: {exc or 'timeout'}"
-            return False, details
-        return True, details
-
-    async def digest_job(self, name: str) -> None:
-        """Build and send the channel's digest if a window closed, then schedule the next run:
-        whatever this run does, the job keeps its schedule (a failed run is tried again
-        sooner, after a growing wait, see ``jobs.retry_at``)."""
-        try:
-            channel = self.cfg.channel(name)
-        except KeyError:
-            return
-        try:
-            window = await self.outbox.due_digest_windows(channel, self.clock())
-            if window is not None:
-                await self.outbox.build_digest(channel, window)
-                await self.flush()
-        except Exception:
-            failures = self.health.jobs.get(f"digest:{name}", jobs.JobState()).failures + 1
-            self._schedule_digest(channel, failures=failures)
-            raise
-        self._schedule_digest(channel)
-
-    async def check_reload(self) -> None:
-        assert self.reload_config is not None
-        current = _mtimes(watched_files(self.cfg))
-        if current == self._mtimes:
-            return
-        self._mtimes = current
-        try:
-            new = await asyncio.to_thread(self.reload_config)
-            matcher = compile_topics(new.topics)
-        except ConfigError as exc:
-            self.health.reload_errors = [str(p) for p in exc.problems]
-            self.metrics.reload_errors.set(len(exc.problems))
-            log.error(
-                "configuration change rejected; the last good configuration keeps running:\n%s",
-                "\n".join(self.health.reload_errors),
-                extra={
-                    "fields": {
-                        "event": "reload",
-                        "outcome": "rejected",
-                        "problems": len(exc.problems),
-                    }
-                },
-            )
-            return
-        # one assignment each: a poll in progress keeps the matcher it started with
-        self.matcher = matcher
-        old, self.cfg = self.cfg, new
-        self._apply_polling(new)
-        self.pipeline.sources = new.sources()
-        self.outbox.channels = {c.name: c for c in new.channels}
-        self.outbox.lease_s = new.delivery.lease
-        self.outbox.topic_names = {t.id: t.name for t in new.topics}
-        self.signals.rules = _signal_rules(new)
-        self.signals.topics = tuple(t.id for t in new.topics)
-        self._mtimes = _mtimes(watched_files(new))
-        self.health.reload_errors = []
-        self.metrics.reload_errors.set(0)
-        self.health.last_reload_at = self.clock()
-        await asyncio.to_thread(self.store.sync_feeds, self._feed_specs(), self.clock())
-        replanned = await self.pipeline.replan()
-        self._schedule_digests(catch_up=False)
-        pending = _needs_restart(old, new)
-        fields: dict[str, object] = {
-            "event": "reload",
-            "outcome": "ok",
-            "topics": len(new.topics),
-            "feeds": len(new.feeds),
-            "channels": len(new.channels),
-            "replanned": replanned,
-        }
-        if pending:
-            fields["needs_restart"] = ",".join(pending)
-        log.info("configuration reloaded", extra={"fields": fields})
-        if pending:
-            log.warning(
-                "%s changed: the running daemon keeps the old value until it is restarted",
-                ", ".join(pending),
-                extra={"fields": {"event": "reload", "needs_restart": ",".join(pending)}},
-            )
-
-    def _apply_polling(self, new: Config) -> None:
-        """Swap in the polling settings that apply without a restart: cadence (every next
-        poll is re-planned after this), timeouts, the size cap and the lease."""
-        p = new.polling
-        self.pipeline.policy = cadence.policy_from_settings(p)
-        self.pipeline.lease_s = p.lease
-        if isinstance(self.pipeline.fetcher, Fetcher):
-            self.pipeline.fetcher.retune(
-                timeout_s=p.timeout, deadline_s=p.deadline, max_bytes=p.max_bytes
-            )
 
     async def index_text(self) -> None:
         """Bring the pages' text index up to date with the items stored since the last run."""
@@ -586,93 +370,3 @@ class Service:
             log.info("another worker is pruning", extra={"fields": {"event": "prune"}})
             return
         log.info("pruned", extra={"fields": {"event": "prune", "items": removed}})
-
-    # -- digest scheduling -------------------------------------------------------------------
-
-    def _schedule_digests(self, *, catch_up: bool) -> None:
-        sched = self._scheduler
-        if sched is None:
-            return
-        wanted = {f"digest:{c.name}" for c in self.cfg.channels if c.digest}
-        for job in sched.get_jobs():
-            if job.id.startswith("digest:") and job.id not in wanted:
-                job.remove()
-        for channel in self.cfg.channels:
-            if channel.digest:
-                self._schedule_digest(channel, at=self.clock() if catch_up else None)
-
-    def _schedule_digest(
-        self, channel: ChannelSpec, at: datetime | None = None, *, failures: int = 0
-    ) -> None:
-        sched = self._scheduler
-        if sched is None or self._stopping or not channel.digest:
-            return
-        now = self.clock()
-        regular = schedule.next_digest_at(channel.digest, self.cfg.timezone, now)
-        when = at or jobs.retry_at(
-            failures, now, regular, base_s=self.retry_s, cap_s=30 * self.retry_s
-        )
-        sched.add_job(
-            self._job(_bind(self.digest_job, channel.name), f"digest:{channel.name}"),
-            DateTrigger(run_date=when, timezone=UTC),
-            id=f"digest:{channel.name}",
-            replace_existing=True,
-            misfire_grace_time=None,
-            # the run that schedules this one is still finishing when a short retry wait ends;
-            # with one instance allowed, APScheduler would skip this run and drop the job
-            max_instances=2,
-        )
-
-    def _feed_specs(self) -> list[Any]:
-        return [f for f in self.cfg.feeds if f.enabled]
-
-
-# a worker that has not ticked for this long (or 3 of its ticks) no longer gets a share
-WORKER_LIVE_S = 30.0
-
-# settings read when the daemon starts; a reload that changes one says it needs a restart
-RESTART_ONLY = ("polling.concurrency", "polling.per_host", "polling.parse_workers")
-
-
-def _needs_restart(old: Config, new: Config) -> list[str]:
-    """The start-only settings that ``new`` changes."""
-    changed = [
-        name
-        for name in RESTART_ONLY
-        if getattr(old.polling, name.split(".")[1]) != getattr(new.polling, name.split(".")[1])
-    ]
-    if old.database_url != new.database_url:
-        changed.append("database")
-    if old.status.listen != new.status.listen:
-        changed.append("status.listen")
-    return changed
-
-
-def _signal_rules(cfg: Config) -> SignalRules:
-    return SignalRules.from_settings(cfg.signals, [t.id for t in cfg.topics if t.urgent])
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
-
-
-def _bind(
-    fn: Callable[[str], Coroutine[Any, Any, None]], arg: str
-) -> Callable[[], Coroutine[Any, Any, None]]:
-    async def bound() -> None:
-        await fn(arg)
-
-    bound.__name__ = f"{fn.__name__}({arg})"
-    return bound
-
-
-def _mtimes(paths: tuple[str, ...]) -> dict[str, float | None]:
-    """Modification times (and sizes) of the files; a file that appears or goes away shows
-    as a changed key."""
-    out: dict[str, float | None] = {}
-    for p in paths:
-        try:
-            out[p] = os.stat(p).st_mtime_ns / 1e9
-        except OSError:
-            out[p] = None
-    return out
