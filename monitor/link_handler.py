@@ -1,4 +1,5 @@
-"""What a click on a digest's feedback link does: GET shows a confirmation, POST records.
+"""What a click on a digest's feedback link does: GET shows the item (where each outlet carried
+it, and a link to its story on the pages) with a button per verdict, POST records.
 
 Owns: ``link_page`` and ``link_submit``, plain functions the web application routes
 ``GET /f/{token}`` and ``POST /f/{token}`` to. They verify the token (``monitor.links``), look
@@ -7,8 +8,8 @@ HTML page). A GET never records: mail scanners and link previews open links on t
 The verdict a POST may record is the token's (an "open" token lets the holder choose). Each
 token records once; a replay says what it recorded and changes nothing.
 
-Orchestration only: imports ``monitor.links``, ``monitor.feedback``, ``monitor.render`` and the
-store it is given; never the web framework, the CLI or the scheduler.
+Orchestration only: imports ``monitor.links``, ``monitor.feedback``, ``monitor.render``, the
+store it is given and its page queries; never the web framework, the CLI or the scheduler.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.feedback import VERDICTS, verdict_words
 from monitor.links import LINK_PATH, LinkClaim, LinkError, verify_token
 from monitor.render import _templates, clean_text, safe_url, truncate
+from monitor.store.analyst import Pages
 
 if TYPE_CHECKING:
     from monitor.store import Store
@@ -41,6 +43,8 @@ def _page(status: int, heading: str, message: str, **context: Any) -> LinkRespon
     values: dict[str, Any] = {
         "item_title": None,
         "item_url": None,
+        "story_url": None,
+        "copies": (),
         "topic_name": "",
         "matched": None,
         "snippet": "",
@@ -92,7 +96,16 @@ def link_page(
         return _page(404, "Unknown item", f"no stored item has id {claim.item_id}")
     earlier = store.feedback.by_token(claim.token_id)
     matched = any(m.topic == claim.topic for m in item.matches)
+    copies = Pages(store.engine).copies(claim.item_id)
     context = {
+        "story_url": f"/stories/{claim.item_id}",
+        "copies": [
+            (
+                truncate(clean_text(c.feed), 80),
+                c.first_seen_at.strftime("%Y-%m-%d %H:%M UTC") if c.first_seen_at else "",
+            )
+            for c in copies
+        ],
         "item_title": truncate(clean_text(item.title), 300) or "(untitled)",
         "item_url": safe_url(item.url),
         "topic_name": topic_names[claim.topic],

@@ -6,7 +6,8 @@ Owns: a sample digest (invented stories from invented outlets, in English and Fr
 carried by several outlets) and the headless-browser call that photographs its HTML email.
 ``--slack`` prints the same digest as Slack would show it and its first story block, for
 docs/delivery.md. Needs Debian's ``chromium`` on the PATH for the picture; the tests do not.
-Imports only ``monitor.model``, ``monitor.digest`` and ``monitor.render`` (no I/O modules).
+Imports only ``monitor.model``, ``monitor.digest``, ``monitor.links`` and ``monitor.render`` (no
+I/O modules). The sample carries the digest links a configured ``web.public_url`` adds.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.digest import build_digest
+from monitor.links import DigestLinks
 from monitor.model import Digest, MatchRecord, Reason
 from monitor.render import email_message, slack_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 WINDOW_END = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # 08:00 in Toronto
+#: the "Open" and "Not relevant" links a digest carries when ``web.public_url`` is set
+SAMPLE_LINKS = DigestLinks("https://monitor.example.org", "sample-secret-not-for-use-0123")
 
 
 def _match(
@@ -160,7 +164,10 @@ def sample_digest() -> Digest:
 
 def email_html(digest: Digest) -> str:
     msg = email_message(
-        digest, sender="Policy Monitor <monitor@example.org>", to=["analysts@example.org"]
+        digest,
+        sender="Policy Monitor <monitor@example.org>",
+        to=["analysts@example.org"],
+        links=SAMPLE_LINKS,
     )
     part = msg.get_body(preferencelist=("html",))
     if part is None:  # pragma: no cover - email_message always adds the HTML part
@@ -199,7 +206,7 @@ def screenshot(html: str, out: Path, *, browser: str, size: str = "900,1400") ->
 def slack_preview(digest: Digest) -> str:
     """The Slack messages of ``digest`` as plain text, roughly as Slack displays them."""
     lines: list[str] = []
-    for message in slack_messages(digest):
+    for message in slack_messages(digest, SAMPLE_LINKS):
         for block in message["blocks"]:
             if block["type"] == "header":
                 lines.append(block["text"]["text"])
@@ -224,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.slack:
         print(slack_preview(digest))
         print()
-        first = slack_messages(digest)[0]["blocks"][2]
+        first = slack_messages(digest, SAMPLE_LINKS)[0]["blocks"][2]
         print(json.dumps(first, ensure_ascii=False, indent=1))
     browser = shutil.which(args.browser)
     if browser is None:
