@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
 from monitor.digest import build_digest, build_signal_message, digest_to_json
 from monitor.model import Item, Reason, Signal, TopicMatch
 from monitor.store import Store
@@ -106,7 +108,16 @@ def test_the_inputs_of_the_decisions(store: Store) -> None:
     assert amended.previous_title == "Canada answers U.S. steel tariffs with counter-tariffs"
     store.signals.amendments_decided([amended.id])
     assert store.signals.pending_amendments() == []
-    store.signals.prune(NOW + 6 * H)
+
+    def amendments() -> int:
+        with store.engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM amendments")).scalar_one())
+
+    # the daemon's prune job forgets decided amendments past the story window, not before
+    store.prune(unmatched_before=NOW - H, bands_before=NOW + 5 * H)
+    assert amendments() == 1
+    store.prune(unmatched_before=NOW - H, bands_before=NOW + 6 * H)
+    assert amendments() == 0
 
 
 def test_feed_health_reads_each_feeds_last_items(store: Store) -> None:

@@ -19,6 +19,7 @@ from monitor.model import ListedItem, MatchRecord, StoredItem, TopicMatch
 from monitor.store import articles, listing
 from monitor.store import events as event_store
 from monitor.store.feedback import feedback_t
+from monitor.store.signals import prune_amendments
 from monitor.store.sql import (
     StoreBase,
     bands_t,
@@ -237,7 +238,8 @@ class ReadsMixin(StoreBase):
     @translated
     def prune(self, *, unmatched_before: datetime, bands_before: datetime) -> int | None:
         """Delete unmatched items first seen before ``unmatched_before`` that nobody judged
-        (feedback keeps an item); returns how many.
+        (feedback keeps an item), and story keys, event terms and decided amendments older
+        than ``bands_before``; returns how many items.
 
         On PostgreSQL one worker prunes at a time (an advisory lock); the others return None.
         """
@@ -264,6 +266,7 @@ class ReadsMixin(StoreBase):
             )
             ids = [r.id for r in conn.execute(old)]
             event_store.prune(conn, terms_before=bands_before, item_ids=ids)
+            prune_amendments(conn, bands_before)
             for chunk in chunks(ids, 500):
                 conn.execute(delete(bands_t).where(bands_t.c.item_id.in_(chunk)))
                 conn.execute(delete(feed_items_t).where(feed_items_t.c.item_id.in_(chunk)))

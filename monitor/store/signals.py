@@ -398,9 +398,14 @@ class SignalStore:
 
     def prune(self, before: datetime) -> None:
         """Forget decided amendments older than ``before``."""
-        a = amendments_t.c
         with self.engine.begin() as conn:
-            conn.execute(amendments_t.delete().where(a.decided.is_(True), a.amended_at < before))
+            prune_amendments(conn, before)
+
+
+def prune_amendments(conn: Connection, before: datetime) -> None:
+    """Forget decided amendments older than ``before`` (the store's prune calls this)."""
+    a = amendments_t.c
+    conn.execute(amendments_t.delete().where(a.decided.is_(True), a.amended_at < before))
 
 
 def _topics(text: str) -> Mapping[str, str]:
