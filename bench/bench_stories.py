@@ -1,18 +1,19 @@
 """Placing a new item in a story and an event as the window grows, on news whose phrases repeat.
 
-Fills a SQLite store, through ``Store.save_items`` (the write path polls take), with items of
-the polling farm's ``--text phrases`` news (stock phrases such as "said in a statement on
-Monday" recur across thousands of unrelated items, and a few wire stories are carried by
-several outlets), all first seen inside the story window. At each window size it then stores
-``--probe`` polls of 30 new items, one ``save_items`` call a poll, and reports per new item
-the time spent placing it in a story (the store's ``_assign_stories``: reading the candidate
-keys' newest carriers and their signatures, comparing), the time spent placing it in an event
-(``monitor.store.events.place``: its terms, their carriers' counts, the candidates' profiles,
-comparing, and writing its event and terms) and the time of the whole save (which
-also writes the item, its keys, links and matches into B-trees that grow with the table), as
-CPU time of this process, which runs the store (the machine's other load and the disk's sync
-times stay out); medians of ``--repeat`` rounds, each with fresh items; and the ratio of the
-largest window's cost to the smallest's: flat is 1.0.
+Fills a SQLite store, through ``monitor.ingest.save_items`` (the write path polls take), with
+items of the polling farm's ``--text phrases`` news (stock phrases such as "said in a
+statement on Monday" recur across thousands of unrelated items, and a few wire stories are
+carried by several outlets), all first seen inside the story window. At each window size it
+then stores ``--probe`` polls of 30 new items, one ``save_items`` call a poll, and reports per
+new item the time spent placing it in a story (reading the candidate keys' newest carriers,
+``Store.facts``; picking candidates, ``monitor.plan.pick``; reading their signatures,
+``Store.story_candidates``; comparing, ``monitor.plan._stories``), the time spent placing it
+in an event (``monitor.store.events.place``: its terms, their carriers' counts, the
+candidates' profiles, comparing, and writing its event and terms) and the time of the whole
+save (which also writes the item, its keys, links and matches into B-trees that grow with the
+table), as CPU time of this process, which runs the store (the machine's other load and the
+disk's sync times stay out); medians of ``--repeat`` rounds, each with fresh items; and the
+ratio of the largest window's cost to the smallest's: flat is 1.0.
 
     python bench/bench_stories.py                        # windows of 10,000 and 200,000 items
     python bench/bench_stories.py --sizes 10000,50000    # quicker
@@ -37,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import feedfarm
 
-from monitor import stories
+from monitor import plan, stories
+from monitor.ingest import save_items
 from monitor.model import Item
 from monitor.store import Store
 from monitor.store import events as event_store
@@ -72,34 +74,34 @@ def news(serial: int, feed: int, wire: list[feedfarm.Story]) -> Item:
 class Window:
     def __init__(self, path: Path, feeds: int) -> None:
         self.store = Store.open(f"sqlite:///{path}")
-        # how much of a save is placing the items in stories: the store's own step, timed
+        # how much of a save is placing the items in stories: the steps that do it, timed
         self.placing = 0.0
-        assign = self.store._assign_stories
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.process_time()
-            try:
-                return assign(*args, **kwargs)
-            finally:
-                self.placing += time.process_time() - start
-
-        self.store._assign_stories = timed  # type: ignore[method-assign]
+        for owner, name in (
+            (self.store, "facts"),
+            (self.store, "story_candidates"),
+            (plan, "pick"),
+            (plan, "_stories"),
+        ):
+            setattr(owner, name, self._timed(getattr(owner, name), "placing"))
         self.eventing = 0.0
-        place = event_store.place
-
-        def timed_place(*args: Any, **kwargs: Any) -> Any:
-            start = time.process_time()
-            try:
-                return place(*args, **kwargs)
-            finally:
-                self.eventing += time.process_time() - start
-
-        event_store.place = timed_place  # type: ignore[assignment]
+        event_store.place = self._timed(event_store.place, "eventing")
         self.store.sync_feeds([_Spec(n) for n in range(feeds)], NOW)
         self.feed_ids = [f.id for f in self.store.feeds()]
         self.wire = feedfarm._wire_stories(1)
         self.serial = 0
         self.clock = NOW - timedelta(days=2)
+
+    def _timed(self, fn: Any, counter: str) -> Any:
+        """``fn``, adding the CPU time it takes to this window's ``counter``."""
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                setattr(self, counter, getattr(self, counter) + time.process_time() - start)
+
+        return timed
 
     def save(self, count: int) -> float:
         """Store ``count`` new items a poll of :data:`POLL` at a time; the seconds it took."""
@@ -113,7 +115,7 @@ class Window:
             self.serial += n
             self.clock += timedelta(seconds=1)
             start = time.process_time()
-            self.store.save_items(self.feed_ids[feed], items, [], {}, self.clock, signatures=sigs)
+            save_items(self.store, self.feed_ids[feed], items, [], {}, self.clock, signatures=sigs)
             spent += time.process_time() - start
             count -= n
         return spent

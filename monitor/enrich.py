@@ -18,17 +18,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
-from monitor import articles
+from monitor import articles, plan
 from monitor.errors import ParseError
 from monitor.extract import Extracted, extract_article
 from monitor.fetch.robots import RobotsCache
+from monitor.intents import MatchWrites
 from monitor.model import ArticleJob, ArticleOutcome, ItemText, TopicMatch
 from monitor.parse_pool import MatcherLike, ParsePool
 from monitor.pipeline import FetcherLike
@@ -177,7 +178,7 @@ class ArticleEnricher:
             )
         now = self.clock()
         topics = await self._in_db(
-            self.store.articles.record, job.item_id, outcome, now, self._score
+            self.store.articles.record, job.item_id, outcome, now, self._rescore
         )
         report = ArticleReport(
             job.item_id,
@@ -256,6 +257,10 @@ class ArticleEnricher:
             etag=result.etag,
             last_modified=result.last_modified,
         )
+
+    def _rescore(self, item: ItemText, before: Mapping[str, str]) -> MatchWrites:
+        """The item's matches to write, given its stored ones (``monitor.plan``)."""
+        return plan.match_writes(before, self._score(item))
 
     def _score(self, item: ItemText) -> Sequence[TopicMatch]:
         """The item's matches on title, summary and body; alerts held as a poll holds them

@@ -1,132 +1,49 @@
-"""One poll cycle: fetch, parse, normalise, triage, score, store, plan the next poll.
+"""One poll cycle: fetch, parse (and score, in the parse workers), then write: read what is
+known, decide (``monitor.plan``), write (``monitor.ingest``).
 
 Owns: calling the stages in order for each due feed, concurrently, and reporting what
-happened. Decides nothing itself: whether an item is new is ``dedupe``'s call, what it scores
-is the matcher's, whether its alerts still mean "now" is ``score.freshness``'s, when to poll
-next is ``cadence``'s. A failing feed is recorded as data and
-the cycle goes on; a bug propagates. Must not import scheduler, server or cli.
+happened. Decides nothing itself: what a poll writes, and when to poll next, is
+``monitor.plan``'s call. A failing feed is recorded as data and the cycle goes on; a bug
+propagates. Must not import scheduler, server or cli.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Protocol, TypeVar
 
-from monitor import cadence
+from monitor import cadence, plan
+from monitor.budget import INGEST_BYTES, ByteBudget
 from monitor.errors import ParseError, StoreError
+from monitor.ingest import WRITE_BATCH, Scored, WriteQueue
+from monitor.intents import FeedWrite, SaveResult
 from monitor.model import (
     FEED_SOURCE,
     FeedState,
-    FeedUpdate,
     FetchKind,
     FetchResult,
     Item,
     SourceSpec,
-    TopicMatch,
 )
 from monitor.parse import MAX_ENTRIES
 from monitor.parse_pool import MatcherLike, ParsePool, parse_and_score
-from monitor.score.freshness import DEFAULT_ALERT_MAX_AGE_S, hold_stale_alerts
+from monitor.score.freshness import DEFAULT_ALERT_MAX_AGE_S
 from monitor.sources import SourceRead, read_document, read_listing, read_watched
-from monitor.store import PollWrite, PollWritten, SaveResult, Store
+from monitor.store import Store
 from monitor.stories import StorySignature
 from monitor.urls import redact_url
 
 log = logging.getLogger("monitor.poll")
 
-#: Most polls written in one transaction.
-WRITE_BATCH = 64
-#: Most bytes of fetched bodies between fetched and stored (their parsed items take a few times
-#: as much memory): a burst of large feeds waits here instead of filling the memory.
-INGEST_BYTES = 8 * 1024 * 1024
-
-
-class ByteBudget:
-    """At most ``slots`` holders and ``limit`` bytes held at once, granted in arrival order.
-
-    A holder larger than three quarters of the budget (a large body) counts as three quarters,
-    and large holders go one at a time, waiting for their turn outside the queue: the last
-    quarter stays for the small ones, so a large body being parsed (for as long as its parse
-    deadline) never holds up every other feed. Memory stays within one large body and a
-    quarter of the budget.
-    """
-
-    def __init__(self, limit: int, *, slots: int) -> None:
-        self.limit = limit
-        self.slots = slots
-        self.used = 0
-        self.holders = 0
-        self.large = limit - limit // 4
-        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
-        self._large_turn = asyncio.Lock()
-
-    def _fits(self, size: int) -> bool:
-        return self.holders == 0 or (self.holders < self.slots and self.used + size <= self.limit)
-
-    def _take(self, size: int) -> None:
-        self.used += size
-        self.holders += 1
-
-    def _release(self, size: int) -> None:
-        self.used -= size
-        self.holders -= 1
-        while self._waiters and self._fits(self._waiters[0][0]):
-            waiting, granted = self._waiters.popleft()
-            if not granted.cancelled():
-                self._take(waiting)
-                granted.set_result(None)
-
-    @contextlib.asynccontextmanager
-    async def hold(self, size: int) -> AsyncIterator[None]:
-        if size > self.large:
-            async with self._large_turn, self._hold(self.large):
-                yield
-        else:
-            async with self._hold(size):
-                yield
-
-    @contextlib.asynccontextmanager
-    async def _hold(self, size: int) -> AsyncIterator[None]:
-        if self._waiters or not self._fits(size):
-            granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append((size, granted))
-            try:
-                await granted
-            except asyncio.CancelledError:
-                if granted.done() and not granted.cancelled():  # granted, then cancelled
-                    self._release(size)
-                raise
-        else:
-            self._take(size)
-        try:
-            yield
-        finally:
-            self._release(size)
-
-
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Scored:
-    """One poll's items' matches as a parse worker found them, with the matcher it used."""
-
-    matcher: MatcherLike
-    matches: dict[str, list[TopicMatch]]
-
-    def get(self, matcher: MatcherLike, item: Item) -> list[TopicMatch] | None:
-        """``item``'s matches if they are ``matcher``'s (a reload since makes them stale)."""
-        return self.matches.get(item.key) if matcher is self.matcher else None
 
 
 class FetcherLike(Protocol):
@@ -244,12 +161,14 @@ class Pipeline:
         # a write batch, few enough that parsed items do not pile up in memory while the
         # database catches up
         self._ingesting = ByteBudget(INGEST_BYTES, slots=WRITE_BATCH + 2 * self.parse_pool.workers)
-        # each queued write, whether it is its feed's first poll, and who waits for it
-        self._queued: list[tuple[PollWrite, bool, Scored | None, asyncio.Future[PollWritten]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writes = WriteQueue(store, self._in_db, self._rules, self.rng)
 
     async def _in_db(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args))
+
+    def _rules(self) -> plan.Rules:
+        """The rules of the next batch of writes: the matcher and policy as now."""
+        return plan.Rules(self.policy, self.matcher(), self.alert_max_age_s)
 
     def close(self) -> None:
         self._db.shutdown(wait=True)
@@ -328,7 +247,7 @@ class Pipeline:
             kind, error = "internal", f"{type(exc).__name__}: {exc}"[:1000]
         now = self.clock()
         result = FetchResult(url=feed.url, outcome="error", error_kind=kind, error=error)
-        update = self._outcome(feed, result, now, SaveResult())
+        update = plan.next_poll(feed, result, now, self.policy, self.rng, SaveResult())
         next_at: datetime | None = update.next_poll_at
         try:
             await self._in_db(self.store.record_poll, feed.id, update)
@@ -373,12 +292,10 @@ class Pipeline:
                     result, kept = await self._read_source(feed, source, result, now)
                     items, signatures = (kept.items, kept.signatures) if kept else ([], {})
                     cut = kept.cut if kept else None
-                outcome = partial(self._outcome, feed, result, now, cut=cut)
-                written = await self._write(
-                    PollWrite(feed.id, now, outcome, items, signatures),
-                    backlog=feed.last_success_at is None and not self.first_poll_alerts,
-                    scored=scored,
-                )
+                backlog = feed.last_success_at is None and not self.first_poll_alerts
+                outcome = plan.Outcome(feed, result, cut)
+                poll = plan.Poll(feed.id, now, items, signatures, None, backlog, outcome)
+                written = await self._write(poll, scored)
             if kept is not None and kept.text is not None and kept.text_hash is not None:
                 # kept once its change is stored: were this lost, the next poll would find the
                 # same change again, under the same key, and store nothing twice
@@ -386,9 +303,8 @@ class Pipeline:
                     self.store.save_page_text, feed.id, kept.text, kept.text_hash, now
                 )
         else:
-            written = await self._write(
-                PollWrite(feed.id, now, partial(self._outcome, feed, result, now))
-            )
+            poll = plan.Poll(feed.id, now, outcome=plan.Outcome(feed, result))
+            written = await self._write(poll)
         saved, update = written.saved, written.update
         assert update is not None
         report = PollReport(
@@ -434,44 +350,6 @@ class Pipeline:
             last_modified=feed.last_modified,
             body_hash=feed.body_hash,
             kind="page",
-        )
-
-    def _outcome(
-        self,
-        feed: FeedState,
-        result: FetchResult,
-        now: datetime,
-        saved: SaveResult,
-        *,
-        cut: int | None = None,
-    ) -> FeedUpdate:
-        """What to record about the feed after this poll: ``cadence`` plans the next one."""
-        decision = cadence.plan_next_poll(
-            feed,
-            result,
-            now,
-            self.policy,
-            new_items=saved.new_items + saved.linked_items,
-            rng=self.rng,
-        )
-        success = result.outcome != "error"
-        return FeedUpdate(
-            polled_at=now,
-            next_poll_at=decision.next_poll_at,
-            success=success,
-            status=result.status,
-            etag=result.etag if success else None,
-            last_modified=result.last_modified if success else None,
-            body_hash=result.body_hash if result.outcome == "ok" else None,
-            error_kind=decision.last_error_kind,
-            error=decision.last_error,
-            consecutive_failures=decision.consecutive_failures,
-            disabled_reason=decision.disabled_reason,
-            items_per_day=decision.items_per_day,
-            new_url=decision.url if decision.url != feed.url else None,
-            unhealthy=decision.unhealthy,
-            entries_cut=cut,
-            next_poll_reason=decision.reason,
         )
 
     async def _parse(
@@ -526,75 +404,9 @@ class Pipeline:
             return _as_error(result, exc), None
         return result, read
 
-    async def _write(
-        self, write: PollWrite, *, backlog: bool = False, scored: Scored | None = None
-    ) -> PollWritten:
-        """Write a poll with the others waiting: one transaction for all of them.
-
-        ``backlog`` says the poll is the feed's first: its items may be stored and matched, but
-        none of them alerts. ``scored``: its items' matches as a parse worker found them.
-
-        The first write starts a writer, which takes every write queued while the database
-        was busy with the last batch; so batches grow exactly as large as the database is
-        slow, and a lone poll is written at once.
-        """
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[PollWritten] = loop.create_future()
-        self._queued.append((write, backlog, scored, done))
-        if self._writer is None or self._writer.done():
-            self._writer = loop.create_task(self._write_queued())
-        return await done
-
-    async def _write_queued(self) -> None:
-        while self._queued:
-            batch = self._queued[:WRITE_BATCH]
-            del self._queued[:WRITE_BATCH]
-            matcher = self.matcher()
-            polled = {
-                (item.feed_url, item.key): (write.now, backlog, scored)
-                for write, backlog, scored, _ in batch
-                for item in write.items
-            }
-
-            def score(
-                item: Item,
-                matcher: MatcherLike = matcher,
-                polled: dict[tuple[str, str], tuple[datetime, bool, Scored | None]] = polled,
-            ) -> list[TopicMatch]:
-                now, backlog, scored = polled.get(
-                    (item.feed_url, item.key), (self.clock(), False, None)
-                )
-                found = scored.get(matcher, item) if scored is not None else None
-                return hold_stale_alerts(
-                    matcher.score(item.title, item.summary, item.lang) if found is None else found,
-                    published=item.published,
-                    now=now,
-                    backlog=backlog,
-                    max_age_s=self.alert_max_age_s,
-                )
-
-            try:
-                results = await self._in_db(
-                    self.store.write_polls, [write for write, _, _, _ in batch], score
-                )
-            except BaseException as exc:
-                # a bug (in scoring, say): every poll of the batch reports it
-                for *_, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                if not isinstance(exc, Exception):  # cancelled: so are the polls still queued
-                    for *_, done in self._queued:
-                        done.cancel()
-                    self._queued.clear()
-                    raise
-                continue
-            for (*_, done), written in zip(batch, results, strict=True):
-                if done.done():  # its poll was cancelled meanwhile
-                    continue
-                if isinstance(written, Exception):
-                    done.set_exception(written)
-                else:
-                    done.set_result(written)
+    async def _write(self, poll: plan.Poll, scored: Scored | None = None) -> FeedWrite:
+        """Write a poll with the others waiting (``monitor.ingest.WriteQueue``)."""
+        return await self._writes.write(poll, scored)
 
 
 def _as_error(result: FetchResult, exc: ParseError) -> FetchResult:

@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.config import load_config
+from monitor.ingest import save_items
 from monitor.model import FeedUpdate, Item
 from monitor.score.engine import compile_topics
 from monitor.store import Store
@@ -149,7 +150,7 @@ def build(store: Store, cfg_topics: list, seed: int = 3) -> None:  # type: ignor
                     content_hash=f"h{key}",
                 )
                 found = matcher.score(item.title, item.summary, item.lang)
-                store.save_items(f.id, [item], [], {item.key: found} if found else {}, at)
+                save_items(store, f.id, [item], [], {item.key: found} if found else {}, at)
                 at += timedelta(minutes=rng.uniform(5, 50))
     # the first story, carried by three outlets, on the morning shown
     first = [
@@ -167,7 +168,7 @@ def build(store: Store, cfg_topics: list, seed: int = 3) -> None:  # type: ignor
     ]
     for n, (f, item) in enumerate(zip(feeds[:3], first, strict=True)):
         found = matcher.score(item.title, item.summary, item.lang)
-        store.save_items(f.id, [item], [], {item.key: found}, NOW - timedelta(hours=2 - n * 0.5))
+        save_items(store, f.id, [item], [], {item.key: found}, NOW - timedelta(hours=2 - n * 0.5))
     judged = store.matches(limit=40)
     for m in judged[3:12]:
         verdict = "not_relevant" if m.id % 4 == 0 else "relevant"

@@ -54,6 +54,7 @@ from monitor.deliver.email import EmailSender
 from monitor.deliver.slack import SlackSender
 from monitor.deliver.webhook import WebhookSender, verify_webhook_signature
 from monitor.fetch import Fetcher
+from monitor.ingest import save_items
 from monitor.model import Item, Reason, TopicMatch
 from monitor.outbox import Outbox, Sender
 from monitor.pipeline import Pipeline
@@ -274,7 +275,7 @@ def store_match(
     found = TopicMatch(
         "norad", 2.0, "alert", (Reason("NORAD", "title", 0, 2.0, "group:norad"),), False
     )
-    store.save_items(feed.id, [item], [], {title: [found]}, at)
+    save_items(store, feed.id, [item], [], {title: [found]}, at)
 
 
 # --------------------------------------------------------------------------- poison items

@@ -27,13 +27,14 @@ from pathlib import Path
 
 import pytest
 
+from monitor.budget import INGEST_BYTES
 from monitor.cadence import CadencePolicy
 from monitor.config import FeedSpec, load_config
 from monitor.errors import ConfigError
 from monitor.fetch import Fetcher
 from monitor.model import FeedState
 from monitor.parse_pool import ParsePool
-from monitor.pipeline import INGEST_BYTES, CycleReport, Pipeline
+from monitor.pipeline import CycleReport, Pipeline
 from monitor.score.engine import compile_topics
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, json_feed, rss_feed

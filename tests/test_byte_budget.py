@@ -1,10 +1,10 @@
-"""The bound on fetched bodies waiting to be parsed and stored (monitor.pipeline.ByteBudget)."""
+"""The bound on fetched bodies waiting to be parsed and stored (monitor.budget.ByteBudget)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from monitor.pipeline import ByteBudget
+from monitor.budget import ByteBudget
 
 
 async def _hold(

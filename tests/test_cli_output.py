@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor import __version__
+from monitor.ingest import save_items
 from monitor.model import FeedUpdate, Item, Reason, TopicMatch
 from monitor.store import Store
 from tests.support import write_config
@@ -101,7 +102,7 @@ def _stored(tmp_path: Path) -> Path:
             )
             reason = Reason("NORAD", "title", 0, 4.0, "group:norad")
             match = TopicMatch("norad", 4.0, "digest", (reason,), False)
-            store.save_items(feed.id, [item], [], {key: [match]}, matched)
+            save_items(store, feed.id, [item], [], {key: [match]}, matched)
     finally:
         store.close()
     return config

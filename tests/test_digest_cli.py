@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from monitor.digest import build_digest, digest_to_json
+from monitor.ingest import save_items
 from monitor.model import Item, Reason, TopicMatch
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, rss_feed
@@ -212,8 +213,8 @@ def _store_old_match(setup: Setup, at: datetime) -> None:
             content_hash="h-old",
         )
         reason = Reason("NORAD", "title", 0, 2.0, "group:norad")
-        store.save_items(
-            feed.id, [item], [], {"old": [TopicMatch("norad", 4.0, "digest", (reason,))]}, at
+        save_items(
+            store, feed.id, [item], [], {"old": [TopicMatch("norad", 4.0, "digest", (reason,))]}, at
         )
     finally:
         store.close()

@@ -220,6 +220,7 @@ def test_candidates_are_bounded_whatever_the_window_holds() -> None:
 # --- in the store: events of stored items, bounded reads, digests ----------------------------
 
 from monitor.digest import group_stories  # noqa: E402
+from monitor.ingest import save_items  # noqa: E402
 from monitor.model import Item, Reason, TopicMatch  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
@@ -254,7 +255,7 @@ def _store_window(store: Store, feeds: int) -> list[int]:
     ids = {f.url: f.id for f in store.claim_due_feeds(T0, owner="w")}
     phrase = common_phrase_with_a_key()
     local = [_item(f"l{n}", filler(n, phrase), T0 - timedelta(hours=12)) for n in range(80)]
-    store.save_items(ids["https://local.example/feed"], local, [], {}, T0 - timedelta(hours=12))
+    save_items(store, ids["https://local.example/feed"], local, [], {}, T0 - timedelta(hours=12))
     return [ids[f"https://o{n}.example/feed"] for n in range(feeds)]
 
 
@@ -262,9 +263,9 @@ def test_stored_reports_of_one_event_share_it_and_digests_show_it_once(store: St
     feeds = _store_window(store, 6)
     for n, (feed, report) in enumerate(zip(feeds, RADAR_REPORTS, strict=True)):
         at = T0 + timedelta(minutes=20 * n)
-        store.save_items(feed, [_item(f"r{n}", report, at)], [], {f"r{n}": NORAD}, at)
+        save_items(store, feed, [_item(f"r{n}", report, at)], [], {f"r{n}": NORAD}, at)
     at = T0 + timedelta(hours=3)
-    store.save_items(feeds[0], [_item("x", NORAD_INTERCEPT, at)], [], {"x": NORAD}, at)
+    save_items(store, feeds[0], [_item("x", NORAD_INTERCEPT, at)], [], {"x": NORAD}, at)
 
     stored = [store.item(url=f"https://news.example/r{n}") for n in range(6)]
     intercept = store.item(url="https://news.example/x")
@@ -296,11 +297,11 @@ def test_stored_reports_of_one_event_share_it_and_digests_show_it_once(store: St
 
 def test_tariff_announcements_a_day_apart_are_two_events_in_the_store(store: Store) -> None:
     feeds = _store_window(store, 3)
-    store.save_items(feeds[0], [_item("d", TARIFF_DUTY, T0)], [], {}, T0)
+    save_items(store, feeds[0], [_item("d", TARIFF_DUTY, T0)], [], {}, T0)
     at = T0 + timedelta(hours=2)
-    store.save_items(feeds[1], [_item("d2", TARIFF_DUTY_AGAIN, at)], [], {}, at)
+    save_items(store, feeds[1], [_item("d2", TARIFF_DUTY_AGAIN, at)], [], {}, at)
     at = T0 + timedelta(days=1)
-    store.save_items(feeds[2], [_item("a", TARIFF_ANSWER, at)], [], {}, at)
+    save_items(store, feeds[2], [_item("a", TARIFF_ANSWER, at)], [], {}, at)
     outlets = store.event_outlets()
     by_feed = {o.feed_name: e for e, found in outlets.items() for o in found}
     assert by_feed["Outlet 0"] == by_feed["Outlet 1"] != by_feed["Outlet 2"]
@@ -309,7 +310,7 @@ def test_tariff_announcements_a_day_apart_are_two_events_in_the_store(store: Sto
 def test_reports_in_one_batch_and_french_reports_are_grouped(store: Store) -> None:
     feeds = _store_window(store, 3)
     items = [_item("f0", RADAR_FR[0], T0), _item("o", OTHER_FR, T0), _item("f1", RADAR_FR[1], T0)]
-    store.save_items(feeds[0], items, [], dict.fromkeys(("f0", "o", "f1"), NORAD), T0)
+    save_items(store, feeds[0], items, [], dict.fromkeys(("f0", "o", "f1"), NORAD), T0)
     event_of = {m.item_id: m.event for m in store.matches()}
     f0, o, f1 = (store.item(url=f"https://news.example/{k}") for k in ("f0", "o", "f1"))
     assert f0 is not None and o is not None and f1 is not None

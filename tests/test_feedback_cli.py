@@ -15,6 +15,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from monitor.config import load_watchlists
+from monitor.ingest import save_items
 from monitor.model import Item
 from monitor.score.engine import compile_topics
 from monitor.store import Store
@@ -93,7 +94,7 @@ def _stored_items(store: Store, config: Path) -> tuple[dict[str, int], set[tuple
         for k, t in TITLES.items()
     ]
     scored = {i.key: matcher.score(i.title, i.summary, "en") for i in items}
-    store.save_items(feed.id, items, [], scored, NOW)
+    save_items(store, feed.id, items, [], scored, NOW)
     ids = {next(k for k, t in TITLES.items() if t == i.title): i.id for i in store.items()}
     matched = {(k, m.topic) for k, found in scored.items() for m in found}
     return ids, matched

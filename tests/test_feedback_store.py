@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.feedback import labelled_rows, topic_feedback
+from monitor.ingest import save_items
 from monitor.model import Item, Reason, TopicMatch
 from monitor.store import Store
 
@@ -44,7 +45,7 @@ def _stored(store: Store, matched: dict[str, list[str]], texts: dict[str, str]) 
         ]
         for key, topics in matched.items()
     }
-    store.save_items(feed.id, items, [], scored, NOW)
+    save_items(store, feed.id, items, [], scored, NOW)
     return {i.title: i.id for i in store.items()}
 
 

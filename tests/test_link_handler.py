@@ -70,7 +70,7 @@ def test_an_open_link_lets_the_holder_choose_and_a_reject_link_does_not(store: S
     assert 'value="relevant"' in page.html and 'value="not_relevant"' in page.html
     assert "not matched by the topic" in page.html
     # the item as the pages show it: who carried it, and its story's page
-    assert f'href="/stories/{item_id}"' in page.html and "<li dir=\"auto\">Feed · " in page.html
+    assert f'href="/stories/{item_id}"' in page.html and '<li dir="auto">Feed · ' in page.html
     done = link_submit(
         store, open_token, {"verdict": "relevant"}, secret=SECRET, now=NOW, topic_names=TOPICS
     )

@@ -26,6 +26,7 @@ import pytest
 from monitor.channels import SlackChannel, WebhookChannel
 from monitor.deliver.slack import SlackSender
 from monitor.deliver.webhook import WebhookSender
+from monitor.ingest import save_items
 from monitor.model import Digest, Item, Reason, Severity, TopicMatch
 from monitor.outbox import Outbox, Sender
 from monitor.render import slack_messages
@@ -102,7 +103,7 @@ def store_news(store: Store, at: datetime, *news: News, feed: str = "Wire") -> l
         reason = Reason("NORAD", "title", 0, n.score, "group:norad")
         scored[key] = [TopicMatch(n.topic, n.score, n.severity, (reason,), n.urgent)]
     before = {m.id for m in store.matches(limit=None)}
-    store.save_items(state.id, items, [], scored, at)
+    save_items(store, state.id, items, [], scored, at)
     return sorted(m.id for m in store.matches(limit=None) if m.id not in before)
 
 

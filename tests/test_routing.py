@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.ingest import save_items
 from monitor.model import Item, MatchRecord, Reason, TopicMatch
 from monitor.routing import Route
 from monitor.store import Store
@@ -111,7 +112,7 @@ def _stored(store: Store) -> list[MatchRecord]:
         )
         reason = Reason("NORAD", "title", 0, m.score, "group:norad")  # type: ignore[arg-type]
         scored[key] = [TopicMatch(m.topic, m.score, m.severity, (reason,))]  # type: ignore[arg-type]
-    store.save_items(feed.id, items, [], scored, T0)
+    save_items(store, feed.id, items, [], scored, T0)
     return store.matches()
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from monitor.digest import build_digest, build_signal_message, digest_to_json
+from monitor.ingest import save_items
 from monitor.model import Item, Reason, Signal, TopicMatch
 from monitor.store import Store
 
@@ -76,7 +77,7 @@ def test_the_inputs_of_the_decisions(store: Store) -> None:
             lang="en",
             content_hash=f"h{i}",
         )
-        store.save_items(feed.id, [item], [], {item.key: [tariffs()]}, NOW + i * H)
+        save_items(store, feed.id, [item], [], {item.key: [tariffs()]}, NOW + i * H)
     (story,) = store.signals.story_outlets(NOW - H)
     assert story.topics == ("tariffs",)
     assert sorted(o.name for o in story.outlets) == ["O0", "O1", "O2"]
@@ -99,7 +100,7 @@ def test_the_inputs_of_the_decisions(store: Store) -> None:
         lang="en",
         content_hash="h0-amended",
     )
-    store.save_items(feeds[0].id, [], [item], {"k0": [tariffs(9.0, "alert")]}, NOW + 5 * H)
+    save_items(store, feeds[0].id, [], [item], {"k0": [tariffs(9.0, "alert")]}, NOW + 5 * H)
     (amended,) = store.signals.pending_amendments()
     assert (dict(amended.before), dict(amended.after)) == (
         {"tariffs": "digest"},
@@ -138,7 +139,7 @@ def test_feed_health_reads_each_feeds_last_items(store: Store) -> None:
         )
         for i in range(30)
     ]
-    store.save_items(feed.id, items, [], {}, NOW)
+    save_items(store, feed.id, items, [], {}, NOW)
     (health,) = store.signals.feed_health()
     assert health.name == "Press" and health.consecutive_failures == 0
     assert len(health.item_times) == 21  # the last items only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,8 +12,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from monitor.cadence import CadencePolicy
 from monitor.digest import build_digest, digest_to_json
-from monitor.model import FeedUpdate, Item, Reason, TopicMatch
+from monitor.ingest import save_items, write_polls
+from monitor.model import FeedUpdate, FetchResult, Item, Reason, TopicMatch
+from monitor.plan import Outcome, Poll, Rules
 from monitor.store import Store, search
 from monitor.store.migrate import alembic_config
 from monitor.store.tables import SQLModel
@@ -136,10 +140,10 @@ def test_items_are_stored_once_and_linked_across_feeds(store: Store) -> None:
     )
     a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
     one = item("k1", "NORAD review begins", url="https://news.example/norad")
-    saved = store.save_items(a.id, [one], [], {"k1": [match("norad")]}, NOW)
+    saved = save_items(store, a.id, [one], [], {"k1": [match("norad")]}, NOW)
     assert (saved.new_items, saved.new_matches) == (1, 1)
     same = item("other-key", "NORAD review begins (wire)", url="https://news.example/norad")
-    saved = store.save_items(b.id, [same], [], {"other-key": [match("norad")]}, NOW)
+    saved = save_items(store, b.id, [same], [], {"other-key": [match("norad")]}, NOW)
     assert (saved.new_items, saved.linked_items, saved.new_matches) == (0, 1, 0)
     assert store.counts()["items"] == 1
     [m] = store.matches()
@@ -158,14 +162,16 @@ def test_near_duplicates_share_a_story(store: Store) -> None:
         "air defence system, the defence minister said on Monday at an air force base in "
         "Ontario, calling it the first step of a twenty year plan for new radars."
     )
-    store.save_items(
+    save_items(
+        store,
         a.id,
         [item("a1", "Canada to modernize NORAD", url="https://a.example/1", summary=text)],
         [],
         {"a1": [match("norad")]},
         NOW,
     )
-    store.save_items(
+    save_items(
+        store,
         b.id,
         [
             item(
@@ -179,7 +185,8 @@ def test_near_duplicates_share_a_story(store: Store) -> None:
         {"b1": [match("norad")]},
         NOW,
     )
-    store.save_items(
+    save_items(
+        store,
         b.id,
         [
             item(
@@ -210,20 +217,35 @@ WIRE = (
 
 def test_a_copy_joins_a_story_only_within_the_story_window(store: Store) -> None:
     """Copies are looked for among items first seen in the last STORY_WINDOW, not before."""
-    from monitor.store.storyindex import STORY_WINDOW
+    from monitor.plan import STORY_WINDOW
 
     store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "abc"], NOW)
     a, b, c = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
     old = NOW - STORY_WINDOW - timedelta(hours=1)
-    store.save_items(
-        a.id, [item("a1", "NORAD plan", url="https://a.example/1", summary=WIRE)], [], {}, old
+    save_items(
+        store,
+        a.id,
+        [item("a1", "NORAD plan", url="https://a.example/1", summary=WIRE)],
+        [],
+        {},
+        old,
     )
-    store.save_items(
-        b.id, [item("b1", "NORAD plan", url="https://b.example/1", summary=WIRE)], [], {}, NOW
+    save_items(
+        store,
+        b.id,
+        [item("b1", "NORAD plan", url="https://b.example/1", summary=WIRE)],
+        [],
+        {},
+        NOW,
     )
     later = NOW + STORY_WINDOW - timedelta(hours=1)
-    store.save_items(
-        c.id, [item("c1", "NORAD plan", url="https://c.example/1", summary=WIRE)], [], {}, later
+    save_items(
+        store,
+        c.id,
+        [item("c1", "NORAD plan", url="https://c.example/1", summary=WIRE)],
+        [],
+        {},
+        later,
     )
     first, second, third = (store.item(url=f"https://{n}.example/1") for n in "abc")
     assert first is not None and second is not None and third is not None
@@ -231,35 +253,29 @@ def test_a_copy_joins_a_story_only_within_the_story_window(store: Store) -> None
     assert third.story == second.story  # the second was recent enough
 
 
+class Matcher:
+    """Scores NORAD in a title, as a watchlist would."""
+
+    def score(
+        self, title: str, summary: str, lang: str | None = None, body: str = ""
+    ) -> list[TopicMatch]:
+        return [match("norad")] if "NORAD" in title else []
+
+
 def test_write_polls_finds_copies_within_one_batch_and_records_each_poll(store: Store) -> None:
     """Several feeds written in one transaction: a copy carried by two of them is one story,
     the same URL is stored once, and each feed's poll outcome is recorded."""
-    from monitor.store import PollWrite, SaveResult
-
     store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "abc"], NOW)
     feeds = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
-    seen: list[SaveResult] = []
 
-    def outcome(saved: SaveResult) -> FeedUpdate:
-        seen.append(saved)
-        return FeedUpdate(
-            polled_at=NOW,
-            next_poll_at=NOW + timedelta(minutes=len(seen)),
-            success=True,
-            etag=f'"{len(seen)}"',
-        )
+    def poll(n: int, items: list[Item]) -> Poll:
+        fetched = FetchResult(feeds[n].url, "ok", status=200, etag=f'"{n + 1}"')
+        return Poll(feeds[n].id, NOW, items, outcome=Outcome(feeds[n], fetched))
 
-    writes = [
-        PollWrite(
-            feeds[0].id,
-            NOW,
-            outcome,
-            [item("a1", "NORAD plan", url="https://a.example/1", summary=WIRE)],
-        ),
-        PollWrite(
-            feeds[1].id,
-            NOW,
-            outcome,
+    polls = [
+        poll(0, [item("a1", "NORAD plan", url="https://a.example/1", summary=WIRE)]),
+        poll(
+            1,
             [
                 item(
                     "b1",
@@ -269,10 +285,8 @@ def test_write_polls_finds_copies_within_one_batch_and_records_each_poll(store: 
                 )
             ],
         ),
-        PollWrite(
-            feeds[2].id,
-            NOW,
-            outcome,
+        poll(
+            2,
             [
                 item("c1", "NORAD plan", url="https://a.example/1", summary=WIRE),
                 item(
@@ -284,9 +298,15 @@ def test_write_polls_finds_copies_within_one_batch_and_records_each_poll(store: 
             ],
         ),
     ]
-    written = store.write_polls(writes, lambda i: [match("norad")] if "NORAD" in i.title else [])
+    rules = Rules(CadencePolicy(), Matcher())
+    written = write_polls(store, polls, rules, random.Random(1))
     assert [w.saved.new_items for w in written if not isinstance(w, Exception)] == [1, 1, 1]
     assert [w.saved.linked_items for w in written if not isinstance(w, Exception)] == [0, 0, 1]
+    assert [w.saved.topics for w in written if not isinstance(w, Exception)] == [
+        ("norad",),
+        ("norad",),
+        (),
+    ]
     a1, b1, c2 = (
         store.item(url=u)
         for u in ("https://a.example/1", "https://b.example/7", "https://c.example/2")
@@ -306,15 +326,26 @@ def test_write_polls_finds_copies_within_one_batch_and_records_each_poll(store: 
 def test_changed_item_counts_only_when_a_topic_is_new_or_severity_rises(store: Store) -> None:
     store.sync_feeds([Spec("https://a.example/feed")], NOW)
     [a] = store.claim_due_feeds(NOW, owner="w")
-    store.save_items(
-        a.id, [item("k", "v1", url="https://a.example/s")], [], {"k": [match("norad", 3)]}, NOW
+    save_items(
+        store,
+        a.id,
+        [item("k", "v1", url="https://a.example/s")],
+        [],
+        {"k": [match("norad", 3)]},
+        NOW,
     )
     later = NOW + timedelta(hours=1)
-    same = store.save_items(
-        a.id, [], [item("k", "v2", url="https://a.example/s")], {"k": [match("norad", 4)]}, later
+    same = save_items(
+        store,
+        a.id,
+        [],
+        [item("k", "v2", url="https://a.example/s")],
+        {"k": [match("norad", 4)]},
+        later,
     )
     assert (same.changed_items, same.new_matches) == (1, 0)
-    raised = store.save_items(
+    raised = save_items(
+        store,
         a.id,
         [],
         [item("k", "v3", url="https://a.example/s")],
@@ -330,8 +361,13 @@ def test_changed_item_counts_only_when_a_topic_is_new_or_severity_rises(store: S
 def test_outbox_records_once_and_tracks_attempts(store: Store) -> None:
     store.sync_feeds([Spec("https://a.example/feed")], NOW)
     [a] = store.claim_due_feeds(NOW, owner="w")
-    store.save_items(
-        a.id, [item("k", "NORAD", url="https://a.example/s")], [], {"k": [match("norad")]}, NOW
+    save_items(
+        store,
+        a.id,
+        [item("k", "NORAD", url="https://a.example/s")],
+        [],
+        {"k": [match("norad")]},
+        NOW,
     )
     found = store.undelivered_matches(
         "console", "digest", since=NOW - timedelta(days=1), until=NOW + timedelta(seconds=1)
@@ -379,7 +415,8 @@ def test_outbox_records_once_and_tracks_attempts(store: Store) -> None:
 def test_prune_removes_old_unmatched_items_only(store: Store) -> None:
     store.sync_feeds([Spec("https://a.example/feed")], NOW)
     [a] = store.claim_due_feeds(NOW, owner="w")
-    store.save_items(
+    save_items(
+        store,
         a.id,
         [
             item("m", "matched", url="https://a.example/m"),
@@ -405,8 +442,13 @@ def test_story_keys_keep_their_rows_through_migration_0002(store: Store) -> None
     """0002 drops the foreign key of story_bands (every item deletion scanned the table)."""
     store.sync_feeds([Spec("https://a.example/feed", "A")], NOW)
     [a] = store.claim_due_feeds(NOW, owner="w")
-    store.save_items(
-        a.id, [item("a1", "NORAD plan", url="https://a.example/1", summary=WIRE)], [], {}, NOW
+    save_items(
+        store,
+        a.id,
+        [item("a1", "NORAD plan", url="https://a.example/1", summary=WIRE)],
+        [],
+        {},
+        NOW,
     )
 
     def bands() -> list[tuple[int, int]]:
@@ -513,17 +555,17 @@ def test_a_copy_is_found_behind_hundreds_of_newer_items_sharing_a_common_phrase(
     store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "abc"], NOW)
     a, b, c = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
     text = f"{WIRE} {phrase}."
-    store.save_items(
-        a.id, [item("w", "NORAD plan", url="https://a.example/w", summary=text)], [], {}, NOW
+    save_items(
+        store, a.id, [item("w", "NORAD plan", url="https://a.example/w", summary=text)], [], {}, NOW
     )
     fillers = [
         item(f"f{n}", title, url=f"https://b.example/{n}", summary=summary)
         for n, (title, summary) in enumerate(filler(n, phrase) for n in range(300))
     ]
     for start in range(0, 300, 50):  # several polls, as a busy feed would bring them
-        store.save_items(b.id, fillers[start : start + 50], [], {}, NOW + timedelta(minutes=start))
+        save_items(store, b.id, fillers[start : start + 50], [], {}, NOW + timedelta(minutes=start))
     copy = item("c", "Ottawa's NORAD plan", url="https://c.example/c", summary=f"OTTAWA — {text}")
-    store.save_items(c.id, [copy], [], {}, NOW + timedelta(hours=6))
+    save_items(store, c.id, [copy], [], {}, NOW + timedelta(hours=6))
     original, copied = store.item(url="https://a.example/w"), store.item(url="https://c.example/c")
     assert original is not None and copied is not None
     assert copied.story == original.story
@@ -536,14 +578,14 @@ def test_earlier_items_are_compared_by_their_stored_signature(store: Store) -> N
     a copy of it from the signature stored with it, not by shingling its text again."""
     store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "ab"], NOW)
     a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
-    store.save_items(
-        a.id, [item("w", "NORAD plan", url="https://a.example/w", summary=WIRE)], [], {}, NOW
+    save_items(
+        store, a.id, [item("w", "NORAD plan", url="https://a.example/w", summary=WIRE)], [], {}, NOW
     )
     with store.engine.begin() as conn:  # the text goes: only the stored signature is left
         conn.execute(sa.text("UPDATE items SET title = '', summary = ''"))
     later = Store(store.engine)  # nothing in memory
     copy = item("c", "Ottawa's NORAD plan", url="https://b.example/c", summary=f"OTTAWA — {WIRE}")
-    later.save_items(b.id, [copy], [], {}, NOW + timedelta(hours=1))
+    save_items(later, b.id, [copy], [], {}, NOW + timedelta(hours=1))
     original, copied = later.item(url="https://a.example/w"), later.item(url="https://b.example/c")
     assert original is not None and copied is not None
     assert copied.story == original.story
@@ -553,12 +595,12 @@ def test_an_amended_item_is_compared_by_its_new_text(store: Store) -> None:
     store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "ab"], NOW)
     a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
     first = item("w", "Budget", url="https://a.example/w", summary="A council budget note.")
-    store.save_items(a.id, [first], [], {}, NOW)
+    save_items(store, a.id, [first], [], {}, NOW)
     amended = item("w", "NORAD plan", url="https://a.example/w", summary=WIRE, h="changed")
-    store.save_items(a.id, [], [amended], {}, NOW + timedelta(minutes=5))
+    save_items(store, a.id, [], [amended], {}, NOW + timedelta(minutes=5))
     later = Store(store.engine)
     copy = item("c", "Ottawa's NORAD plan", url="https://b.example/c", summary=f"OTTAWA — {WIRE}")
-    later.save_items(b.id, [copy], [], {}, NOW + timedelta(hours=1))
+    save_items(later, b.id, [copy], [], {}, NOW + timedelta(hours=1))
     original, copied = later.item(url="https://a.example/w"), later.item(url="https://b.example/c")
     assert original is not None and copied is not None
     assert copied.story == original.story
@@ -590,7 +632,7 @@ def test_items_stored_before_migration_0005_are_compared_by_their_text(store: St
     migrate(store, "head")
     later = Store(store.engine)
     copy = item("c", "Ottawa's NORAD plan", url="https://b.example/c", summary=f"OTTAWA — {WIRE}")
-    later.save_items(b.id, [copy], [], {}, NOW + timedelta(hours=1))
+    save_items(later, b.id, [copy], [], {}, NOW + timedelta(hours=1))
     copied = later.item(url="https://b.example/c")
     assert copied is not None and copied.story == "old-story"
 
@@ -603,7 +645,8 @@ def test_a_changed_guid_or_an_edited_title_stays_one_item_and_keeps_the_old_titl
     url = "https://a.example/norad"
 
     def poll(key: str, title: str, when: datetime) -> None:
-        store.save_feed_items(a.id, [item(key, title, url=url)], lambda i: [match("norad")], when)
+        polled = Poll(a.id, when, [item(key, title, url=url)])
+        write_polls(store, [polled], Rules(matcher=Matcher()), random.Random(0))
 
     poll("guid-1", "NORAD plan announced", NOW)
     poll("guid-2", "NORAD plan announced", NOW + timedelta(minutes=10))  # guid changed only

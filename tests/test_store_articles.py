@@ -4,9 +4,13 @@ amended items queued again, and pruning with the items."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
+from monitor.ingest import save_items
+from monitor.intents import MatchWrites
 from monitor.model import ArticleOutcome, ItemText, Reason, TopicMatch
+from monitor.plan import match_writes
 from monitor.store import Store
 from tests.test_store import NOW, Spec, item
 
@@ -14,7 +18,8 @@ from tests.test_store import NOW, Spec, item
 def _stored(store: Store) -> list[int]:
     store.sync_feeds([Spec("https://a.example/feed", "A")], NOW)
     [feed] = store.claim_due_feeds(NOW, owner="w")
-    store.save_items(
+    save_items(
+        store,
         feed.id,
         [
             item("1", "Budget day", url="https://a.example/1", summary="One line."),
@@ -68,10 +73,10 @@ def test_an_outcome_is_stored_and_the_item_scored_again_in_one_go(store: Store) 
 
     seen: list[ItemText] = []
 
-    def score(text: ItemText) -> list[TopicMatch]:
+    def score(text: ItemText, before: Mapping[str, str]) -> MatchWrites:
         seen.append(text)
         reason = Reason("NORAD", "body", 4, 1.0, "group norad")
-        return [TopicMatch("norad", 2.0, "digest", (reason,))]
+        return match_writes(before, [TopicMatch("norad", 2.0, "digest", (reason,))])
 
     ok = ArticleOutcome("ok", text="The NORAD upgrade.", etag='"v1"', http_status=200)
     assert store.articles.record(job.item_id, ok, retry_at, score) == ["norad"]
@@ -87,7 +92,8 @@ def test_an_outcome_is_stored_and_the_item_scored_again_in_one_go(store: Store) 
     assert store.articles.counts() == {"ok": 1}
 
     # an amended item has its article queued again, with the validators of the last answer
-    store.save_items(
+    save_items(
+        store,
         store.feeds()[0].id,
         [],
         [item("1", "Budget day (updated)", url="https://a.example/1", summary="One line.")],

@@ -14,6 +14,7 @@ import pytest
 
 from monitor.access import hash_password, web_auth
 from monitor.errors import ConfigError
+from monitor.ingest import save_items
 from monitor.store import Store
 from tests.support import write_config
 from tests.test_cli import monitor
@@ -139,8 +140,13 @@ def test_items_pages_through_everything(store: Store, tmp_path: Path) -> None:
     globe = store.ensure_feed("https://globe.example.org/feed.xml", NOW, name="Globe")
     from tests.webapp import _item
 
-    store.save_items(
-        globe.id, [_item(globe.url, f"k{n}", f"Story number {n}") for n in range(120)], [], {}, NOW
+    save_items(
+        store,
+        globe.id,
+        [_item(globe.url, f"k{n}", f"Story number {n}") for n in range(120)],
+        [],
+        {},
+        NOW,
     )
     seen: list[int] = []
     with (

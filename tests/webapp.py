@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.config import Config, load_config
+from monitor.ingest import save_items
 from monitor.model import FeedUpdate, Item, Reason, TopicMatch
 from monitor.store import Store
 from monitor.web import WebContext, WebServer, make_app
@@ -100,14 +101,16 @@ def fill(store: Store, now: datetime = NOW) -> Filled:
     plain = _item(
         globe.url, "plain-1", "Hockey night results", "Scores from last night.", lang="en"
     )
-    store.save_items(
+    save_items(
+        store,
         globe.id,
         [old],
         [],
         {"norad-old": [_match("norad", 4.0, "NORAD")]},
         now - timedelta(days=10),
     )
-    store.save_items(
+    save_items(
+        store,
         globe.id,
         [norad, miss, plain],
         [],
@@ -115,7 +118,8 @@ def fill(store: Store, now: datetime = NOW) -> Filled:
         now - timedelta(hours=2),
     )
     # the Gazette carries the same article (same URL) and a tariffs item in French
-    store.save_items(
+    save_items(
+        store,
         gazette.id,
         [
             _item(gazette.url, "g-norad", norad.title, norad.summary, url=norad.url, lang="en"),
@@ -142,7 +146,8 @@ def fill(store: Store, now: datetime = NOW) -> Filled:
         )
         for n, title in enumerate([MARKUP, *HOSTILE, "<img src=x onerror=alert(7)>"])
     ]
-    store.save_items(
+    save_items(
+        store,
         hostile_feed.id,
         hostile,
         [],

@@ -12,6 +12,6 @@ Must not import fetch, deliver, pipeline, scheduler or cli.
 from __future__ import annotations
 
 from monitor.store.feedback import FeedbackStore
-from monitor.store.store import PollWrite, PollWritten, SaveResult, Store, make_engine
+from monitor.store.store import SaveResult, Store, make_engine
 
-__all__ = ["FeedbackStore", "PollWrite", "PollWritten", "SaveResult", "Store", "make_engine"]
+__all__ = ["FeedbackStore", "SaveResult", "Store", "make_engine"]

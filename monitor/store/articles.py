@@ -10,7 +10,7 @@ Must not import fetch, score, deliver, pipeline, scheduler or cli.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,15 +18,16 @@ from sqlalchemy import Engine, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from monitor.intents import MatchWrites
 from monitor.model import (
     ArticleCandidate,
     ArticleJob,
     ArticleOutcome,
     ArticleState,
     ItemText,
-    TopicMatch,
 )
 from monitor.store import sql
+from monitor.store.matchrows import match_severities, write_matches
 from monitor.store.tables import ArticleRow
 from monitor.store.translate import translated
 
@@ -35,8 +36,9 @@ _items = sql.items_t
 _feed_items = sql.feed_items_t
 _feeds = sql.feeds_t
 
-#: writes an item's matches and returns the topics that count as new (``Store._apply_matches``)
-ApplyMatches = Callable[[Connection, int, Sequence[TopicMatch], datetime], list[str]]
+#: an item's matches to write, from its text and its stored matches (topic → severity): what
+#: ``monitor.plan.match_writes`` makes of the item's scores
+Rescore = Callable[[ItemText, Mapping[str, str]], MatchWrites]
 
 
 def delete_for(conn: Connection, item_ids: Sequence[int]) -> None:
@@ -47,9 +49,8 @@ def delete_for(conn: Connection, item_ids: Sequence[int]) -> None:
 class ArticleStore:
     """The ``articles`` table. Thread-safe: every method takes its own connection."""
 
-    def __init__(self, engine: Engine, apply_matches: ApplyMatches) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._apply_matches = apply_matches
 
     @translated
     def candidates(
@@ -206,10 +207,11 @@ class ArticleStore:
         item_id: int,
         outcome: ArticleOutcome,
         now: datetime,
-        score: Callable[[ItemText], Sequence[TopicMatch]] | None = None,
+        rescore: Rescore | None = None,
     ) -> list[str]:
-        """Store one fetch's outcome and, when it gave text, the item's matches scored on it
-        by ``score``, in one transaction. Returns the topics that count as new matches."""
+        """Store one fetch's outcome and, when it gave text, the item's matches as
+        ``rescore`` makes them from it, in one transaction. Returns the topics that count as
+        new matches."""
         a = articles_t.c
         values: dict[str, Any] = {"lease_until": None, "http_status": outcome.http_status}
         if outcome.status == "error":
@@ -234,12 +236,13 @@ class ArticleStore:
                 values.update(text=outcome.text, cut=outcome.cut, title=outcome.title)
         with self.engine.begin() as conn:
             conn.execute(update(articles_t).where(a.item_id == item_id).values(**values))
-            if outcome.status == "error" or score is None:
+            if outcome.status == "error" or rescore is None:
                 return []
             item = self._item_text(conn, item_id)
             if item is None or not item.body:
                 return []
-            return self._apply_matches(conn, item_id, score(item), now)
+            writes = rescore(item, match_severities(conn, item_id))
+            return write_matches(conn, item_id, writes, now)
 
     def _item_text(self, conn: Connection, item_id: int) -> ItemText | None:
         i, a = _items.c, articles_t.c

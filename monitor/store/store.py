@@ -2,9 +2,10 @@
 
 Owns: opening the database (bringing its schema up to date) and composing the store's
 per-area parts: ``feeds`` (the configured list, claims, leases, polls' outcomes), ``ingest``
-(writing polls), ``storyindex`` (candidate keys and signatures), ``reads`` (matches and items
-as people see them, retention) and ``deliveries`` (the outbox), over the engine and SQL helpers
-of ``sql``. Returns ``monitor.model`` values only; table classes never leave this package.
+(what is known of polls' items, and writing plans), ``storyindex`` (candidate keys and
+signatures), ``reads`` (matches and items as people see them, retention) and ``deliveries``
+(the outbox), over the engine and SQL helpers of ``sql``. Returns ``monitor.model`` values
+only; table classes never leave this package.
 Must not import fetch, deliver, pipeline, scheduler or cli.
 """
 
@@ -19,10 +20,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor.errors import StoreError
+from monitor.intents import SaveResult
 from monitor.store import articles, migrate, pages, search
 from monitor.store.deliveries import DeliveriesMixin
 from monitor.store.feeds import FeedsMixin, FeedSpecLike
-from monitor.store.ingest import IngestMixin, PollWrite, PollWritten, SaveResult
+from monitor.store.ingest import IngestMixin
 from monitor.store.signals import SignalStore
 from monitor.store.sql import make_engine, meta_t, translated
 from monitor.store.storyindex import STORY_CACHE_SIZE, StoryCache
@@ -38,7 +40,7 @@ class Store(FeedsMixin, IngestMixin, DeliveriesMixin):
         self.engine = engine
         self.dialect = engine.dialect.name
         self._stories = StoryCache(STORY_CACHE_SIZE)
-        self.articles = articles.ArticleStore(engine, self._apply_matches)
+        self.articles = articles.ArticleStore(engine)
         self.signals = SignalStore(engine)  # signals' own tables and queries
 
     @classmethod
@@ -107,8 +109,6 @@ class Store(FeedsMixin, IngestMixin, DeliveriesMixin):
 
 __all__ = [
     "FeedSpecLike",
-    "PollWrite",
-    "PollWritten",
     "SaveResult",
     "Store",
     "make_engine",

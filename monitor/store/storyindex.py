@@ -1,55 +1,55 @@
-"""The store's story index: each item's candidate keys and signature, and the cache of both.
+"""The store's story index: each item's candidate keys and stored signature, and a cache of
+stored items' stories and signatures.
 
-Owns: the SQL of the ``story_bands`` table and of items' stored signatures, and reading the
-most recent carriers of a set of keys. Must not import fetch, deliver, pipeline, scheduler or
-cli.
+Owns: the SQL of the ``story_bands`` table and of items' stored signatures (as bytes: what
+they mean is ``monitor.stories``'), and reading the most recent carriers of a set of keys.
+Decides nothing (which carriers to compare, which story an item joins: ``monitor.plan``).
+Must not import stories, dedupe, cadence, score, fetch, deliver, pipeline, scheduler or cli.
 """
 
 from __future__ import annotations
 
 import threading
-from array import array
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
-from monitor import stories
-from monitor.model import Item
+from monitor.intents import StoredText
 from monitor.store.sql import StoreBase, bands_t, bulk_insert, chunks, items_t, placeholder
-
-STORY_WINDOW = timedelta(days=3)
+from monitor.store.translate import translated
 
 
 class StoryCache:
-    """Story and signature of recently stored items, by item id, least recently used out first.
+    """Story and stored signature of recently stored items, by item id, least recently used
+    out first.
 
     A new item's story is found by comparing it with recent items that share a candidate key;
-    without this cache each of those would be read back and shingled again every time it comes
-    up. An entry is small: the sketch as 64-bit integers in an array (about 0.4 KB for a news
-    item). A changed item's entry is dropped. Thread-safe. Items written by another process
-    are read from the database once, then kept here like the rest.
+    without this cache each of those would be read back every time it comes up. An entry is
+    small: the signature as stored (about 0.4 KB for a news item). A changed item's entry is
+    dropped. Thread-safe. Items written by another process are read from the database once,
+    then kept here like the rest.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._data: OrderedDict[int, tuple[str, array[int], int]] = OrderedDict()
+        self._data: OrderedDict[int, StoredText] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_many(self, ids: Iterable[int]) -> dict[int, tuple[str, stories.StorySignature]]:
-        out: dict[int, tuple[str, stories.StorySignature]] = {}
+    def get_many(self, ids: Iterable[int]) -> dict[int, StoredText]:
+        out: dict[int, StoredText] = {}
         with self._lock:
             for item_id in ids:
                 hit = self._data.get(item_id)
                 if hit is not None:
                     self._data.move_to_end(item_id)
-                    out[item_id] = (hit[0], stories.StorySignature(tuple(hit[1]), hit[2]))
+                    out[item_id] = hit
         return out
 
-    def put(self, item_id: int, story: str, sig: stories.StorySignature) -> None:
-        value = (story, array("q", sig.hashes), sig.size)
+    def put(self, item_id: int, story: str, sketch: bytes) -> None:
+        value = StoredText(item_id, "", "", sketch, story)
         with self._lock:
             self._data[item_id] = value
             self._data.move_to_end(item_id)
@@ -65,7 +65,7 @@ class StoryCache:
             self._data.clear()
 
 
-#: Items whose story signatures a store keeps in memory (about 0.4 KB each).
+#: Items whose stories and signatures a store keeps in memory (about 0.4 KB each).
 STORY_CACHE_SIZE = 20_000
 
 
@@ -74,54 +74,36 @@ class StoryIndexMixin(StoreBase):
 
     _stories: StoryCache
 
-    def _assign_stories(
-        self,
-        conn: Connection,
-        fresh: Sequence[Item],
-        sigs: Sequence[stories.StorySignature],
-        keys_of: Sequence[Sequence[int]],
-        since: datetime,
-    ) -> list[str]:
-        """The story of each new item, taken in order: that of the most similar of the recent
-        items (first seen at or after ``since``, stored or earlier in the batch) that
-        :func:`monitor.stories.pick_candidates` picks for it, if close enough, else a story of
-        its own. Reads at most :data:`~monitor.stories.KEY_DEPTH` stored items per key."""
-        stored = self._recent_carriers(conn, {k for item_keys in keys_of for k in item_keys}, since)
-        # the batch's items are newer than any stored one: (1, position) sorts after (0, id)
-        batch: defaultdict[int, deque[tuple[int, int]]] = defaultdict(stories.carrier_queue)
-
-        def carriers(key: int) -> Iterable[tuple[int, int]]:
-            newer = batch.get(key)
-            if newer:
-                yield from reversed(newer)
-            for item_id in stored.get(key, ()):
-                yield (0, item_id)
-
-        picked = []
-        for item_keys in keys_of:
-            picked.append(stories.pick_candidates(item_keys, carriers))
-            # positions are only compared with later items of the batch: add after picking
-            for k in item_keys:
-                batch[k].append((1, len(picked) - 1))
-        known = self._story_signatures(
-            conn, {ref for refs in picked for origin, ref in refs if origin == 0}
-        )
-        out: list[str] = []
-        for item, sig, refs in zip(fresh, sigs, picked, strict=True):
-            recent = [
-                (out[ref], sigs[ref]) if origin == 1 else known[ref]
-                for origin, ref in refs
-                if origin == 1 or ref in known
-            ]
-            story = stories.assign_story(sig, recent)
-            out.append(story or stories.story_id_for(f"{item.feed_url}|{item.key}"))
+    @translated
+    def story_candidates(self, ids: set[int]) -> dict[int, StoredText]:
+        """Story and stored signature (else text) of each stored item in ``ids``: from the
+        cache, else from the database (and then cached when it has a signature)."""
+        out = self._stories.get_many(ids)
+        missing = sorted(ids - out.keys())
+        if not missing:
+            return out
+        with self.engine.connect() as conn:
+            for chunk in chunks(missing, 500):
+                rows = conn.execute(
+                    select(
+                        items_t.c.id,
+                        items_t.c.story,
+                        items_t.c.sketch,
+                        items_t.c.title,
+                        items_t.c.summary,
+                    ).where(items_t.c.id.in_(chunk))
+                )
+                for r in rows:
+                    if r.story and r.sketch:
+                        self._stories.put(r.id, r.story, r.sketch)
+                    out[r.id] = StoredText(r.id, r.title, r.summary or "", r.sketch, r.story)
         return out
 
     def _recent_carriers(
-        self, conn: Connection, keys: set[int], since: datetime
+        self, conn: Connection, keys: set[int], since: datetime, depth: int
     ) -> dict[int, list[int]]:
-        """For each key, the ids of the :data:`~monitor.stories.KEY_DEPTH` most recent stored
-        items first seen at or after ``since`` that carry it, newest first.
+        """For each key, the ids of the ``depth`` most recent stored items first seen at or
+        after ``since`` that carry it, newest first.
 
         Each key is its own bounded range read of the ``(band, item_id)`` primary key, so a
         key carried by thousands of items costs what a rare one does."""
@@ -133,7 +115,6 @@ class StoryIndexMixin(StoreBase):
         ).scalar()
         if first is None or not keys:
             return out
-        depth = stories.KEY_DEPTH
         table = bands_t.name
         if self.dialect == "postgresql":
             # one statement a chunk: each key's newest rows through a lateral index read
@@ -148,16 +129,15 @@ class StoryIndexMixin(StoreBase):
                 for band, item_id in rows:
                     out[band].append(item_id)
         else:
-            self._recent_carriers_sqlite(conn, keys, first, out)
+            self._recent_carriers_sqlite(conn, keys, first, depth, out)
         for ids in out.values():
             ids.sort(reverse=True)
         return out
 
     @staticmethod
     def _recent_carriers_sqlite(
-        conn: Connection, keys: set[int], first: int, out: dict[int, list[int]]
+        conn: Connection, keys: set[int], first: int, depth: int, out: dict[int, list[int]]
     ) -> None:
-        depth = stories.KEY_DEPTH
         table = bands_t.name
         mark = placeholder(conn.dialect)
         one = (
@@ -173,58 +153,20 @@ class StoryIndexMixin(StoreBase):
             for band, item_id in rows:
                 out[band].append(item_id)
 
-    def _stored_signature(self, conn: Connection, item_id: int) -> stories.StorySignature:
-        """The signature stored with an item (shingled from its text if none was kept)."""
-        row = conn.execute(
-            select(items_t.c.sketch, items_t.c.title, items_t.c.summary).where(
-                items_t.c.id == item_id
-            )
-        ).one()
-        if row.sketch:
-            return stories.signature_from_bytes(row.sketch)
-        return stories.signature(row.title, row.summary)
-
     def _replace_keys(
         self,
         conn: Connection,
         item_id: int,
-        old: stories.StorySignature,
-        new: stories.StorySignature,
+        old: Sequence[int],
+        new: Sequence[int],
     ) -> None:
         """Index an amended item under its new text's keys instead of its old text's (each
         deleted by its primary key: the table has no index on ``item_id``)."""
-        gone = sorted(set(old.keys) - set(new.keys))
+        gone = sorted(set(old) - set(new))
         for chunk in chunks(gone, 500):
             conn.execute(
                 delete(bands_t).where(bands_t.c.band.in_(chunk), bands_t.c.item_id == item_id)
             )
-        added = sorted(set(new.keys) - set(old.keys))
+        added = sorted(set(new) - set(old))
         bulk_insert(conn, bands_t, ("band", "item_id"), [(k, item_id) for k in added])
         self._stories.drop(item_id)
-
-    def _story_signatures(
-        self, conn: Connection, ids: set[int]
-    ) -> dict[int, tuple[str, stories.StorySignature]]:
-        """Story and signature of each stored item in ``ids`` that has a story: from the
-        cache, else as stored with the item, else from its stored text."""
-        out = self._stories.get_many(ids)
-        missing = sorted(ids - out.keys())
-        for chunk in chunks(missing, 500):
-            rows = conn.execute(
-                select(
-                    items_t.c.id,
-                    items_t.c.story,
-                    items_t.c.sketch,
-                    items_t.c.title,
-                    items_t.c.summary,
-                ).where(items_t.c.id.in_(chunk))
-            )
-            for r in rows:
-                if r.story:
-                    if r.sketch:
-                        sig = stories.signature_from_bytes(r.sketch)
-                    else:
-                        sig = stories.signature(r.title, r.summary)
-                    self._stories.put(r.id, r.story, sig)
-                    out[r.id] = (r.story, sig)
-        return out

@@ -1,0 +1,174 @@
+"""Writing polls: read → decide → write, and the queue that batches polls for it.
+
+Owns: the order of one batch's write, run on the database thread: ask the store what it knows
+of the polls' items, let :mod:`monitor.plan` decide (pure), ask again what the decision needs,
+and have the store write the plan in one transaction; a batch that fails is written again
+feed by feed, so one feed's failure never loses another's poll. And :class:`WriteQueue`,
+which gathers the polls waiting while the database is busy into the next batch. Decides
+nothing itself. Must not import fetch, deliver, pipeline, scheduler or cli.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TypeVar
+
+from monitor import plan
+from monitor.errors import StoreError
+from monitor.intents import Facts, FeedWrite, SaveResult
+from monitor.model import Item, TopicMatch
+from monitor.plan import MatcherLike, Poll, Rules
+from monitor.store import Store
+from monitor.stories import StorySignature
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Most polls written in one transaction.
+WRITE_BATCH = 64
+
+
+def write_polls(
+    store: Store, polls: Sequence[Poll], rules: Rules, rng: random.Random
+) -> list[FeedWrite | StoreError]:
+    """Write several feeds' polls (new and changed items, matches, outcomes) in one
+    transaction; when that fails, each in a transaction of its own, a feed's failure returned
+    in its place."""
+    if not polls:
+        return []
+    try:
+        return list(_write(store, polls, rules, rng))
+    except StoreError as exc:
+        if len(polls) == 1:
+            return [exc]
+        log.warning("a batch of %d polls failed (%s); writing them one by one", len(polls), exc)
+    out: list[FeedWrite | StoreError] = []
+    for poll in polls:
+        out += write_polls(store, [poll], rules, rng)
+    return out
+
+
+def _write(
+    store: Store, polls: Sequence[Poll], rules: Rules, rng: random.Random
+) -> tuple[FeedWrite, ...]:
+    ordered = plan.sort(polls, store.known(plan.known_questions(polls)))
+    facts = Facts()
+    if any(ordered.new) or any(ordered.changed):
+        facts = store.facts(
+            urls=ordered.urls,
+            keys=ordered.story_keys(polls),
+            since=plan.since(polls),
+            depth=plan.CARRIERS_PER_KEY,
+            amended=ordered.amended(polls),
+        )
+    placing = plan.pick(polls, ordered, facts)
+    candidates = store.story_candidates(placing.wanted) if placing.wanted else {}
+    decided = plan.decide(polls, ordered, facts, placing, candidates, rules, rng)
+    store.write(decided)
+    return decided.feeds
+
+
+def save_items(
+    store: Store,
+    feed_id: int,
+    new: Sequence[Item],
+    changed: Sequence[Item],
+    scored: Mapping[str, Sequence[TopicMatch]],
+    now: datetime,
+    *,
+    signatures: Mapping[str, StorySignature] | None = None,
+) -> SaveResult:
+    """Store one feed's items (``new`` and ``changed`` as they are sorted against the store)
+    with the given matches, the way a poll stores them, recording no poll (tools, tests)."""
+    poll = Poll(feed_id, now, (*new, *changed), signatures or {}, scored)
+    (written,) = write_polls(store, [poll], Rules(), random.Random(0))
+    if isinstance(written, StoreError):
+        raise written
+    return written.saved
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One poll's items' matches as a parse worker found them, with the matcher it used."""
+
+    matcher: MatcherLike
+    matches: dict[str, list[TopicMatch]]
+
+
+class WriteQueue:
+    """Polls waiting for the database, written in batches (see :meth:`write`).
+
+    ``in_db`` runs a function on the database thread; ``rules`` gives the rules of the next
+    batch (the matcher and policy as reloaded)."""
+
+    def __init__(
+        self,
+        store: Store,
+        in_db: Callable[..., Awaitable[list[FeedWrite | StoreError]]],
+        rules: Callable[[], Rules],
+        rng: random.Random,
+    ) -> None:
+        self.store = store
+        self._in_db = in_db
+        self._rules = rules
+        self._rng = rng
+        self._queued: list[tuple[Poll, Scored | None, asyncio.Future[FeedWrite]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def write(self, poll: Poll, scored: Scored | None = None) -> FeedWrite:
+        """Write a poll with the others waiting: one transaction for all of them.
+
+        ``scored``: its items' matches as a parse worker found them (used when the worker's
+        matcher is still the current one).
+
+        The first write starts a writer, which takes every write queued while the database
+        was busy with the last batch; so batches grow exactly as large as the database is
+        slow, and a lone poll is written at once.
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[FeedWrite] = loop.create_future()
+        self._queued.append((poll, scored, done))
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write_queued())
+        return await done
+
+    async def _write_queued(self) -> None:
+        while self._queued:
+            batch = self._queued[:WRITE_BATCH]
+            del self._queued[:WRITE_BATCH]
+            rules = self._rules()
+            polls = [
+                replace(
+                    poll,
+                    matches=scored.matches
+                    if scored is not None and scored.matcher is rules.matcher
+                    else None,
+                )
+                for poll, scored, _ in batch
+            ]
+            try:
+                results = await self._in_db(write_polls, self.store, polls, rules, self._rng)
+            except BaseException as exc:
+                # a bug (in scoring, say): every poll of the batch reports it
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                if not isinstance(exc, Exception):  # cancelled: so are the polls still queued
+                    for *_, done in self._queued:
+                        done.cancel()
+                    self._queued.clear()
+                    raise
+                continue
+            for (*_, done), written in zip(batch, results, strict=True):
+                if done.done():  # its poll was cancelled meanwhile
+                    continue
+                if isinstance(written, Exception):
+                    done.set_exception(written)
+                else:
+                    done.set_result(written)

@@ -1,0 +1,417 @@
+"""Deciding what a batch of polls writes: the *decide* of read → decide → write.
+
+Owns: turning parsed polls and the known state the store answered (:mod:`monitor.intents`)
+into one :class:`~monitor.intents.WritePlan`: which items are new, changed or seen
+(``monitor.dedupe``), which new item is a copy of a stored one by its canonical URL, which
+story each new item joins (``monitor.stories``), each new or changed item's matches and which
+of them count as new, and each feed's next poll and health (``monitor.cadence``). Pure: values
+in, values out; no clock, no I/O, no environment (``now`` comes with each poll, randomness
+with ``rng``). Must not import store, fetch, deliver, pipeline, scheduler or cli.
+
+The known state comes in three answers, because each question depends on the answer before:
+
+1. :func:`sort` takes :class:`~monitor.intents.Known` (stored hashes of the items' keys, and
+   the keys of their URLs) and sorts each poll's items; :class:`Sorted` says what to ask next;
+2. :func:`pick` takes :class:`~monitor.intents.Facts` (stored items by URL, recent carriers of
+   the story keys, the stored items changed ones amend) and picks each new item's story
+   candidates; :class:`Placing` names the stored items whose signatures it needs;
+3. :func:`decide` takes those signatures and returns the plan.
+
+:func:`plan` runs the three at once when every answer is at hand (tests, tools).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from monitor import cadence, stories
+from monitor.dedupe import match_changes, triage
+from monitor.intents import (
+    Amend,
+    Facts,
+    FeedWrite,
+    Known,
+    Link,
+    MatchWrites,
+    NewItem,
+    SaveResult,
+    StoredText,
+    WritePlan,
+)
+from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
+from monitor.score.freshness import hold_stale_alerts
+
+#: How far back a new item looks for stored copies of its story.
+STORY_WINDOW = timedelta(days=3)
+#: Most recent carriers of each story key a new item's candidates are picked from.
+CARRIERS_PER_KEY = stories.KEY_DEPTH
+
+
+class MatcherLike(Protocol):
+    def score(
+        self, title: str, summary: str, lang: str | None = None, body: str = ""
+    ) -> list[TopicMatch]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A poll's fetch, from which its feed's next poll is planned: the feed as claimed, what
+    fetching it returned, and how many entries were past the cap."""
+
+    feed: FeedState
+    result: FetchResult
+    cut: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """One feed's poll as parsed.
+
+    ``signatures``: story signatures by item key, as the parse workers made them (missing
+    ones are made here). ``matches``: each item's matches by key, as the parse workers scored
+    them with the current matcher (``None``, or a missing key: scored here with
+    :attr:`Rules.matcher`). ``backlog``: the feed's first poll, whose matches never alert.
+    ``outcome``: the fetch to plan the next poll from (``None``: no poll to record).
+    """
+
+    feed_id: int
+    now: datetime
+    items: Sequence[Item] = ()
+    signatures: Mapping[str, stories.StorySignature] = field(default_factory=dict)
+    matches: Mapping[str, Sequence[TopicMatch]] | None = None
+    backlog: bool = False
+    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The settings a plan follows. ``alert_max_age_s``: alerts of items older than this are
+    held for the digest (``None``: matches are written as they come)."""
+
+    policy: cadence.CadencePolicy | None = None
+    matcher: MatcherLike | None = None
+    alert_max_age_s: float | None = None
+
+
+# --- 1. sorting items against stored hashes -------------------------------------------------
+
+
+def known_questions(polls: Sequence[Poll]) -> list[tuple[int, str, str | None]]:
+    """What :class:`~monitor.intents.Known` must answer: (feed id, key, URL) of every item."""
+    return [(p.feed_id, i.key, i.url) for p in polls for i in p.items]
+
+
+@dataclass(frozen=True, slots=True)
+class Sorted:
+    """Each poll's new and changed items (in poll order), and what to ask the store next."""
+
+    new: tuple[tuple[Item, ...], ...]
+    changed: tuple[tuple[Item, ...], ...]
+    seen: tuple[int, ...]
+
+    @property
+    def urls(self) -> set[str]:
+        """Canonical URLs of the new items: are they stored already (another feed)?"""
+        return {i.url for items in self.new for i in items if i.url}
+
+    def amended(self, polls: Sequence[Poll]) -> list[tuple[int, str]]:
+        """(feed id, key) of the changed items: the stored items they amend."""
+        return [
+            (p.feed_id, i.key) for p, items in zip(polls, self.changed, strict=True) for i in items
+        ]
+
+    def story_keys(self, polls: Sequence[Poll]) -> set[int]:
+        """The candidate keys of the new items' stories."""
+        return {
+            k
+            for p, items in zip(polls, self.new, strict=True)
+            for i in items
+            for k in _signature(p, i).keys
+        }
+
+
+def sort(polls: Sequence[Poll], known: Known) -> Sorted:
+    """Sort each poll's items into new, changed and seen (``monitor.dedupe.triage``)."""
+    new, changed, seen = [], [], []
+    for p in polls:
+        hashes = {
+            i.key: known.hashes[(p.feed_id, i.key)]
+            for i in p.items
+            if (p.feed_id, i.key) in known.hashes
+        }
+        by_url = {
+            i.url: known.by_url[(p.feed_id, i.url)]
+            for i in p.items
+            if i.url and (p.feed_id, i.url) in known.by_url
+        }
+        t = triage(p.items, hashes, by_url)
+        new.append(t.new)
+        changed.append(t.changed)
+        seen.append(t.seen)
+    return Sorted(tuple(new), tuple(changed), tuple(seen))
+
+
+def since(polls: Sequence[Poll]) -> datetime:
+    """The earliest first sighting a stored story candidate may have."""
+    return min(p.now for p in polls) - STORY_WINDOW
+
+
+# --- 2. linking by URL and picking story candidates -----------------------------------------
+
+#: A candidate of a new item: (0, stored item id) or (1, position of an earlier new item).
+Ref = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Placing:
+    """The batch's new items: ``owners[n]`` is the stored item the n-th new item is a copy
+    of (by URL), or ``-1 - position`` in ``fresh``, the items to insert; ``picked[f]`` are the
+    story candidates of ``fresh[f]``, best first."""
+
+    new: tuple[tuple[int, Item], ...]
+    owners: tuple[int, ...]
+    fresh: tuple[tuple[int, Item], ...]
+    signatures: tuple[stories.StorySignature, ...]
+    picked: tuple[tuple[Ref, ...], ...]
+
+    @property
+    def wanted(self) -> set[int]:
+        """Stored items whose story and signature :func:`decide` needs."""
+        return {ref for refs in self.picked for origin, ref in refs if origin == 0}
+
+
+def pick(polls: Sequence[Poll], ordered: Sorted, facts: Facts) -> Placing:
+    """Link each new item to a stored (or earlier) item with its canonical URL, or make it
+    fresh; pick each fresh item's story candidates among the recent carriers of its keys and
+    the earlier fresh items (``monitor.stories.pick_candidates``)."""
+    new = [(n, item) for n, items in enumerate(ordered.new) for item in items]
+    fresh: list[tuple[int, Item]] = []
+    owners: list[int] = []
+    in_batch: dict[str, int] = {}
+    for n, item in new:
+        if item.url and item.url in facts.items_by_url:
+            owners.append(facts.items_by_url[item.url])
+        elif item.url and item.url in in_batch:
+            owners.append(-1 - in_batch[item.url])
+        else:
+            if item.url:
+                in_batch[item.url] = len(fresh)
+            owners.append(-1 - len(fresh))
+            fresh.append((n, item))
+    sigs = tuple(_signature(polls[n], item) for n, item in fresh)
+    # the batch's items are newer than any stored one: (1, position) sorts after (0, id)
+    batch: defaultdict[int, deque[Ref]] = defaultdict(stories.carrier_queue)
+
+    def carriers(key: int) -> Iterable[Ref]:
+        newer = batch.get(key)
+        if newer:
+            yield from reversed(newer)
+        for item_id in facts.carriers.get(key, ()):
+            yield (0, item_id)
+
+    picked: list[tuple[Ref, ...]] = []
+    for sig in sigs:
+        item_keys = sorted(set(sig.keys))
+        picked.append(tuple(stories.pick_candidates(item_keys, carriers)))
+        # positions are only compared with later items of the batch: add after picking
+        for k in item_keys:
+            batch[k].append((1, len(picked) - 1))
+    return Placing(tuple(new), tuple(owners), tuple(fresh), sigs, tuple(picked))
+
+
+# --- 3. the plan ------------------------------------------------------------------------------
+
+
+def decide(
+    polls: Sequence[Poll],
+    ordered: Sorted,
+    facts: Facts,
+    placing: Placing,
+    candidates: Mapping[int, StoredText],
+    rules: Rules,
+    rng: random.Random,
+) -> WritePlan:
+    """What the batch writes: new items with their stories and matches, every new item's
+    link to its feed, changed items' amendments, and each feed's poll outcome.
+
+    ``candidates``: story and stored text of the items :attr:`Placing.wanted` names (those
+    without a story are not compared)."""
+    stories_of = _stories(placing, candidates)
+    topics: list[list[str]] = [[] for _ in polls]
+    new_items: list[NewItem] = []
+    for (n, item), story, sig in zip(placing.fresh, stories_of, placing.signatures, strict=True):
+        p = polls[n]
+        found = tuple(_matches(p, item, rules))
+        topics[n] += [m.topic for m in found]  # a new item has no stored matches
+        new_items.append(
+            NewItem(
+                item,
+                story,
+                story == stories.story_id_for(f"{item.feed_url}|{item.key}"),
+                stories.signature_to_bytes(sig),
+                tuple(sorted(set(sig.keys))),
+                found,
+                p.now,
+            )
+        )
+    links = tuple(
+        Link(
+            polls[n].feed_id,
+            item.key,
+            item.content_hash,
+            polls[n].now,
+            stored=owner if owner >= 0 else None,
+            fresh=-1 - owner if owner < 0 else None,
+        )
+        for (n, item), owner in zip(placing.new, placing.owners, strict=True)
+    )
+    amends: list[Amend] = []
+    n_changed = [0 for _ in polls]
+    for n, (p, changed) in enumerate(zip(polls, ordered.changed, strict=True)):
+        for item in changed:
+            stored = facts.amended.get((p.feed_id, item.key))
+            if stored is None:  # gone since (retention)
+                continue
+            n_changed[n] += 1
+            sig = _signature(p, item)
+            current = tuple(_matches(p, item, rules))
+            writes = match_writes(stored.severities, current)
+            topics[n] += writes.topics
+            amends.append(
+                Amend(
+                    p.feed_id,
+                    stored.item_id,
+                    item,
+                    stored.title,
+                    stories.signature_to_bytes(sig),
+                    tuple(sorted(set(_stored_signature(stored).keys))),
+                    tuple(sorted(set(sig.keys))),
+                    current,
+                    writes,
+                    p.now,
+                )
+            )
+    fresh_of = [0 for _ in polls]
+    for n, _ in placing.fresh:
+        fresh_of[n] += 1
+    new_of = [len(items) for items in ordered.new]
+    feeds = []
+    for n, p in enumerate(polls):
+        saved = SaveResult(
+            fresh_of[n], new_of[n] - fresh_of[n], n_changed[n], len(topics[n]), tuple(topics[n])
+        )
+        update = None
+        if p.outcome is not None:
+            if rules.policy is None:
+                raise ValueError("planning a poll's outcome needs a cadence policy")
+            o = p.outcome
+            update = next_poll(o.feed, o.result, p.now, rules.policy, rng, saved, cut=o.cut)
+        feeds.append(FeedWrite(p.feed_id, saved, update))
+    earliest = min((p.now for p in polls), default=None)
+    return WritePlan(earliest, tuple(new_items), links, tuple(amends), tuple(feeds))
+
+
+def plan(
+    polls: Sequence[Poll],
+    known: Known,
+    facts: Facts,
+    stored: Mapping[int, StoredText],
+    rules: Rules,
+    rng: random.Random,
+) -> WritePlan:
+    """:func:`sort`, :func:`pick` and :func:`decide` with every answer at hand (``stored``:
+    the story candidates, by id; ``facts.carriers`` may name more than are picked)."""
+    ordered = sort(polls, known)
+    placing = pick(polls, ordered, facts)
+    wanted = {i: stored[i] for i in placing.wanted if i in stored}
+    return decide(polls, ordered, facts, placing, wanted, rules, rng)
+
+
+def _signature(poll: Poll, item: Item) -> stories.StorySignature:
+    return poll.signatures.get(item.key) or stories.signature(item.title, item.summary)
+
+
+def _stored_signature(stored: StoredText) -> stories.StorySignature:
+    if stored.sketch:
+        return stories.signature_from_bytes(stored.sketch)
+    return stories.signature(stored.title, stored.summary)
+
+
+def _stories(placing: Placing, candidates: Mapping[int, StoredText]) -> list[str]:
+    """The story of each fresh item, taken in order: that of the most similar of its picked
+    candidates, if close enough (``monitor.stories.assign_story``), else one of its own."""
+    known = {
+        i: (s.story, _stored_signature(s)) for i, s in candidates.items() if s.story is not None
+    }
+    out: list[str] = []
+    for (_, item), sig, refs in zip(placing.fresh, placing.signatures, placing.picked, strict=True):
+        recent = [
+            (out[ref], placing.signatures[ref]) if origin == 1 else known[ref]
+            for origin, ref in refs
+            if origin == 1 or ref in known
+        ]
+        story = stories.assign_story(sig, recent)
+        out.append(story or stories.story_id_for(f"{item.feed_url}|{item.key}"))
+    return out
+
+
+def _matches(poll: Poll, item: Item, rules: Rules) -> list[TopicMatch]:
+    found = poll.matches.get(item.key) if poll.matches is not None else None
+    if found is None:
+        found = rules.matcher.score(item.title, item.summary, item.lang) if rules.matcher else []
+    if rules.alert_max_age_s is None:
+        return list(found)
+    return hold_stale_alerts(
+        found,
+        published=item.published,
+        now=poll.now,
+        backlog=poll.backlog,
+        max_age_s=rules.alert_max_age_s,
+    )
+
+
+def match_writes(previous: Mapping[str, str], current: Iterable[TopicMatch]) -> MatchWrites:
+    """An item's matches to write, given its stored ones (topic → severity): see
+    ``monitor.dedupe.match_changes``."""
+    changes = match_changes(previous, current)
+    return MatchWrites(changes.new, changes.raised, changes.refreshed)
+
+
+def next_poll(
+    feed: FeedState,
+    result: FetchResult,
+    now: datetime,
+    policy: cadence.CadencePolicy,
+    rng: random.Random,
+    saved: SaveResult,
+    *,
+    cut: int | None = None,
+) -> FeedUpdate:
+    """What to record about a feed after a poll: ``cadence`` plans the next one."""
+    decision = cadence.plan_next_poll(
+        feed, result, now, policy, new_items=saved.new_items + saved.linked_items, rng=rng
+    )
+    success = result.outcome != "error"
+    return FeedUpdate(
+        polled_at=now,
+        next_poll_at=decision.next_poll_at,
+        success=success,
+        status=result.status,
+        etag=result.etag if success else None,
+        last_modified=result.last_modified if success else None,
+        body_hash=result.body_hash if result.outcome == "ok" else None,
+        error_kind=decision.last_error_kind,
+        error=decision.last_error,
+        consecutive_failures=decision.consecutive_failures,
+        disabled_reason=decision.disabled_reason,
+        items_per_day=decision.items_per_day,
+        new_url=decision.url if decision.url != feed.url else None,
+        unhealthy=decision.unhealthy,
+        entries_cut=cut,
+        next_poll_reason=decision.reason,
+    )
