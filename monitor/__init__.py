@@ -2,7 +2,8 @@
 
 The package is layered so that data flows one way (see ``docs/architecture.md``)::
 
-    fetch -> parse -> normalize -> dedupe -> score -> store -> digest -> render -> deliver
+    fetch -> parse, normalize, score -> read what is stored -> plan (decide) -> store (write)
+          -> digest -> render -> deliver
 """
 
 from __future__ import annotations

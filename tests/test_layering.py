@@ -1,7 +1,9 @@
 """The import layering of the package (the layering of docs/architecture.md, enforced).
 
-Pure modules import no I/O module; nothing imports the CLI; SQLModel tables stay in
-``monitor.store``; only ``fetch`` and ``deliver`` import httpx (and httpcore).
+Pure modules import no I/O module and do no I/O themselves (no file reads, clock, environment
+or globbing, but at the edges listed in IO_EDGE); store/ and fetch/ import no decision module;
+nothing imports the CLI; SQLModel tables stay in ``monitor.store``; only ``fetch`` and
+``deliver`` import httpx (and httpcore).
 """
 
 from __future__ import annotations
@@ -162,3 +164,106 @@ def test_modules_start_with_a_docstring() -> None:
         if path.name == "__init__.py" and not tree.body:
             continue
         assert ast.get_docstring(tree), f"{path}: say what the module owns and must not import"
+
+
+# --- pure modules do no I/O ------------------------------------------------------------------
+
+#: Modules of the pure layers that read files or the environment, each for a reason: the edge
+#: where configuration and labelled data come in.
+IO_EDGE = {
+    # reads monitor.yaml, its watchlists, the environment (${VAR}) and labelled items; the
+    # rest of the configuration (config, config_*, yamlsrc, evaluate) is pure
+    "monitor/configio.py",
+}
+#: Calls that read the clock, the environment or files (by their dotted name as written).
+IO_CALLS = {
+    "open",
+    "os.getenv",
+    "os.listdir",
+    "os.scandir",
+    "os.walk",
+    "time.time",
+    "time.monotonic",
+    "time.perf_counter",
+    "time.process_time",
+    "time.sleep",
+    "datetime.now",
+    "datetime.utcnow",
+    "datetime.today",
+    "date.today",
+    "glob.glob",
+    "glob.iglob",
+}
+#: Methods that only files answer (``Path.read_text`` and the like).
+IO_METHODS = {"read_text", "read_bytes", "write_text", "write_bytes", "iterdir", "rglob"}
+IO_MODULES = {"glob", "subprocess", "shutil", "tempfile", "urllib.request"}
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr}" if inner else None
+    return None
+
+
+def _io_uses(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            if name in IO_CALLS or (name or "").endswith((".datetime.now", ".time.time")):
+                found.append(f"{line}: {name}()")
+            elif isinstance(node.func, ast.Attribute) and node.func.attr in IO_METHODS:
+                found.append(f"{line}: .{node.func.attr}()")
+        elif isinstance(node, ast.Attribute) and _dotted(node) == "os.environ":
+            found.append(f"{line}: os.environ")
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            found += [f"{line}: os.{a.name}" for a in node.names if a.name in {"environ", "getenv"}]
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            found += [f"{line}: import {n}" for n in names if n in IO_MODULES]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("top", "path"),
+    [(t, p) for t, p in _modules() if LAYERS.get(t, 9) <= 1],
+    ids=lambda v: str(v),
+)
+def test_pure_modules_do_no_io(top: str, path: Path) -> None:
+    """No file reads, clock, environment or globbing in a pure module: values in, values
+    out (``now`` is an argument). Modules of the edge are listed in IO_EDGE."""
+    rel = str(path.relative_to(PACKAGE.parent))
+    uses = _io_uses(path)
+    if rel in IO_EDGE:
+        assert uses, f"{rel} does no I/O any more: take it off IO_EDGE"
+        return
+    assert not uses, f"{rel} is pure but does I/O: " + "; ".join(uses)
+
+
+#: What store/ and fetch/ must never import: decisions belong to the pure modules.
+DECISIONS = (
+    "monitor.dedupe",
+    "monitor.stories",
+    "monitor.cadence",
+    "monitor.score",
+    "monitor.plan",
+)
+
+
+@pytest.mark.parametrize(
+    ("top", "path"),
+    [(t, p) for t, p in _modules() if t in {"store", "fetch"}],
+    ids=lambda v: str(v),
+)
+def test_store_and_fetch_make_no_decisions(top: str, path: Path) -> None:
+    for name in _imports(path):
+        assert not name.startswith(DECISIONS), (
+            f"{path.relative_to(PACKAGE.parent)} imports {name}: triage, scoring, story "
+            "clustering and cadence are decided in pure modules (monitor.plan), not in "
+            f"{top}/"
+        )
