@@ -319,8 +319,8 @@ class Outbox:
                 d.id, d.channel, d.kind, d.key, "retry" if when else "dead", error, when
             )
 
-        def progress(parts: int) -> None:
-            self.store.delivery_progress(d.id, parts)
+        async def progress(parts: int) -> None:
+            await self._in_db(self.store.delivery_progress, d.id, parts)
 
         failure: DeliveryError | None = None
         try:

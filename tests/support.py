@@ -85,3 +85,10 @@ async def until(condition: Callable[[], bool], what: str, within_s: float = 30.0
         if loop.time() > end:
             raise AssertionError(f"gave up waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+class Progress(list[int]):
+    """What a sender reports after each accepted part: ``on_part=progress.record``."""
+
+    async def record(self, parts: int) -> None:
+        self.append(parts)

@@ -23,6 +23,7 @@ from monitor.deliver.email import EmailSender
 from monitor.errors import DeliveryError
 from monitor.model import Digest, DigestEntry, MatchRecord, Reason
 from monitor.render import message_id
+from tests.support import Progress
 from tests.tlscerts import Certs, make_certs
 
 USER, PASSWORD = "monitor-bot", "pw-Secret-42"
@@ -196,9 +197,9 @@ async def test_starttls_with_auth_delivers_both_parts(
     starttls_server: Server, certs: Certs
 ) -> None:
     d = make_digest()
-    progress: list[int] = []
+    progress = Progress()
     await make_sender(starttls_server.port, "starttls", certs=certs).send(
-        d, on_part=progress.append
+        d, on_part=progress.record
     )
     assert progress == [1]
     (envelope,) = starttls_server.sink.messages
@@ -300,9 +301,9 @@ async def test_some_recipients_refused_still_counts_as_sent(
     plain_server: Server, caplog: pytest.LogCaptureFixture
 ) -> None:
     plain_server.sink.refuse = {"chief@example.org"}
-    progress: list[int] = []
+    progress = Progress()
     await make_sender(plain_server.port, "none", login=None).send(
-        make_digest(), on_part=progress.append
+        make_digest(), on_part=progress.record
     )
     (envelope,) = plain_server.sink.messages
     assert envelope.rcpt_tos == ["analyst@example.org"]

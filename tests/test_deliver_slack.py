@@ -17,6 +17,7 @@ from monitor.deliver.slack import SlackSender
 from monitor.errors import DeliveryError
 from monitor.model import Digest, DigestEntry, MatchRecord, Reason
 from monitor.render import slack_messages
+from tests.support import Progress
 
 try:
     from tests.receiver import Receiver, Reply
@@ -70,8 +71,8 @@ def sender(rx: Receiver, client: httpx.AsyncClient, path: str = TOKEN_PATH) -> S
 
 async def test_one_message_posted_as_rendered(rx: Receiver, client: httpx.AsyncClient) -> None:
     d = make_digest(2)
-    progress: list[int] = []
-    await sender(rx, client).send(d, on_part=progress.append)
+    progress = Progress()
+    await sender(rx, client).send(d, on_part=progress.record)
     (request,) = rx.requests
     assert request.method == "POST" and request.path == TOKEN_PATH
     assert request.header("content-type") == "application/json; charset=utf-8"
@@ -83,8 +84,8 @@ async def test_split_messages_are_posted_in_order(rx: Receiver, client: httpx.As
     d = make_digest(130)
     expected = slack_messages(d)
     assert len(expected) >= 3
-    progress: list[int] = []
-    await sender(rx, client).send(d, on_part=progress.append)
+    progress = Progress()
+    await sender(rx, client).send(d, on_part=progress.record)
     assert [r.json() for r in rx.requests] == expected
     assert progress == list(range(1, len(expected) + 1))
 
@@ -95,14 +96,14 @@ async def test_a_retry_resumes_after_the_accepted_parts(
     d = make_digest(130)
     expected = slack_messages(d)
     rx.script(Reply(200), Reply(500, b"rollup_error"))
-    progress: list[int] = []
+    progress = Progress()
     s = sender(rx, client)
     with pytest.raises(DeliveryError) as info:
-        await s.send(d, on_part=progress.append)
+        await s.send(d, on_part=progress.record)
     assert not info.value.permanent
     assert "part 2 of" in str(info.value) and "rollup_error" in str(info.value)
     assert progress == [1]
-    await s.send(d, start_part=progress[-1], on_part=progress.append)
+    await s.send(d, start_part=progress[-1], on_part=progress.record)
     bodies = [r.json() for r in rx.requests]
     assert bodies == [expected[0], expected[1], *expected[1:]]
     assert progress == list(range(1, len(expected) + 1))

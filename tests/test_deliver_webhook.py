@@ -22,6 +22,7 @@ from monitor.deliver.webhook import WebhookSender, sign_webhook, verify_webhook_
 from monitor.errors import DeliveryError
 from monitor.model import Digest, DigestEntry, MatchRecord, Reason
 from monitor.render import SCHEMA_VERSION, webhook_body
+from tests.support import Progress
 
 try:
     from tests.receiver import Receiver, Reply
@@ -86,8 +87,8 @@ def sender(
 
 async def test_request_is_signed_and_keyed(rx: Receiver, client: httpx.AsyncClient) -> None:
     d = make_digest()
-    progress: list[int] = []
-    await sender(rx, client).send(d, on_part=progress.append)
+    progress = Progress()
+    await sender(rx, client).send(d, on_part=progress.record)
     (request,) = rx.requests
     assert request.method == "POST" and request.path == "/hook?token=SECRETq"
     assert request.header("Content-Type") == "application/json; charset=utf-8"
@@ -188,8 +189,8 @@ async def test_error_mapping(
 @pytest.mark.parametrize("status", [200, 201, 202, 204])
 async def test_any_2xx_is_success(rx: Receiver, client: httpx.AsyncClient, status: int) -> None:
     rx.script(Reply(status, b"" if status == 204 else b"{}"))
-    progress: list[int] = []
-    await sender(rx, client).send(make_digest(), on_part=progress.append)
+    progress = Progress()
+    await sender(rx, client).send(make_digest(), on_part=progress.record)
     assert progress == [1]
 
 

@@ -15,10 +15,12 @@ import asyncio
 import json
 import random
 import socket
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -407,6 +409,15 @@ async def test_a_split_slack_digest_resumes_at_the_part_that_failed(
     outbox = make_outbox(store, clock, {"team": SlackSender(ch, client, pause_s=0)}, [ch])
     built = await outbox.build_digest(ch, clock.advance(minutes=30))
     assert built is not None and len(built.entries) == 60
+    # progress is written on the database's thread, never on the event loop's
+    recorded_on: list[threading.Thread] = []
+    record = store.delivery_progress
+
+    def watched(*args: Any, **kw: Any) -> Any:
+        recorded_on.append(threading.current_thread())
+        return record(*args, **kw)
+
+    store.delivery_progress = watched  # type: ignore[method-assign]
     messages = slack_messages(built)
     assert len(messages) >= 3, "the digest must be split for this test to mean anything"
     rx.script(Reply(200), Reply(500, b"internal_error"))
@@ -425,6 +436,7 @@ async def test_a_split_slack_digest_resumes_at_the_part_that_failed(
     assert bodies == [messages[0], messages[1], *messages[1:]]
     accepted = [bodies[0], *bodies[2:]]
     assert accepted == messages
+    assert recorded_on and threading.current_thread() not in recorded_on
     shown = "".join(json.dumps(b) for b in accepted)
     assert all(f"Story {i}:" in shown for i in range(60)), "every story is in some part"
     assert len(ids) == built.match_count

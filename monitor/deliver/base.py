@@ -19,7 +19,7 @@ The rules, in one place:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -32,15 +32,16 @@ from monitor.retry_after import parse_retry_after
 
 log = logging.getLogger("monitor.deliver")
 
-ProgressCallback = Callable[[int], None]
-"""Called after each accepted part with the number of parts accepted so far (1, 2, …)."""
+ProgressCallback = Callable[[int], Awaitable[None]]
+"""Awaited after each accepted part with the number of parts accepted so far (1, 2, …). A
+coroutine, so that recording progress in the database never blocks the event loop."""
 
 
 class Sender(Protocol):
     """Sends one rendered digest to one channel.
 
     ``start_part`` skips parts a previous attempt already delivered (Slack digests may be split
-    into several messages; the other channels have one part). ``on_part`` is called after each
+    into several messages; the other channels have one part). ``on_part`` is awaited after each
     accepted part with the total accepted so far, so the outbox can record progress and a retry
     never resends a part. Failures raise :class:`monitor.errors.DeliveryError`.
     """

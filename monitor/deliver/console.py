@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TextIO
 
+from monitor.deliver.base import ProgressCallback
 from monitor.errors import DeliveryError
 from monitor.model import Digest
 from monitor.render import console_text
@@ -18,7 +18,7 @@ class ConsoleSender:
         self.stream = stream
 
     async def send(
-        self, digest: Digest, *, start_part: int = 0, on_part: Callable[[int], None] | None = None
+        self, digest: Digest, *, start_part: int = 0, on_part: ProgressCallback | None = None
     ) -> None:
         stream = self.stream or sys.stdout
         try:
@@ -27,4 +27,4 @@ class ConsoleSender:
         except OSError as exc:  # a closed pipe or a full disk
             raise DeliveryError(f"cannot write to the console: {exc}") from exc
         if on_part is not None:
-            on_part(1)
+            await on_part(1)

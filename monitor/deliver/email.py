@@ -76,7 +76,7 @@ class EmailSender:
             self.channel.smtp.port,
         )
         if on_part is not None:
-            on_part(1)
+            await on_part(1)
 
     def _what(self) -> str:
         smtp = self.channel.smtp

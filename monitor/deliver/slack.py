@@ -85,4 +85,4 @@ class SlackSender:
                 describe_url(url),
             )
             if on_part is not None:
-                on_part(index + 1)
+                await on_part(index + 1)

@@ -127,4 +127,4 @@ class WebhookSender:
             describe_url(self.channel.url.get_secret_value()),
         )
         if on_part is not None:
-            on_part(1)
+            await on_part(1)
