@@ -19,13 +19,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import TypeVar
 
 from monitor import articles, plan
+from monitor.dbexec import DbExecutor
 from monitor.errors import ParseError
 from monitor.extract import Extracted, extract_article
 from monitor.fetch.robots import RobotsCache
@@ -95,6 +94,7 @@ class ArticleEnricher:
         alert_max_age_s: float = DEFAULT_ALERT_MAX_AGE_S,
         first_poll_alerts: bool = False,
         extract: Callable[[bytes, str | None, str | None], Extracted] = extract_article,
+        db: DbExecutor | None = None,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
@@ -112,14 +112,17 @@ class ArticleEnricher:
         self.extract = extract
         self._slots = asyncio.Semaphore(concurrency)
         self._offered = 0  # the highest item id offered to the plan so far
-        # its own database thread: a round never waits behind a batch of polls being written
-        self._db = ThreadPoolExecutor(1, thread_name_prefix="monitor-articles")
+        # the process's executor has threads to spare: a round never waits behind a batch
+        # of polls being written
+        self._db = db or DbExecutor(1, name="monitor-articles")
+        self._owns_db = db is None
 
     async def _in_db(self, fn: Callable[..., T], *args: object, **kw: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args, **kw))
+        return await self._db(fn, *args, **kw)
 
     def close(self) -> None:
-        self._db.shutdown(wait=True)
+        if self._owns_db:
+            self._db.close()
 
     async def run(self) -> EnrichReport:
         """One round: plan the items stored since the last, then fetch what is due."""

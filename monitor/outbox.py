@@ -15,15 +15,14 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import TypeVar
 
 from monitor import digest as digests
 from monitor import schedule
 from monitor.channels import ChannelSpec
+from monitor.dbexec import DbExecutor
 from monitor.deliver.base import Sender
 from monitor.errors import DeliveryError
 from monitor.model import SIGNAL_KINDS, Delivery, Digest
@@ -63,7 +62,7 @@ class Outbox:
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
-        db: ThreadPoolExecutor | None = None,
+        db: DbExecutor | None = None,
         crash_at: str | None = None,
         lease_s: float = 120.0,
     ) -> None:
@@ -75,7 +74,7 @@ class Outbox:
         self.policy = policy or RetryPolicy()
         self.clock = clock
         self.rng = rng or random.Random()
-        self._db = db or ThreadPoolExecutor(1, thread_name_prefix="monitor-outbox")
+        self._db = db or DbExecutor(1, name="monitor-outbox")
         self._crash_at = crash_at
         self.lease_s = lease_s
         self._sending: set[int] = set()  # deliveries this process is sending now
@@ -83,7 +82,7 @@ class Outbox:
         self._installation: str | None = None
 
     async def _in_db(self, fn: Callable[..., T], *args: object, **kw: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args, **kw))
+        return await self._db(fn, *args, **kw)
 
     def _fault(self, point: str) -> None:
         """Test-only fault injection: die at a chosen point (MONITOR_TEST_CRASH_AT)."""

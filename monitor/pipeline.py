@@ -14,7 +14,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -22,6 +21,7 @@ from typing import Protocol, TypeVar
 
 from monitor import cadence, plan
 from monitor.budget import INGEST_BYTES, ByteBudget
+from monitor.dbexec import DbExecutor
 from monitor.errors import ParseError, StoreError
 from monitor.ingest import WRITE_BATCH, Scored, WriteQueue
 from monitor.intents import FeedWrite, SaveResult
@@ -137,6 +137,7 @@ class Pipeline:
         first_poll_alerts: bool = False,
         sources: dict[str, SourceSpec] | None = None,
         robots: RobotsLike | None = None,
+        db: DbExecutor | None = None,
     ) -> None:
         self.store = store
         #: what each site's robots.txt allows, asked before polling a page or a document
@@ -155,8 +156,9 @@ class Pipeline:
         self.max_entries = max_entries
         self.alert_max_age_s = alert_max_age_s
         self.first_poll_alerts = first_poll_alerts
-        # one thread for the database keeps SQLite writes serial and off the event loop
-        self._db = ThreadPoolExecutor(1, thread_name_prefix="monitor-db")
+        #: how the store is reached (the process's one executor; a private one if not given)
+        self.db = db or DbExecutor(1)
+        self._owns_db = db is None
         # feeds between parsing and stored: enough to keep the parse workers busy and to fill
         # a write batch, few enough that parsed items do not pile up in memory while the
         # database catches up
@@ -164,14 +166,15 @@ class Pipeline:
         self._writes = WriteQueue(store, self._in_db, self._rules, self.rng)
 
     async def _in_db(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args))
+        return await self.db(fn, *args)
 
     def _rules(self) -> plan.Rules:
         """The rules of the next batch of writes: the matcher and policy as now."""
         return plan.Rules(self.policy, self.matcher(), self.alert_max_age_s)
 
     def close(self) -> None:
-        self._db.shutdown(wait=True)
+        if self._owns_db:
+            self.db.close()
         self.parse_pool.close()
 
     async def claim(

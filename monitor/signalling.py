@@ -12,18 +12,16 @@ Must not import scheduler, server or cli.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import TypeVar
 
 from monitor.channels import ChannelSpec
 from monitor.config import SignalSettings
+from monitor.dbexec import DbExecutor
 from monitor.model import Digest, Signal
 from monitor.outbox import Outbox
 from monitor.signals import amended, health, spike, surge
@@ -95,18 +93,19 @@ class SignalPass:
         topics: Sequence[str],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        db: ThreadPoolExecutor | None = None,
+        db: DbExecutor | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
         self.rules = rules
         self.topics = tuple(topics)
         self.clock = clock
-        self._db = db or ThreadPoolExecutor(1, thread_name_prefix="monitor-signals")
+        self._db = db or DbExecutor(1, name="monitor-signals")
+        self._owns_db = db is None
         self._health_at: datetime | None = None  # when this process last judged feeds
 
     async def _in_db(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args))
+        return await self._db(fn, *args)
 
     async def run(self, channels: Iterable[ChannelSpec] | None = None) -> list[Signal]:
         """Decide and record what fired now, then record the messages due; returns the
@@ -234,7 +233,8 @@ class SignalPass:
         return [s for s in recorded if s is not None]
 
     def close(self) -> None:
-        self._db.shutdown(wait=True)
+        if self._owns_db:
+            self._db.close()
 
 
 def _with_urgency(story: surge.StoryOutlets, urgent_topics: frozenset[str]) -> surge.StoryOutlets:

@@ -31,6 +31,7 @@ from monitor.cli.runtime import (
     utcnow,
 )
 from monitor.config import Config, parse_duration
+from monitor.dbexec import DbExecutor
 from monitor.model import ArticleState, FeedState, MatchRecord, plausible_date
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def poll(
 
     async def go() -> tuple[CycleReport, EnrichReport]:
         async with make_fetcher(cfg) as fetcher:
-            pipeline = make_pipeline(cfg, store, fetcher, lambda: matcher)
+            pipeline = make_pipeline(cfg, store, fetcher, lambda: matcher, db=db)
             enricher = make_enricher(cfg, store, fetcher, pipeline, lambda: matcher)
             try:
                 with console.status("polling…"):
@@ -120,7 +121,11 @@ def poll(
                 enricher.close()
                 pipeline.close()
 
-    report, enriched = asyncio.run(go())
+    db = DbExecutor()
+    try:
+        report, enriched = asyncio.run(go())
+    finally:
+        db.close()
     _print_cycle(report, cfg)
     console.print(
         f"{report.new_items} new item(s), {report.new_matches} new match(es), "

@@ -25,6 +25,7 @@ from monitor.cli.runtime import (
     utcnow,
 )
 from monitor.config import Config, load_config
+from monitor.dbexec import DbExecutor
 from monitor.logs import setup_logging
 from monitor.model import Digest
 from monitor.scrub import Scrubber
@@ -79,8 +80,9 @@ def run(
                 fetcher,
                 lambda: service.current_matcher(),  # type: ignore[union-attr]
                 on_poll=metrics.observe_poll,
+                db=db,
             )
-            outbox = make_outbox(cfg, store, senders, crash_at=crash_at)
+            outbox = make_outbox(cfg, store, senders, crash_at=crash_at, db=db)
             enricher = make_enricher(
                 cfg,
                 store,
@@ -105,7 +107,11 @@ def run(
                 enricher.close()
                 pipeline.close()
 
-    asyncio.run(main())
+    db = DbExecutor()  # the one way from async code to the store, for every part
+    try:
+        asyncio.run(main())
+    finally:
+        db.close()
     store.close()
 
 

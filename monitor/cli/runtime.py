@@ -26,6 +26,7 @@ from monitor.score.engine import Matcher, compile_topics
 
 if TYPE_CHECKING:
     from monitor.articles import FulltextSettings
+    from monitor.dbexec import DbExecutor
     from monitor.enrich import ArticleEnricher
     from monitor.fetch import Fetcher
     from monitor.outbox import Outbox, Sender
@@ -111,7 +112,9 @@ def make_pipeline(
     *,
     parse_workers: int | None = None,
     on_poll: Callable[[PollReport], None] | None = None,
+    db: DbExecutor | None = None,
 ) -> Pipeline:
+    """The poller, reaching the store through ``db`` (the process's one executor)."""
     from monitor.fetch.robots import RobotsCache
     from monitor.parse_pool import ParsePool
     from monitor.pipeline import Pipeline
@@ -132,6 +135,7 @@ def make_pipeline(
         first_poll_alerts=cfg.polling.first_poll_alerts,
         sources=cfg.sources(),
         robots=RobotsCache(fetcher),
+        db=db,
     )
 
 
@@ -143,7 +147,7 @@ def make_enricher(
     matcher: Callable[[], Matcher],
     settings: Callable[[], FulltextSettings] | None = None,
 ) -> ArticleEnricher:
-    """The article-text rounds, sharing the poller's fetcher and parse workers."""
+    """The article-text rounds, sharing the poller's fetcher, parse workers and executor."""
     from monitor.enrich import ArticleEnricher
     from monitor.fetch.robots import RobotsCache
 
@@ -162,6 +166,7 @@ def make_enricher(
         concurrency=p.article_concurrency,
         alert_max_age_s=p.alert_max_age,
         first_poll_alerts=p.first_poll_alerts,
+        db=pipeline.db,
     )
 
 

@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import jobs
 from monitor.config import Config
+from monitor.dbexec import DbExecutor
 from monitor.enrich import ArticleEnricher
 from monitor.metrics import Metrics
 from monitor.outbox import Outbox
@@ -44,6 +45,8 @@ class ServiceState:
 
     cfg: Config
     store: Store
+    #: the process's one executor for store calls (the pipeline's)
+    db: DbExecutor
     pipeline: Pipeline
     outbox: Outbox
     enricher: ArticleEnricher | None

@@ -116,7 +116,7 @@ class JobHealth(ServiceState):
             details["reason"] = "; ".join(jobs.describe(n, failing[n]) for n in broken)
             return False, details
         try:
-            await asyncio.wait_for(asyncio.to_thread(self.store.ping), timeout=5)
+            await asyncio.wait_for(self.db(self.store.ping), timeout=5)
         except (MonitorError, TimeoutError) as exc:
             details["reason"] = f"the database does not answer: {exc or 'timeout'}"
             return False, details

@@ -71,7 +71,7 @@ class Reloading(DeliveryJobs):
         self.health.reload_errors = []
         self.metrics.reload_errors.set(0)
         self.health.last_reload_at = self.clock()
-        await asyncio.to_thread(self.store.sync_feeds, self._feed_specs(), self.clock())
+        await self.db(self.store.sync_feeds, self._feed_specs(), self.clock())
         replanned = await self.pipeline.replan()
         self._schedule_digests(catch_up=False)
         pending = needs_restart(old, new)

@@ -78,8 +78,10 @@ class Service(Reloading):
         self.failing_after = failing_after
         self.retry_s = retry_s  # first wait before a failed digest job runs again (at most 30x)
         self.matcher: Matcher = compile_topics(cfg.topics)
+        #: the process's one way to the database, shared with the pipeline
+        self.db = pipeline.db
         self.signals = SignalPass(
-            store, outbox, signal_rules(cfg), [t.id for t in cfg.topics], clock=clock
+            store, outbox, signal_rules(cfg), [t.id for t in cfg.topics], clock=clock, db=self.db
         )
         self.health = Health(started_at=clock())
         self.metrics = metrics or Metrics(self.gauges)
@@ -116,7 +118,7 @@ class Service(Reloading):
 
     async def run(self, stop: asyncio.Event, *, grace_s: float = 4.0) -> None:
         """Start the jobs, wait for ``stop``, then let in-flight work finish for ``grace_s``."""
-        await asyncio.to_thread(self.store.sync_feeds, self._feed_specs(), self.clock())
+        await self.db(self.store.sync_feeds, self._feed_specs(), self.clock())
         # next polls stored under other settings (or by an older version) are brought within
         # the current ones
         moved = await self.pipeline.replan()
@@ -137,6 +139,7 @@ class Service(Reloading):
                         self.metrics.render,
                         scrub=self.scrub,
                         clock=self.clock,
+                        db=self.db,
                     )
                 )
                 self.status = WebServer(host.strip("[]"), int(port), app)
@@ -238,12 +241,12 @@ class Service(Reloading):
         if self.status is not None:
             await self.status.stop()
         # feeds claimed but not finished go back to the pool now, not when the lease expires
-        await asyncio.to_thread(self.store.release_leases, self.pipeline.owner)
+        await self.db(self.store.release_leases, self.pipeline.owner)
         try:
-            await asyncio.to_thread(self.store.leave, self.pipeline.owner)
+            await self.db(self.store.leave, self.pipeline.owner)
         except MonitorError as exc:
             log.warning("cannot remove this worker from the database's list: %s", exc)
-        await asyncio.to_thread(self.signals.close)  # lets a pass in flight finish
+        self.signals.close()
         log.info("stopped", extra={"fields": {"event": "stop"}})
 
     # -- jobs --------------------------------------------------------------------------------
@@ -356,14 +359,14 @@ class Service(Reloading):
 
     async def index_text(self) -> None:
         """Bring the pages' text index up to date with the items stored since the last run."""
-        added = await asyncio.to_thread(self.store.text_index.catch_up)
+        added = await self.db(self.store.text_index.catch_up)
         if added:
             log.debug("indexed %d item(s) for search", added)
 
     async def prune(self) -> None:
         now = self.clock()
         keep = timedelta(seconds=self.cfg.retention.unmatched_items)
-        removed = await asyncio.to_thread(
+        removed = await self.db(
             self.store.prune, unmatched_before=now - keep, bands_before=now - timedelta(days=7)
         )
         if removed is None:

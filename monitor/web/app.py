@@ -32,6 +32,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from monitor.config import Config
+from monitor.dbexec import DbExecutor
 from monitor.feedback import TopicFeedback, labelled_rows, topic_feedback
 from monitor.link_handler import link_page, link_submit
 from monitor.links import LINK_PATH
@@ -62,6 +63,8 @@ class WebContext:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     #: signs the form tokens; a new one at each start (a form from before it is refused)
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    #: how the pages reach the store (the daemon's one executor; their own if not given)
+    db: DbExecutor = field(default_factory=lambda: DbExecutor(2, name="monitor-web"))
 
 
 class BadQuery(ValueError):
@@ -133,25 +136,25 @@ def make_app(ctx: WebContext) -> Starlette:
         except BadQuery as exc:
             return await _bad(request, exc)
         rows, more = await rows_of(f, page * PAGE)
-        judged = await _judgements(ctx.store, [getattr(r, "item_id", None) or r.id for r in rows])
+        judged = await _judgements(ctx, [getattr(r, "item_id", None) or r.id for r in rows])
         return render(
             request,
             template,
             rows=rows,
             judged=judged,
-            choices=await asyncio.to_thread(pages.choices),
+            choices=await ctx.db(pages.choices),
             form=dict(request.query_params),
             pager=_pager(request, page, more),
         )
 
     async def match_rows(f: Filter, offset: int) -> tuple[list[Any], bool]:
-        ids, more = await asyncio.to_thread(pages.match_ids, f, limit=PAGE, offset=offset)
-        found = await asyncio.to_thread(ctx.store.matches, ids=ids, limit=None)
+        ids, more = await ctx.db(pages.match_ids, f, limit=PAGE, offset=offset)
+        found = await ctx.db(ctx.store.matches, ids=ids, limit=None)
         order = {mid: n for n, mid in enumerate(ids)}
         return sorted(found, key=lambda m: order[m.id]), more
 
     async def item_rows(f: Filter, offset: int) -> tuple[list[Any], bool]:
-        rows, more = await asyncio.to_thread(pages.items, f, limit=PAGE, offset=offset)
+        rows, more = await ctx.db(pages.items, f, limit=PAGE, offset=offset)
         return list(rows), more
 
     async def matches(request: Request) -> Response:
@@ -162,13 +165,13 @@ def make_app(ctx: WebContext) -> Starlette:
 
     async def story(request: Request) -> Response:
         item_id = int(request.path_params["item_id"])
-        copies = await asyncio.to_thread(pages.copies, item_id)
+        copies = await ctx.db(pages.copies, item_id)
         if not copies:
             raise HTTPException(404, f"no stored item has id {item_id}")
         return render(request, "story.html", copies=copies, item_id=item_id)
 
     async def feeds(request: Request) -> Response:
-        states = await asyncio.to_thread(ctx.store.feeds)
+        states = await ctx.db(ctx.store.feeds)
         # the broken first: disabled, then unhealthy, then failing; then by name
         rows = sorted(
             states,
@@ -184,8 +187,8 @@ def make_app(ctx: WebContext) -> Starlette:
     async def topics(request: Request) -> Response:
         tz = zone()
         today = ctx.clock().astimezone(tz).date()
-        per_topic = await asyncio.to_thread(pages.match_counts, charts.day_bounds(today, DAYS, tz))
-        said = topic_feedback(await asyncio.to_thread(ctx.store.feedback.standing))
+        per_topic = await ctx.db(pages.match_counts, charts.day_bounds(today, DAYS, tz))
+        said = topic_feedback(await ctx.db(ctx.store.feedback.standing))
         cards = []
         for t in ctx.config().topics:
             days = per_topic.get(t.id, [0] * DAYS)
@@ -206,8 +209,9 @@ def make_app(ctx: WebContext) -> Starlette:
         spec = next((t for t in ctx.config().topics if t.id == topic_id), None)
         if spec is None:
             raise HTTPException(404, f"no topic has the id '{topic_id}'")
-        judgements = await asyncio.to_thread(ctx.store.feedback.standing, topic=topic_id)
+        judgements = await ctx.db(ctx.store.feedback.standing, topic=topic_id)
         rows = labelled_rows(judgements)
+        # measuring suggestions is CPU work, not a store call: off the store's threads
         report = await asyncio.to_thread(suggest, spec, rows) if rows else None
         return render(request, "tune.html", topic=spec, report=report)
 
@@ -234,7 +238,7 @@ def make_app(ctx: WebContext) -> Starlette:
             problems.append("item must be a stored item's id")
         if problems:
             return PlainTextResponse("; ".join(problems) + "\n", status_code=400)
-        made = await asyncio.to_thread(
+        made = await ctx.db(
             ctx.store.feedback.record,
             item_id,
             topic,
@@ -266,11 +270,9 @@ def make_app(ctx: WebContext) -> Starlette:
         if request.method == "POST":
             form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
             user = cfg.web_auth.user(request.headers.get("authorization"))
-            answer = await asyncio.to_thread(
-                link_submit, ctx.store, token, form, user=user, **common
-            )
+            answer = await ctx.db(link_submit, ctx.store, token, form, user=user, **common)
         else:
-            answer = await asyncio.to_thread(link_page, ctx.store, token, **common)
+            answer = await ctx.db(link_page, ctx.store, token, **common)
         return HTMLResponse(answer.html, status_code=answer.status)
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -307,11 +309,11 @@ def make_app(ctx: WebContext) -> Starlette:
     )
 
 
-async def _judgements(store: Store, item_ids: list[int]) -> dict[tuple[int, str], str]:
+async def _judgements(ctx: WebContext, item_ids: list[int]) -> dict[tuple[int, str], str]:
     """The standing verdict of each (item, topic) among ``item_ids``."""
     if not item_ids:
         return {}
-    found = await asyncio.to_thread(store.feedback.standing, item_ids=item_ids)
+    found = await ctx.db(ctx.store.feedback.standing, item_ids=item_ids)
     return {(j.item_id, j.topic): j.verdict for j in found}
 
 
