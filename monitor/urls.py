@@ -2,7 +2,8 @@
 
 Owns: deciding when two links name the same article (:func:`canonical_url`), the host of a URL
 (:func:`host_of`) and hiding secrets in URLs before they are logged (:func:`redact_url`,
-:func:`redact_text`). Pure: takes strings, returns strings, never touches the network. Imports
+:func:`redact_text`; :func:`describe_url` for a URL that is a secret as a whole, such as a
+delivery channel's). Pure: takes strings, returns strings, never touches the network. Imports
 only the standard library; must not import anything from ``monitor`` above ``model``/``errors``
 (it needs neither).
 
@@ -40,6 +41,7 @@ __all__ = [
     "TRACKING_PARAMS",
     "TRACKING_PREFIXES",
     "canonical_url",
+    "describe_url",
     "host_of",
     "is_secret_param",
     "is_tracking_param",
@@ -247,6 +249,19 @@ def redact_url(url: str) -> str:
     cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
     path, tail = rest[:cut], rest[cut:]
     return head + authority + _redact_webhook_path(host, path) + _redact_pairs(tail)
+
+
+def describe_url(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: safe for logs (paths and queries hold tokens)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "(invalid URL)"
+    if not parts.hostname:
+        return "(invalid URL)"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 def redact_text(text: str) -> str:

@@ -1,10 +1,10 @@
 """What every sender looks like, and how HTTP outcomes become ``DeliveryError``.
 
-Owns: the ``Sender`` protocol, the mapping of HTTP statuses and httpx exceptions to
-:class:`monitor.errors.DeliveryError` (used by the Slack and webhook senders), and
-``describe_url``, the only form in which a delivery URL may reach a message or a log line.
-Imports httpx, ``monitor.errors``, ``monitor.model`` and ``monitor.retry_after``; must not import
-store, pipeline, scheduler or cli.
+Owns: the ``Sender`` protocol and the mapping of HTTP statuses and httpx exceptions to
+:class:`monitor.errors.DeliveryError` (used by the Slack and webhook senders). A delivery URL
+reaches a message or a log line only as ``monitor.urls.describe_url`` gives it (scheme and
+host). Imports httpx, ``monitor.errors``, ``monitor.model``, ``monitor.retry_after`` and
+``monitor.urls``; must not import store, pipeline, scheduler or cli.
 
 The rules, in one place:
 
@@ -22,13 +22,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
-from urllib.parse import urlsplit
 
 import httpx
 
 from monitor.errors import DeliveryError
 from monitor.model import Digest
 from monitor.retry_after import parse_retry_after
+from monitor.urls import describe_url
 
 log = logging.getLogger("monitor.deliver")
 
@@ -53,19 +53,6 @@ class Sender(Protocol):
         start_part: int = 0,
         on_part: ProgressCallback | None = None,
     ) -> None: ...
-
-
-def describe_url(url: str) -> str:
-    """``scheme://host[:port]`` of ``url``: safe for logs (paths and queries hold tokens)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "(invalid URL)"
-    if not parts.hostname:
-        return "(invalid URL)"
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 def _body_hint(response: httpx.Response) -> str:

@@ -15,10 +15,11 @@ import json
 import httpx
 
 from monitor.channels import SlackChannel
-from monitor.deliver.base import ProgressCallback, checked_start, describe_url, log, post
+from monitor.deliver.base import ProgressCallback, checked_start, log, post
 from monitor.links import DigestLinks
 from monitor.model import Digest
 from monitor.render import slack_messages
+from monitor.urls import describe_url
 
 #: Slack accepts about one message per second per webhook, with short bursts allowed.
 DEFAULT_PAUSE_S = 1.0

@@ -19,9 +19,10 @@ from datetime import datetime
 import httpx
 
 from monitor.channels import WebhookChannel
-from monitor.deliver.base import ProgressCallback, checked_start, describe_url, log, post
+from monitor.deliver.base import ProgressCallback, checked_start, log, post
 from monitor.model import Digest
 from monitor.render import IDEMPOTENCY_HEADER, header_safe_key, webhook_body
+from monitor.urls import describe_url
 
 SIGNATURE_HEADER = "X-Monitor-Signature"
 TIMESTAMP_HEADER = "X-Monitor-Timestamp"
