@@ -69,6 +69,7 @@ LAYERS: dict[str, int] = {
     "deliver": 2,
     "parse_pool": 2,
     "budget": 2,
+    "dbexec": 2,
     "ingest": 3,
     "pipeline": 3,
     "outbox": 3,
