@@ -9,7 +9,6 @@ propagates. Must not import scheduler, server or cli.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -221,15 +220,11 @@ class Pipeline:
     async def run_cycle(
         self, *, urls: Sequence[str] | None = None, limit: int = 5000
     ) -> CycleReport:
-        """Claim the due feeds (or the given ones) and poll them all concurrently."""
-        started = self.clock()
-        t0 = time.monotonic()
-        feeds = await self.claim(limit=limit, urls=urls)
-        report = CycleReport(started_at=started)
-        if feeds:
-            report.polls = list(await asyncio.gather(*(self.poll_feed(f) for f in feeds)))
-        report.duration_s = time.monotonic() - t0
-        return report
+        """Claim the due feeds (or the given ones) and poll them all at once: one round of
+        ``monitor.poller.Poller`` with a slot for each."""
+        from monitor.poller import Poller
+
+        return await Poller(self, capacity=limit).run_once(urls=urls, limit=limit)
 
     async def poll_feed(self, feed: FeedState) -> PollReport:
         """Fetch, parse, score and store one feed. Whatever goes wrong while doing so (a body

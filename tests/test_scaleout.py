@@ -9,7 +9,6 @@ expires.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -241,8 +240,7 @@ async def test_feeds_due_together_are_split_between_the_workers(
                         for service in services:  # one claims, then the other, at once
                             await service.poll_tick()
                         for service in services:
-                            while service._polls:
-                                await asyncio.wait(set(service._polls))
+                            await service.poller.idle()
                     first_round = first_round or {o: len(r) for o, r in polled.items()}
                     now[0] += timedelta(seconds=11)  # every feed is due again
             finally:

@@ -202,7 +202,7 @@ async def test_polls_the_database_will_not_store_make_the_daemon_unhealthy_until
             async def poll_round() -> None:
                 now[0] += timedelta(hours=7)  # past any backoff: the feed is due again
                 await service.poll_tick()
-                await until(lambda: not service._polls, "the round of polls to end")
+                await until(lambda: not service.poller.busy, "the round of polls to end")
 
             rename("items", "items_away")
             for _ in range(3):

@@ -108,13 +108,16 @@ def poll(
     matcher = matcher_for(cfg)
 
     async def go() -> tuple[CycleReport, EnrichReport]:
+        from monitor.poller import Poller
+
         async with make_fetcher(cfg) as fetcher:
             pipeline = make_pipeline(cfg, store, fetcher, lambda: matcher, db=db)
             enricher = make_enricher(cfg, store, fetcher, pipeline, lambda: matcher)
             try:
                 with console.status("polling…"):
                     await pipeline.replan()  # next polls stored under other settings
-                    cycle = await pipeline.run_cycle(urls=urls)
+                    poller = Poller(pipeline, capacity=cfg.polling.concurrency)
+                    cycle = await poller.run_once(urls=urls)
                 with console.status("fetching article text…"):
                     return cycle, await enricher.drain()
             finally:

@@ -117,6 +117,8 @@ def demo(
         matcher = matcher_for(cfg)
 
         async def go() -> CycleReport:
+            from monitor.poller import Poller
+
             with Progress(
                 TextColumn("[bold]polling[/bold]"),
                 BarColumn(),
@@ -139,7 +141,8 @@ def demo(
                         cfg, store, fetcher, lambda: matcher, parse_workers=1, on_poll=on_poll
                     )
                     try:
-                        return await pipeline.run_cycle(urls=[f.url for f in feeds])
+                        poller = Poller(pipeline, capacity=cfg.polling.concurrency)
+                        return await poller.run_once(urls=[f.url for f in feeds])
                     finally:
                         pipeline.close()
 

@@ -1,9 +1,9 @@
 """The daemon: starts the jobs of ``monitor run``, polls, and stops within a grace period.
 
 Owns: the lifecycle (start the web pages, schedule the jobs, wait, let in-flight work finish,
-give leases back) and the polling jobs: a tick claims as many due feeds as there are free
-slots (a share of them when several workers share the database: ``cadence.claim_size``) and
-each poll runs on its own; article text, signal passes, the pages' text index and pruning.
+give leases back) and the polling jobs: a tick has the poller (``monitor.poller``, the same
+driver ``poll --once`` and ``demo`` use) fill its free slots with due feeds, and hears of
+each poll and round; article text, signal passes, the pages' text index and pruning.
 Health, delivery jobs and reload are the parts it is built from (``health``, ``delivery``,
 ``reload``). Must not import cli.
 """
@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor import cadence, jobs
+from monitor import jobs
 from monitor.config import Config
 from monitor.configio import watched_files
 from monitor.enrich import ArticleEnricher
 from monitor.errors import MonitorError, StoreError
 from monitor.metrics import Metrics
-from monitor.model import FeedState
 from monitor.outbox import Outbox
-from monitor.pipeline import CycleReport, Pipeline
+from monitor.pipeline import CycleReport, Pipeline, PollReport
+from monitor.poller import Poller
 from monitor.scheduler.base import Health
 from monitor.scheduler.reload import Reloading, mtimes, signal_rules
 from monitor.score.engine import Matcher, compile_topics
@@ -86,17 +84,17 @@ class Service(Reloading):
         self.health = Health(started_at=clock())
         self.metrics = metrics or Metrics(self.gauges)
         self.status: WebServer | None = None
-        self.capacity = max(1, cfg.polling.concurrency)
-        self._polls: set[asyncio.Task[None]] = set()
-        self._claiming = False
-        self._backlog = False
-        self._refill_at = max(1, self.capacity // 4)  # free slots worth a claim between ticks
-        self._workers = 1  # workers sharing the database, as of the last tick
-        self._started: deque[datetime] = deque()  # when this worker claimed its recent polls
-        self._round = CycleReport(started_at=self.health.started_at)
-        self._round_t0 = time.monotonic()
         self._scheduler: AsyncIOScheduler | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
+        #: the poll driver: slots (polling.concurrency), backlog and rounds
+        self.poller = Poller(
+            pipeline,
+            capacity=cfg.polling.concurrency,
+            tick_s=tick_s,
+            on_poll=self._polled,
+            on_round=self._round_ended,
+            tasks=self._inflight,
+        )
         self._mtimes = mtimes(watched_files(cfg))
         self._stopping = False
         self._scrubber = cfg.scrubber()
@@ -229,6 +227,7 @@ class Service(Reloading):
         )
         await stop.wait()
         self._stopping = True
+        self.poller.stopping = True
         sched.shutdown(wait=False)
         pending = {t for t in self._inflight if not t.done()}
         if pending:
@@ -259,87 +258,38 @@ class Service(Reloading):
         """
         self.health.last_tick_at = self.clock()
         try:
-            self._workers = await self.pipeline.heartbeat(max(WORKER_LIVE_S, 3 * self.tick_s))
+            live = max(WORKER_LIVE_S, 3 * self.tick_s)
+            self.poller.workers = await self.pipeline.heartbeat(live)
         except MonitorError as exc:  # the claim below reports the database too
             log.warning("cannot record this worker's heartbeat: %s", exc)
-        await self._refill()
+        await self.poller.refill()
         if any(c.alerts for c in self.cfg.channels):
             await self.build_alerts()
 
-    async def _refill(self) -> None:
-        """Fill the free polling slots with due feeds (one claim at a time)."""
-        if self._claiming or self._stopping:
-            return
-        free = self.capacity - len(self._polls)
-        if free <= 0:
-            return
-        self._claiming = True
-        try:
-            # with other workers, claim this worker's share of what is due (cadence decides)
-            limit = free
-            if self._workers > 1:
-                # the work of about one round of ticks: what is due, what was polled lately
-                now = self.clock()
-                while self._started and self._started[0] < now - timedelta(seconds=self.tick_s):
-                    self._started.popleft()
-                due, busy = await self.pipeline.count_due(self.tick_s)
-                mine = max(len(self._started), len(self._polls))
-                limit = cadence.claim_size(free, due, busy=busy, mine=mine, workers=self._workers)
-            feeds = await self.pipeline.claim(limit=limit) if limit else []
-            self._started.extend(self.clock() for _ in feeds)
-        finally:
-            self._claiming = False
-        # a batch that filled the free slots means more may be due: refill as slots free up,
-        # not at the next tick (a share leaves the rest to the other workers)
-        self._backlog = limit == free and len(feeds) == free
-        for feed in feeds:
-            if not self._round.polls:
-                self._round = CycleReport(started_at=self.clock())
-                self._round_t0 = time.monotonic()
-            task = asyncio.create_task(self._poll(feed), name=f"poll {feed.id}")
-            self._polls.add(task)
-            self._inflight.add(task)
-            task.add_done_callback(self._polls.discard)
-            task.add_done_callback(self._inflight.discard)
-
-    async def _poll(self, feed: FeedState) -> None:
-        try:
-            report = await self.pipeline.poll_feed(feed)
-        except Exception:
-            log.exception("polling %s failed", feed.id)
-            return
-        finally:
-            if self._backlog and self.capacity - len(self._polls) + 1 >= self._refill_at:
-                self._backlog = False
-                refill = asyncio.create_task(self._refill(), name="refill")
-                self._inflight.add(refill)
-                refill.add_done_callback(self._inflight.discard)
-        self._round.polls.append(report)
+    def _polled(self, report: PollReport) -> None:
         # a poll the database would not store is the daemon's trouble more than the feed's
         if report.error_kind == "database":
             self._job_ran(WRITES, StoreError(report.error or "database error"))
         elif report.outcome != "error":
             self._job_ran(WRITES, None)
-        if len(self._polls) <= 1:  # this was the last poll in flight: the round is over
-            done = self._round
-            done.duration_s = time.monotonic() - self._round_t0
-            self._round = CycleReport(started_at=self.clock())
-            self.health.last_cycle_at = self.clock()
-            self.health.last_cycle_duration_s = done.duration_s
-            self.metrics.observe_cycle(done, self.clock().timestamp())
-            log.info(
-                "cycle",
-                extra={
-                    "fields": {
-                        "event": "cycle",
-                        "feeds": len(done.polls),
-                        "failed": len(done.failed),
-                        "new_items": done.new_items,
-                        "new_matches": done.new_matches,
-                        "duration_ms": round(done.duration_s * 1000),
-                    }
-                },
-            )
+
+    def _round_ended(self, done: CycleReport) -> None:
+        self.health.last_cycle_at = self.clock()
+        self.health.last_cycle_duration_s = done.duration_s
+        self.metrics.observe_cycle(done, self.clock().timestamp())
+        log.info(
+            "cycle",
+            extra={
+                "fields": {
+                    "event": "cycle",
+                    "feeds": len(done.polls),
+                    "failed": len(done.failed),
+                    "new_items": done.new_items,
+                    "new_matches": done.new_matches,
+                    "duration_ms": round(done.duration_s * 1000),
+                }
+            },
+        )
 
     async def enrich(self) -> None:
         """A round of article text: fetch the pages of new items that want it, score them
