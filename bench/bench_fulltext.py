@@ -4,7 +4,7 @@ Starts the feed farm (``bench/feedfarm.py --articles 0.3``: 1,000 feeds, 30 % of
 one short sentence as each item's summary and linking to article pages the farm serves, about
 10 KB each) and measures, each in a fresh Python process with its own SQLite file:
 
-* **never**: one cold ``Pipeline.run_cycle`` over every feed (every item new) with
+* **never**: one cold ``monitor.poller.run_cycle`` over every feed (every item new) with
   ``fulltext: never``, then an **update** cycle where 5 % of the feeds carry three new stories;
 * **auto**: the same two cycles with ``fulltext: auto`` (the default), each followed by the
   article rounds ``monitor poll --once`` runs (``ArticleEnricher.drain``): every short-summary
@@ -55,6 +55,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     from monitor.cli.runtime import make_enricher, make_fetcher, make_pipeline, matcher_for
     from monitor.config import FeedSpec, load_config
     from monitor.logs import setup_logging
+    from monitor.poller import run_cycle
     from monitor.store import Store
 
     setup_logging(level="INFO", stream=open(os.devnull, "w"))
@@ -78,7 +79,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     async def run() -> None:
         async with fetcher:
             cpu0, t0 = _cpu(), time.perf_counter()
-            report = await pipeline.run_cycle(urls=urls)
+            report = await run_cycle(pipeline, urls=urls)
             out["cycle_s"] = time.perf_counter() - t0
             out["new_items"] = report.new_items
             out["new_matches"] = report.new_matches

@@ -11,7 +11,7 @@ fresh Python process so that its peak RSS is its own:
 * **cold**: one ``Pipeline.run_cycle`` of ``monitor`` into an empty SQLite file, with the default
   watchlists (fetch, parse in worker processes, normalise, dedupe, score, store);
 * **warm**: the next cycle with nothing changed (304s, and unchanged bodies for feeds that send
-  no validators), forced over all feeds with ``run_cycle(urls=...)``;
+  no validators), forced over all feeds with ``monitor.poller.run_cycle(pipeline, urls=...)``;
 * **update**: the next cycle with a fraction of the feeds carrying three new stories;
 
 and the same with a fraction of the feeds faulty (errors, HTML pages, broken XML, redirect
@@ -143,6 +143,7 @@ def _monitor_cycle(spec: dict[str, Any]) -> dict[str, Any]:
     from monitor.cli.runtime import make_fetcher, make_pipeline, matcher_for
     from monitor.config import FeedSpec, load_config
     from monitor.logs import setup_logging
+    from monitor.poller import run_cycle
     from monitor.store import Store
 
     urls: list[str] = spec["urls"]
@@ -167,7 +168,7 @@ def _monitor_cycle(spec: dict[str, Any]) -> dict[str, Any]:
         async with fetcher:
             t0 = time.perf_counter()
             cpu.append(time.process_time())
-            report = await pipeline.run_cycle(urls=urls)
+            report = await run_cycle(pipeline, urls=urls)
             cpu.append(time.process_time())
             return time.perf_counter() - t0, report
 

@@ -217,15 +217,6 @@ class Pipeline:
 
         return await self._in_db(replan_all)
 
-    async def run_cycle(
-        self, *, urls: Sequence[str] | None = None, limit: int = 5000
-    ) -> CycleReport:
-        """Claim the due feeds (or the given ones) and poll them all at once: one round of
-        ``monitor.poller.Poller`` with a slot for each."""
-        from monitor.poller import Poller
-
-        return await Poller(self, capacity=limit).run_once(urls=urls, limit=limit)
-
     async def poll_feed(self, feed: FeedState) -> PollReport:
         """Fetch, parse, score and store one feed. Whatever goes wrong while doing so (a body
         nothing foresaw, a full or locked database) is this feed's recorded error, and its

@@ -183,3 +183,11 @@ class Poller:
             if self.tasks is not None:
                 self.tasks.add(refill)
                 refill.add_done_callback(self.tasks.discard)
+
+
+async def run_cycle(
+    pipeline: Pipeline, *, urls: Sequence[str] | None = None, limit: int = ONCE_LIMIT
+) -> CycleReport:
+    """Claim the due feeds (or the given ones) and poll them all at once: one round of a
+    poller with a slot for each."""
+    return await Poller(pipeline, capacity=limit).run_once(urls=urls, limit=limit)

@@ -20,6 +20,7 @@ from monitor.config import FeedSpec
 from monitor.fetch import Fetcher
 from monitor.model import Reason, TopicMatch
 from monitor.pipeline import Pipeline
+from monitor.poller import run_cycle
 from monitor.score.engine import compile_topics
 from monitor.score.freshness import HELD, hold_stale_alerts
 from monitor.store import Store
@@ -178,11 +179,11 @@ async def test_backlog_old_escalation_and_routine_items_through_the_pipeline(
         with FeedServer() as server:
             url = server.feed("/wire.xml", rss_feed("Wire", backlog))
             store.sync_feeds([FeedSpec(url=url, name="Wire")], NOW)
-            first = await pipeline.run_cycle(urls=[url])
+            first = await run_cycle(pipeline, urls=[url])
             assert first.polls[0].new_matches == 1
             server.feed("/wire.xml", rss_feed("Wire", later))
             clock.now = NOW + 2 * HOUR
-            second = await pipeline.run_cycle(urls=[url])
+            second = await run_cycle(pipeline, urls=[url])
             assert second.polls[0].new_matches == 3
 
             def severity(name: str) -> tuple[str, tuple[str, ...]]:

@@ -35,6 +35,7 @@ from monitor.fetch import Fetcher
 from monitor.model import FeedState
 from monitor.parse_pool import ParsePool
 from monitor.pipeline import CycleReport, Pipeline
+from monitor.poller import run_cycle
 from monitor.score.engine import compile_topics
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, json_feed, rss_feed
@@ -234,7 +235,7 @@ class Rig:
         known = [f.url for f in self.store.feeds()]
         specs = [FeedSpec(url=u, name=u) for u in dict.fromkeys([self.benign, *known, *urls])]
         self.store.sync_feeds(specs, self.clock())
-        return await self.pipeline.run_cycle(urls=[s.url for s in specs])
+        return await run_cycle(self.pipeline, urls=[s.url for s in specs])
 
     def state(self, url: str) -> FeedState:
         [found] = [f for f in self.store.feeds() if f.name == url]

@@ -72,6 +72,7 @@ LAYERS: dict[str, int] = {
     "dbexec": 2,
     "ingest": 3,
     "pipeline": 3,
+    "poller": 3,
     "outbox": 3,
     "enrich": 3,
     "signalling": 3,

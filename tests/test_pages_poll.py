@@ -17,6 +17,7 @@ from monitor.config import FeedSpec
 from monitor.fetch import Fetcher
 from monitor.parse_pool import ParsePool
 from monitor.pipeline import Pipeline
+from monitor.poller import run_cycle
 from monitor.score.engine import compile_topics
 from monitor.store import Store
 from monitor.urls import canonical_url
@@ -78,7 +79,7 @@ class Rig:
 
     async def poll(self, *urls: str):  # type: ignore[no-untyped-def]
         self.clock[0] += timedelta(hours=1)
-        return {p.url: p for p in (await self.pipeline.run_cycle(urls=list(urls))).polls}
+        return {p.url: p for p in (await run_cycle(self.pipeline, urls=list(urls))).polls}
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from monitor.fetch import Fetcher
 from monitor.model import TopicMatch
 from monitor.parse_pool import ParsePool, parse_and_score
 from monitor.pipeline import Pipeline
+from monitor.poller import run_cycle
 from monitor.score.engine import Matcher, compile_topics
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, rss_feed
@@ -123,13 +124,13 @@ async def test_the_pipeline_stores_the_workers_matches_and_follows_a_reload(
         with FeedServer() as server:
             url = server.feed("/wire.xml", rss_feed("Wire", ITEMS[:1]))
             store.sync_feeds([FeedSpec(url=url, name="Wire")], NOW)
-            first = await pipeline.run_cycle(urls=[url])
+            first = await run_cycle(pipeline, urls=[url])
             assert first.polls[0].new_matches == 1 and first.polls[0].topics == ("norad",)
             assert current.calls == 0  # scored in a worker, not on the database thread
             # a reload: the next poll's new items are scored by the new matcher only
             current = Counting(compile_topics(topics_from(TARIFFS)))
             server.feed("/wire.xml", rss_feed("Wire", ITEMS))
-            second = await pipeline.run_cycle(urls=[url])
+            second = await run_cycle(pipeline, urls=[url])
             assert second.polls[0].new_items == 2
             assert second.polls[0].topics == ("tariffs",)
             assert current.calls == 0

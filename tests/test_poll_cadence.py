@@ -25,6 +25,7 @@ from monitor.config import load_config
 from monitor.fetch import Fetcher
 from monitor.outbox import Outbox
 from monitor.pipeline import Pipeline
+from monitor.poller import run_cycle
 from monitor.scheduler import Service
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, rss_feed
@@ -142,7 +143,7 @@ async def test_a_reload_applies_polling_settings_and_replans(
             )
             try:
                 store.sync_feeds(cfg.feeds, datetime.now(UTC))
-                first = (await pipeline.run_cycle()).polls
+                first = (await run_cycle(pipeline)).polls
                 assert [p.outcome for p in first] == ["ok"]
                 (feed,) = store.feeds()
                 assert feed.last_polled_at and feed.next_poll_at
@@ -160,7 +161,7 @@ async def test_a_reload_applies_polling_settings_and_replans(
                 assert reloaded and reloaded[-1].fields["replanned"] == 1  # type: ignore[attr-defined]
                 assert "polling.concurrency" in caplog.text and "restart" in caplog.text
 
-                second = (await pipeline.run_cycle(urls=[url])).polls
+                second = (await run_cycle(pipeline, urls=[url])).polls
                 assert [p.error_kind for p in second] == ["timeout"], second
                 assert "0.2 s" in (second[0].error or "")
             finally:

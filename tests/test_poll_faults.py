@@ -28,6 +28,7 @@ from monitor.fetch import Fetcher
 from monitor.model import FeedState
 from monitor.parse_pool import ParsePool
 from monitor.pipeline import CycleReport, Pipeline, PollReport
+from monitor.poller import run_cycle
 from monitor.score.engine import compile_topics
 from monitor.store import Store
 from monitor.urls import canonical_url
@@ -147,7 +148,7 @@ class Rig:
         """Register ``urls``, then poll every feed now (or only the due ones)."""
         self.register(*urls)
         every = [f.url for f in self.store.feeds()]
-        return await self.pipeline.run_cycle(urls=None if due_only else every)
+        return await run_cycle(self.pipeline, urls=None if due_only else every)
 
     def name_of(self, url: str) -> str:
         return f"feed {self.urls.index(url)}"

@@ -29,6 +29,7 @@ from monitor.fetch import Fetcher
 from monitor.metrics import Metrics
 from monitor.outbox import Outbox
 from monitor.pipeline import Pipeline
+from monitor.poller import run_cycle
 from monitor.score.engine import compile_topics
 from monitor.signalling import SignalPass, SignalRules
 from monitor.store import Store
@@ -75,7 +76,7 @@ class Farm:
     metrics: Metrics
 
     async def poll(self, urls: Sequence[str]) -> None:
-        await self.pipeline.run_cycle(urls=list(urls))
+        await run_cycle(self.pipeline, urls=list(urls))
 
     async def signal_pass(self) -> None:
         self.metrics.observe_signals(await self.signals.run())
