@@ -103,7 +103,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
         config = write_config(
             tmp_path,
             f"""
-            polling: {{contact: "https://example.org/monitor-ops"}}
+            polling: {{fulltext: auto, contact: "https://example.org/monitor-ops"}}
             feeds:
               - {{url: "{feed}", name: Capital News, lang: en}}
             channels:

@@ -11,13 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, rss_feed
 from tests.receiver import Receiver
-from tests.support import write_config
+from tests.support import wait_until, write_config
 from tests.test_articles import WATCHLIST, article
 
 ALERTING = WATCHLIST.replace("threshold: 2\n", "threshold: 2\n    alert_at: 2\n")
@@ -60,7 +59,7 @@ def test_the_daemon_alerts_a_match_found_only_in_the_body_once(
         cfg = write_config(
             tmp_path,
             f"""
-            polling: {{first_poll_alerts: true, alert_max_age: 36500d}}
+            polling: {{fulltext: auto, first_poll_alerts: true, alert_max_age: 36500d}}
             feeds:
               - {{url: "{feed}", name: Capital News, lang: en}}
             channels:
@@ -83,13 +82,10 @@ def test_the_daemon_alerts_a_match_found_only_in_the_body_once(
                 env=env,
             )
             try:
-                deadline = time.monotonic() + 90
-                while time.monotonic() < deadline and not _alerted(rx):
-                    time.sleep(0.1)
-                assert _alerted(rx) == ["Budget day"], log.read_text()[-3000:]
+                alerted = wait_until(lambda: _alerted(rx), 90, "an alert", detail=log.read_text)
+                assert alerted == ["Budget day"], log.read_text()[-3000:]
                 # the roads article was fetched too (and matched nothing)
-                while time.monotonic() < deadline and server.count("/news/roads") == 0:
-                    time.sleep(0.1)
+                wait_until(lambda: server.count("/news/roads"), 90, "the roads article's fetch")
             finally:
                 proc.send_signal(signal.SIGTERM)
                 code = proc.wait(timeout=30)

@@ -29,7 +29,7 @@ from monitor.outbox import Outbox
 from monitor.pipeline import Pipeline
 from monitor.scheduler import Service
 from monitor.store import Store
-from tests.support import TEST_WATCHLIST
+from tests.support import TEST_WATCHLIST, until
 
 MONITOR = "monitor.yaml"
 WATCHLIST = "watchlists/test.yaml"
@@ -543,10 +543,9 @@ async def test_a_status_address_that_cannot_be_served_does_not_stop_the_daemon(
     stop = asyncio.Event()
     running = asyncio.create_task(service.run(stop))
     try:
-        for _ in range(200):  # until the jobs are scheduled, or the run ended
-            if service._scheduler is not None or running.done():
-                break
-            await asyncio.sleep(0.05)
+        await until(
+            lambda: service._scheduler is not None or running.done(), "the jobs to be scheduled"
+        )
         assert not running.done(), running.exception()
         assert service.status is None
     finally:

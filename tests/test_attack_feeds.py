@@ -19,7 +19,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,7 +38,7 @@ from monitor.poller import run_cycle
 from monitor.score.engine import compile_topics
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, json_feed, rss_feed
-from tests.support import wait_for, write_config
+from tests.support import wait_for, wait_until, write_config
 from tests.test_poll_faults import Clock, close_rig, poll_of
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -435,15 +434,6 @@ def _busy_children(pid: int) -> list[int]:
     return busy
 
 
-def _wait_until(condition: Callable[[], object], timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigterm_during_a_long_parse_stops_the_daemon_promptly(tmp_path: Path) -> None:
     with FeedServer() as server:
@@ -474,7 +464,7 @@ def test_sigterm_during_a_long_parse_stops_the_daemon_promptly(tmp_path: Path) -
                 # the benign feed is stored while the slow one is being parsed
                 assert wait_for(log, "new=1", timeout=60), log.read_text()
                 assert server.count("/slow.xml") == 1
-                assert _wait_until(lambda: _busy_children(proc.pid), timeout=30)
+                wait_until(lambda: _busy_children(proc.pid), 30, "a parse worker to be running")
             finally:
                 proc.send_signal(signal.SIGTERM)
                 try:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.feedserver import FeedServer, SampleItem, atom_feed, rss_feed
-from tests.support import wait_for, write_config
+from tests.support import wait_for, wait_until, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -227,22 +227,24 @@ def test_run_without_network_keeps_going_and_stops_cleanly(tmp_path: Path, signu
         )
         try:
             assert wait_for(log, "poll failed", 30), log.read_text()
+            # Let it run on for a tick or two. Not a wait for an event: a stop while a job is
+            # running logs that job's CancelledError (the scheduler's shutdown cancels it), so
+            # the signal goes between ticks. Wait for the heartbeat once that is fixed.
             time.sleep(1.5)
             assert proc.poll() is None, "the daemon must keep running when feeds fail"
-            started = time.monotonic()
             proc.send_signal(signum)
+            # the feed's backoff and the digest's schedule are minutes away: stopping must not
+            # wait for them (a bound on the wait, not a measurement)
             code = proc.wait(timeout=10)
-            took = time.monotonic() - started
         finally:
             if proc.poll() is None:
                 proc.kill()
     text = log.read_text()
     assert code == 0, text
-    assert took < 5, f"took {took:.1f}s to stop"
     assert "stopped" in text
     # one failure line per attempt, then backoff: not a line every tick
     assert text.count("poll failed") == 1, text
-    assert "Traceback" not in text
+    assert "Traceback" not in text, text
 
 
 def test_second_sigint_exits_at_once_and_leaves_the_database_sound(
@@ -271,20 +273,16 @@ def test_second_sigint_exits_at_once_and_leaves_the_database_sound(
             assert wait_for(log, "outcome=ok", 30), log.read_text()
             proc.send_signal(signal.SIGINT)  # the slow fetch keeps the first stop waiting
             assert wait_for(log, "waiting for", 10), log.read_text()
-            started = time.monotonic()
             proc.send_signal(signal.SIGINT)
-            code = proc.wait(timeout=10)
-            took = time.monotonic() - started
+            code = proc.wait(timeout=10)  # the hanging fetch would hold a clean stop for 30 s
         finally:
             if proc.poll() is None:
                 proc.kill()
+    # 130: the second signal ended it, not the first stop's grace running out
     assert code == 130, log.read_text()
-    assert took < 2, took
+    assert "second signal: exiting now" in log.read_text()
     # the parse workers went with it: no process of this configuration is left
-    deadline = time.monotonic() + 5
-    while _processes_using(cfg) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _processes_using(cfg) == []
+    wait_until(lambda: not _processes_using(cfg), 5, "the parse workers to exit")
     import sqlite3
 
     with sqlite3.connect(tmp_path / "monitor.db") as db:

@@ -373,6 +373,7 @@ def test_a_document_source_is_its_own_article(tmp_path: Path) -> None:
     path = write_config(
         tmp_path,
         """
+        # polling.fulltext left at its default (auto)
         feeds:
           - {url: "https://example.org/report.pdf", type: document}
           - {url: "https://example.org/news", type: page}

@@ -28,7 +28,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +39,7 @@ from monitor.model import Delivery
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, rss_feed
 from tests.receiver import Receiver, Reply
-from tests.support import write_config
+from tests.support import wait_until, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -102,14 +101,6 @@ class Outcome:
     @property
     def duplicates(self) -> int:
         return sum(n - 1 for n in self.requests_by_key.values())
-
-
-def _wait(condition: Callable[[], bool], within_s: float, what: str, log: Path) -> None:
-    end = time.monotonic() + within_s
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up waiting for {what}:\n{log.read_text(errors='replace')}")
-        time.sleep(0.1)
 
 
 class Scenario:
@@ -190,7 +181,13 @@ class Scenario:
             rx.script(Reply(hang=True))
             proc = self._start(config, log, None)
             try:
-                _wait(lambda: len(rx.requests) >= 1, 150, "the request to hang", log)
+                wait_until(
+                    lambda: len(rx.requests) >= 1,
+                    150,
+                    "the request to hang",
+                    every=0.1,
+                    detail=log.read_text,
+                )
                 proc.send_signal(signal.SIGKILL)
                 return proc.wait(timeout=10)
             finally:
@@ -218,7 +215,13 @@ class Scenario:
                     return bool(rows) and all(d.status == "sent" for d in rows)
 
                 # a delivery claimed before the crash is free again once its lease ran out
-                _wait(done, RECOVERY_BOUND_S, "every delivery to be sent", log)
+                wait_until(
+                    done,
+                    RECOVERY_BOUND_S,
+                    "every delivery to be sent",
+                    every=0.1,
+                    detail=log.read_text,
+                )
                 took = time.monotonic() - started
             proc.send_signal(signal.SIGTERM)
             return proc.wait(timeout=15), took

@@ -23,7 +23,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -36,7 +35,7 @@ from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.metrics import Metrics
 from tests.feedserver import FeedServer, SampleItem, rss_feed
-from tests.support import write_config
+from tests.support import wait_for, wait_until, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -394,16 +393,15 @@ def test_the_image_command_serves_a_passing_healthcheck_and_stops_cleanly_on_sig
                 command, cwd=data, env=env, stdout=sink, stderr=subprocess.STDOUT
             )
             try:
-                deadline = time.monotonic() + 60
-                result = -1
-                while time.monotonic() < deadline and proc.poll() is None:
-                    result = _run_check(check, env, check_timeout)
-                    if result == 0:
-                        break
-                    time.sleep(0.3)
-                assert result == 0, f"the health check never passed:\n{log.read_text()}"
-                while time.monotonic() < deadline and '"event": "poll"' not in log.read_text():
-                    time.sleep(0.2)
+                wait_until(
+                    lambda: proc.poll() is not None or _run_check(check, env, check_timeout) == 0,
+                    60,
+                    "the health check to pass",
+                    every=0.3,
+                    detail=log.read_text,
+                )
+                assert proc.poll() is None, f"the daemon exited:\n{log.read_text()}"
+                assert wait_for(log, '"event": "poll"', 60), log.read_text()
             finally:
                 proc.send_signal(signal.SIGTERM)
                 code: int | None

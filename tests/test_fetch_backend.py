@@ -17,6 +17,7 @@ import pytest
 from monitor.fetch import Fetcher
 from monitor.fetch.backend import READ_HIGH_WATER, AsyncioBackend
 from tests.feedserver import FeedServer, rss_feed
+from tests.support import until
 from tests.tlscerts import Certs, make_certs
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -157,17 +158,22 @@ async def test_a_tls_handshake_that_never_finishes_times_out(certs: Certs) -> No
 
 
 async def test_a_keep_alive_connection_the_server_drops_is_not_reused() -> None:
+    answered = asyncio.Event()
+
     async def once_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         writer.write(_response(FEED))  # keep-alive by default in HTTP/1.1...
         await writer.drain()
-        await asyncio.sleep(0.05)
+        await answered.wait()
         writer.close()  # ...but the server closes it while the client holds it idle
 
     async with RawServer(once_then_close) as server:
         async with Fetcher(timeout_s=2, per_host=1) as f:
             first = await f.fetch(server.url())
-            await asyncio.sleep(0.3)
+            (host,) = f._hosts.values()
+            (idle,) = host.idle
+            answered.set()
+            await until(idle.has_expired, "the client to see the server close the connection")
             second = await f.fetch(server.url())
     assert (first.outcome, second.outcome) == ("ok", "ok"), second.error
     assert second.body == FEED
@@ -200,8 +206,9 @@ async def test_reading_pauses_while_nobody_reads_and_loses_nothing(
     async with RawServer(flood) as server:
         stream = await stream_to(server)
         first = await stream.read(1000, timeout=2)
-        await asyncio.sleep(0.3)  # the server could send it all in this time
-        held = stream._protocol.buffered  # type: ignore[attr-defined]
+        protocol = stream._protocol  # type: ignore[attr-defined]
+        await until(lambda: protocol._reading_paused, "reading to pause")
+        held = protocol.buffered
         assert 0 < held <= READ_HIGH_WATER + 256 * 1024, held
         parts = [first]
         while chunk := await stream.read(7919, timeout=2):  # odd sizes: chunks are split

@@ -16,7 +16,7 @@ import json
 import random
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +35,7 @@ from monitor.render import slack_messages
 from monitor.retry import RetryPolicy
 from monitor.store import Store
 from tests.receiver import Receiver, Reply
+from tests.support import until
 
 START = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 SECRET = "a-long-signing-secret-0123456789"
@@ -304,15 +305,6 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _until(condition: Callable[[], bool], what: str, within_s: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within_s
-    while not condition():
-        if loop.time() > end:
-            raise AssertionError(f"gave up waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 async def test_a_dead_or_hanging_channel_does_not_delay_another(
     store: Store, clock: Clock, client: httpx.AsyncClient
 ) -> None:
@@ -337,9 +329,9 @@ async def test_a_dead_or_hanging_channel_does_not_delay_another(
             assert await outbox.build_digest(ch, window) is not None
 
         flushing = asyncio.create_task(outbox.flush())
-        await _until(lambda: len(slow.requests) == 1 and len(good.requests) == 1, "both requests")
+        await until(lambda: len(slow.requests) == 1 and len(good.requests) == 1, "both requests")
         # the hanging channel has not answered, and the good one is already recorded as sent
-        await _until(
+        await until(
             lambda: [d.channel for d in store.deliveries(status="sent")] == ["fine"],
             "the good channel's delivery to be recorded",
         )
@@ -364,7 +356,7 @@ async def test_a_delivery_is_leased_for_the_configured_time_and_never_sent_twice
         outbox = make_outbox(store, clock, {"hook": WebhookSender(ch, client)}, [ch], lease_s=45)
         assert await outbox.build_digest(ch, clock.advance(minutes=30)) is not None
         flushing = asyncio.create_task(outbox.flush())
-        await _until(lambda: len(slow.requests) == 1, "the request")
+        await until(lambda: len(slow.requests) == 1, "the request")
         [leased] = store.deliveries()
         assert leased.next_attempt_at == clock() + timedelta(seconds=45)
         # the lease runs out while the request still hangs: this process does not send it again

@@ -112,7 +112,7 @@ def test_a_pdf_linked_from_a_page_is_read_as_the_body_and_robots_txt_is_honoured
     cfg = write_config(
         tmp_path,
         f"""\
-        polling: {{contact: "https://example.org/monitor-ops"}}
+        polling: {{fulltext: auto, contact: "https://example.org/monitor-ops"}}
         feeds:
           - {{url: "{page}", type: page, name: Reports}}
           - {{url: "{private}", type: page, name: Private notices}}

@@ -30,7 +30,7 @@ from monitor.pipeline import Pipeline, PollReport
 from monitor.scheduler import Service
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, rss_feed
-from tests.support import write_config
+from tests.support import wait_until, write_config
 
 POSTGRES_URL = os.environ.get("MONITOR_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(
@@ -118,36 +118,58 @@ def test_three_workers_share_the_feeds_and_the_digests(tmp_path: Path, database:
                     cwd=tmp_path,
                 )
             )
-        started = time.monotonic()
         victim = workers[0]
         killed_at: float | None = None
         held: set[str] = set()
+        cycles = 0
+
+        def leases_of_the_victim() -> set[str]:
+            """The feeds the victim holds, once the first cycle is done and the second under
+            way (so that the gaps measured below span whole cycles)."""
+            nonlocal cycles
+            cycles = min(server.count(f"/feed/{n}.xml") for n in range(FEEDS))
+            if cycles < 1:
+                return set()
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text("SELECT url FROM feeds WHERE lease_owner LIKE :me"),
+                    {"me": f"%:{victim.pid}"},
+                ).all()
+            return {r.url for r in rows}
+
+        def sent_digests() -> int:
+            with engine.connect() as conn:
+                return int(
+                    conn.execute(
+                        sa.text(
+                            "SELECT count(*) FROM deliveries "
+                            "WHERE kind = 'digest' AND status = 'sent'"
+                        )
+                    ).scalar_one()
+                )
+
+        def done() -> bool:
+            """Three cycles of every feed, the killed worker's feeds polled again, and a
+            digest window (a minute boundary) crossed and its digest sent."""
+            if any(server.count(f"/feed/{n}.xml") < 3 for n in range(FEEDS)):
+                return False
+            assert killed_at is not None
+            if any(
+                not any(r.at > killed_at for r in server.requests(url[url.index("/feed/") :]))
+                for url in held
+            ):
+                return False
+            return sent_digests() > 0
+
         try:
-            # let the first cycle get going, then kill a worker that holds leases
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and killed_at is None:
-                with engine.connect() as conn:
-                    rows = conn.execute(
-                        sa.text("SELECT url FROM feeds WHERE lease_owner LIKE :me"),
-                        {"me": f"%:{victim.pid}"},
-                    ).all()
-                if time.monotonic() - started > INTERVAL_S + 1 and rows:
-                    victim.send_signal(signal.SIGKILL)
-                    killed_at = time.monotonic()
-                    held = {r.url for r in rows}
-                time.sleep(0.05)
-            assert killed_at is not None, "the worker to kill never held a feed"
-            # run across a digest window (a minute boundary) and several poll cycles
-            # (how long cycles take depends on the machine's load: wait for them, bounded)
-            now = datetime.now(UTC)
-            to_boundary = 60 - now.second - now.microsecond / 1e6
-            earliest = time.monotonic() + max(3 * INTERVAL_S + LEASE_S, to_boundary + 4)
-            latest = time.monotonic() + 180
-            while time.monotonic() < latest:
-                done = all(server.count(f"/feed/{n}.xml") >= 3 for n in range(FEEDS))
-                if done and time.monotonic() >= earliest:
-                    break
-                time.sleep(0.5)
+            # once the first cycle is done, kill a worker that holds leases
+            held = wait_until(
+                leases_of_the_victim, 60, "the worker to kill to hold a feed", every=0.05
+            )
+            victim.send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
+            # how long cycles take depends on the machine's load: wait for them, bounded
+            wait_until(done, 180, "three cycles, the dead worker's feeds and a digest", every=0.5)
         finally:
             for w in workers[1:]:
                 w.send_signal(signal.SIGTERM)

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ from monitor.outbox import Outbox
 from monitor.scheduler import Service
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, rss_feed
-from tests.support import ALERTS_FROM_ANY_POLL, write_config
+from tests.support import ALERTS_FROM_ANY_POLL, wait_for, wait_until, write_config
 
 
 def _free_port() -> int:
@@ -94,17 +93,17 @@ def test_healthz_metrics_and_json_logs_without_secrets(tmp_path: Path) -> None:
                 env=env,
             )
             try:
-                deadline = time.monotonic() + 30
-                body = ""
-                while time.monotonic() < deadline:
+
+                def metrics_after_a_poll() -> str:
                     try:
-                        status, body = _get(f"http://127.0.0.1:{port}/metrics")
-                        if 'monitor_polls_total{outcome="ok"} 1.0' in body:
-                            break
+                        _status, body = _get(f"http://127.0.0.1:{port}/metrics")
                     except OSError:
-                        pass
-                    time.sleep(0.2)
-                assert 'monitor_polls_total{outcome="ok"} 1.0' in body, body
+                        return ""
+                    return body if 'monitor_polls_total{outcome="ok"} 1.0' in body else ""
+
+                body = wait_until(
+                    metrics_after_a_poll, 30, "/metrics to count a poll", detail=log.read_text
+                )
                 assert "monitor_fetch_seconds_bucket" in body
                 assert 'monitor_matches_total{topic="norad"} 1.0' in body
                 assert "monitor_outbox_deliveries" in body
@@ -115,16 +114,14 @@ def test_healthz_metrics_and_json_logs_without_secrets(tmp_path: Path) -> None:
                 # the search job takes the stored item into the pages' text index
                 reader = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}", upgrade=False)
                 try:
-                    deadline = time.monotonic() + 20
-                    while time.monotonic() < deadline and reader.text_index.pending():
-                        time.sleep(0.2)
-                    assert reader.text_index.indexed() and reader.text_index.pending() == 0
+                    wait_until(
+                        lambda: not reader.text_index.pending(), 20, "the search job to index"
+                    )
+                    assert reader.text_index.indexed()
                 finally:
                     reader.close()
                 # let the webhook delivery fail at least once (port 9 refuses)
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline and '"deliver"' not in log.read_text():
-                    time.sleep(0.2)
+                assert wait_for(log, '"deliver"', 20), log.read_text()
             finally:
                 proc.send_signal(signal.SIGTERM)
                 code = proc.wait(timeout=10)
