@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from monitor import plan
 from monitor.errors import StoreError
-from monitor.intents import Facts, FeedWrite, SaveResult
+from monitor.intents import Facts, FeedWrite, Known, SaveResult
 from monitor.model import Item, TopicMatch
 from monitor.plan import MatcherLike, Poll, Rules
 from monitor.store import Store
@@ -57,7 +57,8 @@ def write_polls(
 def _write(
     store: Store, polls: Sequence[Poll], rules: Rules, rng: random.Random
 ) -> tuple[FeedWrite, ...]:
-    ordered = plan.sort(polls, store.known(plan.known_questions(polls)))
+    asked = plan.known_questions(polls)
+    ordered = plan.sort(polls, store.known(asked) if asked else Known())
     facts = Facts()
     if any(ordered.new) or any(ordered.changed):
         facts = store.facts(
