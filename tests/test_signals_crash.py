@@ -23,8 +23,8 @@ import pytest
 
 from tests.feedserver import FeedServer, SampleItem, rss_feed
 from tests.receiver import Receiver
-from tests.support import write_config
-from tests.test_crash import _store, _wait
+from tests.support import wait_until, write_config
+from tests.test_crash import _store
 from tests.test_signals_farm import STORY
 
 pytestmark = pytest.mark.slow
@@ -113,14 +113,14 @@ def test_a_surge_killed_while_it_is_sent_arrives_once_after_restart(
                     rows = store.deliveries()
                     return bool(rows) and all(d.status == "sent" for d in rows)
 
-                _wait(sent, BOUND_S, "the surge to be sent", second)
+                wait_until(sent, BOUND_S, "the surge to be sent", detail=second.read_text)
                 # three more signal passes: none may decide or send the surge again
                 after = _passes(second)
-                _wait(
+                wait_until(
                     lambda: _passes(second) >= after + 3,
                     BOUND_S,
                     "three signal passes after the send",
-                    second,
+                    detail=second.read_text,
                 )
                 deliveries = store.deliveries()
                 fired = store.signals.fired()
