@@ -114,6 +114,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
         yield Site(Setup(config, rx, f"sqlite:///{tmp_path / 'monitor.db'}"), feeds)
 
 
+@pytest.mark.slow
 def test_a_topic_only_in_the_body_matches_names_the_body_and_is_delivered_once(
     site: Site,
 ) -> None:
@@ -152,6 +153,7 @@ def test_a_topic_only_in_the_body_matches_names_the_body_and_is_delivered_once(
     assert site.feeds.count("/news/budget") == 1
 
 
+@pytest.mark.slow
 def test_explain_shows_each_body_hit_with_the_words_around_it(site: Site) -> None:
     site.ok("poll", "--once")
     shown = site.ok("explain", "--item", "1")

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from monitor.store import Store
 from tests.feedserver import FeedServer, SampleItem, rss_feed
 from tests.receiver import Receiver
@@ -31,6 +33,7 @@ def _alerted(rx: Receiver) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_the_daemon_alerts_a_match_found_only_in_the_body_once(
     tmp_path: Path, rx: Receiver
 ) -> None:

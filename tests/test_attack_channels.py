@@ -281,6 +281,7 @@ def store_match(
 # --------------------------------------------------------------------------- poison items
 
 
+@pytest.mark.slow
 async def test_poison_items_reach_every_channel_and_block_none(
     tmp_path: Path,
     rx: Receiver,

@@ -435,6 +435,7 @@ def _busy_children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.slow
 def test_sigterm_during_a_long_parse_stops_the_daemon_promptly(tmp_path: Path) -> None:
     with FeedServer() as server:
         # about 28 s of CPU to parse, and under the ingest budget (8 MiB) with the benign body

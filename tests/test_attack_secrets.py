@@ -229,6 +229,7 @@ EVIDENCE = {
 
 
 @pytest.mark.parametrize("surface", SURFACES)
+@pytest.mark.slow
 def test_each_surface_carried_the_errors(surfaces: dict[str, str], surface: str) -> None:
     text = surfaces[surface]
     for evidence in EVIDENCE[surface]:

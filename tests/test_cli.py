@@ -67,6 +67,7 @@ def server() -> Iterator[FeedServer]:
         yield s
 
 
+@pytest.mark.slow
 def test_poll_once_stores_items_and_matches_then_polls_conditionally(
     server: FeedServer, tmp_path: Path
 ) -> None:
@@ -170,6 +171,7 @@ def test_shipped_config_checks() -> None:
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_explain_a_title_and_a_stored_item(server: FeedServer, tmp_path: Path) -> None:
     cfg = write_config(tmp_path)
     result = monitor(
@@ -247,6 +249,7 @@ def test_run_without_network_keeps_going_and_stops_cleanly(tmp_path: Path, signu
     assert "Traceback" not in text, text
 
 
+@pytest.mark.slow
 def test_second_sigint_exits_at_once_and_leaves_the_database_sound(
     server: FeedServer, tmp_path: Path
 ) -> None:

@@ -348,6 +348,7 @@ def _run_check(argv: list[str], env: dict[str, str], timeout_s: float) -> int:
         return -1  # Docker counts a check that overruns --timeout as a failure
 
 
+@pytest.mark.slow
 def test_the_image_command_serves_a_passing_healthcheck_and_stops_cleanly_on_sigterm(
     tmp_path: Path, dockerfile: list[Instruction], compose: dict[str, Any]
 ) -> None:

@@ -109,6 +109,7 @@ def _stored_match_ids(setup: Setup) -> list[int]:
         store.close()
 
 
+@pytest.mark.slow
 def test_dry_run_prints_and_marks_nothing_then_a_real_digest_sends_the_same(
     setup: Setup,
 ) -> None:
@@ -162,6 +163,7 @@ def test_html_without_dry_run_is_refused(setup: Setup, tmp_path: Path) -> None:
     assert setup.rx.requests == [] and not (tmp_path / "d.html").exists()
 
 
+@pytest.mark.slow
 def test_unknown_channel_exits_2_listing_the_channels(setup: Setup) -> None:
     result = setup.run("digest", "--channel", "slak", "--dry-run")
     assert result.returncode == 2
@@ -171,6 +173,7 @@ def test_unknown_channel_exits_2_listing_the_channels(setup: Setup) -> None:
     assert setup.rx.requests == []
 
 
+@pytest.mark.slow
 def test_a_dead_delivery_is_listed_and_retry_sends_it_with_the_same_key(setup: Setup) -> None:
     setup.rx.script(Reply(410, b"this hook is gone"))
     first = setup.ok("digest", "--channel", "hook")
@@ -220,6 +223,7 @@ def _store_old_match(setup: Setup, at: datetime) -> None:
         store.close()
 
 
+@pytest.mark.slow
 def test_since_limits_the_dry_run_and_the_real_digest_alike(setup: Setup) -> None:
     _store_old_match(setup, datetime.now(UTC) - timedelta(days=3))
     old = "NORAD budget hearing from three days ago"
@@ -233,6 +237,7 @@ def test_since_limits_the_dry_run_and_the_real_digest_alike(setup: Setup) -> Non
     assert _sent_titles(setup.rx) == sorted([*TITLES, old])
 
 
+@pytest.mark.slow
 def test_dry_run_leaves_out_what_was_alerted_when_the_channel_says_so(tmp_path: Path) -> None:
     with FeedServer() as feeds, Receiver() as rx:
         wire = feeds.feed("/wire.xml", rss_feed("Wire", [NORAD, TARIFFS]))

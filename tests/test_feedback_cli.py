@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ruamel.yaml import YAML
 
 from monitor.config import load_watchlists
@@ -121,6 +122,7 @@ def _judged(store: Store, tmp_path: Path) -> tuple[Path, str, dict[str, int], se
     return config, db, ids, matched
 
 
+@pytest.mark.slow
 def test_judge_export_and_eval_measure_the_watchlist_on_the_judgements(
     store: Store, tmp_path: Path
 ) -> None:
@@ -158,6 +160,7 @@ def test_judge_export_and_eval_measure_the_watchlist_on_the_judgements(
     assert (got["tp"], got["fp"], got["fn"]) == (1, 0, 0)  # tariffs: the one item, matched
 
 
+@pytest.mark.slow
 def test_tune_suggests_the_exclusion_that_removes_the_false_positives(
     store: Store, tmp_path: Path
 ) -> None:
@@ -207,6 +210,7 @@ def _paste(source: Path, topic: str, snippet: str, target: Path) -> None:
         yaml.dump(data, out)
 
 
+@pytest.mark.slow
 def test_unknown_item_topic_and_missing_verdict_are_clear_errors(
     store: Store, tmp_path: Path
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.feedserver import FeedServer, rss_feed
 from tests.support import write_config
 from tests.test_cli import monitor
@@ -32,6 +34,7 @@ def test_entries_past_the_cap_are_logged_and_shown_in_feeds(tmp_path: Path) -> N
     assert "7 entries past polling.max_entries not read" in " ".join(table.stdout.split())
 
 
+@pytest.mark.slow
 def test_items_lists_what_each_feed_stored_matched_or_not(tmp_path: Path) -> None:
     from tests.test_cli import OFF_TOPIC, ON_TOPIC
 
@@ -91,6 +94,7 @@ OPML = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+@pytest.mark.slow
 def test_feeds_import_keeps_comments_and_order_and_export_round_trips(tmp_path: Path) -> None:
     cfg = write_config(
         tmp_path,

@@ -49,6 +49,7 @@ def test_check_names_what_is_wrong_with_a_page_source(tmp_path: Path) -> None:
     assert "feeds[2].type: Input should be 'feed', 'page' or 'document'" in out
 
 
+@pytest.mark.slow
 def test_explain_a_watched_page_and_a_pdf(server: FeedServer, tmp_path: Path) -> None:
     page = server.feed("/consultation", consultation(), content_type=HTML)
     pdf = server.feed(

@@ -160,6 +160,7 @@ async def test_a_pdf_document_is_read_and_matched(rig: Rig) -> None:
     assert stored is not None and stored.title == "Report"
 
 
+@pytest.mark.slow
 async def test_hostile_pages_and_documents_are_recorded_and_hold_nothing_up(rig: Rig) -> None:
     html = "text/html; charset=utf-8"
     s = rig.server

@@ -46,6 +46,7 @@ def _gap_s(feed: dict[str, Any]) -> float:
     return (datetime.fromisoformat(feed["next_poll_at"]) - polled).total_seconds()
 
 
+@pytest.mark.slow
 def test_the_configured_interval_is_the_longest_gap_after_a_304(tmp_path: Path) -> None:
     with FeedServer() as server:
         plain = server.feed("/plain.xml", rss_feed("Plain", ITEMS))
@@ -78,6 +79,7 @@ def test_the_configured_interval_is_the_longest_gap_after_a_304(tmp_path: Path) 
     assert "why" in table.stdout and "max-age" in table.stdout, table.stdout
 
 
+@pytest.mark.slow
 def test_a_restart_replans_next_polls_stored_further_out(tmp_path: Path) -> None:
     with FeedServer() as server:
         url = server.feed("/f.xml", rss_feed("F", ITEMS))

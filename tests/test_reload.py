@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.feedserver import FeedServer, SampleItem, rss_feed
 from tests.support import TEST_WATCHLIST, wait_for, write_config
 
@@ -24,6 +26,7 @@ NEW_TOPIC = """
 """
 
 
+@pytest.mark.slow
 def test_edits_are_validated_and_swapped_in_while_running(tmp_path: Path) -> None:
     with FeedServer() as server:
         first = server.feed(

@@ -72,6 +72,7 @@ def _feeds(server: FeedServer) -> list[str]:
     return urls
 
 
+@pytest.mark.slow
 def test_three_workers_share_the_feeds_and_the_digests(tmp_path: Path, database: str) -> None:
     with FeedServer(latency_s=0.1) as server:
         urls = _feeds(server)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from monitor.config import load_config
 from monitor.fetch import Fetcher
@@ -38,6 +39,7 @@ def _get(url: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
+@pytest.mark.slow
 def test_healthz_metrics_and_json_logs_without_secrets(tmp_path: Path) -> None:
     port = _free_port()
     secret_token = "S3CRET-TOKEN-do-not-log"

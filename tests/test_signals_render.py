@@ -189,6 +189,7 @@ def test_a_digest_lists_updated_items_and_source_notices_at_its_foot() -> None:
     assert [n["details"]["state"] for n in body["notices"]] == ["failing"]
 
 
+@pytest.mark.slow
 def test_monitor_signals_says_what_fired_and_why(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     store = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
