@@ -177,6 +177,33 @@ class EventProfile:
         return (EventProfile, (self.terms,))
 
 
+_ELISION = re.compile(r"[’'\-]")
+#: what a token's spelling alone says (its folded form, and whether it holds digits, starts
+#: with a capital, is an acronym), by token: news repeats its words, so most are known
+_TOKENS: dict[str, tuple[str, bool, bool, bool] | None] = {}
+_TOKENS_MAX = 200_000
+
+
+def _token(token: str) -> tuple[str, bool, bool, bool] | None:
+    if token in _TOKENS:
+        return _TOKENS[token]
+    if len(_TOKENS) >= _TOKENS_MAX:
+        _TOKENS.clear()
+    word = token
+    parts = _ELISION.split(word)
+    # "l'Arctique", "d'Ottawa": the word after an elided article
+    if len(parts) > 1 and len(parts[0]) <= 2:
+        word = word[len(parts[0]) + 1 :]
+    folded = fold(word).replace(".", "")
+    info: tuple[str, bool, bool, bool] | None = None
+    if folded:
+        digits = bool(_DIGITS.search(folded))
+        acronym = len(word) >= 2 and word.replace(".", "").isupper() and not digits
+        info = (folded, digits, word[0].isupper(), acronym)
+    _TOKENS[token] = info
+    return info
+
+
 def _terms(text: str, out: dict[int, None]) -> None:
     start = True  # at the start of a sentence
     previous_name: str | None = None
@@ -186,16 +213,10 @@ def _terms(text: str, out: dict[int, None]) -> None:
         if token in _SENTENCE_END:
             start, previous_name = True, None
             continue
-        parts = re.split(r"[’'\-]", token)
-        # "l'Arctique", "d'Ottawa": the word after an elided article
-        if len(parts) > 1 and len(parts[0]) <= 2:
-            token = token[len(parts[0]) + 1 :]
-        folded = fold(token).replace(".", "")
-        if not folded:
+        info = _token(token)
+        if info is None:
             continue
-        digits = bool(_DIGITS.search(folded))
-        capital = token[0].isupper()
-        acronym = len(token) >= 2 and token.replace(".", "").isupper() and not digits
+        folded, digits, capital, acronym = info
         name = (digits and len(folded) >= 2) or acronym or (capital and not start)
         start = False
         if folded in STOPWORDS or (len(folded) < 3 and not name):
