@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,10 +229,16 @@ def test_run_without_network_keeps_going_and_stops_cleanly(tmp_path: Path, signu
         )
         try:
             assert wait_for(log, "poll failed", 30), log.read_text()
-            # Let it run on for a tick or two. Not a wait for an event: a stop while a job is
-            # running logs that job's CancelledError (the scheduler's shutdown cancels it), so
-            # the signal goes between ticks. Wait for the heartbeat once that is fixed.
-            time.sleep(1.5)
+            # the daemon goes on ticking after the failure: its heartbeat moves twice more
+            # (each tick records it), so the signal comes while its jobs keep running
+            beats: set[str] = set()
+
+            def ticked() -> bool:
+                with sqlite3.connect(tmp_path / "monitor.db") as db:
+                    beats.update(str(r[0]) for r in db.execute("SELECT seen_at FROM workers"))
+                return len(beats) >= 3
+
+            wait_until(ticked, 30, "three heartbeats of the daemon")
             assert proc.poll() is None, "the daemon must keep running when feeds fail"
             proc.send_signal(signum)
             # the feed's backoff and the digest's schedule are minutes away: stopping must not
@@ -286,7 +292,6 @@ def test_second_sigint_exits_at_once_and_leaves_the_database_sound(
     assert "second signal: exiting now" in log.read_text()
     # the parse workers went with it: no process of this configuration is left
     wait_until(lambda: not _processes_using(cfg), 5, "the parse workers to exit")
-    import sqlite3
 
     with sqlite3.connect(tmp_path / "monitor.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

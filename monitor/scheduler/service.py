@@ -228,7 +228,9 @@ class Service(Reloading):
         await stop.wait()
         self._stopping = True
         self.poller.stopping = True
-        sched.shutdown(wait=False)
+        # no new runs, but the jobs running now finish within the grace period: the
+        # scheduler's shutdown cancels the runs it started, so it comes after the wait
+        sched.pause()
         pending = {t for t in self._inflight if not t.done()}
         if pending:
             log.info("stopping: waiting for %d job(s) in flight", len(pending))
@@ -237,6 +239,7 @@ class Service(Reloading):
                 task.cancel()
             if late:
                 await asyncio.wait(late, timeout=1.0)
+        sched.shutdown(wait=False)
         if self.status is not None:
             await self.status.stop()
         # feeds claimed but not finished go back to the pool now, not when the lease expires
