@@ -46,8 +46,8 @@ POLICY = CadencePolicy(
     max_backoff_s=6 * 3600.0,
     max_retry_after_s=6 * 3600.0,
 )
-TIMEOUT_S = 0.5
-DEADLINE_S = 1.5
+TIMEOUT_S = 1.5  # long enough for a healthy feed on a loaded machine
+DEADLINE_S = 3.0
 MAX_BYTES = 200_000
 MAX_INFLATED = 1_000_000
 
