@@ -43,9 +43,9 @@ def server() -> Iterator[FeedServer]:
 
 @pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(
-        timeout_s=0.5,
-        deadline_s=1.0,
+    async with Fetcher(  # limits a healthy feed meets on a loaded machine, faults do not
+        timeout_s=1.0,
+        deadline_s=2.0,
         max_bytes=1_000_000,
         max_decompressed_bytes=4_000_000,
         max_redirects=4,
@@ -307,7 +307,7 @@ async def test_hang_times_out_on_read_and_trickle_on_the_deadline(
     )
     assert hang.error is not None and "waiting for data" in hang.error
     assert trickle.error is not None and "deadline" not in hang.error
-    assert "within 1 s" in trickle.error
+    assert "within 2 s" in trickle.error
 
 
 async def test_connection_refused_is_a_network_error(fetcher: Fetcher) -> None:
@@ -468,7 +468,7 @@ async def test_a_faulty_feed_does_not_block_a_healthy_one_on_another_host(
 ) -> None:
     hang = server.hang("/iso/hang")
     ok = server.feed("/iso/ok.xml", rss_feed("Iso"))
-    async with Fetcher(timeout_s=0.5, deadline_s=1.0, per_host=1) as f:
+    async with Fetcher(timeout_s=1.0, deadline_s=3.0, per_host=1) as f:
         results = await asyncio.gather(
             *(f.fetch(hang) for _ in range(3)), f.fetch(server.url("/iso/ok.xml", host=1))
         )
