@@ -39,6 +39,13 @@ def browser() -> Iterator[Any]:
     options.binary_location = CHROMIUM or ""
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         options.add_argument(arg)
+    # a busy machine must not starve the page's renderer into chromedriver's timeout
+    for arg in (
+        "--disable-renderer-backgrounding",
+        "--disable-background-timer-throttling",
+        "--disable-backgrounding-occluded-windows",
+    ):
+        options.add_argument(arg)
     options.add_argument("--window-size=1280,1000")
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
     driver.set_page_load_timeout(60)
