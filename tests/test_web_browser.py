@@ -67,13 +67,41 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Filled, Store]]:
 
 
 def _wait(driver: Any, condition: Any) -> Any:
-    """Until ``condition`` holds; an element of the page being left for the next one (stale)
-    or not there yet is asked again."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    """Until ``condition`` holds; an element of the page being left for the next one (stale,
+    or in chromedriver's words a node that "does not belong to the document" any more) or not
+    there yet is asked again."""
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def holds(d: Any) -> Any:
+        try:
+            return condition(d)
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return False  # the page was replaced while it was read: ask the new one
+            raise
+
     ignored = (NoSuchElementException, StaleElementReferenceException)
-    return WebDriverWait(driver, 30, ignored_exceptions=ignored).until(condition)
+    return WebDriverWait(driver, 30, ignored_exceptions=ignored).until(holds)
+
+
+def _left(element: Any) -> bool:
+    """Whether ``element``'s page has been replaced (chromedriver says so in two ways)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
 
 
 def test_not_relevant_on_a_match_is_recorded(browser: Any, site: tuple[str, Filled, Store]) -> None:
@@ -102,7 +130,6 @@ def test_search_finds_an_unmatched_item_and_marks_it_a_miss(
     browser: Any, site: tuple[str, Filled, Store]
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import Select
 
     base, filled, store = site
@@ -112,7 +139,7 @@ def test_search_finds_an_unmatched_item_and_marks_it_a_miss(
     Select(browser.find_element(By.NAME, "matched")).select_by_value("no")
     old = browser.find_element(By.ID, "items")
     search.submit()
-    _wait(browser, staleness_of(old))  # the answer's page, not the one searched from
+    _wait(browser, lambda d: _left(old))  # the answer's page, not the one searched from
     rows = browser.find_elements(By.CSS_SELECTOR, "tr.item")
     assert [r.get_attribute("data-item") for r in rows] == [str(filled.miss)]
     form = rows[0].find_element(By.CSS_SELECTOR, "form.miss")
