@@ -64,7 +64,7 @@ class Poller:
         self._started: deque[datetime] = deque()  # when this worker claimed its recent polls
         self._round = CycleReport(started_at=pipeline.clock())
         self._round_t0 = time.monotonic()
-        self._round_over: asyncio.Event | None = None
+        self._round_over: asyncio.Future[CycleReport] | None = None  # awaited by run_once
 
     @property
     def busy(self) -> int:
@@ -113,23 +113,12 @@ class Poller:
         feeds = await self.pipeline.claim(limit=limit, urls=urls)
         if not feeds:
             return CycleReport(started_at=self.pipeline.clock())
-        over = self._round_over = asyncio.Event()
-        finished: list[CycleReport] = []
-        hear = self.on_round
-
-        def keep(done: CycleReport) -> None:
-            finished.append(done)
-            if hear is not None:
-                hear(done)
-
-        self.on_round = keep
+        over = self._round_over = asyncio.get_running_loop().create_future()
         try:
             self._start(feeds)
-            await over.wait()
+            return await over
         finally:
-            self.on_round = hear
             self._round_over = None
-        return finished[-1]
 
     def _start(self, feeds: Sequence[FeedState]) -> None:
         self._started.extend(self.pipeline.clock() for _ in feeds)
@@ -142,12 +131,9 @@ class Poller:
             if not self._polls and not self._round.polls:
                 self._round = CycleReport(started_at=self.pipeline.clock())
                 self._round_t0 = time.monotonic()
-            task = asyncio.create_task(self._poll(feed), name=f"poll {feed.id}")
+            task = self._track(asyncio.create_task(self._poll(feed), name=f"poll {feed.id}"))
             self._polls.add(task)
             task.add_done_callback(self._polls.discard)
-            if self.tasks is not None:
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
 
     async def _poll(self, feed: FeedState) -> None:
         try:
@@ -175,14 +161,18 @@ class Poller:
             self._round = CycleReport(started_at=self.pipeline.clock())
             if self.on_round is not None:
                 self.on_round(done)
-            if self._round_over is not None:
-                self._round_over.set()
+            if self._round_over is not None and not self._round_over.done():
+                self._round_over.set_result(done)
         if self._backlog and self.capacity - len(self._polls) >= self._refill_at:
             self._backlog = False
-            refill = asyncio.create_task(self.refill(), name="refill")
-            if self.tasks is not None:
-                self.tasks.add(refill)
-                refill.add_done_callback(self.tasks.discard)
+            self._track(asyncio.create_task(self.refill(), name="refill"))
+
+    def _track(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
+        """Keep ``task`` in ``tasks`` (when given) while it runs, so a stop can wait for it."""
+        if self.tasks is not None:
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return task
 
 
 async def run_cycle(

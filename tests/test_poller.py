@@ -5,6 +5,8 @@ and a backlog refills freed slots without waiting for the next tick."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,34 +42,39 @@ class Watched(Pipeline):
             self.running -= 1
 
 
-def _setup(tmp_path: Path, server: FeedServer, names: list[str]) -> tuple[Store, list[str], str]:
-    urls = [
-        server.feed(
-            f"/{n}.xml", rss_feed(n, [SampleItem(f"{n} story", link=f"https://x.example/{n}")])
+@asynccontextmanager
+async def _rig(tmp_path: Path, names: list[str]) -> AsyncIterator[tuple[Watched, list[str]]]:
+    """A feed server with one feed per name, a store that knows them as due, and the real
+    pipeline over them (watched); closed on the way out."""
+    with FeedServer() as server:
+        urls = [
+            server.feed(
+                f"/{n}.xml", rss_feed(n, [SampleItem(f"{n} story", link=f"https://x.example/{n}")])
+            )
+            for n in names
+        ]
+        feeds = "\n".join(
+            f'  - {{url: "{u}", name: {n}}}' for u, n in zip(urls, names, strict=True)
         )
-        for n in names
-    ]
-    feeds = "\n".join(f'  - {{url: "{u}", name: {n}}}' for u, n in zip(urls, names, strict=True))
-    path = write_config(tmp_path, f"feeds:\n{feeds}\n")
-    return Store.open(load_config(path, environ={}).database_url), urls, str(path)
+        cfg = load_config(write_config(tmp_path, f"feeds:\n{feeds}\n"), environ={})
+        store = Store.open(cfg.database_url)
+        matcher = compile_topics(cfg.topics)
+        async with Fetcher() as fetcher:
+            pipeline = Watched(store, fetcher, lambda: matcher, policy_from_settings(cfg.polling))
+            try:
+                store.sync_feeds(cfg.feeds, datetime.now(UTC))
+                yield pipeline, urls
+            finally:
+                pipeline.close()
+                store.close()
 
 
 async def test_slots_bound_the_polls_and_one_round_reports_them_all(tmp_path: Path) -> None:
     names = [f"f{k}" for k in range(7)]
-    with FeedServer() as server:
-        store, urls, path = _setup(tmp_path, server, names)
-        cfg = load_config(Path(path), environ={})
-        matcher = compile_topics(cfg.topics)
-        rounds: list[CycleReport] = []
-        async with Fetcher() as fetcher:
-            pipeline = Watched(store, fetcher, lambda: matcher, policy_from_settings(cfg.polling))
-            poller = Poller(pipeline, capacity=3, on_round=rounds.append)
-            try:
-                store.sync_feeds(cfg.feeds, datetime.now(UTC))
-                report = await poller.run_once(urls=urls)
-            finally:
-                pipeline.close()
-                store.close()
+    rounds: list[CycleReport] = []
+    async with _rig(tmp_path, names) as (pipeline, urls):
+        poller = Poller(pipeline, capacity=3, on_round=rounds.append)
+        report = await poller.run_once(urls=urls)
     assert sorted(p.name for p in report.polls) == names
     assert all(p.outcome == "ok" for p in report.polls), report.polls
     assert pipeline.most == 3  # never more than the slots, and the slots were used
@@ -75,48 +82,28 @@ async def test_slots_bound_the_polls_and_one_round_reports_them_all(tmp_path: Pa
 
 
 async def test_a_round_ends_when_its_last_poll_fails_unforeseen(tmp_path: Path) -> None:
-    with FeedServer() as server:
-        store, urls, path = _setup(tmp_path, server, ["fine", "boom"])
-        cfg = load_config(Path(path), environ={})
-        matcher = compile_topics(cfg.topics)
-        async with Fetcher() as fetcher:
-            pipeline = Watched(store, fetcher, lambda: matcher, policy_from_settings(cfg.polling))
-            poller = Poller(pipeline, capacity=1)
-            try:
-                store.sync_feeds(cfg.feeds, datetime.now(UTC))
-                # one slot: "boom" runs last, alone, and raises
-                report = await asyncio.wait_for(poller.run_once(urls=urls), timeout=60)
-            finally:
-                pipeline.close()
-                store.close()
+    async with _rig(tmp_path, ["fine", "boom"]) as (pipeline, urls):
+        poller = Poller(pipeline, capacity=1)
+        # one slot: "boom" runs last, alone, and raises
+        report = await asyncio.wait_for(poller.run_once(urls=urls), timeout=60)
     assert [p.name for p in report.polls] == ["fine"]
     assert poller.busy == 0
 
 
 async def test_a_backlog_refills_freed_slots_before_the_next_tick(tmp_path: Path) -> None:
     names = [f"d{k}" for k in range(6)]
-    with FeedServer() as server:
-        store, _urls, path = _setup(tmp_path, server, names)
-        cfg = load_config(Path(path), environ={})
-        matcher = compile_topics(cfg.topics)
-        rounds: list[CycleReport] = []
-        async with Fetcher() as fetcher:
-            pipeline = Watched(store, fetcher, lambda: matcher, policy_from_settings(cfg.polling))
-            pipeline.gate = asyncio.Event()
-            tasks: set[asyncio.Task[None]] = set()
-            poller = Poller(pipeline, capacity=2, on_round=rounds.append, tasks=tasks)
-            try:
-                store.sync_feeds(cfg.feeds, datetime.now(UTC))
-                await poller.refill()  # one tick's claim: two of the six due feeds
-                assert poller.busy == 2
-                pipeline.gate.set()
-                await poller.idle()
-                while tasks:  # refills started by the backlog, and the polls they started
-                    await asyncio.wait(set(tasks))
-                    await poller.idle()
-            finally:
-                pipeline.close()
-                store.close()
+    rounds: list[CycleReport] = []
+    async with _rig(tmp_path, names) as (pipeline, _urls):
+        pipeline.gate = asyncio.Event()
+        tasks: set[asyncio.Task[None]] = set()
+        poller = Poller(pipeline, capacity=2, on_round=rounds.append, tasks=tasks)
+        await poller.refill()  # one tick's claim: two of the six due feeds
+        assert poller.busy == 2
+        pipeline.gate.set()
+        await poller.idle()
+        while tasks:  # refills started by the backlog, and the polls they started
+            await asyncio.wait(set(tasks))
+            await poller.idle()
     polled = sorted(p.name for r in rounds for p in r.polls)
     assert polled == names  # all six, from one tick
     assert pipeline.most == 2
