@@ -96,7 +96,7 @@ def link_page(
         return _page(404, "Unknown item", f"no stored item has id {claim.item_id}")
     earlier = store.feedback.by_token(claim.token_id)
     matched = any(m.topic == claim.topic for m in item.matches)
-    copies = Pages(store.engine).copies(claim.item_id)
+    copies = Pages(store.engine, store.text_index).copies(claim.item_id)
     context = {
         "story_url": f"/stories/{claim.item_id}",
         "copies": [

@@ -111,9 +111,10 @@ _LANGS = text(
 class Pages:
     """The queries of the web pages, over the store's engine. Thread-safe."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, text: search.TextIndex | None = None) -> None:
         self.engine = engine
-        self.text = search.TextIndex(engine)
+        #: the text index searches go through (the store's, when given)
+        self.text = text or search.TextIndex(engine)
 
     @_translated
     def match_ids(self, f: Filter, *, limit: int, offset: int = 0) -> tuple[list[int], bool]:

@@ -86,7 +86,7 @@ def _environment() -> jinja2.Environment:
 def make_app(ctx: WebContext) -> Starlette:
     """The application over ``ctx``."""
     env = _environment()
-    pages = Pages(ctx.store.engine)
+    pages = Pages(ctx.store.engine, ctx.store.text_index)
 
     def zone() -> ZoneInfo:
         return ZoneInfo(ctx.config().timezone)
