@@ -8,8 +8,11 @@ then stores ``--probe`` polls of 30 new items, one ``save_items`` call a poll, a
 new item the time spent placing it in a story (reading the candidate keys' newest carriers,
 ``Store.facts``; picking candidates, ``monitor.plan.pick``; reading their signatures,
 ``Store.story_candidates``; comparing, ``monitor.plan._stories``), the time spent placing it
-in an event (``monitor.store.events.place``: its terms, their carriers' counts, the
-candidates' profiles, comparing, and writing its event and terms) and the time of the whole
+in an event (the event window and its terms' newest carriers, read in ``Store.facts``;
+picking candidates, ``monitor.plan.place`` less its stories; reading their profiles,
+``Store.event_candidates``; comparing, ``monitor.eventplan.assign``; writing its event and
+terms, ``monitor.store.events.write``; its profile is made beforehand, as the parse workers
+make it) and the time of the whole
 save (which also writes the item, its keys, links and matches into B-trees that grow with the
 table), as CPU time of this process, which runs the store (the machine's other load and the
 disk's sync times stay out); medians of ``--repeat`` rounds, each with fresh items; and the
@@ -38,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import feedfarm
 
-from monitor import plan, stories
+from monitor import eventplan, events, plan, stories
 from monitor.ingest import save_items
 from monitor.model import Item
 from monitor.store import Store
@@ -76,15 +79,23 @@ class Window:
         self.store = Store.open(f"sqlite:///{path}")
         # how much of a save is placing the items in stories: the steps that do it, timed
         self.placing = 0.0
-        for owner, name in (
-            (self.store, "facts"),
-            (self.store, "story_candidates"),
-            (plan, "pick"),
-            (plan, "_stories"),
-        ):
-            setattr(owner, name, self._timed(getattr(owner, name), "placing"))
         self.eventing = 0.0
-        event_store.place = self._timed(event_store.place, "eventing")
+        # a step timed inside another (the event reads inside Store.facts, the stories
+        # inside plan.place) counts for itself only
+        self._inner: list[float] = []
+        for owner, name, counter in (
+            (self.store, "facts", "placing"),
+            (self.store, "story_candidates", "placing"),
+            (plan, "pick", "placing"),
+            (plan, "_stories", "placing"),
+            (event_store, "window", "eventing"),
+            (event_store, "recent_carriers", "eventing"),
+            (plan, "place", "eventing"),
+            (self.store, "event_candidates", "eventing"),
+            (eventplan, "assign", "eventing"),
+            (event_store, "write", "eventing"),
+        ):
+            setattr(owner, name, self._timed(getattr(owner, name), counter))
         self.store.sync_feeds([_Spec(n) for n in range(feeds)], NOW)
         self.feed_ids = [f.id for f in self.store.feeds()]
         self.wire = feedfarm._wire_stories(1)
@@ -96,10 +107,15 @@ class Window:
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.process_time()
+            self._inner.append(0.0)
             try:
                 return fn(*args, **kwargs)
             finally:
-                setattr(self, counter, getattr(self, counter) + time.process_time() - start)
+                spent = time.process_time() - start
+                inner = self._inner.pop()
+                setattr(self, counter, getattr(self, counter) + spent - inner)
+                if self._inner:
+                    self._inner[-1] += spent
 
         return timed
 
@@ -110,12 +126,23 @@ class Window:
             n = min(POLL, count)
             feed = self.serial // POLL % len(self.feed_ids)
             items = [news(self.serial + k, feed, self.wire) for k in range(n)]
-            # the parse workers compute new items' signatures, off the database thread
+            # the parse workers compute new items' signatures and event profiles, off the
+            # database thread
             sigs = {i.key: stories.signature(i.title, i.summary) for i in items}
+            profiles = {i.key: events.profile(i.title, i.summary) for i in items}
             self.serial += n
             self.clock += timedelta(seconds=1)
             start = time.process_time()
-            save_items(self.store, self.feed_ids[feed], items, [], {}, self.clock, signatures=sigs)
+            save_items(
+                self.store,
+                self.feed_ids[feed],
+                items,
+                [],
+                {},
+                self.clock,
+                signatures=sigs,
+                profiles=profiles,
+            )
             spent += time.process_time() - start
             count -= n
         return spent

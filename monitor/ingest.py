@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from monitor import plan
 from monitor.errors import StoreError
+from monitor.events import EventProfile
 from monitor.intents import Facts, FeedWrite, Known, SaveResult
 from monitor.model import Item, TopicMatch
 from monitor.plan import MatcherLike, Poll, Rules
@@ -67,10 +68,15 @@ def _write(
             since=plan.since(polls),
             depth=plan.CARRIERS_PER_KEY,
             amended=ordered.amended(polls),
+            terms=ordered.event_terms(polls),
+            event_since=plan.event_since(polls),
+            event_depth=plan.TERM_CARRIERS,
         )
     placing = plan.pick(polls, ordered, facts)
     candidates = store.story_candidates(placing.wanted) if placing.wanted else {}
-    decided = plan.decide(polls, ordered, facts, placing, candidates, rules, rng)
+    storied = plan.place(polls, placing, candidates, facts)
+    stored_events = store.event_candidates(storied.wanted) if storied.wanted else {}
+    decided = plan.decide(polls, ordered, facts, placing, storied, stored_events, rules, rng)
     store.write(decided)
     return decided.feeds
 
@@ -84,10 +90,11 @@ def save_items(
     now: datetime,
     *,
     signatures: Mapping[str, StorySignature] | None = None,
+    profiles: Mapping[str, EventProfile] | None = None,
 ) -> SaveResult:
     """Store one feed's items (``new`` and ``changed`` as they are sorted against the store)
     with the given matches, the way a poll stores them, recording no poll (tools, tests)."""
-    poll = Poll(feed_id, now, (*new, *changed), signatures or {}, scored)
+    poll = Poll(feed_id, now, (*new, *changed), signatures or {}, scored, profiles=profiles or {})
     (written,) = write_polls(store, [poll], Rules(), random.Random(0))
     if isinstance(written, StoreError):
         raise written

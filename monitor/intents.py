@@ -35,7 +35,7 @@ class StoredText:
     """A stored item's text as a planner needs it: to compare a new item's story with it, or
     to amend it. ``sketch`` is its story signature as stored (``None`` for items stored
     before signatures were), ``story`` its story, ``severities`` its matches (topic →
-    severity) when asked for."""
+    severity) when asked for, ``event`` its event (``None`` when it has none)."""
 
     item_id: int
     title: str
@@ -43,6 +43,18 @@ class StoredText:
     sketch: bytes | None
     story: str | None = None
     severities: Mapping[str, str] = field(default_factory=dict)
+    event: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A stored item as an event candidate: its event, its event profile as stored (bytes:
+    what they mean is ``monitor.events``'), and its time (published, else first seen)."""
+
+    item_id: int
+    event: str
+    profile: bytes
+    at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +64,16 @@ class Facts:
     ``items_by_url``: canonical URL → the first stored item with it (any feed).
     ``carriers``: story key → ids of the most recent stored items carrying it, newest first.
     ``amended``: (feed id, item key) → the stored item a changed item updates.
+    ``event_carriers``: event term → ids of the most recent stored items carrying it (within
+    the event window), newest first; ``event_items``: how many stored items the event window
+    holds.
     """
 
     items_by_url: Mapping[str, int] = field(default_factory=dict)
     carriers: Mapping[int, Sequence[int]] = field(default_factory=dict)
     amended: Mapping[tuple[int, str], StoredText] = field(default_factory=dict)
+    event_carriers: Mapping[int, Sequence[int]] = field(default_factory=dict)
+    event_items: int = 0
 
 
 # --- writes (what a plan asks the store to do) -----------------------------------------------
@@ -80,7 +97,9 @@ class MatchWrites:
 @dataclass(frozen=True, slots=True)
 class NewItem:
     """An item to insert: its story (``new_story`` when it starts one), its signature as
-    bytes and its candidate keys, its matches, and when it was first seen."""
+    bytes and its candidate keys, its matches, when it was first seen, and its event: the
+    event's id, the item's event profile as bytes, its event terms (to index) and its time
+    (published, else first seen)."""
 
     item: Item
     story: str
@@ -89,6 +108,10 @@ class NewItem:
     keys: tuple[int, ...]
     matches: tuple[TopicMatch, ...]
     now: datetime
+    event: str = ""
+    profile: bytes = b""
+    terms: tuple[int, ...] = ()
+    at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,10 @@
 
 Owns: the worker processes (started, stopped when a body overruns its parse deadline,
 replaced when they die or after a number of bodies), and the job each body gets in a worker:
-parse, normalise, story signatures and, when the worker holds the pipeline's current matcher,
-the matcher's scores. All of that is CPU work, spread here over the cores, so the database
-thread only triages, decides what the scores mean for alerts now, and writes. Decides
-nothing itself. Must not import store, fetch, deliver, pipeline, scheduler or cli.
+parse, normalise, story signatures, event profiles and, when the worker holds the pipeline's
+current matcher, the matcher's scores. All of that is CPU work, spread here over the cores,
+so the database thread only triages, decides what the scores mean for alerts now, and
+writes. Decides nothing itself. Must not import store, fetch, deliver, pipeline, scheduler or cli.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from multiprocessing import get_context
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
 from monitor.errors import ParseCrash, ParseTimeout
+from monitor.events import EventProfile
+from monitor.events import profile as event_profile
 from monitor.model import Item, TopicMatch
 from monitor.normalize import normalize_with_signature
 from monitor.parse import MAX_ENTRIES, parse_feed
@@ -70,6 +72,18 @@ def parse_for_store(
     return items, signatures, parsed.cut
 
 
+class Parsed(NamedTuple):
+    """What a parse worker returns for a feed's body: its items, their story signatures and
+    event profiles by item key, how many entries were past the cap, and each item's matches
+    by the worker's matcher (``None``: the caller scores them itself)."""
+
+    items: list[Item]
+    signatures: dict[str, StorySignature]
+    cut: int
+    matches: list[list[TopicMatch]] | None
+    profiles: dict[str, EventProfile]
+
+
 def parse_and_score(
     body: bytes,
     feed_url: str,
@@ -78,14 +92,16 @@ def parse_and_score(
     now: datetime,
     max_entries: int,
     matcher: int,
-) -> tuple[list[Item], dict[str, StorySignature], int, list[list[TopicMatch]] | None]:
-    """:func:`parse_for_store`, and each item's matches by the worker's matcher when it is
-    matcher number ``matcher`` (``None`` otherwise: the caller scores them itself)."""
+) -> Parsed:
+    """:func:`parse_for_store`, each item's event profile, and each item's matches by the
+    worker's matcher when it is matcher number ``matcher``."""
     items, signatures, cut = parse_for_store(body, feed_url, content_type, lang, now, max_entries)
+    profiles = {i.key: event_profile(i.title, i.summary) for i in items}
     if _matcher is None or _matcher[0] != matcher:
-        return items, signatures, cut, None
+        return Parsed(items, signatures, cut, None, profiles)
     score = _matcher[1].score
-    return items, signatures, cut, [score(i.title, i.summary, i.lang) for i in items]
+    matches = [score(i.title, i.summary, i.lang) for i in items]
+    return Parsed(items, signatures, cut, matches, profiles)
 
 
 def _worker_setup(matcher: tuple[int, MatcherLike] | None = None) -> None:

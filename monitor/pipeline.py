@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -22,6 +22,7 @@ from monitor import cadence, plan
 from monitor.budget import INGEST_BYTES, ByteBudget
 from monitor.dbexec import DbExecutor
 from monitor.errors import ParseError, StoreError
+from monitor.events import EventProfile
 from monitor.ingest import WRITE_BATCH, Scored, WriteQueue
 from monitor.intents import FeedWrite, SaveResult
 from monitor.model import (
@@ -33,7 +34,7 @@ from monitor.model import (
     SourceSpec,
 )
 from monitor.parse import MAX_ENTRIES
-from monitor.parse_pool import MatcherLike, ParsePool, parse_and_score
+from monitor.parse_pool import MatcherLike, Parsed, ParsePool, parse_and_score
 from monitor.score.freshness import DEFAULT_ALERT_MAX_AGE_S
 from monitor.sources import SourceRead, read_document, read_listing, read_watched
 from monitor.store import Store
@@ -275,15 +276,20 @@ class Pipeline:
             # Bodies waiting here are cheap; parsed items waiting for the database are not.
             async with self._ingesting.hold(len(result.body)):
                 scored: Scored | None = None
+                signatures: Mapping[str, StorySignature] = {}
+                profiles: Mapping[str, EventProfile] = {}
                 if source.kind == "feed":
-                    result, items, signatures, cut, scored = await self._parse(feed, result, now)
+                    result, parsed, scored = await self._parse(feed, result, now)
+                    if parsed is not None:
+                        items, signatures, cut = parsed.items, parsed.signatures, parsed.cut
+                        profiles = parsed.profiles
                 else:
                     result, kept = await self._read_source(feed, source, result, now)
                     items, signatures = (kept.items, kept.signatures) if kept else ([], {})
                     cut = kept.cut if kept else None
                 backlog = feed.last_success_at is None and not self.first_poll_alerts
                 outcome = plan.Outcome(feed, result, cut)
-                poll = plan.Poll(feed.id, now, items, signatures, None, backlog, outcome)
+                poll = plan.Poll(feed.id, now, items, signatures, None, backlog, outcome, profiles)
                 written = await self._write(poll, scored)
             if kept is not None and kept.text is not None and kept.text_hash is not None:
                 # kept once its change is stored: were this lost, the next poll would find the
@@ -343,14 +349,14 @@ class Pipeline:
 
     async def _parse(
         self, feed: FeedState, result: FetchResult, now: datetime
-    ) -> tuple[FetchResult, list[Item], dict[str, StorySignature], int | None, Scored | None]:
-        """Parse a fetched body into items, their story signatures, the number of entries
-        past the cap and (when the worker has the current matcher) each item's matches, in a
-        worker."""
+    ) -> tuple[FetchResult, Parsed | None, Scored | None]:
+        """Parse a fetched body into items, their story signatures and event profiles, the
+        number of entries past the cap and (when the worker has the current matcher) each
+        item's matches, in a worker (``None`` when the body does not parse)."""
         assert result.body is not None
         matcher = self.matcher()
         try:
-            items, signatures, cut, matches = await self.parse_pool.run(
+            parsed = await self.parse_pool.run(
                 parse_and_score,
                 result.body,
                 result.final_url or feed.url,
@@ -362,11 +368,13 @@ class Pipeline:
                 size=len(result.body),
             )
         except ParseError as exc:
-            return _as_error(result, exc), [], {}, None, None
+            return _as_error(result, exc), None, None
         scored = None
-        if matches is not None:
-            scored = Scored(matcher, {i.key: m for i, m in zip(items, matches, strict=True)})
-        return result, items, signatures, cut, scored
+        if parsed.matches is not None:
+            scored = Scored(
+                matcher, {i.key: m for i, m in zip(parsed.items, parsed.matches, strict=True)}
+            )
+        return result, parsed, scored
 
     async def _read_source(
         self, feed: FeedState, source: SourceSpec, result: FetchResult, now: datetime

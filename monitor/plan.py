@@ -8,16 +8,20 @@ of them count as new, and each feed's next poll and health (``monitor.cadence``)
 in, values out; no clock, no I/O, no environment (``now`` comes with each poll, randomness
 with ``rng``). Must not import store, fetch, deliver, pipeline, scheduler or cli.
 
-The known state comes in three answers, because each question depends on the answer before:
+The known state comes in four answers, because each question depends on the answer before:
 
 1. :func:`sort` takes :class:`~monitor.intents.Known` (stored hashes of the items' keys, and
    the keys of their URLs) and sorts each poll's items; :class:`Sorted` says what to ask next;
 2. :func:`pick` takes :class:`~monitor.intents.Facts` (stored items by URL, recent carriers of
-   the story keys, the stored items changed ones amend) and picks each new item's story
-   candidates; :class:`Placing` names the stored items whose signatures it needs;
-3. :func:`decide` takes those signatures and returns the plan.
+   the story keys and of the event terms, the stored items changed ones amend) and picks each
+   new item's story candidates; :class:`Placing` names the stored items whose signatures it
+   needs;
+3. :func:`place` takes those signatures, gives each new item its story and picks its event
+   candidates (``monitor.eventplan``); :class:`Storied` names the stored items whose event
+   profiles it needs;
+4. :func:`decide` takes those profiles and returns the plan.
 
-:func:`plan` runs the three at once when every answer is at hand (tests, tools).
+:func:`plan` runs the four at once when every answer is at hand (tests, tools).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from monitor import cadence, stories
+from monitor import cadence, eventplan, events, stories
 from monitor.dedupe import match_changes, triage
 from monitor.intents import (
     Amend,
@@ -40,6 +44,7 @@ from monitor.intents import (
     MatchWrites,
     NewItem,
     SaveResult,
+    StoredEvent,
     StoredText,
     WritePlan,
 )
@@ -50,6 +55,8 @@ from monitor.score.freshness import hold_stale_alerts
 STORY_WINDOW = timedelta(days=3)
 #: Most recent carriers of each story key a new item's candidates are picked from.
 CARRIERS_PER_KEY = stories.KEY_DEPTH
+#: Most recent carriers of each event term an item's event candidates are picked from.
+TERM_CARRIERS = events.EVENT_DEPTH
 
 
 class MatcherLike(Protocol):
@@ -77,6 +84,8 @@ class Poll:
     them with the current matcher (``None``, or a missing key: scored here with
     :attr:`Rules.matcher`). ``backlog``: the feed's first poll, whose matches never alert.
     ``outcome``: the fetch to plan the next poll from (``None``: no poll to record).
+    ``profiles``: event profiles by item key, as the parse workers made them (missing ones
+    are made here).
     """
 
     feed_id: int
@@ -86,6 +95,7 @@ class Poll:
     matches: Mapping[str, Sequence[TopicMatch]] | None = None
     backlog: bool = False
     outcome: Outcome | None = None
+    profiles: Mapping[str, events.EventProfile] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +144,15 @@ class Sorted:
             for k in _signature(p, i).keys
         }
 
+    def event_terms(self, polls: Sequence[Poll]) -> set[int]:
+        """The event terms of the new items: the store reads their recent carriers."""
+        return {
+            t
+            for p, items in zip(polls, self.new, strict=True)
+            for i in items
+            for t in _profile(p, i).terms
+        }
+
 
 def sort(polls: Sequence[Poll], known: Known) -> Sorted:
     """Sort each poll's items into new, changed and seen (``monitor.dedupe.triage``)."""
@@ -159,6 +178,11 @@ def sort(polls: Sequence[Poll], known: Known) -> Sorted:
 def since(polls: Sequence[Poll]) -> datetime:
     """The earliest first sighting a stored story candidate may have."""
     return min(p.now for p in polls) - STORY_WINDOW
+
+
+def event_since(polls: Sequence[Poll]) -> datetime:
+    """The earliest first sighting a stored event candidate may have."""
+    return min(p.now for p in polls) - events.EVENT_WINDOW
 
 
 # --- 2. linking by URL and picking story candidates -----------------------------------------
@@ -224,7 +248,50 @@ def pick(polls: Sequence[Poll], ordered: Sorted, facts: Facts) -> Placing:
     return Placing(tuple(new), tuple(owners), tuple(fresh), sigs, tuple(picked))
 
 
-# --- 3. the plan ------------------------------------------------------------------------------
+# --- 3. stories, and event candidates ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Storied:
+    """The fresh items' stories and what placing them in events needs: their event inputs
+    and candidates (``monitor.eventplan``)."""
+
+    stories: tuple[str, ...]
+    fresh: tuple[eventplan.Fresh, ...]
+    events: eventplan.EventPicks
+
+    @property
+    def wanted(self) -> set[int]:
+        """Stored items whose event and profile :func:`decide` needs."""
+        return self.events.wanted
+
+
+def place(
+    polls: Sequence[Poll], placing: Placing, candidates: Mapping[int, StoredText], facts: Facts
+) -> Storied:
+    """Give each fresh item its story (the most similar of its picked ``candidates``, the
+    stored items :attr:`Placing.wanted` names, if close enough; those without a story are
+    not compared) and pick its event candidates among the recent carriers of its terms."""
+    stories_of = _stories(placing, candidates)
+    story_events: dict[str, str] = {}
+    for c in candidates.values():
+        if c.story is not None and c.event is not None:
+            story_events.setdefault(c.story, c.event)
+    fresh = tuple(
+        eventplan.Fresh(
+            _profile(polls[n], item),
+            story,
+            story == stories.story_id_for(f"{item.feed_url}|{item.key}"),
+            item.published or polls[n].now,
+        )
+        for (n, item), story in zip(placing.fresh, stories_of, strict=True)
+    )
+    joined = {f.story: story_events[f.story] for f in fresh if f.story in story_events}
+    picks = eventplan.pick(fresh, joined, facts.event_carriers, facts.event_items)
+    return Storied(tuple(stories_of), fresh, picks)
+
+
+# --- 4. the plan ------------------------------------------------------------------------------
 
 
 def decide(
@@ -232,19 +299,21 @@ def decide(
     ordered: Sorted,
     facts: Facts,
     placing: Placing,
-    candidates: Mapping[int, StoredText],
+    storied: Storied,
+    stored_events: Mapping[int, StoredEvent],
     rules: Rules,
     rng: random.Random,
 ) -> WritePlan:
-    """What the batch writes: new items with their stories and matches, every new item's
-    link to its feed, changed items' amendments, and each feed's poll outcome.
+    """What the batch writes: new items with their stories, events and matches, every new
+    item's link to its feed, changed items' amendments, and each feed's poll outcome.
 
-    ``candidates``: story and stored text of the items :attr:`Placing.wanted` names (those
-    without a story are not compared)."""
-    stories_of = _stories(placing, candidates)
+    ``stored_events``: event and profile of the items :attr:`Storied.wanted` names."""
+    events_of = eventplan.assign(storied.fresh, storied.events, stored_events)
     topics: list[list[str]] = [[] for _ in polls]
     new_items: list[NewItem] = []
-    for (n, item), story, sig in zip(placing.fresh, stories_of, placing.signatures, strict=True):
+    for (n, item), sig, story, fresh, event in zip(
+        placing.fresh, placing.signatures, storied.stories, storied.fresh, events_of, strict=True
+    ):
         p = polls[n]
         found = tuple(_matches(p, item, rules))
         topics[n] += [m.topic for m in found]  # a new item has no stored matches
@@ -252,11 +321,15 @@ def decide(
             NewItem(
                 item,
                 story,
-                story == stories.story_id_for(f"{item.feed_url}|{item.key}"),
+                fresh.new_story,
                 stories.signature_to_bytes(sig),
                 tuple(sorted(set(sig.keys))),
                 found,
                 p.now,
+                event,
+                events.profile_to_bytes(fresh.profile),
+                fresh.profile.terms,
+                fresh.at,
             )
         )
     links = tuple(
@@ -323,17 +396,34 @@ def plan(
     stored: Mapping[int, StoredText],
     rules: Rules,
     rng: random.Random,
+    stored_events: Mapping[int, StoredEvent] | None = None,
 ) -> WritePlan:
-    """:func:`sort`, :func:`pick` and :func:`decide` with every answer at hand (``stored``:
-    the story candidates, by id; ``facts.carriers`` may name more than are picked)."""
+    """:func:`sort`, :func:`pick`, :func:`place` and :func:`decide` with every answer at hand
+    (``stored``: the story candidates, by id; ``stored_events``: the event candidates, by id;
+    ``facts`` may name more carriers than are picked)."""
     ordered = sort(polls, known)
     placing = pick(polls, ordered, facts)
     wanted = {i: stored[i] for i in placing.wanted if i in stored}
-    return decide(polls, ordered, facts, placing, wanted, rules, rng)
+    storied = place(polls, placing, wanted, facts)
+    found = stored_events or {}
+    return decide(
+        polls,
+        ordered,
+        facts,
+        placing,
+        storied,
+        {i: found[i] for i in storied.wanted if i in found},
+        rules,
+        rng,
+    )
 
 
 def _signature(poll: Poll, item: Item) -> stories.StorySignature:
     return poll.signatures.get(item.key) or stories.signature(item.title, item.summary)
+
+
+def _profile(poll: Poll, item: Item) -> events.EventProfile:
+    return poll.profiles.get(item.key) or events.profile(item.title, item.summary)
 
 
 def _stored_signature(stored: StoredText) -> stories.StorySignature:

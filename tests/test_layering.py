@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "opml": 1,
     "stories": 1,
     "events": 1,
+    "eventplan": 1,
     "parse": 1,
     "normalize": 1,
     "dedupe": 1,
@@ -254,6 +255,8 @@ DECISIONS = (
     "monitor.cadence",
     "monitor.score",
     "monitor.plan",
+    "monitor.events",
+    "monitor.eventplan",
 )
 
 

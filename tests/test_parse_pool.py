@@ -16,6 +16,7 @@ from pathlib import Path
 
 from monitor.cadence import CadencePolicy
 from monitor.config import FeedSpec
+from monitor.events import profile
 from monitor.fetch import Fetcher
 from monitor.model import TopicMatch
 from monitor.parse_pool import ParsePool, parse_and_score
@@ -84,23 +85,27 @@ async def test_a_worker_scores_with_the_matcher_it_was_given_and_no_other() -> N
     try:
         number = pool.share(norad)
         assert pool.share(norad) == number  # the same matcher: the same workers
-        items, _, _, matches = await pool.run(
+        parsed = await pool.run(
             parse_and_score, body, "https://w.example/f", None, "en", NOW, 100, number
         )
-        assert matches == [norad.score(i.title, i.summary, i.lang) for i in items]
+        matches = parsed.matches
+        assert matches == [norad.score(i.title, i.summary, i.lang) for i in parsed.items]
         assert [[m.topic for m in found] for found in matches] == [["norad"], [], []]
+        # every item's event profile, made in the worker as the planner would make it
+        assert parsed.profiles == {i.key: profile(i.title, i.summary) for i in parsed.items}
         # a number the worker was not started with: no matches, the caller scores
         stale = await pool.run(
             parse_and_score, body, "https://w.example/f", None, "en", NOW, 100, number + 1
         )
-        assert stale[3] is None
+        assert stale.matches is None
         # a new matcher: new workers, started with it
         again = pool.share(tariffs)
         assert again != number
-        _, _, _, matches = await pool.run(
+        again_parsed = await pool.run(
             parse_and_score, body, "https://w.example/f", None, "en", NOW, 100, again
         )
-        assert [[m.topic for m in found] for found in matches] == [[], ["tariffs"], []]
+        assert again_parsed.matches is not None
+        assert [[m.topic for m in found] for found in again_parsed.matches] == [[], ["tariffs"], []]
     finally:
         pool.close()
 

@@ -1,25 +1,24 @@
 """Storage of events: which event each item reports, and the index that finds candidates.
 
 The decisions (an item's terms, their weights, which event it joins) are
-:mod:`monitor.events`'; this module reads and writes what they need: for a batch of new items,
-the events of the stories they joined, the most recent carriers of each of their terms (at most
-:data:`~monitor.events.EVENT_DEPTH` a term), the profiles of the candidates picked, and then
-each item's event and terms. Called by :class:`monitor.store.store.Store` inside the
-transaction that inserts the items.
+:mod:`monitor.events`' and :mod:`monitor.eventplan`'s; this module reads and writes what they
+need: the event window's first item, the most recent carriers of a batch's terms (a bounded
+read per term), the stored profiles of the candidates picked, and then each new item's event
+and terms, in the transaction that inserts the items.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.engine import Connection
 
-from monitor import events
+from monitor.intents import StoredEvent
 from monitor.store import sql
 from monitor.store.tables import EventTermRow, ItemEventRow
 
@@ -30,19 +29,6 @@ event_terms_t: Table = EventTermRow.__table__  # type: ignore[attr-defined]
 _items_t = sql.items_t
 _feed_items_t = sql.feed_items_t
 _feeds_t = sql.feeds_t
-
-
-@dataclass(frozen=True, slots=True)
-class NewItem:
-    """What placing one new item needs: its stored id, title and summary, its story, whether
-    that story is new with it, and its time (published, else first seen)."""
-
-    item_id: int
-    title: str
-    summary: str
-    story: str
-    new_story: bool
-    at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,132 +46,49 @@ def _chunks(values: Sequence[V], size: int) -> Iterable[list[V]]:
         yield list(values[start : start + size])
 
 
-def place(conn: Connection, new: Sequence[NewItem], now: datetime) -> list[str]:
-    """Give each new item (inserted, in order) its event and index its terms; their events.
-
-    An item that joined a stored story takes that story's event; one that joined a story of an
-    earlier item of the batch, that item's. Any other item is compared with the candidates
-    :func:`monitor.events.pick_event_candidates` picks among items first seen within
-    :data:`~monitor.events.EVENT_WINDOW` before ``now`` (stored, or earlier in the batch), and
-    joins the most similar one's event if
-    close enough, else starts its own event, named after its story.
-    """
-    if not new:
-        return []
-    profiles = [events.profile(n.title, n.summary) for n in new]
-    story_events = _story_events(conn, {n.story for n in new if not n.new_story})
-    since = now - events.EVENT_WINDOW
+def window(conn: Connection, since: datetime) -> tuple[int | None, int]:
+    """The first stored item first seen at or after ``since`` (``None``: there is none) and
+    how many stored items follow it, counted by id (ids grow with time)."""
     first = conn.execute(
         select(func.min(_items_t.c.id)).where(_items_t.c.first_seen_at >= since)
     ).scalar()
-    batch_first = new[0].item_id
-    first = batch_first if first is None else min(first, batch_first)
-    stored = _recent_carriers(
-        conn, {t for p in profiles for t in p.terms}, first, before=batch_first
-    )
-    in_window = batch_first - first + len(new)
-    batch: dict[int, deque[tuple[int, int]]] = {}
-
-    def carriers(term: int) -> list[tuple[int, int]]:
-        found = list(reversed(batch[term])) if term in batch else []
-        return found + [(0, item_id) for item_id in stored.get(term, ())]
-
-    out: list[str] = []
-    picked: list[list[tuple[int, int]]] = []
-    weights: dict[int, float] = {}
-    for position, (item, prof) in enumerate(zip(new, profiles, strict=True)):
-        for term in prof.terms:
-            df = len(stored.get(term, ())) + len(batch.get(term, ()))
-            weights[term] = events.idf(df, in_window)
-        if item.new_story or item.story not in story_events:
-            picked.append(events.pick_event_candidates(prof.terms, carriers, weights))
-        else:
-            picked.append([])
-        for term in prof.terms:
-            batch.setdefault(term, deque(maxlen=events.EVENT_DEPTH)).append((1, position))
-    known = _candidates(conn, {ref for refs in picked for origin, ref in refs if origin == 0})
-    for position, (item, prof, refs) in enumerate(zip(new, profiles, picked, strict=True)):
-        event = story_events.get(item.story)
-        if event is None:
-            recent = [
-                events.EventCandidate(out[ref], profiles[ref], new[ref].at)
-                if origin == 1
-                else known[ref]
-                for origin, ref in refs
-                if (origin == 1 and ref < position) or ref in known
-            ]
-            event = events.assign_event(prof, item.at, recent, weights) or item.story
-        story_events.setdefault(item.story, event)
-        out.append(event)
-    conn.execute(
-        insert(item_events_t),
-        [
-            {
-                "item_id": n.item_id,
-                "event": event,
-                "profile": events.profile_to_bytes(p),
-                "at": n.at,
-            }
-            for n, event, p in zip(new, out, profiles, strict=True)
-        ],
-    )
-    term_rows = [
-        {"term": t, "item_id": n.item_id}
-        for n, p in zip(new, profiles, strict=True)
-        for t in p.terms
-    ]
-    if term_rows:
-        conn.execute(insert(event_terms_t), term_rows)
-    return out
+    if first is not None:
+        last = conn.execute(select(func.max(_items_t.c.id))).scalar()
+        return first, last - first + 1
+    return None, 0
 
 
-def _story_events(conn: Connection, stories: set[str]) -> dict[str, str]:
-    """The event of each of these stories that has one (that of its first item placed)."""
-    out: dict[str, str] = {}
-    for chunk in _chunks(sorted(stories), 500):
-        rows = conn.execute(
-            select(_items_t.c.story, item_events_t.c.event)
-            .join(item_events_t, item_events_t.c.item_id == _items_t.c.id)
-            .where(_items_t.c.story.in_(chunk))
-            .order_by(_items_t.c.id)
-        )
-        for story, event in rows:
-            out.setdefault(story, event)
-    return out
-
-
-def _recent_carriers(
-    conn: Connection, terms: set[int], first: int, *, before: int
+def recent_carriers(
+    conn: Connection, terms: set[int], first: int, depth: int
 ) -> dict[int, list[int]]:
-    """For each term, the ids of the :data:`~monitor.events.EVENT_DEPTH` most recent items
-    with ``first <= id < before`` carrying it, newest first: one bounded read of the
-    ``(term, item_id)`` primary key per term."""
+    """For each term, the ids of the ``depth`` most recent items with ``id >= first``
+    carrying it, newest first: one bounded read of the ``(term, item_id)`` primary key per
+    term."""
     out: dict[int, list[int]] = defaultdict(list)
-    if not terms or first >= before:
+    if not terms:
         return out
-    depth = events.EVENT_DEPTH
     table = event_terms_t.name
     if conn.dialect.name == "postgresql":
         for chunk in _chunks(sorted(terms), 1000):
             rows = conn.exec_driver_sql(
                 f"SELECT k.term, s.item_id FROM unnest(%s::bigint[]) AS k(term) "
                 f"CROSS JOIN LATERAL (SELECT item_id FROM {table} "
-                f"WHERE term = k.term AND item_id >= %s AND item_id < %s "
+                f"WHERE term = k.term AND item_id >= %s "
                 f"ORDER BY item_id DESC LIMIT {depth}) AS s",
-                (chunk, first, before),
+                (chunk, first),
             )
             for term, item_id in rows:
                 out[term].append(item_id)
     else:
         one = (
             f"SELECT term, item_id FROM (SELECT term, item_id FROM {table} "
-            f"WHERE term = ? AND item_id >= ? AND item_id < ? ORDER BY item_id DESC LIMIT {depth})"
+            f"WHERE term = ? AND item_id >= ? ORDER BY item_id DESC LIMIT {depth})"
         )
         # SQLite allows 500 terms in a compound SELECT
         for chunk in _chunks(sorted(terms), 200):
             rows = conn.exec_driver_sql(
                 " UNION ALL ".join([one] * len(chunk)),
-                tuple(v for t in chunk for v in (t, first, before)),
+                tuple(v for t in chunk for v in (t, first)),
             )
             for term, item_id in rows:
                 out[term].append(item_id)
@@ -194,22 +97,35 @@ def _recent_carriers(
     return out
 
 
-def _candidates(conn: Connection, ids: set[int]) -> dict[int, events.EventCandidate]:
-    out: dict[int, events.EventCandidate] = {}
+def stored_events(conn: Connection, ids: Collection[int]) -> dict[int, StoredEvent]:
+    """Event, stored profile and time of each of these items that has an event."""
+    out: dict[int, StoredEvent] = {}
+    c = item_events_t.c
     for chunk in _chunks(sorted(ids), 500):
-        rows = conn.execute(
-            select(
-                item_events_t.c.item_id,
-                item_events_t.c.event,
-                item_events_t.c.profile,
-                item_events_t.c.at,
-            ).where(item_events_t.c.item_id.in_(chunk))
-        )
-        for r in rows:
-            out[r.item_id] = events.EventCandidate(
-                r.event, events.profile_from_bytes(r.profile), r.at
-            )
+        rows = conn.execute(select(c.item_id, c.event, c.profile, c.at).where(c.item_id.in_(chunk)))
+        for item_id, event, profile, at in rows:
+            out[item_id] = StoredEvent(item_id, event, profile, at)
     return out
+
+
+def write(
+    conn: Connection, placed: Sequence[tuple[int, str, bytes, datetime | None, Sequence[int]]]
+) -> None:
+    """Store new items' events: (item id, event, profile as bytes, time, terms to index)."""
+    if not placed:
+        return
+    sql.bulk_insert(
+        conn,
+        item_events_t,
+        ("item_id", "event", "profile", "at"),
+        [(item_id, event, profile, at) for item_id, event, profile, at, _ in placed],
+    )
+    sql.bulk_insert(
+        conn,
+        event_terms_t,
+        ("term", "item_id"),
+        [(t, item_id) for item_id, _, _, _, terms in placed for t in terms],
+    )
 
 
 def events_of(conn: Connection, item_ids: Collection[int]) -> dict[int, str]:

@@ -12,7 +12,7 @@ deliver, pipeline, scheduler or cli.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from monitor.errors import StoreError
-from monitor.intents import Facts, Known, StoredText, WritePlan
+from monitor.intents import Facts, Known, StoredEvent, StoredText, WritePlan
 from monitor.store import events as event_store
 from monitor.store.feeds import record_polls
 from monitor.store.matchrows import write_matches
@@ -85,15 +85,34 @@ class IngestMixin(StoryIndexMixin):
         since: datetime,
         depth: int,
         amended: Sequence[tuple[int, str]],
+        terms: Collection[int] = (),
+        event_since: datetime | None = None,
+        event_depth: int = 0,
     ) -> Facts:
         """The first stored item of each canonical URL; the ``depth`` most recent carriers
-        (first seen at or after ``since``) of each story key; and the stored item, with its
-        matches' severities, under each (feed id, key) in ``amended``."""
+        (first seen at or after ``since``) of each story key; the stored item, with its
+        matches' severities, under each (feed id, key) in ``amended``; and the
+        ``event_depth`` most recent carriers (first seen at or after ``event_since``) of each
+        event term in ``terms``, with the number of items the event window holds."""
+        event_carriers: dict[int, list[int]] = {}
+        event_items = 0
         with self.engine.connect() as conn:
             by_url = self._items_by_url(conn, urls)
             carriers = self._recent_carriers(conn, keys, since, depth)
             stored = self._amended(conn, amended)
-        return Facts(by_url, carriers, stored)
+            if terms and event_since is not None:
+                first, event_items = event_store.window(conn, event_since)
+                if first is not None:
+                    event_carriers = event_store.recent_carriers(
+                        conn, set(terms), first, event_depth
+                    )
+        return Facts(by_url, carriers, stored, event_carriers, event_items)
+
+    @translated
+    def event_candidates(self, ids: Collection[int]) -> dict[int, StoredEvent]:
+        """Event, stored event profile and time of each of these items that has an event."""
+        with self.engine.connect() as conn:
+            return event_store.stored_events(conn, ids)
 
     def _amended(
         self, conn: Connection, pairs: Sequence[tuple[int, str]]
@@ -232,7 +251,7 @@ class IngestMixin(StoryIndexMixin):
 
     def _insert_new(self, conn: Connection, plan: WritePlan) -> list[int]:
         """Insert the plan's new items (one statement: ids come back in order), their story
-        keys, and place them in events; their ids."""
+        keys and their events; their ids."""
         if not plan.new:
             return []
         rows = [
@@ -257,19 +276,15 @@ class IngestMixin(StoryIndexMixin):
         bands = [(k, item_id) for item_id, n in zip(ids, plan.new, strict=True) for k in n.keys]
         bulk_insert(conn, bands_t, ("band", "item_id"), bands)
         for item_id, n in zip(ids, plan.new, strict=True):
-            self._stories.put(item_id, n.story, n.sketch)
-        placed = [
-            event_store.NewItem(
-                item_id,
-                n.item.title,
-                n.item.summary,
-                n.story,
-                n.new_story,
-                n.item.published or n.now,
-            )
-            for item_id, n in zip(ids, plan.new, strict=True)
-        ]
-        event_store.place(conn, placed, plan.earliest or min(n.now for n in plan.new))
+            self._stories.put(item_id, n.story, n.sketch, n.event or None)
+        event_store.write(
+            conn,
+            [
+                (item_id, n.event, n.profile, n.at, n.terms)
+                for item_id, n in zip(ids, plan.new, strict=True)
+                if n.event
+            ],
+        )
         return ids
 
     def _insert_items(self, conn: Connection, rows: list[tuple[Any, ...]]) -> list[int]:

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
 from monitor.intents import StoredText
+from monitor.store.events import item_events_t
 from monitor.store.sql import StoreBase, bands_t, bulk_insert, chunks, items_t, placeholder
 from monitor.store.translate import translated
 
@@ -48,8 +49,8 @@ class StoryCache:
                     out[item_id] = hit
         return out
 
-    def put(self, item_id: int, story: str, sketch: bytes) -> None:
-        value = StoredText(item_id, "", "", sketch, story)
+    def put(self, item_id: int, story: str, sketch: bytes, event: str | None = None) -> None:
+        value = StoredText(item_id, "", "", sketch, story, event=event)
         with self._lock:
             self._data[item_id] = value
             self._data.move_to_end(item_id)
@@ -76,8 +77,8 @@ class StoryIndexMixin(StoreBase):
 
     @translated
     def story_candidates(self, ids: set[int]) -> dict[int, StoredText]:
-        """Story and stored signature (else text) of each stored item in ``ids``: from the
-        cache, else from the database (and then cached when it has a signature)."""
+        """Story, event and stored signature (else text) of each stored item in ``ids``: from
+        the cache, else from the database (and then cached when it has a signature)."""
         out = self._stories.get_many(ids)
         missing = sorted(ids - out.keys())
         if not missing:
@@ -91,12 +92,17 @@ class StoryIndexMixin(StoreBase):
                         items_t.c.sketch,
                         items_t.c.title,
                         items_t.c.summary,
-                    ).where(items_t.c.id.in_(chunk))
+                        item_events_t.c.event,
+                    )
+                    .outerjoin(item_events_t, item_events_t.c.item_id == items_t.c.id)
+                    .where(items_t.c.id.in_(chunk))
                 )
                 for r in rows:
                     if r.story and r.sketch:
-                        self._stories.put(r.id, r.story, r.sketch)
-                    out[r.id] = StoredText(r.id, r.title, r.summary or "", r.sketch, r.story)
+                        self._stories.put(r.id, r.story, r.sketch, r.event)
+                    out[r.id] = StoredText(
+                        r.id, r.title, r.summary or "", r.sketch, r.story, event=r.event
+                    )
         return out
 
     def _recent_carriers(

@@ -1,0 +1,127 @@
+"""Placing a batch's new items in events: the event half of :mod:`monitor.plan`'s decision.
+
+Owns: the order in which a batch's new items are placed in events, and what each needs from
+the store. An item that joined a story with an event takes that event; the others are
+compared with the candidates :func:`monitor.events.pick_event_candidates` picks among the
+recent carriers of their terms (stored, or earlier in the batch), and join the most similar
+one's event when close enough, else start an event named after their story. Term weights
+come from the carriers' counts: the store reads at most :data:`~monitor.events.EVENT_DEPTH`
+carriers of a term, and an earlier item of the batch counts as one more.
+
+Two steps, because the second needs the store's answer to the first: :func:`pick` names the
+stored candidates whose profiles are needed (:attr:`EventPicks.wanted`), and :func:`assign`
+takes them (:class:`~monitor.intents.StoredEvent`) and returns each item's event. Pure:
+values in, values out. Imports only :mod:`monitor.events` and :mod:`monitor.intents`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor import events
+from monitor.intents import StoredEvent
+
+#: A candidate: (0, stored item id) or (1, position of an earlier item of the batch).
+Ref = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Fresh:
+    """A new item to place: its event profile, its story (``new_story`` when it starts one)
+    and its time (published, else first seen)."""
+
+    profile: events.EventProfile
+    story: str
+    new_story: bool
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventPicks:
+    """What :func:`pick` found: the events of the stored stories the items joined, each
+    term's weight, and each item's candidates, best first (empty for an item whose story has
+    an event)."""
+
+    story_events: Mapping[str, str]
+    weights: Mapping[int, float]
+    picked: tuple[tuple[Ref, ...], ...]
+
+    @property
+    def wanted(self) -> set[int]:
+        """Stored items whose event and profile :func:`assign` needs."""
+        return {ref for refs in self.picked for origin, ref in refs if origin == 0}
+
+
+def terms(fresh: Sequence[Fresh]) -> set[int]:
+    """Every term of the items: the store reads their recent carriers."""
+    return {t for f in fresh for t in f.profile.terms}
+
+
+def pick(
+    fresh: Sequence[Fresh],
+    story_events: Mapping[str, str],
+    carriers: Mapping[int, Sequence[int]],
+    window_items: int,
+) -> EventPicks:
+    """Weigh the items' terms and pick each item's candidates, in order.
+
+    Args:
+        fresh: the batch's new items, in the order they are stored.
+        story_events: the event of each stored story an item joined (where it has one).
+        carriers: each term's most recent stored carriers in the event window, newest first.
+        window_items: how many stored items the event window holds.
+    """
+    in_window = window_items + len(fresh)
+    batch: dict[int, deque[tuple[int, int]]] = {}
+
+    def carriers_of(term: int) -> list[tuple[int, int]]:
+        found = list(reversed(batch[term])) if term in batch else []
+        return found + [(0, item_id) for item_id in carriers.get(term, ())]
+
+    weights: dict[int, float] = {}
+    picked: list[tuple[Ref, ...]] = []
+    for position, item in enumerate(fresh):
+        for term in item.profile.terms:
+            df = len(carriers.get(term, ())) + len(batch.get(term, ()))
+            weights[term] = events.idf(df, in_window)
+        if item.new_story or item.story not in story_events:
+            picked.append(
+                tuple(events.pick_event_candidates(item.profile.terms, carriers_of, weights))
+            )
+        else:
+            picked.append(())
+        for term in item.profile.terms:
+            batch.setdefault(term, deque(maxlen=events.EVENT_DEPTH)).append((1, position))
+    return EventPicks(dict(story_events), weights, tuple(picked))
+
+
+def assign(
+    fresh: Sequence[Fresh], picks: EventPicks, stored: Mapping[int, StoredEvent]
+) -> list[str]:
+    """Each item's event, in order: its story's, else its most similar candidate's (stored
+    ones as ``stored`` gives them; a candidate missing there is skipped), else a new one
+    named after its story."""
+    known = {
+        i: events.EventCandidate(s.event, events.profile_from_bytes(s.profile), s.at)
+        for i, s in stored.items()
+    }
+    story_events = dict(picks.story_events)
+    out: list[str] = []
+    for position, (item, refs) in enumerate(zip(fresh, picks.picked, strict=True)):
+        event = story_events.get(item.story)
+        if event is None:
+            recent = [
+                events.EventCandidate(out[ref], fresh[ref].profile, fresh[ref].at)
+                if origin == 1
+                else known[ref]
+                for origin, ref in refs
+                if (origin == 1 and ref < position) or ref in known
+            ]
+            event = events.assign_event(item.profile, item.at, recent, picks.weights)
+            event = event or item.story
+        story_events.setdefault(item.story, event)
+        out.append(event)
+    return out
