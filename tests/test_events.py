@@ -17,6 +17,7 @@ from monitor.events import (
     EVENT_CANDIDATES,
     EVENT_DEPTH,
     EVENT_THRESHOLD,
+    EVENT_WINDOW,
     EventCandidate,
     EventProfile,
     assign_event,
@@ -215,6 +216,56 @@ def test_candidates_are_bounded_whatever_the_window_holds() -> None:
     reads.clear()
     pick_event_candidates(terms, carriers, dict.fromkeys(terms, 0.0))
     assert reads == []
+
+
+# --- a batch placed from the store's answers (monitor.eventplan) -----------------------------
+
+from monitor import eventplan  # noqa: E402
+from monitor.intents import StoredEvent  # noqa: E402
+
+
+def _answers() -> tuple[dict[int, list[int]], dict[int, StoredEvent]]:
+    """What a store answers for a window of 80 local items (ids 100-179) and one stored
+    radar report (id 7, event ``radar``): each term's carriers, newest first, and the
+    candidates' events."""
+    carriers: dict[int, list[int]] = {}
+    window = [(100 + n, p) for n, p in enumerate(background())]
+    window.append((7, profile(*RADAR_REPORTS[0])))
+    for item_id, p in sorted(window, reverse=True):
+        for t in p.terms:
+            carriers.setdefault(t, []).append(item_id)
+    radar = StoredEvent(7, "radar", profile_to_bytes(profile(*RADAR_REPORTS[0])), T0)
+    return carriers, {7: radar}
+
+
+def _fresh(text: tuple[str, str], story: str, *, new: bool = True) -> eventplan.Fresh:
+    return eventplan.Fresh(profile(*text), story, new, T0 + timedelta(hours=1))
+
+
+def test_a_batch_joins_stored_events_and_its_own_earlier_items() -> None:
+    carriers, stored = _answers()
+    batch = [
+        _fresh(RADAR_REPORTS[1], "s1"),
+        _fresh(NORAD_INTERCEPT, "s2"),
+        _fresh(RADAR_REPORTS[2], "s3"),
+        _fresh(RADAR_REPORTS[3], "copy", new=False),  # joined a stored story with an event
+    ]
+    picks = eventplan.pick(batch, {"copy": "elsewhere"}, carriers, 81)
+    assert 7 in picks.wanted
+    assert picks.picked[3] == ()  # its story's event is its own: nothing to compare
+    assert (1, 0) in picks.picked[2]  # an earlier item of the batch is a candidate
+    assert eventplan.assign(batch, picks, stored) == ["radar", "s2", "radar", "elsewhere"]
+    # without the stored report's answer, the first report starts an event (named after its
+    # story) and the later one joins it from within the batch
+    assert eventplan.assign(batch, picks, {}) == ["s1", "s2", "s1", "elsewhere"]
+
+
+def test_a_stored_candidate_published_outside_the_window_is_not_joined() -> None:
+    carriers, stored = _answers()
+    old = StoredEvent(7, "radar", stored[7].profile, T0 - EVENT_WINDOW - timedelta(hours=2))
+    batch = [_fresh(RADAR_REPORTS[1], "s1")]
+    picks = eventplan.pick(batch, {}, carriers, 81)
+    assert eventplan.assign(batch, picks, {7: old}) == ["s1"]
 
 
 # --- in the store: events of stored items, bounded reads, digests ----------------------------
