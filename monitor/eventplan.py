@@ -65,15 +65,22 @@ def pick(
     story_events: Mapping[str, str],
     carriers: Mapping[int, Sequence[int]],
     window_items: int,
+    counts: Mapping[int, int] | None = None,
 ) -> EventPicks:
     """Weigh the items' terms and pick each item's candidates, in order.
 
     Args:
         fresh: the batch's new items, in the order they are stored.
         story_events: the event of each stored story an item joined (where it has one).
-        carriers: each term's most recent stored carriers in the event window, newest first.
+        carriers: each term's most recent stored carriers in the event window, newest first
+            (a term carried by :data:`~monitor.events.EVENT_DEPTH` items or more weighs
+            nothing: its carriers are not needed).
         window_items: how many stored items the event window holds.
+        counts: each term's number of stored carriers, counted up to
+            :data:`~monitor.events.EVENT_DEPTH` (``None``: as many as ``carriers`` lists).
     """
+    if counts is None:
+        counts = {t: len(ids) for t, ids in carriers.items()}
     in_window = window_items + len(fresh)
     batch: dict[int, deque[tuple[int, int]]] = {}
 
@@ -82,11 +89,15 @@ def pick(
         return found + [(0, item_id) for item_id in carriers.get(term, ())]
 
     weights: dict[int, float] = {}
+    idf: dict[int, float] = {}  # by carriers' count: the window's size is the batch's
     picked: list[tuple[Ref, ...]] = []
     for position, item in enumerate(fresh):
         for term in item.profile.terms:
-            df = len(carriers.get(term, ())) + len(batch.get(term, ()))
-            weights[term] = events.idf(df, in_window)
+            df = counts.get(term, 0) + len(batch.get(term, ()))
+            w = idf.get(df)
+            if w is None:
+                w = idf[df] = events.idf(df, in_window)
+            weights[term] = w
         if item.new_story or item.story not in story_events:
             picked.append(
                 tuple(events.pick_event_candidates(item.profile.terms, carriers_of, weights))

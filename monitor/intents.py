@@ -64,9 +64,10 @@ class Facts:
     ``items_by_url``: canonical URL → the first stored item with it (any feed).
     ``carriers``: story key → ids of the most recent stored items carrying it, newest first.
     ``amended``: (feed id, item key) → the stored item a changed item updates.
-    ``event_carriers``: event term → ids of the most recent stored items carrying it (within
-    the event window), newest first; ``event_items``: how many stored items the event window
-    holds.
+    ``event_carriers``: event term → ids of the stored items carrying it within the event
+    window, newest first, for the terms carried by fewer than the depth asked for;
+    ``event_counts``: event term → how many stored items carry it within the window, counted
+    up to that depth; ``event_items``: how many stored items the event window holds.
     """
 
     items_by_url: Mapping[str, int] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class Facts:
     amended: Mapping[tuple[int, str], StoredText] = field(default_factory=dict)
     event_carriers: Mapping[int, Sequence[int]] = field(default_factory=dict)
     event_items: int = 0
+    event_counts: Mapping[int, int] = field(default_factory=dict)
 
 
 # --- writes (what a plan asks the store to do) -----------------------------------------------

@@ -287,7 +287,9 @@ def place(
         for (n, item), story in zip(placing.fresh, stories_of, strict=True)
     )
     joined = {f.story: story_events[f.story] for f in fresh if f.story in story_events}
-    picks = eventplan.pick(fresh, joined, facts.event_carriers, facts.event_items)
+    picks = eventplan.pick(
+        fresh, joined, facts.event_carriers, facts.event_items, facts.event_counts or None
+    )
     return Storied(tuple(stories_of), fresh, picks)
 
 

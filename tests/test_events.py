@@ -366,3 +366,28 @@ def test_reports_in_one_batch_and_french_reports_are_grouped(store: Store) -> No
     f0, o, f1 = (store.item(url=f"https://news.example/{k}") for k in ("f0", "o", "f1"))
     assert f0 is not None and o is not None and f1 is not None
     assert event_of[f0.id] == event_of[f1.id] != event_of[o.id]
+
+
+def test_the_index_reads_each_terms_newest_carriers_and_counts_a_common_one(
+    store: Store,
+) -> None:
+    """The term index answers, for each term, its newest carriers since the window's first
+    item (at most the depth asked for), and for a term with that many or more only its
+    count; a term nobody carries is left out. Both databases, the same answer."""
+    from monitor.store import sql
+    from monitor.store.events import event_terms_t
+
+    rare, common, old_only, nobody = 11, 22, 33, 44
+    rows = [(rare, i) for i in (5, 9, 40)] + [(common, i) for i in range(10, 60)]
+    rows += [(old_only, 3)]
+    with store.engine.begin() as conn:
+        sql.bulk_insert(conn, event_terms_t, ("term", "item_id"), rows)
+    with store.engine.connect() as conn:
+        found = sql.newest_carriers(
+            conn, event_terms_t, "term", [rare, common, old_only, nobody], 5, 24
+        )
+        counted = sql.newest_carriers(
+            conn, event_terms_t, "term", [rare, common], 5, 24, full_only=True
+        )
+    assert found == {rare: (3, [40, 9, 5]), common: (24, list(range(59, 35, -1)))}
+    assert counted == {rare: (3, [40, 9, 5]), common: (24, [])}

@@ -60,41 +60,11 @@ def window(conn: Connection, since: datetime) -> tuple[int | None, int]:
 
 def recent_carriers(
     conn: Connection, terms: set[int], first: int, depth: int
-) -> dict[int, list[int]]:
-    """For each term, the ids of the ``depth`` most recent items with ``id >= first``
-    carrying it, newest first: one bounded read of the ``(term, item_id)`` primary key per
-    term."""
-    out: dict[int, list[int]] = defaultdict(list)
-    if not terms:
-        return out
-    table = event_terms_t.name
-    if conn.dialect.name == "postgresql":
-        for chunk in _chunks(sorted(terms), 1000):
-            rows = conn.exec_driver_sql(
-                f"SELECT k.term, s.item_id FROM unnest(%s::bigint[]) AS k(term) "
-                f"CROSS JOIN LATERAL (SELECT item_id FROM {table} "
-                f"WHERE term = k.term AND item_id >= %s "
-                f"ORDER BY item_id DESC LIMIT {depth}) AS s",
-                (chunk, first),
-            )
-            for term, item_id in rows:
-                out[term].append(item_id)
-    else:
-        one = (
-            f"SELECT term, item_id FROM (SELECT term, item_id FROM {table} "
-            f"WHERE term = ? AND item_id >= ? ORDER BY item_id DESC LIMIT {depth})"
-        )
-        # SQLite allows 500 terms in a compound SELECT
-        for chunk in _chunks(sorted(terms), 200):
-            rows = conn.exec_driver_sql(
-                " UNION ALL ".join([one] * len(chunk)),
-                tuple(v for t in chunk for v in (t, first)),
-            )
-            for term, item_id in rows:
-                out[term].append(item_id)
-    for ids in out.values():
-        ids.sort(reverse=True)
-    return out
+) -> dict[int, tuple[int, list[int]]]:
+    """For each term, how many items with ``id >= first`` carry it (counted up to ``depth``)
+    and, for a term carried by fewer, their ids, newest first (see
+    :func:`monitor.store.sql.newest_carriers`)."""
+    return sql.newest_carriers(conn, event_terms_t, "term", terms, first, depth, full_only=True)
 
 
 def stored_events(conn: Connection, ids: Collection[int]) -> dict[int, StoredEvent]:

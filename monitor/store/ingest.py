@@ -93,8 +93,9 @@ class IngestMixin(StoryIndexMixin):
         (first seen at or after ``since``) of each story key; the stored item, with its
         matches' severities, under each (feed id, key) in ``amended``; and the
         ``event_depth`` most recent carriers (first seen at or after ``event_since``) of each
-        event term in ``terms``, with the number of items the event window holds."""
-        event_carriers: dict[int, list[int]] = {}
+        event term in ``terms`` carried by fewer, every term's count of carriers (up to
+        ``event_depth``), and the number of items the event window holds."""
+        event_carriers: dict[int, tuple[int, list[int]]] = {}
         event_items = 0
         with self.engine.connect() as conn:
             by_url = self._items_by_url(conn, urls)
@@ -106,7 +107,14 @@ class IngestMixin(StoryIndexMixin):
                     event_carriers = event_store.recent_carriers(
                         conn, set(terms), first, event_depth
                     )
-        return Facts(by_url, carriers, stored, event_carriers, event_items)
+        return Facts(
+            by_url,
+            carriers,
+            stored,
+            {t: ids for t, (_, ids) in event_carriers.items() if ids},
+            event_items,
+            {t: count for t, (count, _) in event_carriers.items()},
+        )
 
     @translated
     def event_candidates(self, ids: Collection[int]) -> dict[int, StoredEvent]:

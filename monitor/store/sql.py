@@ -150,3 +150,65 @@ def new_id(result: Any) -> int:
 def chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def newest_carriers(
+    conn: Connection,
+    table: Table,
+    column: str,
+    keys: Iterable[int],
+    first: int,
+    depth: int,
+    *,
+    full_only: bool = False,
+) -> dict[int, tuple[int, list[int]]]:
+    """For each key of an index table (``column``, ``item_id``), how many items with
+    ``item_id >= first`` carry it, counted up to ``depth``, and the ids of those ``depth``
+    most recent, newest first: one bounded range read of the primary key per key, so a key
+    carried by thousands of items costs what a rare one does. A key no item carries is left
+    out. ``full_only``: a key carried by ``depth`` items or more comes with its count only
+    (no ids), for callers to whom such a key means nothing.
+
+    Each key's ids come back as one aggregated row, not one row an id: for the write path's
+    reads, which ask for tens of thousands of keys, rows are most of the cost.
+    """
+    out: dict[int, tuple[int, list[int]]] = {}
+    quote = conn.dialect.identifier_preparer.quote
+    name, col = quote(table.name), quote(column)
+    if conn.dialect.name == "postgresql":
+        ids = "array_agg(s.item_id)"
+        if full_only:
+            ids = f"CASE WHEN count(*) >= {depth} THEN NULL ELSE {ids} END"
+        for chunk in chunks(sorted(set(keys)), 1000):
+            rows = conn.exec_driver_sql(
+                f"SELECT k.key, count(*), {ids} FROM unnest(%s::bigint[]) AS k(key) "
+                f"CROSS JOIN LATERAL (SELECT item_id FROM {name} "
+                f"WHERE {col} = k.key AND item_id >= %s "
+                f"ORDER BY item_id DESC LIMIT {depth}) AS s GROUP BY k.key",
+                (chunk, first),
+            )
+            for key, count, found in rows:
+                out[key] = (count, sorted(found or (), reverse=True))
+        return out
+    # one statement for many keys: each key's bounded read is a correlated subquery over the
+    # keys, passed as one JSON array (a UNION ALL of a read a key costs three times as much)
+    ids = "group_concat(item_id)"
+    if full_only:
+        ids = f"CASE WHEN count(*) >= {depth} THEN '{_FULL}' ELSE {ids} END"
+    one = (
+        f"SELECT k.value, (SELECT {ids} FROM (SELECT item_id FROM {name} WHERE {col} = k.value "
+        f"AND item_id >= ? ORDER BY item_id DESC LIMIT {depth})) FROM json_each(?) AS k"
+    )
+    for chunk in chunks(sorted(set(keys)), 5000):
+        for key, found in conn.exec_driver_sql(one, (first, json.dumps(chunk))):
+            if found == _FULL:
+                out[key] = (depth, [])
+            elif found:
+                carriers = [int(i) for i in found.split(",")]
+                out[key] = (len(carriers), sorted(carriers, reverse=True))
+    return out
+
+
+#: What a read of :func:`newest_carriers` returns for a key carried by ``depth`` items or more
+#: when their ids are not wanted.
+_FULL = "full"

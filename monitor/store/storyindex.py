@@ -10,7 +10,7 @@ Must not import stories, dedupe, cadence, score, fetch, deliver, pipeline, sched
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -19,7 +19,14 @@ from sqlalchemy.engine import Connection
 
 from monitor.intents import StoredText
 from monitor.store.events import item_events_t
-from monitor.store.sql import StoreBase, bands_t, bulk_insert, chunks, items_t, placeholder
+from monitor.store.sql import (
+    StoreBase,
+    bands_t,
+    bulk_insert,
+    chunks,
+    items_t,
+    newest_carriers,
+)
 from monitor.store.translate import translated
 
 
@@ -113,51 +120,15 @@ class StoryIndexMixin(StoreBase):
 
         Each key is its own bounded range read of the ``(band, item_id)`` primary key, so a
         key carried by thousands of items costs what a rare one does."""
-        out: dict[int, list[int]] = defaultdict(list)
         # Ids grow with time, so "first seen since" is "id at least the first id seen since":
         # one lookup on the time index, then the key lookups need no join with the items.
         first = conn.execute(
             select(func.min(items_t.c.id)).where(items_t.c.first_seen_at >= since)
         ).scalar()
         if first is None or not keys:
-            return out
-        table = bands_t.name
-        if self.dialect == "postgresql":
-            # one statement a chunk: each key's newest rows through a lateral index read
-            for chunk in chunks(sorted(keys), 1000):
-                rows = conn.exec_driver_sql(
-                    f"SELECT k.band, s.item_id FROM unnest(%s::bigint[]) AS k(band) "
-                    f"CROSS JOIN LATERAL (SELECT item_id FROM {table} "
-                    f"WHERE band = k.band AND item_id >= %s "
-                    f"ORDER BY item_id DESC LIMIT {depth}) AS s",
-                    (chunk, first),
-                )
-                for band, item_id in rows:
-                    out[band].append(item_id)
-        else:
-            self._recent_carriers_sqlite(conn, keys, first, depth, out)
-        for ids in out.values():
-            ids.sort(reverse=True)
-        return out
-
-    @staticmethod
-    def _recent_carriers_sqlite(
-        conn: Connection, keys: set[int], first: int, depth: int, out: dict[int, list[int]]
-    ) -> None:
-        table = bands_t.name
-        mark = placeholder(conn.dialect)
-        one = (
-            f"SELECT band, item_id FROM (SELECT band, item_id FROM {table} "
-            f"WHERE band = {mark} AND item_id >= {mark} ORDER BY item_id DESC LIMIT {depth})"
-        )
-        # SQLite allows 500 terms in a compound SELECT
-        for chunk in chunks(sorted(keys), 200):
-            rows = conn.exec_driver_sql(
-                " UNION ALL ".join([one] * len(chunk)),
-                tuple(v for k in chunk for v in (k, first)),
-            )
-            for band, item_id in rows:
-                out[band].append(item_id)
+            return {}
+        found = newest_carriers(conn, bands_t, "band", keys, first, depth)
+        return {key: ids for key, (_, ids) in found.items()}
 
     def _replace_keys(
         self,
