@@ -48,6 +48,7 @@ import io
 import json
 import os
 import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -201,6 +202,9 @@ def _cli_poll_all(spec: dict[str, Any]) -> dict[str, Any]:
     """``monitor poll --once --all`` as a user runs it: a whole process, start-up included."""
     env = {**os.environ, "MONITOR_DATABASE_URL": f"sqlite:///{spec['db']}"}
     cmd = [sys.executable, "-m", "monitor", "--config", spec["config"], "poll", "--once", "--all"]
+    if spec.get("profile"):  # cProfile of the main thread (the database threads: --cli-wrap)
+        cmd[1:1] = ["-m", "cProfile", "-o", spec["profile"]]
+    cmd = shlex.split(spec.get("cli_wrap") or "") + cmd
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -359,7 +363,9 @@ def write_config(work: Path, args: argparse.Namespace, urls: list[str]) -> Path:
         f"watchlists: ['{ROOT / 'config' / 'watchlists'}/*.yaml']\n"
         f"polling: {{timeout: {args.timeout}s, deadline: {args.deadline}s, "
         f"concurrency: {args.concurrency}, per_host: {args.per_host}, "
-        f"parse_workers: {args.workers}}}\n"
+        f"parse_workers: {args.workers}"
+        + (f", fulltext: {args.fulltext}" if getattr(args, "fulltext", None) else "")
+        + "}\n"
         "channels:\n  - {name: console, type: console}\n"
         f"feeds:\n{feeds}",
         encoding="utf-8",
@@ -384,6 +390,7 @@ class Runner:
             "deadline": args.deadline,
             "workers": args.workers,
             "config": str(config),
+            "cli_wrap": args.cli_wrap,
         }
         self.wanted = set(args.only or ["httpx", "fetcher", "baseline", "cold", "warm", "update"])
 
@@ -543,6 +550,17 @@ def main(argv: list[str] | None = None) -> int:
         help="measure only these scenarios (repeatable; warm and update run a cold cycle first)",
     )
     ap.add_argument("--profile", metavar="DIR", help="write a cProfile file per monitor cycle")
+    ap.add_argument(
+        "--fulltext",
+        choices=("auto", "always", "never"),
+        help="polling.fulltext for the monitor runs (default: the shipped default, auto)",
+    )
+    ap.add_argument(
+        "--cli-wrap",
+        metavar="CMD",
+        help="run the warm poll --once --all under this command, e.g. a sampling profiler: "
+        "'py-spy record --threads --subprocesses --format raw -o /tmp/cli.txt --'",
+    )
     ap.add_argument("--work", metavar="DIR", help="where the SQLite files go (default: a temp dir)")
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--child", help=argparse.SUPPRESS)
