@@ -89,6 +89,7 @@ class ArticleEnricher:
         max_bytes: int = 5_000_000,
         concurrency: int = 8,
         batch: int = 200,
+        record_batch: int = 500,
         lease_s: float = 600.0,
         window_s: float = 2 * 86400.0,
         alert_max_age_s: float = DEFAULT_ALERT_MAX_AGE_S,
@@ -112,6 +113,10 @@ class ArticleEnricher:
         self.extract = extract
         self._slots = asyncio.Semaphore(concurrency)
         self._offered = 0  # the highest item id offered to the plan so far
+        self.record_batch = record_batch
+        # outcomes waiting to be recorded, and the task recording them (see :meth:`_record`)
+        self._unrecorded: list[tuple[ArticleJob, ArticleOutcome, asyncio.Future[list[str]]]] = []
+        self._recorder: asyncio.Task[None] | None = None
         # the process's executor has threads to spare: a round never waits behind a batch
         # of polls being written
         self._db = db or DbExecutor(1, name="monitor-articles")
@@ -124,11 +129,14 @@ class ArticleEnricher:
         if self._owns_db:
             self._db.close()
 
-    async def run(self) -> EnrichReport:
-        """One round: plan the items stored since the last, then fetch what is due."""
+    async def run(self, *, backlog: bool = True) -> EnrichReport:
+        """One round: plan the items stored since the last, then fetch what is due.
+        ``backlog=False`` leaves the items brought by their feeds' first poll unconsidered
+        (a later round that takes them considers them)."""
         report = EnrichReport()
         now = self.clock()
         since = now - timedelta(seconds=self.window_s)
+        settings = self.settings()  # once a round: it is built from the whole configuration
         # items are offered in id order: a round looks only past the last one offered, less
         # a margin for ids committed out of order (PostgreSQL's sequences do)
         candidates = await self._in_db(
@@ -136,12 +144,13 @@ class ArticleEnricher:
             since,
             after_id=max(0, self._offered - RESCAN_IDS),
             limit=self.batch,
+            backlog=backlog,
         )
         if candidates:
             self._offered = max(self._offered, candidates[-1].item_id)
         report.considered = len(candidates)
         if candidates:
-            planned = articles.plan(candidates, self.settings())
+            planned = articles.plan(candidates, settings)
             report.queued = sum(1 for p in planned if p[2] == "pending")
             await self._in_db(self.store.articles.enqueue, planned, now)
         await self._in_db(self.store.articles.requeue_amended, since, now)
@@ -149,14 +158,16 @@ class ArticleEnricher:
             self.store.articles.claim, now, lease_s=self.lease_s, limit=self.batch
         )
         if jobs:
-            report.fetched = list(await asyncio.gather(*(self._guarded(j) for j in jobs)))
+            report.fetched = list(
+                await asyncio.gather(*(self.fetch_one(j, settings) for j in jobs))
+            )
         return report
 
-    async def drain(self, *, rounds: int = 100) -> EnrichReport:
+    async def drain(self, *, rounds: int = 100, backlog: bool = True) -> EnrichReport:
         """Rounds until nothing is left to consider or fetch now (``monitor poll --once``)."""
         total = EnrichReport()
         for _ in range(rounds):
-            r = await self.run()
+            r = await self.run(backlog=backlog)
             total.considered += r.considered
             total.queued += r.queued
             total.fetched += r.fetched
@@ -164,25 +175,29 @@ class ArticleEnricher:
                 break
         return total
 
-    async def _guarded(self, job: ArticleJob) -> ArticleReport:
-        async with self._slots:
-            return await self.fetch_one(job)
-
-    async def fetch_one(self, job: ArticleJob) -> ArticleReport:
+    async def fetch_one(
+        self, job: ArticleJob, settings: articles.FulltextSettings | None = None
+    ) -> ArticleReport:
         """Fetch, extract, store and score one article; whatever the page does is recorded
-        on it. A bug is logged with its traceback and recorded as ``internal``."""
+        on it. A bug is logged with its traceback and recorded as ``internal``. At most
+        ``concurrency`` fetches are in flight; their outcomes are recorded together."""
         t0 = time.monotonic()
+        async with self._slots:
+            try:
+                outcome = await self._outcome(job, settings or self.settings())
+            except Exception as exc:
+                log.error("article %s failed", redact_url(job.url), exc_info=exc)
+                outcome = ArticleOutcome(
+                    "error", error_kind="internal", error=f"{type(exc).__name__}: {exc}"[:1000]
+                )
         try:
-            outcome = await self._outcome(job)
+            topics = await self._record(job, outcome)
         except Exception as exc:
-            log.error("article %s failed", redact_url(job.url), exc_info=exc)
-            outcome = ArticleOutcome(
-                "error", error_kind="internal", error=f"{type(exc).__name__}: {exc}"[:1000]
+            # left leased: the fetch is tried again when the lease ends
+            log.error(
+                "article %s: its outcome could not be recorded", redact_url(job.url), exc_info=exc
             )
-        now = self.clock()
-        topics = await self._in_db(
-            self.store.articles.record, job.item_id, outcome, now, self._rescore
-        )
+            topics = []
         report = ArticleReport(
             job.item_id,
             job.url,
@@ -198,9 +213,70 @@ class ArticleEnricher:
         _log_article(report)
         return report
 
-    async def _outcome(self, job: ArticleJob) -> ArticleOutcome:
+    async def _record(self, job: ArticleJob, outcome: ArticleOutcome) -> list[str]:
+        """Record one outcome (and score the item again when it gave text); returns the new
+        matches' topics. Outcomes that arrive while others are being recorded wait and are
+        then recorded together, in one transaction: a round's robots.txt refusals or failures
+        cost one write, not one each, while a lone outcome is recorded at once. Until then
+        its article stays leased, so a process that dies loses only what a lease's end
+        retries."""
+        done: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._unrecorded.append((job, outcome, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_waiting())
+        return await done
+
+    async def _record_waiting(self) -> None:
+        batch: list[tuple[ArticleJob, ArticleOutcome, asyncio.Future[list[str]]]] = []
+        try:
+            while self._unrecorded:
+                await asyncio.sleep(0)  # outcomes ready in this turn of the loop join in
+                batch = self._unrecorded[: self.record_batch]
+                del self._unrecorded[: self.record_batch]
+                await self._record_batch(batch)
+        except BaseException:
+            # stopped (the process is ending): whoever waits stops waiting; the articles
+            # stay leased and are fetched again when their lease ends
+            for _, _, done in [*batch, *self._unrecorded]:
+                done.cancel()
+            self._unrecorded.clear()
+            raise
+
+    async def _record_batch(
+        self, batch: list[tuple[ArticleJob, ArticleOutcome, asyncio.Future[list[str]]]]
+    ) -> None:
         now = self.clock()
-        if self.robots is not None and self.settings().robots_for(job.feed_urls):
+        pairs = [(job.item_id, outcome) for job, outcome, _ in batch]
+        try:
+            results = await self._in_db(self.store.articles.record_many, pairs, now, self._rescore)
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0][2], exc=exc)
+                return
+            # one outcome the store refuses must not cost the others theirs: each on its own
+            log.warning(
+                "recording %d article outcomes together failed (%s); recording them one by one",
+                len(batch),
+                exc,
+            )
+            for job, outcome, done in batch:
+                try:
+                    topics = await self._in_db(
+                        self.store.articles.record, job.item_id, outcome, now, self._rescore
+                    )
+                except Exception as one:
+                    _settle(done, exc=one)
+                else:
+                    _settle(done, topics)
+            return
+        for (_, _, done), topics in zip(batch, results, strict=True):
+            _settle(done, topics)
+
+    async def _outcome(
+        self, job: ArticleJob, settings: articles.FulltextSettings
+    ) -> ArticleOutcome:
+        now = self.clock()
+        if self.robots is not None and settings.robots_for(job.feed_urls):
             verdict = await self.robots.check(job.url)
             if not verdict.allowed:
                 kind = verdict.kind or "robots"
@@ -276,6 +352,21 @@ class ArticleEnricher:
             backlog=item.backlog and not self.first_poll_alerts,
             max_age_s=self.alert_max_age_s,
         )
+
+
+def _settle(
+    done: asyncio.Future[list[str]],
+    topics: list[str] | None = None,
+    *,
+    exc: BaseException | None = None,
+) -> None:
+    """Give a waiting outcome its result (unless its waiter has gone)."""
+    if done.done():
+        return
+    if exc is not None:
+        done.set_exception(exc)
+    else:
+        done.set_result(topics or [])
 
 
 def _log_article(r: ArticleReport) -> None:

@@ -4,8 +4,12 @@ amended items queued again, and pruning with the items."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+
+from sqlalchemy import event
 
 from monitor.ingest import save_items
 from monitor.intents import MatchWrites
@@ -119,3 +123,92 @@ def test_articles_are_pruned_with_their_items(store: Store) -> None:
     )
     assert removed == 3
     assert store.articles.counts() == {}
+
+
+def _queued(store: Store, n: int) -> list[int]:
+    """``n`` stored items with a link, each with its article pending."""
+    store.sync_feeds([Spec("https://b.example/feed", "B")], NOW)
+    [feed] = store.claim_due_feeds(NOW, owner="w")
+    items = [
+        item(str(k), f"Story {k}", url=f"https://b.example/{k}", summary="One line.")
+        for k in range(n)
+    ]
+    save_items(store, feed.id, items, [], {}, NOW)
+    ids = [found.id for k in range(n) if (found := store.item(url=f"https://b.example/{k}"))]
+    store.articles.enqueue(
+        [(i, f"https://b.example/{k}", "pending", "short") for k, i in enumerate(ids)], NOW
+    )
+    return ids
+
+
+def _norad(text: ItemText, before: Mapping[str, str]) -> MatchWrites:
+    if "NORAD" not in text.body:
+        return match_writes(before, [])
+    reason = Reason("NORAD", "body", 4, 1.0, "group norad")
+    return match_writes(before, [TopicMatch("norad", 2.0, "digest", (reason,))])
+
+
+def test_a_rounds_outcomes_are_recorded_in_one_transaction(store: Store) -> None:
+    ids = _queued(store, 5)
+    jobs = store.articles.claim(NOW, lease_s=60, limit=10)
+    assert [j.item_id for j in jobs] == ids and {j.attempts for j in jobs} == {1}
+
+    retry_at = NOW + timedelta(minutes=10)
+    outcomes = [
+        ArticleOutcome(
+            "error",
+            error_kind="robots_unreachable",
+            error="robots.txt could not be read",
+            next_attempt_at=retry_at,
+        ),
+        ArticleOutcome("error", error_kind="robots", error="disallowed"),
+        ArticleOutcome("ok", text="The NORAD upgrade.", etag='"v1"', http_status=200),
+        ArticleOutcome("error", http_status=404, error_kind="not_found", error="HTTP 404"),
+        ArticleOutcome("ok", text="Nothing on topic.", http_status=200),
+    ]
+    commits: list[object] = []
+
+    def committed(conn: object) -> None:
+        commits.append(conn)
+
+    event.listen(store.engine, "commit", committed)
+    try:
+        topics = store.articles.record_many(list(zip(ids, outcomes, strict=True)), NOW, _norad)
+    finally:
+        event.remove(store.engine, "commit", committed)
+    assert len(commits) == 1
+    assert topics == [[], [], ["norad"], [], []]
+
+    states = [store.articles.state(i) for i in ids]
+    assert [(s.status, s.error_kind) for s in states if s] == [
+        ("pending", "robots_unreachable"),
+        ("error", "robots"),
+        ("ok", None),
+        ("error", "not_found"),
+        ("ok", None),
+    ]
+    assert states[2] is not None and states[2].text == "The NORAD upgrade."
+    [m] = store.matches(limit=None)
+    assert m.item_id == ids[2] and m.topic == "norad"
+    assert store.articles.counts() == {"pending": 1, "error": 2, "ok": 2}
+    # the leases are over: only the one to try again comes back, at its time
+    assert store.articles.claim(NOW, lease_s=60, limit=10) == []
+    [again] = store.articles.claim(retry_at, lease_s=60, limit=10)
+    assert (again.item_id, again.attempts) == (ids[0], 2)
+
+
+def test_workers_claiming_at_once_never_take_one_article_twice(store: Store) -> None:
+    ids = _queued(store, 30)
+    barrier = threading.Barrier(3)
+
+    def claim() -> list[int]:
+        barrier.wait()
+        return [j.item_id for j in store.articles.claim(NOW, lease_s=60, limit=12)]
+
+    with ThreadPoolExecutor(3) as pool:
+        claimed = list(pool.map(lambda _: claim(), range(3)))
+    taken = [i for mine in claimed for i in mine]
+    assert len(taken) == len(set(taken))  # no article leased by two workers
+    rest = [j.item_id for j in store.articles.claim(NOW, lease_s=60, limit=100)]
+    assert sorted(taken + rest) == ids  # and every due one is taken by someone
+    assert store.articles.claim(NOW, lease_s=60, limit=100) == []

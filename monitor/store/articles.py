@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -41,6 +41,49 @@ _feeds = sql.feeds_t
 Rescore = Callable[[ItemText, Mapping[str, str]], MatchWrites]
 
 
+def _outcome_values(outcome: ArticleOutcome, now: datetime) -> dict[str, Any]:
+    """The article row's new values after a fetch with this outcome."""
+    values: dict[str, Any] = {"lease_until": None, "http_status": outcome.http_status}
+    if outcome.status == "error":
+        final = outcome.next_attempt_at is None
+        values.update(
+            status="error" if final else "pending",
+            error_kind=outcome.error_kind,
+            error=outcome.error,
+            next_attempt_at=outcome.next_attempt_at,
+        )
+        return values
+    values.update(
+        status="ok",
+        error_kind=None,
+        error=None,
+        next_attempt_at=None,
+        fetched_at=now,
+        etag=outcome.etag,
+        last_modified=outcome.last_modified,
+    )
+    if outcome.status == "ok":
+        values.update(text=outcome.text, cut=outcome.cut, title=outcome.title)
+    return values
+
+
+def _not_backlog() -> Any:
+    """The condition of an item not brought by the first poll of every feed carrying it (as
+    :meth:`ArticleStore._from_first_poll` judges one item): carried by no feed, or first
+    seen by one of its feeds after that feed's first items."""
+    i = _items.c
+    carrier, other = _feed_items.alias("carrier"), _feed_items.alias("other")
+    first = (
+        select(func.min(other.c.first_seen_at))
+        .where(other.c.feed_id == carrier.c.feed_id)
+        .correlate(carrier)
+        .scalar_subquery()
+    )
+    carried = select(carrier.c.item_id).where(carrier.c.item_id == i.id)
+    later = carried.where(or_(carrier.c.first_seen_at.is_(None), carrier.c.first_seen_at > first))
+    return or_(~carried.exists(), later.exists())
+
+
 def delete_for(conn: Connection, item_ids: Sequence[int]) -> None:
     """Delete the articles of items about to be deleted (pruning)."""
     conn.execute(delete(articles_t).where(articles_t.c.item_id.in_(item_ids)))
@@ -54,10 +97,11 @@ class ArticleStore:
 
     @translated
     def candidates(
-        self, since: datetime, *, after_id: int = 0, limit: int = 500
+        self, since: datetime, *, after_id: int = 0, limit: int = 500, backlog: bool = True
     ) -> list[ArticleCandidate]:
         """Items first seen since ``since`` (and with an id above ``after_id``), with a URL
-        and no article row yet (oldest first), with the feeds carrying them."""
+        and no article row yet (oldest first), with the feeds carrying them. ``backlog=False``
+        leaves out the items every feed carrying them brought with its first poll."""
         a, i = articles_t.c, _items.c
         query = (
             select(i.id, i.url, i.summary)
@@ -71,6 +115,8 @@ class ArticleStore:
             .order_by(i.id)
             .limit(limit)
         )
+        if not backlog:
+            query = query.where(_not_backlog())
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             feeds = self._feed_urls(conn, [r.id for r in rows])
@@ -165,7 +211,12 @@ class ArticleStore:
     @translated
     def claim(self, now: datetime, *, lease_s: float, limit: int) -> list[ArticleJob]:
         """Up to ``limit`` pending fetches that are due, leased for ``lease_s`` seconds (a
-        worker that dies leaves them to the others when the lease ends)."""
+        worker that dies leaves them to the others when the lease ends).
+
+        Two statements whatever ``limit``: the due rows are read (on PostgreSQL locked, rows
+        another worker is claiming skipped: ``FOR UPDATE SKIP LOCKED``), then leased by one
+        ``UPDATE`` that takes only those still due and returns them; a row another worker
+        leased between the two (SQLite has no row locks) is not taken twice."""
         a = articles_t.c
         due = and_(
             a.status == "pending",
@@ -173,33 +224,39 @@ class ArticleStore:
             or_(a.lease_until.is_(None), a.lease_until < now),
         )
         until = now + timedelta(seconds=lease_s)
-        jobs: list[ArticleJob] = []
+        query = (
+            select(a.item_id)
+            .where(due)
+            .order_by(a.next_attempt_at.is_not(None), a.item_id)
+            .limit(limit)
+        )
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(a.item_id, a.url, a.attempts, a.etag, a.last_modified)
-                .where(due)
-                .order_by(a.next_attempt_at.is_not(None), a.item_id)
-                .limit(limit)
-            ).all()
-            feeds = self._feed_urls(conn, [r.item_id for r in rows])
-            for r in rows:
-                taken = conn.execute(
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            order = [r.item_id for r in conn.execute(query)]
+            if not order:
+                return []
+            taken = {
+                r.item_id: r
+                for r in conn.execute(
                     update(articles_t)
-                    .where(a.item_id == r.item_id, due)
+                    .where(a.item_id.in_(order), due)
                     .values(lease_until=until, attempts=a.attempts + 1)
-                ).rowcount
-                if taken:
-                    jobs.append(
-                        ArticleJob(
-                            r.item_id,
-                            r.url,
-                            r.attempts + 1,
-                            r.etag,
-                            r.last_modified,
-                            tuple(feeds.get(r.item_id, ())),
-                        )
-                    )
-        return jobs
+                    .returning(a.item_id, a.url, a.attempts, a.etag, a.last_modified)
+                )
+            }
+            feeds = self._feed_urls(conn, list(taken))
+        return [
+            ArticleJob(
+                r.item_id,
+                r.url,
+                r.attempts,
+                r.etag,
+                r.last_modified,
+                tuple(feeds.get(r.item_id, ())),
+            )
+            for r in (taken[i] for i in order if i in taken)
+        ]
 
     @translated
     def record(
@@ -212,37 +269,55 @@ class ArticleStore:
         """Store one fetch's outcome and, when it gave text, the item's matches as
         ``rescore`` makes them from it, in one transaction. Returns the topics that count as
         new matches."""
+        return self._record(((item_id, outcome),), now, rescore)[0]
+
+    @translated
+    def record_many(
+        self,
+        outcomes: Sequence[tuple[int, ArticleOutcome]],
+        now: datetime,
+        rescore: Rescore | None = None,
+    ) -> list[list[str]]:
+        """Store several fetches' outcomes (``(item_id, outcome)`` each) in one transaction:
+        all or none. The rows are written by one statement per kind of outcome; each item
+        whose fetch gave text is then scored again as :meth:`record` does. Returns the new
+        matches' topics of each outcome, in order."""
+        return self._record(outcomes, now, rescore)
+
+    def _record(
+        self,
+        outcomes: Sequence[tuple[int, ArticleOutcome]],
+        now: datetime,
+        rescore: Rescore | None,
+    ) -> list[list[str]]:
         a = articles_t.c
-        values: dict[str, Any] = {"lease_until": None, "http_status": outcome.http_status}
-        if outcome.status == "error":
-            final = outcome.next_attempt_at is None
-            values.update(
-                status="error" if final else "pending",
-                error_kind=outcome.error_kind,
-                error=outcome.error,
-                next_attempt_at=outcome.next_attempt_at,
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for item_id, outcome in outcomes:
+            values = _outcome_values(outcome, now)
+            shapes[tuple(values)].append(
+                {"v_item_id": item_id, **{f"v_{k}": v for k, v in values.items()}}
             )
-        else:
-            values.update(
-                status="ok",
-                error_kind=None,
-                error=None,
-                next_attempt_at=None,
-                fetched_at=now,
-                etag=outcome.etag,
-                last_modified=outcome.last_modified,
-            )
-            if outcome.status == "ok":
-                values.update(text=outcome.text, cut=outcome.cut, title=outcome.title)
+        out: list[list[str]] = []
         with self.engine.begin() as conn:
-            conn.execute(update(articles_t).where(a.item_id == item_id).values(**values))
-            if outcome.status == "error" or rescore is None:
-                return []
-            item = self._item_text(conn, item_id)
-            if item is None or not item.body:
-                return []
-            writes = rescore(item, match_severities(conn, item_id))
-            return write_matches(conn, item_id, writes, now)
+            for columns, rows in shapes.items():
+                statement = (
+                    update(articles_t)
+                    .where(a.item_id == bindparam("v_item_id"))
+                    .values({c: bindparam(f"v_{c}") for c in columns})
+                )
+                # executemany: one statement for all rows of this shape
+                conn.execute(statement, rows)
+            for item_id, outcome in outcomes:
+                if outcome.status == "error" or rescore is None:
+                    out.append([])
+                    continue
+                item = self._item_text(conn, item_id)
+                if item is None or not item.body:
+                    out.append([])
+                    continue
+                writes = rescore(item, match_severities(conn, item_id))
+                out.append(write_matches(conn, item_id, writes, now))
+        return out
 
     def _item_text(self, conn: Connection, item_id: int) -> ItemText | None:
         i, a = _items.c, articles_t.c
