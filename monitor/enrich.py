@@ -135,7 +135,7 @@ class ArticleEnricher:
         (a later round that takes them considers them)."""
         report = EnrichReport()
         now = self.clock()
-        since = now - timedelta(seconds=self.window_s)
+        since = self.since(now)
         settings = self.settings()  # once a round: it is built from the whole configuration
         # items are offered in id order: a round looks only past the last one offered, less
         # a margin for ids committed out of order (PostgreSQL's sequences do)
@@ -162,6 +162,10 @@ class ArticleEnricher:
                 await asyncio.gather(*(self.fetch_one(j, settings) for j in jobs))
             )
         return report
+
+    def since(self, now: datetime | None = None) -> datetime:
+        """Items first seen before this are no longer offered (the window)."""
+        return (now or self.clock()) - timedelta(seconds=self.window_s)
 
     async def drain(self, *, rounds: int = 100, backlog: bool = True) -> EnrichReport:
         """Rounds until nothing is left to consider or fetch now (``monitor poll --once``)."""

@@ -168,3 +168,13 @@ def test_explain_shows_each_body_hit_with_the_words_around_it(site: Site) -> Non
         assert reason["term"] in reason["snippet"]
     skipped = site.ok("explain", "--item", "3")
     assert "article: not fetched (summary of" in skipped
+
+
+@pytest.mark.slow
+def test_poll_once_can_leave_the_articles_of_a_first_poll_for_later(site: Site) -> None:
+    printed = site.ok("poll", "--once", "--no-backlog-articles")
+    assert "3 item(s) from feeds' first polls left for `monitor run`" in " ".join(printed.split())
+    assert site.feeds.count("/news/budget") == 0 and site.feeds.count("/news/roads") == 0
+    # a poll that takes them (the default) fetches them
+    printed = site.ok("poll", "--once")
+    assert "article text: 2 fetched, 0 not; 1 new match(es) from the body" in printed

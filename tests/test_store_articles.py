@@ -212,3 +212,30 @@ def test_workers_claiming_at_once_never_take_one_article_twice(store: Store) -> 
     rest = [j.item_id for j in store.articles.claim(NOW, lease_s=60, limit=100)]
     assert sorted(taken + rest) == ids  # and every due one is taken by someone
     assert store.articles.claim(NOW, lease_s=60, limit=100) == []
+
+
+def test_items_of_a_feeds_first_poll_can_be_left_out(store: Store) -> None:
+    first, second = _stored(store)  # the first poll of feed A
+    later = NOW + timedelta(hours=1)
+    a = store.feeds()[0].id
+    save_items(
+        store, a, [item("4", "Ferry", url="https://a.example/4", summary="Late.")], [], {}, later
+    )
+    fourth = store.item(url="https://a.example/4")
+    assert fourth is not None
+    since = NOW - timedelta(days=1)
+
+    assert [c.item_id for c in store.articles.candidates(since)] == [first, second, fourth.id]
+    assert [c.item_id for c in store.articles.candidates(since, backlog=False)] == [fourth.id]
+    assert store.articles.backlog_waiting(since) == 2
+
+    # feed B, added later, brings its own backlog, then the second item with a later poll:
+    # that item is news to B, so it is no longer a backlog item
+    store.sync_feeds([Spec("https://a.example/feed"), Spec("https://b.example/feed", "B")], later)
+    b = next(f.id for f in store.feeds() if f.url == "https://b.example/feed")
+    save_items(store, b, [item("b1", "Old news", url="https://b.example/1")], [], {}, later)
+    again = [item("2", "Roads", url="https://a.example/2", summary="Crews.")]
+    save_items(store, b, again, [], {}, later + timedelta(hours=1))
+    left = [c.item_id for c in store.articles.candidates(since, backlog=False)]
+    assert left == [second, fourth.id]
+    assert store.articles.backlog_waiting(since) == 2  # the first item and B's own

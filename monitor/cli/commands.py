@@ -91,6 +91,12 @@ def poll(
     all_feeds: bool = typer.Option(
         False, "--all", help="Poll every configured feed now, due or not."
     ),
+    backlog_articles: bool = typer.Option(
+        True,
+        "--backlog-articles/--no-backlog-articles",
+        help="Fetch the article text of items that came with a feed's first poll (its "
+        "backlog) too; with --no-backlog-articles they are left for `monitor run`.",
+    ),
 ) -> None:
     """Poll feeds once with the configured watchlists, store what is new, then exit."""
     if not once:
@@ -106,8 +112,10 @@ def poll(
     elif all_feeds:
         urls = [f.url for f in cfg.feeds if f.enabled]
     matcher = matcher_for(cfg)
+    left = 0
 
     async def go() -> tuple[CycleReport, EnrichReport]:
+        nonlocal left
         from monitor.poller import Poller
 
         async with make_fetcher(cfg) as fetcher:
@@ -119,7 +127,10 @@ def poll(
                     poller = Poller(pipeline, capacity=cfg.polling.concurrency)
                     cycle = await poller.run_once(urls=urls)
                 with console.status("fetching article text…"):
-                    return cycle, await enricher.drain()
+                    enriched = await enricher.drain(backlog=backlog_articles)
+                if not backlog_articles:
+                    left = await db(store.articles.backlog_waiting, enricher.since())
+                return cycle, enriched
             finally:
                 enricher.close()
                 pipeline.close()
@@ -142,6 +153,12 @@ def poll(
             f"article text: {len(enriched.fetched) - kinds.total()} fetched, "
             f"{kinds.total()} not{f' ({why})' if why else ''}; "
             f"{enriched.new_matches} new match(es) from the body",
+            highlight=False,
+        )
+    if left:
+        console.print(
+            f"article text: {left} item(s) from feeds' first polls left for `monitor run` "
+            "to consider (or a `monitor poll --once` without --no-backlog-articles)",
             highlight=False,
         )
     store.close()

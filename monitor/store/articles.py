@@ -124,6 +124,24 @@ class ArticleStore:
             ArticleCandidate(r.id, r.url, r.summary or "", tuple(feeds.get(r.id, ()))) for r in rows
         ]
 
+    @translated
+    def backlog_waiting(self, since: datetime) -> int:
+        """How many items first seen since ``since``, brought by their feeds' first polls,
+        have a URL and no article row yet (their article text was never considered)."""
+        a, i = articles_t.c, _items.c
+        query = (
+            select(func.count())
+            .select_from(_items.outerjoin(articles_t, a.item_id == i.id))
+            .where(
+                a.item_id.is_(None),
+                i.url.is_not(None),
+                i.first_seen_at >= since,
+                ~_not_backlog(),
+            )
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def _feed_urls(self, conn: Connection, item_ids: Sequence[int]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = defaultdict(list)
         if not item_ids:
@@ -173,14 +191,12 @@ class ArticleStore:
                 if conn.dialect.name == "postgresql"
                 else sqlite.insert(articles_t)
             )
-            statement = (
-                insert.values(values)
-                .on_conflict_do_nothing(index_elements=["item_id"])
-                .returning(
-                    articles_t.c.item_id
-                )  # the rows written (a driver's rowcount may not say)
-            )
-            return len(conn.execute(statement).all())
+            statement = insert.on_conflict_do_nothing(index_elements=["item_id"]).returning(
+                articles_t.c.item_id
+            )  # the rows written (a driver's rowcount may not say)
+            # one statement compiled once, its rows sent in batches ("insertmanyvalues"): a
+            # multi-row VALUES of its own would be compiled anew for every call
+            return len(conn.execute(statement, values).all())
 
     @translated
     def requeue_amended(self, since: datetime, now: datetime) -> int:
