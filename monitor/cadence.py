@@ -1,9 +1,10 @@
 """When to poll a feed next, and how healthy it is.
 
-Owns: the per-feed polling decision (:func:`plan_next_poll`) made after every fetch, and its
-settings (:class:`CadencePolicy`). Pure: it takes the feed's stored state, the fetch result,
-``now`` and a random source, and returns a :class:`CadenceDecision`; it does no I/O and never
-reads the clock. Imports only ``monitor.model`` (and, for types, the settings of
+Owns: the per-feed polling decision (:func:`plan_next_poll`) made after every fetch, what is
+recorded of the poll with it (:func:`feed_update`), and its settings (:class:`CadencePolicy`).
+Pure: it takes the feed's stored state, the fetch result, ``now`` and a random source, and
+returns a :class:`CadenceDecision`; it does no I/O and never reads the clock. Imports only
+``monitor.model`` (and, for types, the settings of
 ``monitor.config``); must not import fetch, store, deliver, pipeline, scheduler or cli.
 
 The rules, in order of precedence. Jitter only ever shortens a gap (a fraction up to
@@ -49,7 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitor.model import FeedState, FetchResult
+from monitor.model import FeedState, FeedUpdate, FetchResult
 
 if TYPE_CHECKING:
     from monitor.config import PollingSettings
@@ -63,6 +64,7 @@ __all__ = [
     "claim_size",
     "delay_bounds",
     "describe_reason",
+    "feed_update",
     "hint_ceiling_s",
     "plan_next_poll",
     "policy_from_settings",
@@ -435,3 +437,38 @@ def claim_size(free: int, due: int, *, busy: int, mine: int, workers: int) -> in
         return 0
     share = -(-(due + max(busy, mine)) // max(1, workers)) - mine
     return max(0, min(free, due, share))
+
+
+def feed_update(
+    feed: FeedState,
+    result: FetchResult,
+    now: datetime,
+    policy: CadencePolicy,
+    rng: random.Random,
+    *,
+    new_items: int,
+    cut: int | None = None,
+) -> FeedUpdate:
+    """What to record about a feed after a poll that found ``new_items`` (and left ``cut``
+    entries past the cap): the fetch's outcome and validators, and the next poll
+    (:func:`plan_next_poll`)."""
+    decision = plan_next_poll(feed, result, now, policy, new_items=new_items, rng=rng)
+    success = result.outcome != "error"
+    return FeedUpdate(
+        polled_at=now,
+        next_poll_at=decision.next_poll_at,
+        success=success,
+        status=result.status,
+        etag=result.etag if success else None,
+        last_modified=result.last_modified if success else None,
+        body_hash=result.body_hash if result.outcome == "ok" else None,
+        error_kind=decision.last_error_kind,
+        error=decision.last_error,
+        consecutive_failures=decision.consecutive_failures,
+        disabled_reason=decision.disabled_reason,
+        items_per_day=decision.items_per_day,
+        new_url=decision.url if decision.url != feed.url else None,
+        unhealthy=decision.unhealthy,
+        entries_cut=cut,
+        next_poll_reason=decision.reason,
+    )

@@ -24,7 +24,7 @@ from monitor.dbexec import DbExecutor
 from monitor.errors import ParseError, StoreError
 from monitor.events import EventProfile
 from monitor.ingest import WRITE_BATCH, Scored, WriteQueue
-from monitor.intents import FeedWrite, SaveResult
+from monitor.intents import FeedWrite
 from monitor.model import (
     FEED_SOURCE,
     FeedState,
@@ -237,7 +237,7 @@ class Pipeline:
             kind, error = "internal", f"{type(exc).__name__}: {exc}"[:1000]
         now = self.clock()
         result = FetchResult(url=feed.url, outcome="error", error_kind=kind, error=error)
-        update = plan.next_poll(feed, result, now, self.policy, self.rng, SaveResult())
+        update = cadence.feed_update(feed, result, now, self.policy, self.rng, new_items=0)
         next_at: datetime | None = update.next_poll_at
         try:
             await self._in_db(self.store.record_poll, feed.id, update)
@@ -276,8 +276,8 @@ class Pipeline:
             # Bodies waiting here are cheap; parsed items waiting for the database are not.
             async with self._ingesting.hold(len(result.body)):
                 scored: Scored | None = None
-                signatures: Mapping[str, StorySignature] = {}
-                profiles: Mapping[str, EventProfile] = {}
+                signatures: Mapping[str, StorySignature | bytes] = {}
+                profiles: Mapping[str, EventProfile | bytes] = {}
                 if source.kind == "feed":
                     result, parsed, scored = await self._parse(feed, result, now)
                     if parsed is not None:

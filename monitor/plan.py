@@ -48,7 +48,7 @@ from monitor.intents import (
     StoredText,
     WritePlan,
 )
-from monitor.model import FeedState, FeedUpdate, FetchResult, Item, TopicMatch
+from monitor.model import FeedState, FetchResult, Item, TopicMatch
 from monitor.score.freshness import hold_stale_alerts
 
 #: How far back a new item looks for stored copies of its story.
@@ -79,23 +79,23 @@ class Outcome:
 class Poll:
     """One feed's poll as parsed.
 
-    ``signatures``: story signatures by item key, as the parse workers made them (missing
-    ones are made here). ``matches``: each item's matches by key, as the parse workers scored
-    them with the current matcher (``None``, or a missing key: scored here with
-    :attr:`Rules.matcher`). ``backlog``: the feed's first poll, whose matches never alert.
-    ``outcome``: the fetch to plan the next poll from (``None``: no poll to record).
-    ``profiles``: event profiles by item key, as the parse workers made them (missing ones
-    are made here).
+    ``signatures`` and ``profiles``: story signatures and event profiles by item key, as the
+    parse workers made them, decoded or as bytes (``monitor.stories.signature_to_bytes``,
+    ``monitor.events.profile_to_bytes``: a fifth of the memory while the poll waits for the
+    database); missing ones are made here. ``matches``: each item's matches by key, as the
+    parse workers scored them with the current matcher (``None``, or a missing key: scored
+    here with :attr:`Rules.matcher`). ``backlog``: the feed's first poll, whose matches never
+    alert. ``outcome``: the fetch to plan the next poll from (``None``: no poll to record).
     """
 
     feed_id: int
     now: datetime
     items: Sequence[Item] = ()
-    signatures: Mapping[str, stories.StorySignature] = field(default_factory=dict)
+    signatures: Mapping[str, stories.StorySignature | bytes] = field(default_factory=dict)
     matches: Mapping[str, Sequence[TopicMatch]] | None = None
     backlog: bool = False
     outcome: Outcome | None = None
-    profiles: Mapping[str, events.EventProfile] = field(default_factory=dict)
+    profiles: Mapping[str, events.EventProfile | bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +118,16 @@ def known_questions(polls: Sequence[Poll]) -> list[tuple[int, str, str | None]]:
 
 @dataclass(frozen=True, slots=True)
 class Sorted:
-    """Each poll's new and changed items (in poll order), and what to ask the store next."""
+    """Each poll's new and changed items (in poll order), and what to ask the store next.
+
+    ``signatures`` and ``profiles``: the story signature of each new and changed item and the
+    event profile of each new one, by (poll's position, item key), decoded or made once."""
 
     new: tuple[tuple[Item, ...], ...]
     changed: tuple[tuple[Item, ...], ...]
     seen: tuple[int, ...]
+    signatures: Mapping[tuple[int, str], stories.StorySignature] = field(default_factory=dict)
+    profiles: Mapping[tuple[int, str], events.EventProfile] = field(default_factory=dict)
 
     @property
     def urls(self) -> set[str]:
@@ -138,26 +143,32 @@ class Sorted:
     def story_keys(self, polls: Sequence[Poll]) -> set[int]:
         """The candidate keys of the new items' stories."""
         return {
-            k
-            for p, items in zip(polls, self.new, strict=True)
-            for i in items
-            for k in _signature(p, i).keys
+            k for n, items in enumerate(self.new) for i in items for k in self.signature(n, i).keys
         }
 
     def event_terms(self, polls: Sequence[Poll]) -> set[int]:
         """The event terms of the new items: the store reads their recent carriers."""
         return {
-            t
-            for p, items in zip(polls, self.new, strict=True)
-            for i in items
-            for t in _profile(p, i).terms
+            t for n, items in enumerate(self.new) for i in items for t in self.profile(n, i).terms
         }
+
+    def signature(self, n: int, item: Item) -> stories.StorySignature:
+        """The story signature of a new or changed item of the ``n``-th poll."""
+        found = self.signatures.get((n, item.key))
+        return found if found is not None else stories.signature(item.title, item.summary)
+
+    def profile(self, n: int, item: Item) -> events.EventProfile:
+        """The event profile of a new item of the ``n``-th poll."""
+        found = self.profiles.get((n, item.key))
+        return found if found is not None else events.profile(item.title, item.summary)
 
 
 def sort(polls: Sequence[Poll], known: Known) -> Sorted:
     """Sort each poll's items into new, changed and seen (``monitor.dedupe.triage``)."""
     new, changed, seen = [], [], []
-    for p in polls:
+    signatures: dict[tuple[int, str], stories.StorySignature] = {}
+    profiles: dict[tuple[int, str], events.EventProfile] = {}
+    for n, p in enumerate(polls):
         hashes = {
             i.key: known.hashes[(p.feed_id, i.key)]
             for i in p.items
@@ -172,7 +183,11 @@ def sort(polls: Sequence[Poll], known: Known) -> Sorted:
         new.append(t.new)
         changed.append(t.changed)
         seen.append(t.seen)
-    return Sorted(tuple(new), tuple(changed), tuple(seen))
+        for item in (*t.new, *t.changed):
+            signatures[(n, item.key)] = _signature(p, item)
+        for item in t.new:
+            profiles[(n, item.key)] = _profile(p, item)
+    return Sorted(tuple(new), tuple(changed), tuple(seen), signatures, profiles)
 
 
 def since(polls: Sequence[Poll]) -> datetime:
@@ -202,6 +217,7 @@ class Placing:
     fresh: tuple[tuple[int, Item], ...]
     signatures: tuple[stories.StorySignature, ...]
     picked: tuple[tuple[Ref, ...], ...]
+    profiles: tuple[events.EventProfile, ...] = ()
 
     @property
     def wanted(self) -> set[int]:
@@ -227,7 +243,8 @@ def pick(polls: Sequence[Poll], ordered: Sorted, facts: Facts) -> Placing:
                 in_batch[item.url] = len(fresh)
             owners.append(-1 - len(fresh))
             fresh.append((n, item))
-    sigs = tuple(_signature(polls[n], item) for n, item in fresh)
+    sigs = tuple(ordered.signature(n, item) for n, item in fresh)
+    profiles = tuple(ordered.profile(n, item) for n, item in fresh)
     # the batch's items are newer than any stored one: (1, position) sorts after (0, id)
     batch: defaultdict[int, deque[Ref]] = defaultdict(stories.carrier_queue)
 
@@ -245,7 +262,7 @@ def pick(polls: Sequence[Poll], ordered: Sorted, facts: Facts) -> Placing:
         # positions are only compared with later items of the batch: add after picking
         for k in item_keys:
             batch[k].append((1, len(picked) - 1))
-    return Placing(tuple(new), tuple(owners), tuple(fresh), sigs, tuple(picked))
+    return Placing(tuple(new), tuple(owners), tuple(fresh), sigs, tuple(picked), profiles)
 
 
 # --- 3. stories, and event candidates ------------------------------------------------------
@@ -279,12 +296,14 @@ def place(
             story_events.setdefault(c.story, c.event)
     fresh = tuple(
         eventplan.Fresh(
-            _profile(polls[n], item),
+            profile,
             story,
             story == stories.story_id_for(f"{item.feed_url}|{item.key}"),
             item.published or polls[n].now,
         )
-        for (n, item), story in zip(placing.fresh, stories_of, strict=True)
+        for (n, item), story, profile in zip(
+            placing.fresh, stories_of, placing.profiles, strict=True
+        )
     )
     joined = {f.story: story_events[f.story] for f in fresh if f.story in story_events}
     picks = eventplan.pick(
@@ -353,7 +372,7 @@ def decide(
             if stored is None:  # gone since (retention)
                 continue
             n_changed[n] += 1
-            sig = _signature(p, item)
+            sig = ordered.signature(n, item)
             current = tuple(_matches(p, item, rules))
             writes = match_writes(stored.severities, current)
             topics[n] += writes.topics
@@ -385,7 +404,10 @@ def decide(
             if rules.policy is None:
                 raise ValueError("planning a poll's outcome needs a cadence policy")
             o = p.outcome
-            update = next_poll(o.feed, o.result, p.now, rules.policy, rng, saved, cut=o.cut)
+            count = saved.new_items + saved.linked_items
+            update = cadence.feed_update(
+                o.feed, o.result, p.now, rules.policy, rng, new_items=count, cut=o.cut
+            )
         feeds.append(FeedWrite(p.feed_id, saved, update))
     earliest = min((p.now for p in polls), default=None)
     return WritePlan(earliest, tuple(new_items), links, tuple(amends), tuple(feeds))
@@ -421,11 +443,17 @@ def plan(
 
 
 def _signature(poll: Poll, item: Item) -> stories.StorySignature:
-    return poll.signatures.get(item.key) or stories.signature(item.title, item.summary)
+    found = poll.signatures.get(item.key)
+    if found is None:
+        return stories.signature(item.title, item.summary)
+    return stories.signature_from_bytes(found) if isinstance(found, bytes) else found
 
 
 def _profile(poll: Poll, item: Item) -> events.EventProfile:
-    return poll.profiles.get(item.key) or events.profile(item.title, item.summary)
+    found = poll.profiles.get(item.key)
+    if found is None:
+        return events.profile(item.title, item.summary)
+    return events.profile_from_bytes(found) if isinstance(found, bytes) else found
 
 
 def _stored_signature(stored: StoredText) -> stories.StorySignature:
@@ -472,38 +500,3 @@ def match_writes(previous: Mapping[str, str], current: Iterable[TopicMatch]) -> 
     ``monitor.dedupe.match_changes``."""
     changes = match_changes(previous, current)
     return MatchWrites(changes.new, changes.raised, changes.refreshed)
-
-
-def next_poll(
-    feed: FeedState,
-    result: FetchResult,
-    now: datetime,
-    policy: cadence.CadencePolicy,
-    rng: random.Random,
-    saved: SaveResult,
-    *,
-    cut: int | None = None,
-) -> FeedUpdate:
-    """What to record about a feed after a poll: ``cadence`` plans the next one."""
-    decision = cadence.plan_next_poll(
-        feed, result, now, policy, new_items=saved.new_items + saved.linked_items, rng=rng
-    )
-    success = result.outcome != "error"
-    return FeedUpdate(
-        polled_at=now,
-        next_poll_at=decision.next_poll_at,
-        success=success,
-        status=result.status,
-        etag=result.etag if success else None,
-        last_modified=result.last_modified if success else None,
-        body_hash=result.body_hash if result.outcome == "ok" else None,
-        error_kind=decision.last_error_kind,
-        error=decision.last_error,
-        consecutive_failures=decision.consecutive_failures,
-        disabled_reason=decision.disabled_reason,
-        items_per_day=decision.items_per_day,
-        new_url=decision.url if decision.url != feed.url else None,
-        unhealthy=decision.unhealthy,
-        entries_cut=cut,
-        next_poll_reason=decision.reason,
-    )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from monitor.cadence import CadencePolicy
 from monitor.config import FeedSpec
-from monitor.events import profile
+from monitor.events import profile, profile_from_bytes
 from monitor.fetch import Fetcher
 from monitor.model import TopicMatch
 from monitor.parse_pool import ParsePool, parse_and_score
@@ -24,6 +24,7 @@ from monitor.pipeline import Pipeline
 from monitor.poller import run_cycle
 from monitor.score.engine import Matcher, compile_topics
 from monitor.store import Store
+from monitor.stories import signature, signature_from_bytes
 from tests.feedserver import FeedServer, SampleItem, rss_feed
 from tests.test_score_engine import topics_from
 
@@ -92,7 +93,12 @@ async def test_a_worker_scores_with_the_matcher_it_was_given_and_no_other() -> N
         assert matches == [norad.score(i.title, i.summary, i.lang) for i in parsed.items]
         assert [[m.topic for m in found] for found in matches] == [["norad"], [], []]
         # every item's event profile, made in the worker as the planner would make it
-        assert parsed.profiles == {i.key: profile(i.title, i.summary) for i in parsed.items}
+        assert {k: profile_from_bytes(b) for k, b in parsed.profiles.items()} == {
+            i.key: profile(i.title, i.summary) for i in parsed.items
+        }
+        assert {k: signature_from_bytes(b) for k, b in parsed.signatures.items()} == {
+            i.key: signature(i.title, i.summary) for i in parsed.items
+        }
         # a number the worker was not started with: no matches, the caller scores
         stale = await pool.run(
             parse_and_score, body, "https://w.example/f", None, "en", NOW, 100, number + 1
