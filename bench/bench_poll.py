@@ -202,6 +202,7 @@ def _cli_poll_all(spec: dict[str, Any]) -> dict[str, Any]:
     """``monitor poll --once --all`` as a user runs it: a whole process, start-up included."""
     env = {**os.environ, "MONITOR_DATABASE_URL": f"sqlite:///{spec['db']}"}
     cmd = [sys.executable, "-m", "monitor", "--config", spec["config"], "poll", "--once", "--all"]
+    cmd += spec.get("cli_args") or []
     if spec.get("profile"):  # cProfile of the main thread (the database threads: --cli-wrap)
         cmd[1:1] = ["-m", "cProfile", "-o", spec["profile"]]
     cmd = shlex.split(spec.get("cli_wrap") or "") + cmd
@@ -391,6 +392,7 @@ class Runner:
             "workers": args.workers,
             "config": str(config),
             "cli_wrap": args.cli_wrap,
+            "cli_args": args.cli_arg or [],
         }
         self.wanted = set(args.only or ["httpx", "fetcher", "baseline", "cold", "warm", "update"])
 
@@ -554,6 +556,13 @@ def main(argv: list[str] | None = None) -> int:
         "--fulltext",
         choices=("auto", "always", "never"),
         help="polling.fulltext for the monitor runs (default: the shipped default, auto)",
+    )
+    ap.add_argument(
+        "--cli-arg",
+        action="append",
+        metavar="ARG",
+        help="one more argument for the warm poll --once --all (repeatable), e.g. "
+        "--cli-arg=--no-backlog-articles",
     )
     ap.add_argument(
         "--cli-wrap",
