@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml import events as yaml_events
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.parser import RoundTripParser
 
 from monitor.errors import Problem
 
@@ -79,15 +80,26 @@ def parse_yaml(text: str, path: str) -> tuple[Document | None, list[Problem]]:
     """Parse YAML text; a syntax error becomes a problem with its line and column.
 
     A file over the limits of nesting depth, expanded size (aliases included) or number
-    length is refused with the line where the limit was passed, before it is built.
+    length is refused with the line where the limit was passed, before it is built: the
+    limits are checked on each parse event as the loader takes it (one parse, not two).
     """
-    limit = _over_limits(text, path)
-    if limit is not None:
-        return None, [limit]
+    limits = _Limits(path)
+
+    class WatchedParser(RoundTripParser):
+        def get_event(self) -> Any:
+            event = super().get_event()
+            problem = limits.see(event)
+            if problem is not None:
+                raise _OverLimits(problem)
+            return event
+
     yaml = YAML(typ="rt")
+    yaml.Parser = WatchedParser
     yaml.allow_duplicate_keys = False
     try:
         raw = yaml.load(io.StringIO(text))
+    except _OverLimits as exc:
+        return None, [exc.problem]
     except MarkedYAMLError as exc:
         return None, [_syntax_problem(exc, text, path)]
     except YAMLError as exc:  # pragma: no cover - ruamel marks nearly every error
@@ -97,64 +109,73 @@ def parse_yaml(text: str, path: str) -> tuple[Document | None, list[Problem]]:
     return Document(path, _plain(raw), raw), []
 
 
-def _over_limits(text: str, path: str) -> Problem | None:
-    """The first limit the document passes, walking its parse events (which need no
-    recursion and build nothing), or ``None``. Syntax errors are left to the real load."""
-    depth = 0
-    sizes: list[int] = [0]  # values counted so far in each open collection, aliases expanded
-    anchors: dict[str, int] = {}
-    open_anchors: list[str | None] = []
-    try:
-        for event in YAML(typ="rt").parse(io.StringIO(text)):
-            line = event.start_mark.line + 1 if event.start_mark is not None else None
-            if isinstance(event, yaml_events.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    return Problem(
-                        path,
-                        line,
-                        f"values are nested more than {MAX_DEPTH} levels deep; a "
-                        "configuration needs a few levels, so this file is refused",
-                    )
-                sizes.append(0)
-                open_anchors.append(event.anchor)
-                continue
-            if isinstance(event, yaml_events.CollectionEndEvent):
-                depth -= 1
-                size = sizes.pop() + 1
-                anchor = open_anchors.pop()
-                if anchor is not None:
-                    anchors[anchor] = size
-            elif isinstance(event, yaml_events.AliasEvent):
-                size = anchors.get(event.anchor, 1)
-            elif isinstance(event, yaml_events.ScalarEvent):
-                size = 1
-                if event.anchor is not None:
-                    anchors[event.anchor] = 1
-                if not event.style and _LONG_NUMBER.match(event.value):
-                    return Problem(
-                        path,
-                        line,
-                        f"a number with more than {MAX_NUMBER_DIGITS} digits; write a "
-                        "number of sensible size (or quote it if it is text)",
-                    )
-            else:
-                continue
-            sizes[-1] += size
-            if sum(sizes) > MAX_VALUES:
+class _OverLimits(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+class _Limits:
+    """The limits, checked on a document's parse events one at a time (which needs no
+    recursion and builds nothing)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.depth = 0
+        self.sizes: list[int] = [0]  # values so far in each open collection, aliases expanded
+        self.anchors: dict[str, int] = {}
+        self.open_anchors: list[str | None] = []
+
+    def see(self, event: Any) -> Problem | None:
+        """The limit this event passes, or ``None``."""
+        path = self.path
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
+        if isinstance(event, yaml_events.CollectionStartEvent):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
                 return Problem(
                     path,
                     line,
-                    f"the file expands to more than {MAX_VALUES:,} values"
-                    + (
-                        " through aliases (*name); repeat fewer aliases, or write the values out"
-                        if isinstance(event, yaml_events.AliasEvent)
-                        else "; a configuration file needs far fewer"
-                    ),
+                    f"values are nested more than {MAX_DEPTH} levels deep; a "
+                    "configuration needs a few levels, so this file is refused",
                 )
-    except YAMLError:
+            self.sizes.append(0)
+            self.open_anchors.append(event.anchor)
+            return None
+        if isinstance(event, yaml_events.CollectionEndEvent):
+            self.depth -= 1
+            size = self.sizes.pop() + 1
+            anchor = self.open_anchors.pop()
+            if anchor is not None:
+                self.anchors[anchor] = size
+        elif isinstance(event, yaml_events.AliasEvent):
+            size = self.anchors.get(event.anchor, 1)
+        elif isinstance(event, yaml_events.ScalarEvent):
+            size = 1
+            if event.anchor is not None:
+                self.anchors[event.anchor] = 1
+            if not event.style and _LONG_NUMBER.match(event.value):
+                return Problem(
+                    path,
+                    line,
+                    f"a number with more than {MAX_NUMBER_DIGITS} digits; write a "
+                    "number of sensible size (or quote it if it is text)",
+                )
+        else:
+            return None
+        self.sizes[-1] += size
+        if sum(self.sizes) > MAX_VALUES:
+            return Problem(
+                path,
+                line,
+                f"the file expands to more than {MAX_VALUES:,} values"
+                + (
+                    " through aliases (*name); repeat fewer aliases, or write the values out"
+                    if isinstance(event, yaml_events.AliasEvent)
+                    else "; a configuration file needs far fewer"
+                ),
+            )
         return None
-    return None
 
 
 _FLOW_BRACE = re.compile(r"expected ',' or '[\]}]', but got '\{'")
