@@ -133,6 +133,18 @@ class ArticleEnricher:
         """One round: plan the items stored since the last, then fetch what is due.
         ``backlog=False`` leaves the items brought by their feeds' first poll unconsidered
         (a later round that takes them considers them)."""
+        report, jobs, settings = await self._plan_and_claim(self.batch, backlog=backlog)
+        if jobs:
+            report.fetched = list(
+                await asyncio.gather(*(self.fetch_one(j, settings) for j in jobs))
+            )
+        return report
+
+    async def _plan_and_claim(
+        self, limit: int, *, backlog: bool
+    ) -> tuple[EnrichReport, list[ArticleJob], articles.FulltextSettings]:
+        """Offer the items stored since the last round to the plan, and claim up to
+        ``limit`` fetches that are due."""
         report = EnrichReport()
         now = self.clock()
         since = self.since(now)
@@ -154,29 +166,43 @@ class ArticleEnricher:
             report.queued = sum(1 for p in planned if p[2] == "pending")
             await self._in_db(self.store.articles.enqueue, planned, now)
         await self._in_db(self.store.articles.requeue_amended, since, now)
-        jobs = await self._in_db(
-            self.store.articles.claim, now, lease_s=self.lease_s, limit=self.batch
-        )
-        if jobs:
-            report.fetched = list(
-                await asyncio.gather(*(self.fetch_one(j, settings) for j in jobs))
-            )
-        return report
+        jobs = await self._in_db(self.store.articles.claim, now, lease_s=self.lease_s, limit=limit)
+        return report, jobs, settings
 
     def since(self, now: datetime | None = None) -> datetime:
         """Items first seen before this are no longer offered (the window)."""
         return (now or self.clock()) - timedelta(seconds=self.window_s)
 
     async def drain(self, *, rounds: int = 100, backlog: bool = True) -> EnrichReport:
-        """Rounds until nothing is left to consider or fetch now (``monitor poll --once``)."""
+        """Rounds until nothing is left to consider or fetch now (``monitor poll --once``),
+        at most ``rounds`` batches of fetches in all.
+
+        Rounds overlap: once half the fetches in flight are done, the next round plans and
+        claims as many as finished, so a page that takes its whole timeout holds up only
+        itself, not the batch claimed with it."""
         total = EnrichReport()
-        for _ in range(rounds):
-            r = await self.run(backlog=backlog)
-            total.considered += r.considered
-            total.queued += r.queued
-            total.fetched += r.fetched
-            if not r.considered and not r.fetched:
-                break
+        budget = rounds * self.batch  # fetches this drain may claim
+        flying: set[asyncio.Task[ArticleReport]] = set()
+        try:
+            for _ in range(2 * rounds):  # rounds of planning; the budget bounds the fetches
+                limit = min(self.batch - len(flying), budget)
+                report, jobs, settings = await self._plan_and_claim(limit, backlog=backlog)
+                total.considered += report.considered
+                total.queued += report.queued
+                budget -= len(jobs)
+                flying |= {asyncio.create_task(self.fetch_one(j, settings)) for j in jobs}
+                more = bool(report.considered or jobs) and budget > 0
+                # wait for half of the fetches in flight; for all when this is the last round
+                # (a fetch that ends queues nothing due now: a retry waits ten minutes)
+                keep = len(flying) // 2 if more else 0
+                while len(flying) > keep:
+                    done, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+                    total.fetched += [t.result() for t in done]
+                if not more:
+                    break
+        finally:
+            for task in flying:
+                task.cancel()
         return total
 
     async def fetch_one(

@@ -151,3 +151,36 @@ async def test_an_outcome_the_database_refuses_costs_the_others_nothing(
     later = datetime.now(UTC) + timedelta(seconds=601)
     [job] = rig.store.articles.claim(later, lease_s=60, limit=100)
     assert (job.item_id, job.attempts) == (rig.ids["refused"], 2)
+
+
+@pytest.mark.slow
+async def test_a_page_that_takes_its_timeout_holds_up_only_itself(tmp_path: Path) -> None:
+    with FeedServer() as server:
+        urls = {"slow": server.hang("/a/slow")}  # claimed first: the lowest id
+        urls |= {f"missing{n}": server.error(f"/a/missing{n}", 404) for n in range(6)}
+        store = Store.open(f"sqlite:///{tmp_path / 'monitor.db'}")
+        store.sync_feeds([Spec(server.url("/feed.xml"), "Capital News")], NOW)
+        [feed] = store.claim_due_feeds(NOW, owner="w")
+        items = [item(n, f"Story {n}", url=u, summary="One line.") for n, u in urls.items()]
+        save_items(store, feed.id, items, [], {}, NOW)
+        matcher = compile_topics(TOPICS)
+        # the slow page's timeout is far longer than the others need, even on a busy machine
+        async with Fetcher(timeout_s=8.0, deadline_s=10.0) as fetcher:
+            pool = ParsePool(1, deadline_s=5.0)
+            enricher = ArticleEnricher(
+                store, fetcher, pool, lambda: matcher, FulltextSettings, batch=2
+            )
+            try:
+                report = await enricher.drain()
+            finally:
+                enricher.close()
+                pool.close()
+        try:
+            assert len(report.fetched) == len(urls)
+            # claimed with the first batch of two, it ended last: the other five batches
+            # went on without it
+            assert report.fetched[-1].url == urls["slow"]
+            assert report.fetched[-1].error_kind == "timeout"
+            assert [r.error_kind for r in report.fetched[:-1]] == ["not_found"] * 6
+        finally:
+            store.close()
