@@ -141,9 +141,10 @@ class ArticleEnricher:
         return report
 
     async def _plan_and_claim(
-        self, limit: int, *, backlog: bool
+        self, limit: int, *, backlog: bool, plan: bool = True, requeue: bool = True
     ) -> tuple[EnrichReport, list[ArticleJob], articles.FulltextSettings]:
-        """Offer the items stored since the last round to the plan, and claim up to
+        """Offer the items stored since the last round to the plan (unless ``plan`` is
+        false), queue amended items again (unless ``requeue`` is false), and claim up to
         ``limit`` fetches that are due."""
         report = EnrichReport()
         now = self.clock()
@@ -151,13 +152,15 @@ class ArticleEnricher:
         settings = self.settings()  # once a round: it is built from the whole configuration
         # items are offered in id order: a round looks only past the last one offered, less
         # a margin for ids committed out of order (PostgreSQL's sequences do)
-        candidates = await self._in_db(
-            self.store.articles.candidates,
-            since,
-            after_id=max(0, self._offered - RESCAN_IDS),
-            limit=self.batch,
-            backlog=backlog,
-        )
+        candidates = []
+        if plan:
+            candidates = await self._in_db(
+                self.store.articles.candidates,
+                since,
+                after_id=max(0, self._offered - RESCAN_IDS),
+                limit=self.batch,
+                backlog=backlog,
+            )
         if candidates:
             self._offered = max(self._offered, candidates[-1].item_id)
         report.considered = len(candidates)
@@ -165,7 +168,8 @@ class ArticleEnricher:
             planned = articles.plan(candidates, settings)
             report.queued = sum(1 for p in planned if p[2] == "pending")
             await self._in_db(self.store.articles.enqueue, planned, now)
-        await self._in_db(self.store.articles.requeue_amended, since, now)
+        if requeue:
+            await self._in_db(self.store.articles.requeue_amended, since, now)
         jobs = await self._in_db(self.store.articles.claim, now, lease_s=self.lease_s, limit=limit)
         return report, jobs, settings
 
@@ -183,10 +187,17 @@ class ArticleEnricher:
         total = EnrichReport()
         budget = rounds * self.batch  # fetches this drain may claim
         flying: set[asyncio.Task[ArticleReport]] = set()
+        # nothing is amended while the drain runs, and once the candidates run out no
+        # more come: those steps are not repeated
+        planning, first = True, True
         try:
             for _ in range(2 * rounds):  # rounds of planning; the budget bounds the fetches
                 limit = min(self.batch - len(flying), budget)
-                report, jobs, settings = await self._plan_and_claim(limit, backlog=backlog)
+                report, jobs, settings = await self._plan_and_claim(
+                    limit, backlog=backlog, plan=planning, requeue=first
+                )
+                first = False
+                planning = planning and report.considered >= self.batch
                 total.considered += report.considered
                 total.queued += report.queued
                 budget -= len(jobs)
