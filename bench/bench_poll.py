@@ -22,6 +22,8 @@ for its largest child (the parse workers).
     python bench/bench_poll.py                       # the full table (about 10 minutes)
     python bench/bench_poll.py --repeat 1 --feeds 200   # a quick look
     python bench/bench_poll.py --only cold --profile /tmp/prof   # cProfile of one cold cycle
+    python bench/bench_poll.py --only warm --fulltext never --cli-arg=--no-backlog-articles
+    python bench/bench_poll.py --only warm --cli-wrap "py-spy record --threads -o /tmp/p.txt --"
 
 (cProfile sees the event loop's thread only; the database thread needs a sampling profiler
 such as py-spy with ``--threads``.)
