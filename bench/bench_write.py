@@ -1,0 +1,98 @@
+"""The write path alone: a cold cycle's 30,000 new items written the way the poller batches them.
+
+Makes the polling farm's ``--text phrases`` news (1,000 outlets × 30 items; stock phrases recur
+across unrelated items and a few wire stories are carried by several outlets, see
+``bench/feedfarm.py``), with each item's story signature and event profile made beforehand as
+the parse workers make them, and writes the polls into an empty SQLite file through
+``monitor.ingest.write_polls`` in batches of ``monitor.ingest.WRITE_BATCH`` polls, as the
+database thread does in a cold cycle when the parse workers keep ahead of it. Reports the CPU
+seconds of the writing (what the database thread spends: reads, decisions, writes), per item,
+and how many stories and events the items made, so that two versions can be compared on the
+same items; medians of ``--repeat`` runs, each in a fresh file. Nothing is fetched or parsed.
+
+    python bench/bench_write.py                 # 1,000 polls of 30 items, 3 runs
+    python bench/bench_write.py --feeds 200     # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import feedfarm
+from bench_stories import NOW, POLL, _Spec, news
+
+from monitor import events, stories
+from monitor.ingest import WRITE_BATCH, write_polls
+from monitor.plan import Poll, Rules
+from monitor.store import Store
+
+
+def polls_for(feed_ids: list[int]) -> list[Poll]:
+    """One poll of :data:`POLL` new items per feed, signatures and profiles as bytes, as the
+    parse workers send them."""
+    wire = feedfarm._wire_stories(1)
+    out = []
+    for n, feed_id in enumerate(feed_ids):
+        items = [news(n * POLL + k, n, wire) for k in range(POLL)]
+        sigs = {
+            i.key: stories.signature_to_bytes(stories.signature(i.title, i.summary)) for i in items
+        }
+        profiles = {
+            i.key: events.profile_to_bytes(events.profile(i.title, i.summary)) for i in items
+        }
+        out.append(Poll(feed_id, NOW, items, sigs, {}, profiles=profiles))
+    return out
+
+
+def run(feeds: int) -> tuple[float, int, int, int]:
+    """CPU seconds writing ``feeds`` polls into a fresh store; items, stories and events."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(f"sqlite:///{tmp}/write.db")
+        store.sync_feeds([_Spec(n) for n in range(feeds)], NOW)
+        polls = polls_for([f.id for f in store.feeds()])
+        start = time.process_time()
+        for first in range(0, len(polls), WRITE_BATCH):
+            write_polls(store, polls[first : first + WRITE_BATCH], Rules(), random.Random(0))
+        spent = time.process_time() - start
+        with store.engine.connect() as conn:
+            items, made = conn.exec_driver_sql(
+                "SELECT count(*), count(DISTINCT story) FROM items"
+            ).one()
+            grouped = conn.exec_driver_sql("SELECT count(DISTINCT event) FROM item_events").one()
+        store.close()
+    return spent, items, made, grouped[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python bench/bench_write.py", description=__doc__)
+    ap.add_argument("--feeds", type=int, default=1000, help="polls of 30 items (1000)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs (3)")
+    args = ap.parse_args(argv)
+    spent = []
+    for n in range(args.repeat):
+        cpu, items, made, grouped = run(args.feeds)
+        spent.append(cpu)
+        print(
+            f"run {n + 1}: {cpu:.2f} CPU s for {items:,} items "
+            f"({made:,} stories, {grouped:,} events)",
+            flush=True,
+        )
+    median = statistics.median(spent)
+    print(
+        f"median {median:.2f} CPU s ({min(spent):.2f}–{max(spent):.2f}), "
+        f"{median / (args.feeds * POLL) * 1000:.3f} ms an item"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
