@@ -57,9 +57,13 @@ key would make placing one item cost more as the window grows. Two cuts keep it 
 * the index is asked for the :data:`KEY_DEPTH` most recent items of each key only (a key that
   has more in the window is a common phrase: its most recent carriers are compared, the rest
   never read);
-* of the items found, :func:`pick_candidates` keeps the :data:`STORY_CANDIDATES` that share
-  the most keys with the new item, the most recent first among equals. A copy shares most of
-  its keys; a common phrase, one.
+* a key with :data:`KEY_DEPTH` carriers or more is a *stop-key* (the document-frequency cut
+  of near-duplicate detection): an item found through it alone, sharing no other key with the
+  new one, is not compared. A copy shares most of its keys (the real copies of the labelled
+  sets share 5 to 19); a common phrase, one. An item sharing a single rare key is still
+  compared: a heavily edited copy may share no more;
+* of the items left, :func:`pick_candidates` keeps the :data:`STORY_CANDIDATES` that share the
+  most keys with the new item, the most recent first among equals.
 
 So placing an item reads at most ``MAX_KEYS * KEY_DEPTH`` index rows and compares at most
 ``STORY_CANDIDATES`` signatures, however many items the window holds.
@@ -457,19 +461,25 @@ def pick_candidates(
     """The earlier items a new item with candidate ``keys`` is compared with, best first.
 
     ``carriers(key)`` gives the items carrying ``key``, at most :data:`KEY_DEPTH` of them are
-    used: pass the most recent (items order by recency: a larger one is more recent). The
-    ``limit`` items sharing the most keys are returned, the most recent first among equals.
-    The work is bounded by the number of keys times :data:`KEY_DEPTH`, whatever the window
-    holds (see the module docstring).
+    used: pass the most recent (items order by recency: a larger one is more recent). A key
+    with that many is a stop-key: an item sharing only it with the new one is left out. Of
+    the rest, the ``limit`` items sharing the most keys are returned, the most recent first
+    among equals. The work is bounded by the number of keys times :data:`KEY_DEPTH`, whatever
+    the window holds (see the module docstring).
     """
     shared: Counter[T] = Counter()
+    rare: set[T] = set()  # found through a key that is not a stop-key
     for key in keys:
-        shared.update(islice(carriers(key), KEY_DEPTH))  # counted in C
+        found = list(islice(carriers(key), KEY_DEPTH))
+        shared.update(found)  # counted in C
+        if len(found) < KEY_DEPTH:
+            rare.update(found)
+    pairs = [(n, item) for item, n in shared.items() if n > 1 or item in rare]
     # (count, item) pairs are distinct (each item once), so their order is total
-    if len(shared) <= limit:
-        ranked = sorted(zip(shared.values(), shared, strict=True), reverse=True)
+    if len(pairs) <= limit:
+        ranked = sorted(pairs, reverse=True)
     else:
-        ranked = heapq.nlargest(limit, zip(shared.values(), shared, strict=True))
+        ranked = heapq.nlargest(limit, pairs)
     return [item for _, item in ranked]
 
 

@@ -377,11 +377,26 @@ def test_pick_candidates_reads_at_most_key_depth_carriers_a_key() -> None:
     def carriers(key: int) -> Iterator[int]:
         for n in itertools.count():
             taken[key] += 1
-            yield key * 10**6 - n  # newest first, without end
+            # newest first, without end; the newest of each key also carries the next key
+            yield (key + 1) * 10**6 if n == 1 else key * 10**6 - n
 
     picked = pick_candidates([1, 2, 3], carriers)
     assert taken == {1: KEY_DEPTH, 2: KEY_DEPTH, 3: KEY_DEPTH}
-    assert len(picked) == min(STORY_CANDIDATES, 3 * KEY_DEPTH)
+    # every key is a stop-key: only the items sharing two of them are compared
+    assert sorted(picked) == [2 * 10**6, 3 * 10**6]
+
+
+def test_an_item_sharing_only_a_stop_key_is_not_compared_but_one_sharing_a_rare_key_is() -> None:
+    common = [5, *range(1000, 1000 + KEY_DEPTH - 1)]  # a phrase carried by KEY_DEPTH items
+    by_key = {1: common, 2: [6], 3: [7, 8]}
+    # 5 shares only the common phrase, 6 and 7 a rare key each, 8 a rare key too
+    assert pick_candidates([1, 2, 3], lambda k: by_key.get(k, [])) == [8, 7, 6]
+    # sharing a second key, even another common one, brings an item back
+    by_key[4] = [5, *range(2000, 2000 + KEY_DEPTH - 1)]
+    assert pick_candidates([1, 2, 3, 4], lambda k: by_key.get(k, []))[0] == 5
+    # below KEY_DEPTH carriers a key is not a stop-key: all its carriers are compared
+    by_key[1] = common[:-1]
+    assert set(pick_candidates([1], lambda k: by_key.get(k, []))) == set(common[:-1])
 
 
 def test_pick_candidates_prefers_items_sharing_more_keys_over_newer_ones() -> None:
