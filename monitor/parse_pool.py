@@ -1,7 +1,8 @@
 """Parse workers: the processes that turn fetched bodies into items, and score them.
 
 Owns: the worker processes (started, stopped when a body overruns its parse deadline,
-replaced when they die or after a number of bodies), and the job each body gets in a worker:
+replaced when they die or after a number of bodies; forked from a small process that loads
+only what they run), and the job each body gets in a worker:
 parse, normalise, story signatures, event profiles and, when the worker holds the pipeline's
 current matcher, the matcher's scores. All of that is CPU work, spread here over the cores,
 so the database thread only triages, decides what the scores mean for alerts now, and
@@ -11,14 +12,17 @@ writes. Decides nothing itself. Must not import store, fetch, deliver, pipeline,
 from __future__ import annotations
 
 import asyncio
+import atexit
 import ctypes
+import multiprocessing
 import os
+import pickle
 import signal
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from multiprocessing import get_context
-from typing import NamedTuple, Protocol, TypeVar
+from multiprocessing.context import BaseContext
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -36,6 +40,13 @@ PARSE_DEADLINE_S = 10.0
 PARSE_S_PER_MB = 5.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
+#: What the process that starts the workers (multiprocessing's forkserver) loads once, before
+#: forking them: the program's main module, this module (feedparser, lxml, normalising and
+#: signatures) and the matcher's. A worker is a fork of that small process, not of the daemon,
+#: whose store, web pages, scheduler and caches a worker would otherwise carry in its memory
+#: (and which grow as the daemon runs).
+WORKER_MODULES = ("__main__", "monitor.parse_pool", "monitor.score.engine")
+
 T = TypeVar("T")
 
 
@@ -47,6 +58,39 @@ class MatcherLike(Protocol):
 
 #: In a worker: the matcher it was started with, and its number (see ParsePool.share).
 _matcher: tuple[int, MatcherLike] | None = None
+
+
+def worker_context() -> BaseContext:
+    """How workers are started: forked by a forkserver that has loaded :data:`WORKER_MODULES`
+    (where there is none, spawned: each worker loads what it needs itself)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # the forkserver reads the list when it starts (once a process, as a rule)
+    context.set_forkserver_preload(list(WORKER_MODULES))
+    atexit.unregister(stop_forkserver)
+    atexit.register(stop_forkserver)
+    return context
+
+
+def stop_forkserver() -> None:
+    """Stop multiprocessing's forkserver, if it runs, and wait for it to end (the next pool
+    starts another). Done at exit, so that this process reaps it: the workers' CPU time is
+    then counted in this process's children's, as that of children's children."""
+    from multiprocessing import forkserver
+
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is not None:
+        stop()
+
+
+def _packed(number: int, matcher: MatcherLike) -> tuple[int, bytes] | None:
+    """The matcher as the workers receive it (pickled once, not once per worker), or ``None``
+    when it cannot be pickled: the workers then leave scoring to the caller."""
+    try:
+        return number, pickle.dumps(matcher, pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return None
 
 
 def parse_for_store(
@@ -109,23 +153,29 @@ def parse_and_score(
     return Parsed(items, sketches, cut, matches, profiles)
 
 
-def _worker_setup(matcher: tuple[int, MatcherLike] | None = None) -> None:
-    """In each parse worker: keep the matcher to score with, end with the daemon even when it
-    is killed, and leave Ctrl-C (sent to the whole process group) to the daemon, which stops
-    the workers itself."""
+def _worker_setup(matcher: tuple[int, bytes] | None = None) -> None:
+    """In each parse worker: keep the matcher to score with (none if it cannot be unpickled
+    here: the caller then scores), end with the daemon even when it is killed, and leave
+    Ctrl-C (sent to the whole process group) to the daemon, which stops the workers itself."""
     global _matcher
-    _matcher = matcher
-    # the daemon's asyncio signal handlers were inherited by fork: undo them here
+    _matcher = None
+    if matcher is not None:
+        try:
+            _matcher = matcher[0], pickle.loads(matcher[1])
+        except Exception:  # a class this process cannot import: scored by the caller
+            _matcher = None
+    # no handler of the daemon's may run here, whichever way the worker was started
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
+            # the parent is the forkserver, which ends when the daemon does (even killed)
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
             pass
-    if os.getppid() == 1:  # the daemon died before this worker was set up
+    if os.getppid() == 1:  # the daemon (or the forkserver) died before this worker was set up
         os._exit(0)
 
 
@@ -141,7 +191,11 @@ class ParsePool:
     :class:`ParseCrash`. Each worker is replaced after ``max_tasks`` bodies, so whatever a
     parser keeps between documents (lxml's names, feedparser's caches) cannot grow for ever.
 
-    Workers score too, with the matcher given to :meth:`share`: the workers are started with
+    Workers are forked by a forkserver that has loaded only :data:`WORKER_MODULES`, so a
+    worker's memory is what parsing needs, whatever the daemon holds when it starts one.
+
+    Workers score too, with the matcher given to :meth:`share` (sent to them pickled; one that
+    cannot be pickled is not sent, and the caller scores): the workers are started with
     it, and a new matcher (a reload) retires them, letting them finish the bodies they hold,
     and starts new ones with it.
 
@@ -165,7 +219,10 @@ class ParsePool:
         self._pool: ProcessPool | None = None
         self._retired: list[ProcessPool] = []
         self._shared: tuple[int, MatcherLike] | None = None
+        self._sent: tuple[int, bytes] | None = None  # the shared matcher, as workers get it
         self._slots = asyncio.Semaphore(self.workers * 2)
+        self._running: ProcessPool | None = None  # the pool whose workers have started
+        self._starting = asyncio.Lock()
 
     def share(self, matcher: MatcherLike) -> int:
         """The number under which workers score with ``matcher``; a matcher other than the
@@ -174,6 +231,7 @@ class ParsePool:
         if self._shared is not None and self._shared[1] is matcher:
             return self._shared[0]
         self._shared = (self._shared[0] + 1 if self._shared else 1, matcher)
+        self._sent = _packed(*self._shared)
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()  # takes no more bodies; its workers end when their bodies are done
@@ -189,8 +247,8 @@ class ParsePool:
                 self.workers,
                 max_tasks=self.max_tasks,
                 initializer=_worker_setup,
-                initargs=(self._shared,),
-                context=get_context("fork"),
+                initargs=(self._sent,),
+                context=worker_context(),
             )
         return self._pool
 
@@ -202,7 +260,7 @@ class ParsePool:
         """``fn(*args)`` in a worker, given at most :meth:`deadline` of ``size`` seconds."""
         deadline = self.deadline(size)
         async with self._slots:
-            future = self._get().schedule(fn, args, timeout=deadline)
+            future = await self._schedule(fn, args, deadline)
             try:
                 # cancelling this (the daemon stopping) cancels the task, which stops its worker
                 return await asyncio.wrap_future(future)
@@ -219,6 +277,19 @@ class ParsePool:
                     "so its worker was stopped and replaced (markup some parser is slow on, or "
                     "a very large body)"
                 ) from None
+
+    async def _schedule(
+        self, fn: Callable[..., T], args: tuple[object, ...], deadline: float
+    ) -> Any:
+        pool = self._get()
+        if pool is self._running:
+            return pool.schedule(fn, args, timeout=deadline)
+        # a pool's first body starts its workers (and the first pool the forkserver, which
+        # loads the workers' modules first): a wait kept off the event loop
+        async with self._starting:
+            future = await asyncio.to_thread(pool.schedule, fn, args, timeout=deadline)
+            self._running = pool
+        return future
 
     def _stop(self) -> None:
         pool, self._pool = self._pool, None

@@ -16,9 +16,6 @@ import logging
 import re
 from dataclasses import dataclass
 
-from pypdf import PdfReader
-from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
-
 from monitor.errors import DocumentError, NotAPdf, PdfEmpty, PdfEncrypted
 
 #: most pages of one document read
@@ -56,6 +53,11 @@ def read_pdf(body: bytes) -> PdfText:
     if not is_pdf(body):
         start = body[:40].decode("latin-1").strip()
         raise NotAPdf(f"not a PDF: the body starts with {start!r}, not %PDF-")
+    # pypdf is loaded when a PDF is read (in a parse worker), not by every process that may
+    # read one: it is 13 MB of memory
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
+
     # pypdf logs every damaged cross-reference table it repairs; the outcome is ours to say
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:

@@ -23,6 +23,7 @@ from monitor.articles import FulltextSettings
 from monitor.cadence import CadencePolicy
 from monitor.config import FeedSpec
 from monitor.enrich import ArticleEnricher
+from monitor.extract import Extracted, extract_article
 from monitor.fetch import Fetcher
 from monitor.fetch.robots import RobotsCache
 from monitor.model import ArticleState
@@ -91,19 +92,28 @@ class Rig:
         return state
 
 
-@pytest.fixture
-async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
+def extract_exploding(body: bytes, url: str | None, content_type: str | None) -> Extracted:
+    """The real extraction, with trafilatura failing inside on a page marked EXPLODE. Runs in
+    the parse worker (which imports it from here: workers are not forks of this process, so
+    a patch made here would not reach them)."""
     import trafilatura
 
     real = trafilatura.bare_extraction
 
-    def failing(body: Any, *args: Any, **kw: Any) -> Any:
-        if isinstance(body, bytes) and EXPLODE in body:
+    def failing(page: Any, *args: Any, **kw: Any) -> Any:
+        if isinstance(page, bytes) and EXPLODE in page:
             raise RuntimeError("internal extractor error")
-        return real(body, *args, **kw)
+        return real(page, *args, **kw)
 
-    # patched before the parse worker is forked, so the worker has it too
-    monkeypatch.setattr(trafilatura, "bare_extraction", failing)
+    trafilatura.bare_extraction = failing
+    try:
+        return extract_article(body, url, content_type)
+    finally:
+        trafilatura.bare_extraction = real
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     with FeedServer() as server:
         server.feed(
             "/robots.txt",
@@ -163,6 +173,7 @@ async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
                 FulltextSettings,
                 robots=RobotsCache(fetcher),
                 max_bytes=ARTICLE_MAX_BYTES,
+                extract=extract_exploding,
             )
             try:
                 yield Rig(server, store, pipeline, enricher, urls)

@@ -184,6 +184,11 @@ class Matcher:
             raise AttributeError("a Matcher cannot be changed; compile a new one")
         object.__setattr__(self, name, value)
 
+    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+        """Unpickling (how a parse worker receives the matcher it scores with)."""
+        for name, value in state[1].items():
+            object.__setattr__(self, name, value)
+
     @property
     def term_count(self) -> int:
         """How many terms (as written in the watchlists) the matcher looks for."""
