@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from monitor import plan
 from monitor.errors import StoreError
 from monitor.events import EventProfile
 from monitor.intents import Facts, FeedWrite, Known, SaveResult
+from monitor.memory import release_free_memory
 from monitor.model import Item, TopicMatch
 from monitor.plan import MatcherLike, Poll, Rules
 from monitor.store import Store
@@ -33,6 +35,10 @@ T = TypeVar("T")
 
 #: Most polls written in one transaction.
 WRITE_BATCH = 64
+#: Least seconds between two returns of freed memory to the system after batches
+#: (:func:`monitor.memory.release_free_memory`): a cold cycle's stream of batches returns
+#: what each freed, and a trickle of small batches costs next to nothing.
+RELEASE_EVERY_S = 1.0
 
 
 def write_polls(
@@ -113,19 +119,27 @@ class WriteQueue:
     """Polls waiting for the database, written in batches (see :meth:`write`).
 
     ``in_db`` runs a function on the database thread; ``rules`` gives the rules of the next
-    batch (the matcher and policy as reloaded)."""
+    batch (the matcher and policy as reloaded). After a batch, on the database thread, the
+    memory it freed is handed back to the system with ``release``, at most once every
+    :data:`RELEASE_EVERY_S` seconds of ``clock``."""
 
     def __init__(
         self,
         store: Store,
-        in_db: Callable[..., Awaitable[list[FeedWrite | StoreError]]],
+        in_db: Callable[..., Awaitable[Any]],
         rules: Callable[[], Rules],
         rng: random.Random,
+        *,
+        release: Callable[[], object] = release_free_memory,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self._in_db = in_db
         self._rules = rules
         self._rng = rng
+        self._release = release
+        self._clock = clock
+        self._released_at = -RELEASE_EVERY_S
         self._queued: list[tuple[Poll, Scored | None, asyncio.Future[FeedWrite]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -161,7 +175,9 @@ class WriteQueue:
                 for poll, scored, _ in batch
             ]
             try:
-                results = await self._in_db(write_polls, self.store, polls, rules, self._rng)
+                results: list[FeedWrite | StoreError] = await self._in_db(
+                    write_polls, self.store, polls, rules, self._rng
+                )
             except BaseException as exc:
                 # a bug (in scoring, say): every poll of the batch reports it
                 for *_, done in batch:
@@ -180,3 +196,11 @@ class WriteQueue:
                     done.set_exception(written)
                 else:
                     done.set_result(written)
+            del batch, polls, results  # freed before the memory is handed back
+            now = self._clock()
+            if now - self._released_at >= RELEASE_EVERY_S:
+                self._released_at = now
+                try:
+                    await self._in_db(self._release)
+                except Exception as exc:  # the polls are written: this only costs memory
+                    log.warning("could not hand freed memory back to the system: %s", exc)

@@ -71,6 +71,7 @@ LAYERS: dict[str, int] = {
     "parse_pool": 2,
     "budget": 2,
     "dbexec": 2,
+    "memory": 2,
     "ingest": 3,
     "pipeline": 3,
     "poller": 3,

@@ -1,0 +1,101 @@
+"""Freed memory handed back to the system: glibc's malloc_trim where there is one, asked for
+by the write queue after its batches at most once a second (a trickle of small batches costs
+nothing), on the database thread, and never at a poll's expense."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from monitor import ingest
+from monitor.ingest import RELEASE_EVERY_S, WriteQueue
+from monitor.memory import release_free_memory
+from monitor.plan import Poll, Rules
+
+NOW = datetime(2026, 12, 7, tzinfo=UTC)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc")
+def test_glibc_is_asked_to_release_its_free_pages() -> None:
+    assert release_free_memory() is True
+    assert release_free_memory() is True  # as often as wanted
+
+
+class Rig:
+    """A write queue whose database thread is a list of the calls it ran, on a clock the
+    test moves."""
+
+    def __init__(self, fail_release: bool = False) -> None:
+        self.now = 0.0
+        self.calls: list[str] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fail_release = fail_release
+        self.queue = WriteQueue(
+            None,  # type: ignore[arg-type]  # the fake database thread never reaches a store
+            self.in_db,
+            lambda: Rules(),
+            random.Random(1),
+            release=self.release,
+            clock=lambda: self.now,
+        )
+
+    async def in_db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        await self.gate.wait()
+        if fn is ingest.write_polls:
+            polls = args[1]
+            self.calls.append(f"write {len(polls)}")
+            return [f"written {p.feed_id}" for p in polls]
+        return fn(*args)
+
+    def release(self) -> None:
+        self.calls.append("release")
+        if self.fail_release:
+            raise OSError("no")
+
+    async def write(self, *feeds: int) -> list[Any]:
+        return await asyncio.gather(*(self.queue.write(Poll(f, NOW)) for f in feeds))
+
+
+async def test_batches_release_at_most_once_a_second() -> None:
+    rig = Rig()
+    assert await rig.write(1) == ["written 1"]
+    assert rig.calls == ["write 1", "release"]
+    # within the second: the batches are written, nothing is released
+    rig.now += RELEASE_EVERY_S / 2
+    await rig.write(2)
+    await rig.write(3, 4)
+    assert rig.calls == ["write 1", "release", "write 1", "write 2"]
+    # a second after the last release: the next batch releases again
+    rig.now += RELEASE_EVERY_S
+    rig.calls.clear()
+    await rig.write(5)
+    assert rig.calls == ["write 1", "release"]
+
+
+async def test_polls_queued_meanwhile_are_written_after_the_release() -> None:
+    rig = Rig()
+    rig.gate.clear()  # the database is busy
+    first = asyncio.ensure_future(rig.write(1))
+    await asyncio.sleep(0)
+    later = asyncio.ensure_future(rig.write(2, 3))
+    await asyncio.sleep(0)
+    rig.gate.set()
+    assert await first == ["written 1"]
+    assert await later == ["written 2", "written 3"]
+    assert rig.calls == ["write 1", "release", "write 2"]
+
+
+async def test_a_failed_release_loses_no_poll(caplog: pytest.LogCaptureFixture) -> None:
+    rig = Rig(fail_release=True)
+    assert await rig.write(1) == ["written 1"]
+    rig.now += RELEASE_EVERY_S
+    assert await rig.write(2) == ["written 2"]
+    assert rig.calls == ["write 1", "release", "write 1", "release"]
+    assert "could not hand freed memory back" in caplog.text
