@@ -35,6 +35,15 @@ T = TypeVar("T")
 
 #: Most polls written in one transaction.
 WRITE_BATCH = 64
+#: Most items of those polls in one transaction (a poll with more is written alone): what a
+#: batch holds while it is placed and written (signatures, event profiles, rows) grows with
+#: its new items, and 64 polls of a cold cycle are some 2,000 of them. Polls of unchanged
+#: feeds carry none, so a warm cycle's batches are as large as before.
+WRITE_BATCH_ITEMS = 1000
+#: Parsed polls that may wait for the database besides those the parse workers hold: enough
+#: for the next batch of polls that carry items (WRITE_BATCH_ITEMS), and the polls of
+#: unchanged feeds, which carry none, do not wait among them.
+WRITE_AHEAD = 32
 #: Least seconds between two returns of freed memory to the system after batches
 #: (:func:`monitor.memory.release_free_memory`): a cold cycle's stream of batches returns
 #: what each freed, and a trickle of small batches costs next to nothing.
@@ -115,6 +124,17 @@ class Scored:
     matches: dict[str, list[TopicMatch]]
 
 
+def _batch_size(queued: Sequence[tuple[Poll, object, object]]) -> int:
+    """How many of the first polls queued the next batch takes: at most :data:`WRITE_BATCH`
+    polls and :data:`WRITE_BATCH_ITEMS` items, and at least one poll."""
+    items = 0
+    for n, (poll, *_) in enumerate(queued[:WRITE_BATCH]):
+        items += len(poll.items)
+        if items > WRITE_BATCH_ITEMS and n > 0:
+            return n
+    return min(len(queued), WRITE_BATCH)
+
+
 class WriteQueue:
     """Polls waiting for the database, written in batches (see :meth:`write`).
 
@@ -162,8 +182,8 @@ class WriteQueue:
 
     async def _write_queued(self) -> None:
         while self._queued:
-            batch = self._queued[:WRITE_BATCH]
-            del self._queued[:WRITE_BATCH]
+            batch = self._queued[: _batch_size(self._queued)]
+            del self._queued[: len(batch)]
             rules = self._rules()
             polls = [
                 replace(

@@ -23,7 +23,7 @@ from monitor.budget import INGEST_BYTES, ByteBudget
 from monitor.dbexec import DbExecutor
 from monitor.errors import ParseError, StoreError
 from monitor.events import EventProfile
-from monitor.ingest import WRITE_BATCH, Scored, WriteQueue
+from monitor.ingest import WRITE_AHEAD, Scored, WriteQueue
 from monitor.intents import FeedWrite
 from monitor.model import (
     FEED_SOURCE,
@@ -160,9 +160,10 @@ class Pipeline:
         self.db = db or DbExecutor(1)
         self._owns_db = db is None
         # feeds between parsing and stored: enough to keep the parse workers busy and to fill
-        # a write batch, few enough that parsed items do not pile up in memory while the
-        # database catches up
-        self._ingesting = ByteBudget(INGEST_BYTES, slots=WRITE_BATCH + 2 * self.parse_pool.workers)
+        # the next write batch (bounded by its items, WRITE_BATCH_ITEMS: some 30 polls of
+        # feeds whose items are all new), few enough that parsed items do not pile up in
+        # memory while the database catches up
+        self._ingesting = ByteBudget(INGEST_BYTES, slots=WRITE_AHEAD + 2 * self.parse_pool.workers)
         self._writes = WriteQueue(store, self._in_db, self._rules, self.rng)
 
     async def _in_db(self, fn: Callable[..., T], *args: object) -> T:

@@ -1,20 +1,21 @@
-"""Freed memory handed back to the system: glibc's malloc_trim where there is one, asked for
-by the write queue after its batches at most once a second (a trickle of small batches costs
-nothing), on the database thread, and never at a poll's expense."""
+"""What a cold cycle holds in memory: write batches bounded by their items as well as their
+polls; and freed memory handed back to the system (glibc's malloc_trim where there is one),
+asked for by the write queue after its batches at most once a second (a trickle of small
+batches costs nothing), on the database thread, and never at a poll's expense."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from monitor import ingest
-from monitor.ingest import RELEASE_EVERY_S, WriteQueue
+from monitor.ingest import RELEASE_EVERY_S, WRITE_BATCH, WRITE_BATCH_ITEMS, WriteQueue
 from monitor.memory import release_free_memory
 from monitor.plan import Poll, Rules
 
@@ -59,8 +60,15 @@ class Rig:
         if self.fail_release:
             raise OSError("no")
 
-    async def write(self, *feeds: int) -> list[Any]:
-        return await asyncio.gather(*(self.queue.write(Poll(f, NOW)) for f in feeds))
+    async def write(self, *feeds: int, items: Sequence[int] = ()) -> list[Any]:
+        """Polls of these feeds, written together; ``items``: how many items each carries."""
+        counts = list(items) or [0] * len(feeds)
+        return await asyncio.gather(
+            *(
+                self.queue.write(Poll(f, NOW, items=[None] * n))  # type: ignore[list-item]
+                for f, n in zip(feeds, counts, strict=True)
+            )
+        )
 
 
 async def test_batches_release_at_most_once_a_second() -> None:
@@ -99,3 +107,15 @@ async def test_a_failed_release_loses_no_poll(caplog: pytest.LogCaptureFixture) 
     assert await rig.write(2) == ["written 2"]
     assert rig.calls == ["write 1", "release", "write 1", "release"]
     assert "could not hand freed memory back" in caplog.text
+
+
+async def test_a_batch_holds_at_most_so_many_items_and_polls() -> None:
+    rig = Rig()
+    rig.now = -1.0  # no release in the way
+    big = WRITE_BATCH_ITEMS * 3 // 5
+    await rig.write(1, 2, 3, 4, items=[big, big, 0, WRITE_BATCH_ITEMS - 2 * big])
+    assert rig.calls == ["write 1", "write 3"]  # the second poll would pass the items' bound
+    rig.calls.clear()
+    await rig.write(5, items=[WRITE_BATCH_ITEMS * 2])  # more than the bound: alone
+    await rig.write(*range(WRITE_BATCH + 6))  # polls of unchanged feeds: the polls' bound
+    assert rig.calls == ["write 1", f"write {WRITE_BATCH}", "write 6"]
