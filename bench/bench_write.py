@@ -4,8 +4,9 @@ Makes the polling farm's ``--text phrases`` news (1,000 outlets × 30 items; sto
 across unrelated items and a few wire stories are carried by several outlets, see
 ``bench/feedfarm.py``), with each item's story signature and event profile made beforehand as
 the parse workers make them, and writes the polls into an empty SQLite file through
-``monitor.ingest.write_polls`` in batches of ``monitor.ingest.WRITE_BATCH`` polls, as the
-database thread does in a cold cycle when the parse workers keep ahead of it. Reports the CPU
+``monitor.ingest.write_polls`` in the batches the write queue makes when the parse workers
+keep ahead of the database thread, as they do in a cold cycle (``monitor.ingest.WRITE_BATCH``
+polls and, in versions that have it, ``WRITE_BATCH_ITEMS`` items at most). Reports the CPU
 seconds of the writing (what the database thread spends: reads, decisions, writes), per item,
 and how many stories and events the items made, so that two versions can be compared on the
 same items; medians of ``--repeat`` runs, each in a fresh file. Nothing is fetched or parsed.
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import feedfarm
 from bench_stories import NOW, POLL, _Spec, news
 
-from monitor import events, stories
+from monitor import events, ingest, stories
 from monitor.ingest import WRITE_BATCH, write_polls
 from monitor.plan import Poll, Rules
 from monitor.store import Store
@@ -66,9 +67,11 @@ def run(feeds: int) -> tuple[float, int, int, int]:
         store = Store.open(f"sqlite:///{tmp}/write.db")
         store.sync_feeds([_Spec(n) for n in range(feeds)], NOW)
         polls = polls_for([f.id for f in store.feeds()])
+        most = getattr(ingest, "WRITE_BATCH_ITEMS", None) or len(polls) * POLL
+        batch = max(1, min(WRITE_BATCH, most // POLL))
         start = time.process_time()
-        for first in range(0, len(polls), WRITE_BATCH):
-            write_polls(store, polls[first : first + WRITE_BATCH], Rules(), random.Random(0))
+        for first in range(0, len(polls), batch):
+            write_polls(store, polls[first : first + batch], Rules(), random.Random(0))
         spent = time.process_time() - start
         with store.engine.connect() as conn:
             items, made = conn.exec_driver_sql(

@@ -18,7 +18,6 @@ from monitor.stories import (
     MAX_KEYS,
     MIN_SHINGLES,
     SKETCH_SIZE,
-    STORY_CANDIDATES,
     STORY_THRESHOLD,
     StorySignature,
     assign_story,
