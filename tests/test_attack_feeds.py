@@ -420,17 +420,29 @@ async def test_two_slow_feeds_hold_both_workers_no_longer_than_the_deadline(
 # The daemon stops promptly while a parse is running
 
 
-def _busy_children(pid: int) -> list[int]:
-    """Child processes of ``pid`` that are running (not sleeping), from /proc."""
-    busy = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
+def _busy_descendants(pid: int) -> list[int]:
+    """Processes below ``pid`` (its children, theirs, …: parse workers are the children of a
+    forkserver the daemon starts) that are running, not sleeping, from /proc."""
+    busy, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
             try:
-                stat = Path(f"/proc/{child}/stat").read_text()
+                children = (task / "children").read_text().split()
             except OSError:
                 continue
-            if stat.rsplit(")", 1)[1].split()[0] == "R":
-                busy.append(int(child))
+            for child in children:
+                todo.append(int(child))
+                try:
+                    stat = Path(f"/proc/{child}/stat").read_text()
+                except OSError:
+                    continue
+                if stat.rsplit(")", 1)[1].split()[0] == "R":
+                    busy.append(int(child))
     return busy
 
 
@@ -465,7 +477,9 @@ def test_sigterm_during_a_long_parse_stops_the_daemon_promptly(tmp_path: Path) -
                 # the benign feed is stored while the slow one is being parsed
                 assert wait_for(log, "new=1", timeout=60), log.read_text()
                 assert server.count("/slow.xml") == 1
-                wait_until(lambda: _busy_children(proc.pid), 30, "a parse worker to be running")
+                workers = wait_until(
+                    lambda: _busy_descendants(proc.pid), 30, "a parse worker to be running"
+                )
             finally:
                 proc.send_signal(signal.SIGTERM)
                 try:
@@ -480,3 +494,14 @@ def test_sigterm_during_a_long_parse_stops_the_daemon_promptly(tmp_path: Path) -
     text = log.read_text()
     assert code == 0, text
     assert "stopped" in text
+    # and the worker busy with the long parse does not outlive the daemon
+    wait_until(lambda: not any(_alive(w) for w in workers), 20, "the parse workers to end")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
