@@ -240,9 +240,11 @@ class ParsePool:
         return self._shared[0]
 
     def _get(self) -> ProcessPool:
-        if self._pool is None or not self._pool.active:
-            if self._pool is not None:  # broken (its manager failed): start afresh
-                self._stop()
+        # a pool not running yet is being started under ``_starting`` (asking whether it is
+        # active would wait for that on the event loop)
+        if self._pool is not None and self._pool is self._running and not self._pool.active:
+            self._stop()  # broken (its manager failed): start afresh
+        if self._pool is None:
             self._pool = ProcessPool(
                 self.workers,
                 max_tasks=self.max_tasks,
@@ -281,12 +283,29 @@ class ParsePool:
     async def _schedule(
         self, fn: Callable[..., T], args: tuple[object, ...], deadline: float
     ) -> Any:
+        try:
+            return await self._schedule_once(fn, args, deadline)
+        except RuntimeError:
+            # the pool this body was given to was closed or broke before it took the body
+            # (a reload while its workers were starting, a failed manager): once more, on
+            # the pool that is current now
+            if self._pool is not None and self._pool is self._running:
+                if not self._pool.active:
+                    self._stop()
+            return await self._schedule_once(fn, args, deadline)
+
+    async def _schedule_once(
+        self, fn: Callable[..., T], args: tuple[object, ...], deadline: float
+    ) -> Any:
         pool = self._get()
         if pool is self._running:
             return pool.schedule(fn, args, timeout=deadline)
         # a pool's first body starts its workers (and the first pool the forkserver, which
         # loads the workers' modules first): a wait kept off the event loop
         async with self._starting:
+            pool = self._get()  # the pool may have changed while this body waited
+            if pool is self._running:
+                return pool.schedule(fn, args, timeout=deadline)
             future = await asyncio.to_thread(pool.schedule, fn, args, timeout=deadline)
             self._running = pool
         return future

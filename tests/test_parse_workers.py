@@ -6,6 +6,7 @@ Real worker processes."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pickle
 import signal
@@ -44,6 +45,25 @@ async def test_workers_are_not_forks_of_the_daemon() -> None:
         found = await pool.run(worker_probe.loaded, "sqlalchemy", "monitor.store", "feedparser")
         # what parsing needs was loaded before the fork; the store never is
         assert found == {"sqlalchemy": False, "monitor.store": False, "feedparser": True}
+    finally:
+        pool.close()
+
+
+async def test_bodies_sent_while_the_workers_start_reach_them_through_a_reload() -> None:
+    """A fresh pool's first body starts its workers in a thread (the forkserver takes a
+    while), and the bodies sent meanwhile wait; a reload then (a new matcher) retires the pool
+    they were given. They go to the new pool: none fails with pebble's "The Pool is not
+    active" (one did, polling a page, before)."""
+    pool = ParsePool(2)
+    try:
+        pool.share(compile_topics(topics_from(NORAD)))
+        sent = [asyncio.create_task(pool.run(worker_probe.whoami)) for _ in range(6)]
+        # the first body is starting the workers (no event tells when: yield until it is)
+        while not pool._starting.locked():  # noqa: ASYNC110
+            await asyncio.sleep(0)
+        pool.share(compile_topics(topics_from(NORAD)))  # a reload: another matcher
+        found = await asyncio.gather(*sent)
+        assert len(found) == 6 and all(pid != os.getpid() for pid, _ in found)
     finally:
         pool.close()
 
