@@ -79,11 +79,11 @@ def _write(
     if any(ordered.new) or any(ordered.changed):
         facts = store.facts(
             urls=ordered.urls,
-            keys=ordered.story_keys(polls),
+            keys=ordered.story_keys(),
             since=plan.since(polls),
             depth=plan.CARRIERS_PER_KEY,
             amended=ordered.amended(polls),
-            terms=ordered.event_terms(polls),
+            terms=ordered.event_terms(),
             event_since=plan.event_since(polls),
             event_depth=plan.TERM_CARRIERS,
         )

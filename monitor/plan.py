@@ -140,13 +140,13 @@ class Sorted:
             (p.feed_id, i.key) for p, items in zip(polls, self.changed, strict=True) for i in items
         ]
 
-    def story_keys(self, polls: Sequence[Poll]) -> set[int]:
+    def story_keys(self) -> set[int]:
         """The candidate keys of the new items' stories."""
         return {
             k for n, items in enumerate(self.new) for i in items for k in self.signature(n, i).keys
         }
 
-    def event_terms(self, polls: Sequence[Poll]) -> set[int]:
+    def event_terms(self) -> set[int]:
         """The event terms of the new items: the store reads their recent carriers."""
         return {
             t for n, items in enumerate(self.new) for i in items for t in self.profile(n, i).terms
