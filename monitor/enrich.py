@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from monitor import articles, plan
+from monitor.batching import Coalescer
 from monitor.dbexec import DbExecutor
 from monitor.errors import ParseError
 from monitor.extract import Extracted, extract_article
@@ -114,9 +115,10 @@ class ArticleEnricher:
         self._slots = asyncio.Semaphore(concurrency)
         self._offered = 0  # the highest item id offered to the plan so far
         self.record_batch = record_batch
-        # outcomes waiting to be recorded, and the task recording them (see :meth:`_record`)
-        self._unrecorded: list[tuple[ArticleJob, ArticleOutcome, asyncio.Future[list[str]]]] = []
-        self._recorder: asyncio.Task[None] | None = None
+        # outcomes waiting to be recorded (see :meth:`_record`)
+        self._outcomes: Coalescer[tuple[ArticleJob, ArticleOutcome], list[str]] = Coalescer(
+            self._record_batch, take=lambda queued: min(len(queued), self.record_batch)
+        )
         # the process's executor has threads to spare: a round never waits behind a batch
         # of polls being written
         self._db = db or DbExecutor(1, name="monitor-articles")
@@ -257,61 +259,40 @@ class ArticleEnricher:
     async def _record(self, job: ArticleJob, outcome: ArticleOutcome) -> list[str]:
         """Record one outcome (and score the item again when it gave text); returns the new
         matches' topics. Outcomes that arrive while others are being recorded wait and are
-        then recorded together, in one transaction: a round's robots.txt refusals or failures
-        cost one write, not one each, while a lone outcome is recorded at once. Until then
-        its article stays leased, so a process that dies loses only what a lease's end
-        retries."""
-        done: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self._unrecorded.append((job, outcome, done))
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._record_waiting())
-        return await done
-
-    async def _record_waiting(self) -> None:
-        batch: list[tuple[ArticleJob, ArticleOutcome, asyncio.Future[list[str]]]] = []
-        try:
-            while self._unrecorded:
-                await asyncio.sleep(0)  # outcomes ready in this turn of the loop join in
-                batch = self._unrecorded[: self.record_batch]
-                del self._unrecorded[: self.record_batch]
-                await self._record_batch(batch)
-        except BaseException:
-            # stopped (the process is ending): whoever waits stops waiting; the articles
-            # stay leased and are fetched again when their lease ends
-            for _, _, done in [*batch, *self._unrecorded]:
-                done.cancel()
-            self._unrecorded.clear()
-            raise
+        then recorded together, in one transaction (``monitor.batching.Coalescer``): a
+        round's robots.txt refusals or failures cost one write, not one each, while a lone
+        outcome is recorded at once. Until then its article stays leased, so a process that
+        dies loses only what a lease's end retries."""
+        return await self._outcomes.submit((job, outcome))
 
     async def _record_batch(
-        self, batch: list[tuple[ArticleJob, ArticleOutcome, asyncio.Future[list[str]]]]
-    ) -> None:
+        self, batch: list[tuple[ArticleJob, ArticleOutcome]]
+    ) -> list[list[str] | BaseException]:
         now = self.clock()
-        pairs = [(job.item_id, outcome) for job, outcome, _ in batch]
+        pairs = [(job.item_id, outcome) for job, outcome in batch]
         try:
-            results = await self._in_db(self.store.articles.record_many, pairs, now, self._rescore)
+            recorded = await self._in_db(self.store.articles.record_many, pairs, now, self._rescore)
+            return list(recorded)
         except Exception as exc:
             if len(batch) == 1:
-                _settle(batch[0][2], exc=exc)
-                return
+                return [exc]
             # one outcome the store refuses must not cost the others theirs: each on its own
             log.warning(
                 "recording %d article outcomes together failed (%s); recording them one by one",
                 len(batch),
                 exc,
             )
-            for job, outcome, done in batch:
-                try:
-                    topics = await self._in_db(
+        results: list[list[str] | BaseException] = []
+        for job, outcome in batch:
+            try:
+                results.append(
+                    await self._in_db(
                         self.store.articles.record, job.item_id, outcome, now, self._rescore
                     )
-                except Exception as one:
-                    _settle(done, exc=one)
-                else:
-                    _settle(done, topics)
-            return
-        for (_, _, done), topics in zip(batch, results, strict=True):
-            _settle(done, topics)
+                )
+            except Exception as one:
+                results.append(one)
+        return results
 
     async def _outcome(
         self, job: ArticleJob, settings: articles.FulltextSettings
@@ -393,21 +374,6 @@ class ArticleEnricher:
             backlog=item.backlog and not self.first_poll_alerts,
             max_age_s=self.alert_max_age_s,
         )
-
-
-def _settle(
-    done: asyncio.Future[list[str]],
-    topics: list[str] | None = None,
-    *,
-    exc: BaseException | None = None,
-) -> None:
-    """Give a waiting outcome its result (unless its waiter has gone)."""
-    if done.done():
-        return
-    if exc is not None:
-        done.set_exception(exc)
-    else:
-        done.set_result(topics or [])
 
 
 def _log_article(r: ArticleReport) -> None:

@@ -10,7 +10,6 @@ nothing itself. Must not import fetch, deliver, pipeline, scheduler or cli.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -20,6 +19,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from monitor import plan
+from monitor.batching import Coalescer
 from monitor.errors import StoreError
 from monitor.events import EventProfile
 from monitor.intents import Facts, FeedWrite, Known, SaveResult
@@ -124,7 +124,7 @@ class Scored:
     matches: dict[str, list[TopicMatch]]
 
 
-def _batch_size(queued: Sequence[tuple[Poll, object, object]]) -> int:
+def _batch_size(queued: Sequence[tuple[Poll, object]]) -> int:
     """How many of the first polls queued the next batch takes: at most :data:`WRITE_BATCH`
     polls and :data:`WRITE_BATCH_ITEMS` items, and at least one poll."""
     items = 0
@@ -160,67 +160,45 @@ class WriteQueue:
         self._release = release
         self._clock = clock
         self._released_at = -RELEASE_EVERY_S
-        self._queued: list[tuple[Poll, Scored | None, asyncio.Future[FeedWrite]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._queue: Coalescer[tuple[Poll, Scored | None], FeedWrite] = Coalescer(
+            self._write_batch, take=_batch_size, after=self._released
+        )
 
     async def write(self, poll: Poll, scored: Scored | None = None) -> FeedWrite:
-        """Write a poll with the others waiting: one transaction for all of them.
+        """Write a poll with the others waiting: one transaction for all of them
+        (``monitor.batching.Coalescer``: a lone poll is written at once).
 
         ``scored``: its items' matches as a parse worker found them (used when the worker's
         matcher is still the current one).
-
-        The first write starts a writer, which takes every write queued while the database
-        was busy with the last batch; so batches grow exactly as large as the database is
-        slow, and a lone poll is written at once.
         """
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[FeedWrite] = loop.create_future()
-        self._queued.append((poll, scored, done))
-        if self._writer is None or self._writer.done():
-            self._writer = loop.create_task(self._write_queued())
-        return await done
+        return await self._queue.submit((poll, scored))
 
-    async def _write_queued(self) -> None:
-        while self._queued:
-            batch = self._queued[: _batch_size(self._queued)]
-            del self._queued[: len(batch)]
-            rules = self._rules()
-            polls = [
-                replace(
-                    poll,
-                    matches=scored.matches
-                    if scored is not None and scored.matcher is rules.matcher
-                    else None,
-                )
-                for poll, scored, _ in batch
-            ]
-            try:
-                results: list[FeedWrite | StoreError] = await self._in_db(
-                    write_polls, self.store, polls, rules, self._rng
-                )
-            except BaseException as exc:
-                # a bug (in scoring, say): every poll of the batch reports it
-                for *_, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                if not isinstance(exc, Exception):  # cancelled: so are the polls still queued
-                    for *_, done in self._queued:
-                        done.cancel()
-                    self._queued.clear()
-                    raise
-                continue
-            for (*_, done), written in zip(batch, results, strict=True):
-                if done.done():  # its poll was cancelled meanwhile
-                    continue
-                if isinstance(written, Exception):
-                    done.set_exception(written)
-                else:
-                    done.set_result(written)
-            del batch, polls, results  # freed before the memory is handed back
-            now = self._clock()
-            if now - self._released_at >= RELEASE_EVERY_S:
-                self._released_at = now
-                try:
-                    await self._in_db(self._release)
-                except Exception as exc:  # the polls are written: this only costs memory
-                    log.warning("could not hand freed memory back to the system: %s", exc)
+    async def _write_batch(
+        self, batch: list[tuple[Poll, Scored | None]]
+    ) -> list[FeedWrite | StoreError]:
+        rules = self._rules()
+        polls = [
+            replace(
+                poll,
+                matches=scored.matches
+                if scored is not None and scored.matcher is rules.matcher
+                else None,
+            )
+            for poll, scored in batch
+        ]
+        written: list[FeedWrite | StoreError] = await self._in_db(
+            write_polls, self.store, polls, rules, self._rng
+        )
+        return written
+
+    async def _released(self) -> None:
+        """Hand the memory a batch freed back to the system, at most once a
+        :data:`RELEASE_EVERY_S`."""
+        now = self._clock()
+        if now - self._released_at < RELEASE_EVERY_S:
+            return
+        self._released_at = now
+        try:
+            await self._in_db(self._release)
+        except Exception as exc:  # the polls are written: this only costs memory
+            log.warning("could not hand freed memory back to the system: %s", exc)

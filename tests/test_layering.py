@@ -70,6 +70,7 @@ LAYERS: dict[str, int] = {
     "deliver": 2,
     "parse_pool": 2,
     "budget": 2,
+    "batching": 2,
     "dbexec": 2,
     "memory": 2,
     "ingest": 3,
