@@ -83,10 +83,16 @@ def pick(
         counts = {t: len(ids) for t, ids in carriers.items()}
     in_window = window_items + len(fresh)
     batch: dict[int, deque[tuple[int, int]]] = {}
+    # a term's stored carriers as candidates, made once a batch: the items of a batch share
+    # most of their terms, and each asks for them
+    stored: dict[int, list[tuple[int, int]]] = {}
 
     def carriers_of(term: int) -> list[tuple[int, int]]:
-        found = list(reversed(batch[term])) if term in batch else []
-        return found + [(0, item_id) for item_id in carriers.get(term, ())]
+        refs = stored.get(term)
+        if refs is None:
+            refs = stored[term] = [(0, item_id) for item_id in carriers.get(term, ())]
+        newer = batch.get(term)
+        return [*reversed(newer), *refs] if newer else refs
 
     weights: dict[int, float] = {}
     idf: dict[int, float] = {}  # by carriers' count: the window's size is the batch's

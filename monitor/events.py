@@ -51,10 +51,12 @@ however many items the window holds.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import math
 import re
+import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -258,11 +260,15 @@ def profile_from_bytes(data: bytes) -> EventProfile:
     """
     if len(data) % 8:
         raise ValueError(f"a stored event profile has {len(data)} bytes, not a multiple of 8")
-    values = array("q")
-    values.frombytes(data)
-    if sys.byteorder != "little":  # pragma: no cover - see profile_to_bytes
-        values.byteswap()
-    return EventProfile(tuple(values))
+    # one precompiled struct a length: half the cost of an array made into a tuple, and a
+    # batch decodes the profiles of tens of thousands of candidates
+    return EventProfile(_int64s(len(data) // 8).unpack(data))
+
+
+@functools.lru_cache(maxsize=64)
+def _int64s(count: int) -> struct.Struct:
+    """``count`` 64-bit little-endian signed integers."""
+    return struct.Struct(f"<{count}q")
 
 
 def idf(df: int, n: int) -> float:

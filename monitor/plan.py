@@ -338,17 +338,19 @@ def decide(
         p = polls[n]
         found = tuple(_matches(p, item, rules))
         topics[n] += [m.topic for m in found]  # a new item has no stored matches
+        # the bytes the parse workers sent, when they did: what encoding the decoded gives
+        sketch, terms = p.signatures.get(item.key), p.profiles.get(item.key)
         new_items.append(
             NewItem(
                 item,
                 story,
                 fresh.new_story,
-                stories.signature_to_bytes(sig),
+                sketch if isinstance(sketch, bytes) else stories.signature_to_bytes(sig),
                 tuple(sorted(set(sig.keys))),
                 found,
                 p.now,
                 event,
-                events.profile_to_bytes(fresh.profile),
+                terms if isinstance(terms, bytes) else events.profile_to_bytes(fresh.profile),
                 fresh.profile.terms,
                 fresh.at,
             )

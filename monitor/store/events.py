@@ -9,11 +9,12 @@ and terms, in the transaction that inserts the items.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.engine import Connection
@@ -68,14 +69,35 @@ def recent_carriers(
 
 
 def stored_events(conn: Connection, ids: Collection[int]) -> dict[int, StoredEvent]:
-    """Event, stored profile and time of each of these items that has an event."""
+    """Event, stored profile and time of each of these items that has an event.
+
+    A batch asks for tens of thousands of candidates: the ids go as one parameter (a JSON
+    array on SQLite, an array on PostgreSQL) to a statement made once, rows come from the
+    driver, and each distinct stored time is converted once (items of a feed share few)."""
     out: dict[int, StoredEvent] = {}
-    c = item_events_t.c
-    for chunk in _chunks(sorted(ids), 500):
-        rows = conn.execute(select(c.item_id, c.event, c.profile, c.at).where(c.item_id.in_(chunk)))
-        for item_id, event, profile, at in rows:
-            out[item_id] = StoredEvent(item_id, event, profile, at)
+    dialect = conn.dialect
+    name = dialect.identifier_preparer.quote(item_events_t.name)
+    if dialect.name == "postgresql":
+        query = f"SELECT item_id, event, profile, at FROM {name} WHERE item_id = ANY(%s)"
+    else:
+        query = (
+            f"SELECT item_id, event, profile, at FROM {name} "
+            "WHERE item_id IN (SELECT value FROM json_each(?))"
+        )
+    at_type = item_events_t.c.at.type
+    convert = at_type.dialect_impl(dialect).result_processor(dialect, None)
+    times: dict[object, datetime | None] = {None: None}
+    for chunk in _chunks(sorted(ids), 5000):
+        param: object = chunk if dialect.name == "postgresql" else json.dumps(chunk)
+        for item_id, event, profile, raw in conn.exec_driver_sql(query, (param,)):
+            at = times.get(raw, _UNSEEN)
+            if at is _UNSEEN:
+                at = times[raw] = convert(raw) if convert is not None else raw
+            out[item_id] = StoredEvent(item_id, event, bytes(profile), at)
     return out
+
+
+_UNSEEN: Any = object()
 
 
 def write(
