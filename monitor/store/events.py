@@ -116,7 +116,9 @@ def write(
         conn,
         event_terms_t,
         ("term", "item_id"),
-        [(t, item_id) for item_id, _, _, _, terms in placed for t in terms],
+        # in key order: the index's pages are then visited once each, in order, instead of
+        # at random for every row (a tenth of the write path's CPU on a cold cycle)
+        sorted([(t, item_id) for item_id, _, _, _, terms in placed for t in terms]),
     )
 
 

@@ -282,7 +282,7 @@ class IngestMixin(StoryIndexMixin):
         ]
         ids = self._insert_items(conn, rows)
         bands = [(k, item_id) for item_id, n in zip(ids, plan.new, strict=True) for k in n.keys]
-        bulk_insert(conn, bands_t, ("band", "item_id"), bands)
+        bulk_insert(conn, bands_t, ("band", "item_id"), sorted(bands))  # key order: see events
         for item_id, n in zip(ids, plan.new, strict=True):
             self._stories.put(item_id, n.story, n.sketch, n.event or None)
         event_store.write(
