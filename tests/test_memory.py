@@ -6,17 +6,20 @@ batches costs nothing), on the database thread, and never at a poll's expense.""
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor import ingest
 from monitor.ingest import RELEASE_EVERY_S, WRITE_BATCH, WRITE_BATCH_ITEMS, WriteQueue
-from monitor.memory import release_free_memory
+from monitor.memory import YOUNG_COLLECTION_EVERY, collect_less_often, release_free_memory
 from monitor.plan import Poll, Rules
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
@@ -119,3 +122,59 @@ async def test_a_batch_holds_at_most_so_many_items_and_polls() -> None:
     await rig.write(5, items=[WRITE_BATCH_ITEMS * 2])  # more than the bound: alone
     await rig.write(*range(WRITE_BATCH + 6))  # polls of unchanged feeds: the polls' bound
     assert rig.calls == ["write 1", f"write {WRITE_BATCH}", "write 6"]
+
+
+# -- the garbage collector of a process that polls ------------------------------------------
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other: _Node | None = None
+
+
+def test_a_polling_process_collects_less_often_and_still_frees_cycles() -> None:
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        collect_less_often()
+        assert gc.get_threshold() == (YOUNG_COLLECTION_EVERY, 10, 10)
+        gc.set_threshold(10 * YOUNG_COLLECTION_EVERY, 10, 10)
+        collect_less_often()  # a threshold set higher is left alone
+        assert gc.get_threshold()[0] == 10 * YOUNG_COLLECTION_EVERY
+        gc.set_threshold(700, 10, 10)
+        collect_less_often()
+        gc.collect()
+        a, b = _Node(), _Node()
+        a.other, b.other = b, a  # a cycle: its reference counts never reach zero
+        gone = weakref.ref(a)
+        del a, b
+        assert gone() is not None
+        # enough new containers kept alive for the youngest generation's pass to run by itself
+        kept = [[n] for n in range(2 * YOUNG_COLLECTION_EVERY)]
+        assert gone() is None
+        del kept
+    finally:
+        gc.set_threshold(*saved)
+
+
+async def test_the_poller_the_commands_make_sets_it(tmp_path: Path) -> None:
+    from monitor.cli.runtime import make_pipeline
+    from monitor.config import load_config
+    from monitor.fetch import Fetcher
+    from monitor.score import compile_topics
+    from monitor.store import Store
+    from tests.support import write_config
+
+    cfg = load_config(write_config(tmp_path))
+    saved = gc.get_threshold()
+    store = Store.open(f"sqlite:///{tmp_path / 'm.db'}")
+    fetcher = Fetcher()
+    try:
+        gc.set_threshold(700, 10, 10)
+        pipeline = make_pipeline(cfg, store, fetcher, lambda: compile_topics(cfg.topics))
+        assert gc.get_threshold()[0] == YOUNG_COLLECTION_EVERY
+        pipeline.close()
+    finally:
+        gc.set_threshold(*saved)
+        await fetcher.aclose()
+        store.close()

@@ -114,11 +114,14 @@ def make_pipeline(
     on_poll: Callable[[PollReport], None] | None = None,
     db: DbExecutor | None = None,
 ) -> Pipeline:
-    """The poller, reaching the store through ``db`` (the process's one executor)."""
+    """The poller, reaching the store through ``db`` (the process's one executor). The
+    process's garbage collector runs less often from then on (``monitor.memory``)."""
     from monitor.fetch.robots import RobotsCache
+    from monitor.memory import collect_less_often
     from monitor.parse_pool import ParsePool
     from monitor.pipeline import Pipeline
 
+    collect_less_often()
     return Pipeline(
         store,
         fetcher,
