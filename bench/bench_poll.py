@@ -10,8 +10,12 @@ fresh Python process so that its peak RSS is its own:
   concurrency: what a simple poller does;
 * **cold**: one ``Pipeline.run_cycle`` of ``monitor`` into an empty SQLite file, with the default
   watchlists (fetch, parse in worker processes, normalise, dedupe, score, store);
+* **article pass**: after the cold cycle, its article rounds run to completion
+  (``ArticleEnricher.drain``, as ``monitor poll --once`` and the daemon run them): the pages of
+  the feeds whose summaries are too short for ``fulltext: auto``;
 * **warm**: the next cycle with nothing changed (304s, and unchanged bodies for feeds that send
-  no validators), forced over all feeds with ``monitor.poller.run_cycle(pipeline, urls=...)``;
+  no validators), forced over all feeds with ``monitor.poller.run_cycle(pipeline, urls=...)``,
+  from the database the article pass left;
 * **update**: the next cycle with a fraction of the feeds carrying three new stories;
 
 and the same with a fraction of the feeds faulty (errors, HTML pages, broken XML, redirect
@@ -35,7 +39,15 @@ such as py-spy with ``--threads``.)
 The farm's news is ``--text phrases`` by default: stock phrases ("said in a statement on
 Monday", "the city council approved") recur across thousands of unrelated items, as in real
 news, which is the hard case for story clustering; ``--text plain`` draws words one by one.
-A last warm scenario runs ``monitor poll --once --all`` as a whole process (start-up included).
+A last warm scenario runs ``monitor poll --once --all`` as a whole process (start-up included),
+from the database the article pass left, as a user's second poll comes after the first one's.
+
+The farm's feeds are as real feeds are for ``fulltext: auto``: ``--articles 0.1`` by default,
+a tenth of them give one short sentence per item, with their article pages served by the farm
+on its loopback addresses (links that resolve, robots.txt answered), and the others summaries of
+at least 400 characters, which the article pass leaves alone. The baseline parses the same
+documents. ``--articles 0`` gives the farm of before: summaries of 20-80 words whose links name
+``outlet{n}.example.org`` hosts, which do not resolve.
 
 Targets (``--check`` exits 1 when one is missed): cold cycle ≤ 1.0 × baseline, warm cycle of
 1,000 healthy feeds ≤ 1.5 s, ``poll --once --all`` warm ≤ 0.12 × baseline, peak RSS ≤ 150 MB.
@@ -251,6 +263,45 @@ def _monitor_cycle(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _article_pass(spec: dict[str, Any]) -> dict[str, Any]:
+    """The article rounds after a cold cycle, run to completion in this process, timed."""
+    from monitor.cli.runtime import make_enricher, make_fetcher, make_pipeline, matcher_for
+    from monitor.config import load_config
+    from monitor.logs import setup_logging
+    from monitor.parse_pool import stop_forkserver
+    from monitor.store import Store
+
+    setup_logging(level="INFO", stream=open(os.devnull, "w"))
+    cfg = load_config(spec["config"])
+    store = Store.open(f"sqlite:///{spec['db']}")
+    matcher = matcher_for(cfg)
+    fetcher = make_fetcher(cfg)
+    pipeline = make_pipeline(cfg, store, fetcher, lambda: matcher, parse_workers=spec["workers"])
+    enricher = make_enricher(cfg, store, fetcher, pipeline, lambda: matcher)
+    outcomes: Counter[str] = Counter()
+    cpu: list[float] = []
+
+    async def rounds() -> float:
+        async with fetcher:
+            t0 = time.perf_counter()
+            cpu.append(time.process_time())
+            while True:  # drain stops at its budget of rounds: go on until nothing is left
+                report = await enricher.drain()
+                for r in report.fetched:
+                    outcomes[r.status if r.status != "error" else f"error {r.error_kind}"] += 1
+                if not report.fetched and not report.considered:
+                    break
+            cpu.append(time.process_time())
+            return time.perf_counter() - t0
+
+    elapsed = asyncio.run(rounds())
+    enricher.close()
+    pipeline.close()
+    stop_forkserver()
+    store.close()
+    return {"wall_s": elapsed, "cycle_cpu_s": cpu[1] - cpu[0], "outcomes": dict(outcomes)}
+
+
 def _cli_poll_all(spec: dict[str, Any]) -> dict[str, Any]:
     """``monitor poll --once --all`` as a user runs it: a whole process, start-up included."""
     env = {**os.environ, "MONITOR_DATABASE_URL": f"sqlite:///{spec['db']}"}
@@ -259,6 +310,9 @@ def _cli_poll_all(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("profile"):  # cProfile of the main thread (the database threads: --cli-wrap)
         cmd[1:1] = ["-m", "cProfile", "-o", spec["profile"]]
     cmd = shlex.split(spec.get("cli_wrap") or "") + cmd
+    # as installed: pip writes the package's bytecode; a checkout run with
+    # PYTHONDONTWRITEBYTECODE set would compile each of its modules at every start instead
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "monitor")], check=True)
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -282,6 +336,8 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         out["wall_s"] = time.perf_counter() - t0
     elif kind == "warm-cli":
         out = _cli_poll_all(spec)
+    elif kind == "articles":
+        out = _article_pass(spec)
     elif kind == "fetcher":
         out = asyncio.run(_fetcher_only(urls, per_host=spec["per_host"], **net))
         out["wall_s"] = time.perf_counter() - t0
@@ -308,7 +364,7 @@ class FarmProcess:
             f"--latency={args.latency}",
             f"--text={args.text}",
         ]
-        if getattr(args, "articles", 0):
+        if args.articles:
             cmd.append(f"--articles={args.articles}")
         if args.gzip:
             cmd.append("--gzip")
@@ -457,7 +513,7 @@ class Runner:
         row = Row(name)
         for rep in range(self.args.repeat):
             spec = {**self.base, "kind": kind}
-            if kind in ("cold", "warm", "update", "warm-cli"):
+            if kind in ("cold", "articles", "warm", "update", "warm-cli"):
                 db = self.work / f"{kind}-{faults:g}-{rep}.db"
                 if db_from is None:
                     remove_db(db)
@@ -485,9 +541,15 @@ class Runner:
         cold = self.measure("cold", "monitor cold cycle" + tag, faults)
         if "cold" in self.wanted:
             yield cold
-        # the next cycles start from the database the first cold cycle left
+        # the next cycles start from the database the first cold cycle left, once its
+        # article pass has run (a user's next poll comes after the first poll's)
         reference = self.work / f"after-cold-{faults:g}.db"
         copy_db(self.work / f"cold-{faults:g}-0.db", reference)
+        if self.wanted & {"warm", "update"}:
+            yield self.measure(
+                "articles", "article pass after the cold cycle" + tag, faults, reference
+            )
+            copy_db(self.work / f"articles-{faults:g}-0.db", reference)
         if "warm" in self.wanted:
             yield self.measure("warm", "monitor warm cycle" + tag, faults, reference)
             if faults == 0:
@@ -591,6 +653,14 @@ def main(argv: list[str] | None = None) -> int:
         help="the farm's news: phrases (stock phrases recur across items, as in real news; "
         "the default) or plain (words drawn one by one)",
     )
+    ap.add_argument(
+        "--articles",
+        type=float,
+        default=0.1,
+        help="fraction of feeds with one-sentence summaries and article pages served by the "
+        "farm (0.1; the others give summaries of 400 characters or more; 0: the farm's "
+        "summaries of 20-80 words with links to hosts that do not resolve)",
+    )
     ap.add_argument("--update", type=float, default=0.05, help="fraction updated (0.05)")
     ap.add_argument("--faults", type=float, default=0.2, help="fraction faulty (0.2; 0 = none)")
     ap.add_argument(
@@ -639,8 +709,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("feeds", "items", "hosts", "concurrency", "per_host", "workers", "repeat"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be 1 or more")
-    if not (0 <= args.update <= 1 and 0 <= args.faults <= 1):
-        ap.error("--update and --faults are fractions from 0 to 1 (0.05 = 5 %)")
+    if not (0 <= args.update <= 1 and 0 <= args.faults <= 1 and 0 <= args.articles <= 1):
+        ap.error("--update, --faults and --articles are fractions from 0 to 1 (0.05 = 5 %)")
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
 
@@ -654,7 +724,8 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         print(
             f"feed farm: {args.feeds} feeds × {args.items} items on {args.hosts} loopback "
-            f"address(es), {args.text} text, latency {args.latency:g} s"
+            f"address(es), {args.text} text, {args.articles:.0%} with article pages, "
+            f"latency {args.latency:g} s"
             f"{', gzip' if args.gzip else ''}; "
             f"concurrency {args.concurrency}, per host {args.per_host}, "
             f"{args.workers} parse worker(s), {os.cpu_count()} CPU(s); {_load()}",
