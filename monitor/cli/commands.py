@@ -30,6 +30,7 @@ from monitor.cli.runtime import (
     open_store,
     utcnow,
 )
+from monitor.cli.tables import LineTable
 from monitor.config import Config, parse_duration
 from monitor.dbexec import DbExecutor
 from monitor.model import ArticleState, FeedState, MatchRecord, plausible_date
@@ -62,9 +63,10 @@ def check() -> None:
 
 
 def _print_cycle(report: CycleReport, cfg: Config) -> None:
-    table = Table(title=f"Poll cycle: {len(report.polls)} feed(s) in {report.duration_s:.1f}s")
-    for col in ("feed", "outcome", "status", "items", "new", "matches", "next poll", "error"):
-        table.add_column(col, overflow="fold")
+    table = LineTable(
+        f"Poll cycle: {len(report.polls)} feed(s) in {report.duration_s:.1f}s",
+        ("feed", "outcome", "status", "items", "new", "matches", "next poll", "error"),
+    )
     scrub = cfg.scrubber()  # a feed URL may carry a user name, a password or a token
     for p in sorted(report.polls, key=lambda p: (p.outcome != "error", p.name or p.url)):
         table.add_row(
