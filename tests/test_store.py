@@ -110,6 +110,37 @@ def test_feeds_sync_claim_and_lease(store: Store) -> None:
     ]
 
 
+def test_feed_sync_writes_only_what_the_configuration_changed(store: Store) -> None:
+    specs = [Spec(f"https://{n}.example/feed", n.upper()) for n in "abc"]
+    store.sync_feeds(specs, NOW)
+    writes: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if not statement.lstrip().upper().startswith("SELECT"):
+            writes.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        store.sync_feeds(specs, NOW + timedelta(hours=1))
+        assert writes == []  # nothing changed: nothing written
+        renamed = Spec("https://a.example/feed", "A, renamed")
+        renamed.lang, renamed.interval = "fr", 600.0
+        store.sync_feeds([renamed, specs[1], Spec("https://d.example/feed", "D")], NOW)
+        assert writes  # a rename, a new feed and a feed left out
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+    configured = {f.url: f for f in store.feeds(configured_only=True)}
+    assert sorted(configured) == [f"https://{n}.example/feed" for n in "abd"]
+    a = configured["https://a.example/feed"]
+    assert (a.name, a.lang, a.interval_s) == ("A, renamed", "fr", 600.0)
+    assert configured["https://b.example/feed"].name == "B"
+    # a feed listed again is polled again, under its settings of now
+    store.sync_feeds([Spec("https://c.example/feed", "C again")], NOW)
+    [c] = store.feeds(configured_only=True)
+    assert (c.url, c.name) == ("https://c.example/feed", "C again")
+    assert len(store.feeds()) == 4
+
+
 def test_disabled_feed_is_not_claimed_and_moved_feed_changes_url(store: Store) -> None:
     store.sync_feeds([Spec("https://a.example/old"), Spec("https://b.example/feed")], NOW)
     a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)

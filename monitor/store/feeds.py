@@ -96,30 +96,65 @@ class FeedsMixin(StoreBase):
 
     @translated
     def sync_feeds(self, specs: Sequence[FeedSpecLike], now: datetime) -> None:
-        """Make the feed table reflect the configuration; unlisted feeds stop being polled."""
+        """Make the feed table reflect the configuration; unlisted feeds stop being polled.
+        Only the rows that differ from it are written: a configuration that did not change
+        writes nothing (``monitor poll --once`` syncs a thousand feeds each time it starts)."""
         wanted = {s.url: s for s in specs}
+        c = feeds_t.c
         with self.engine.begin() as conn:
-            rows = {r.url: r for r in conn.execute(select(feeds_t.c.url, feeds_t.c.id))}
-            for url, spec in wanted.items():
-                values = {
-                    "name": spec.name,
-                    "lang": spec.lang,
-                    "interval_s": spec.interval,
-                    "configured": True,
-                }
-                if url in rows:
-                    conn.execute(update(feeds_t).where(feeds_t.c.url == url).values(**values))
-                else:
-                    conn.execute(
-                        feeds_t.insert().values(
-                            url=url, created_at=now, consecutive_failures=0, **values
-                        )
-                    )
-            gone = [url for url in rows if url not in wanted]
-            if gone:
-                conn.execute(
-                    update(feeds_t).where(feeds_t.c.url.in_(gone)).values(configured=False)
+            rows = {
+                r.url: r
+                for r in conn.execute(
+                    select(c.url, c.id, c.name, c.lang, c.interval_s, c.configured)
                 )
+            }
+            changed: list[dict[str, Any]] = []
+            added: list[dict[str, Any]] = []
+            for url, spec in wanted.items():
+                row = rows.get(url)
+                if row is None:
+                    added.append(
+                        {
+                            "url": url,
+                            "name": spec.name,
+                            "lang": spec.lang,
+                            "interval_s": spec.interval,
+                            "configured": True,
+                            "created_at": now,
+                            "consecutive_failures": 0,
+                        }
+                    )
+                elif (row.name, row.lang, row.interval_s, row.configured) != (
+                    spec.name,
+                    spec.lang,
+                    spec.interval,
+                    True,
+                ):
+                    changed.append(
+                        {
+                            "b_id": row.id,
+                            "b_name": spec.name,
+                            "b_lang": spec.lang,
+                            "b_interval": spec.interval,
+                        }
+                    )
+            if changed:
+                conn.execute(
+                    update(feeds_t)
+                    .where(c.id == bindparam("b_id"))
+                    .values(
+                        name=bindparam("b_name"),
+                        lang=bindparam("b_lang"),
+                        interval_s=bindparam("b_interval"),
+                        configured=True,
+                    ),
+                    changed,
+                )
+            if added:
+                conn.execute(feeds_t.insert(), added)
+            gone = [r.id for url, r in rows.items() if url not in wanted and r.configured]
+            if gone:
+                conn.execute(update(feeds_t).where(c.id.in_(gone)).values(configured=False))
 
     @translated
     def ensure_feed(
