@@ -10,6 +10,8 @@ polls and, in versions that have it, ``WRITE_BATCH_ITEMS`` items at most). Repor
 seconds of the writing (what the database thread spends: reads, decisions, writes), per item,
 and how many stories and events the items made, so that two versions can be compared on the
 same items; medians of ``--repeat`` runs, each in a fresh file. Nothing is fetched or parsed.
+The garbage collector runs as in the daemon (``monitor.memory.collect_less_often``, in versions
+that have it; ``--gc default`` leaves Python's).
 
     python bench/bench_write.py                 # 1,000 polls of 30 items, 3 runs
     python bench/bench_write.py --feeds 200     # quicker
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import feedfarm
 from bench_stories import NOW, POLL, _Spec, news
 
-from monitor import events, ingest, stories
+from monitor import events, ingest, memory, stories
 from monitor.ingest import WRITE_BATCH, write_polls
 from monitor.plan import Poll, Rules
 from monitor.store import Store
@@ -86,7 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python bench/bench_write.py", description=__doc__)
     ap.add_argument("--feeds", type=int, default=1000, help="polls of 30 items (1000)")
     ap.add_argument("--repeat", type=int, default=3, help="runs (3)")
+    ap.add_argument(
+        "--gc",
+        choices=("daemon", "default"),
+        default="daemon",
+        help="the garbage collector as a polling process sets it (monitor.memory, where this "
+        "version has it; the default) or Python's default",
+    )
     args = ap.parse_args(argv)
+    if args.gc == "daemon" and hasattr(memory, "collect_less_often"):
+        memory.collect_less_often()
     spent = []
     for n in range(args.repeat):
         cpu, items, made, grouped = run(args.feeds)

@@ -57,7 +57,7 @@ def release_free_memory() -> bool:
 
 #: Net new container objects between two passes over the youngest generation (Python's
 #: default is 700).
-YOUNG_COLLECTION_EVERY = 50_000
+YOUNG_COLLECTION_EVERY = 20_000
 
 
 def collect_less_often(young: int = YOUNG_COLLECTION_EVERY) -> None:
