@@ -3,12 +3,20 @@
 A database already at the newest revision is the common case (every start of the daemon and
 of each command that opens the store): it is recognised with one query and the revisions
 written in the migration files, without loading Alembic, which costs more to import than the
-rest of opening the store.
+rest of opening the store. A database that needs migrating (a new one, or one left by an
+older version) is migrated by a short-lived Python process, so that Alembic's modules, its
+migration scripts and what running them builds never stay in the memory of a long-running
+daemon either; a process that has loaded Alembic already, and an in-memory SQLite database
+(which no other process can open), are migrated in place.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,9 +24,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.errors import StoreError
+
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
+log = logging.getLogger(__name__)
 _HERE = Path(__file__).resolve().parent
 MIGRATION_LOCK = 0x6D6F6E0001  # advisory lock key for schema upgrades ("mon" + 1)
 _REVISION = re.compile(r"""^revision(?:: *str)? *= *["']([^"']+)["']""", re.MULTILINE)
@@ -65,23 +76,100 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def stored_revisions(engine: Engine) -> list[str]:
+    """The revisions the database says it is at, by one query (no Alembic): none for a new
+    database."""
+    try:
+        with engine.connect() as conn:
+            return [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    except SQLAlchemyError:  # no version table yet: a new database
+        return []
+
+
 def at_head(engine: Engine) -> bool:
     """Whether the database is at the newest revision, by one query (no Alembic)."""
     head = written_head()
-    if head is None:
-        return False
-    try:
-        with engine.connect() as conn:
-            stored = [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
-    except SQLAlchemyError:  # no version table yet: a new database
-        return False
-    return stored == [head]
+    return head is not None and stored_revisions(engine) == [head]
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database schema to the newest revision (a no-op when it is there already)."""
-    if at_head(engine):
+    """Bring the database schema to the newest revision (a no-op when it is there already):
+    in a separate process (:func:`upgrade_in_subprocess`) unless the database lives in this
+    process's memory or Alembic is loaded here already.
+
+    Raises:
+        StoreError: when the separate process could not migrate the database.
+        sqlalchemy.exc.SQLAlchemyError: when migrating in this process failed.
+    """
+    before = stored_revisions(engine)
+    if before and before == [written_head()]:
         return
+    if in_memory(engine) or "alembic" in sys.modules:
+        upgrade_here(engine)
+    else:
+        upgrade_in_subprocess(engine.url.render_as_string(hide_password=False))
+    log.info(
+        "database schema upgraded from %s to %s",
+        ", ".join(before) or "nothing (a new database)",
+        ", ".join(stored_revisions(engine)),
+    )
+
+
+def in_memory(engine: Engine) -> bool:
+    """Whether the database is an SQLite database in this process's memory."""
+    url = engine.url
+    return url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    )
+
+
+#: What the migrating process runs: the URL and the import path come on its standard input,
+#: so that a password in the URL never shows in the process list.
+_CHILD = """\
+import json, sys
+spec = json.load(sys.stdin)
+sys.path[:] = spec["path"]
+from monitor.store.migrate import child_main
+sys.exit(child_main(spec["url"]))
+"""
+
+
+def upgrade_in_subprocess(url: str) -> None:
+    """Migrate the database at ``url`` to the newest revision in a new Python process, with
+    this process's interpreter and import path.
+
+    Raises:
+        StoreError: when it failed, with the reason the process gave.
+    """
+    spec = json.dumps({"url": url, "path": sys.path})
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD], input=spec, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"the migrating process exited with {done.returncode}"
+        raise StoreError(f"cannot open the database: {reason}")
+
+
+def child_main(url: str) -> int:
+    """The migrating process's work: upgrade the database at ``url``; 0 when done, 1 (with
+    the reason as the last line on standard error) when not."""
+    from monitor.store.sql import make_engine
+
+    engine = make_engine(url)
+    try:
+        upgrade_here(engine)
+    except SQLAlchemyError as exc:
+        print(f"{type(exc).__name__}: {exc}".replace("\n", " "), file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def upgrade_here(engine: Engine) -> None:
+    """Migrate the database to the newest revision with Alembic, in this process (under an
+    advisory lock on PostgreSQL)."""
     from alembic import command
 
     cfg = alembic_config()

@@ -50,7 +50,7 @@ class Store(FeedsMixin, IngestMixin, DeliveriesMixin):
             engine = make_engine(url)
             if upgrade:
                 migrate.upgrade(engine)
-            elif migrate.current_revision(engine) != migrate.head_revision():
+            elif not migrate.at_head(engine):
                 raise StoreError(
                     f"the database at {engine.url.render_as_string(hide_password=True)} "
                     "is not at the current schema; `monitor run` (or any command that opens "
