@@ -36,7 +36,6 @@ from monitor.config_values import (
 )
 from monitor.links import MIN_SECRET, DigestLinks
 from monitor.model import MAX_ENTRIES, SourceSpec
-from monitor.pages import check_selector
 from monitor.score.spec import TopicSpec
 from monitor.scrub import Scrubber, model_secrets
 
@@ -282,7 +281,11 @@ class FeedSpec(_Strict):
     @field_validator("items")
     @classmethod
     def _selector(cls, v: str | None) -> str | None:
-        return None if v is None else check_selector(v)
+        if v is None:
+            return None
+        from monitor.pages import check_selector  # lxml: only for a page source's selector
+
+        return check_selector(v)
 
     @model_validator(mode="after")
     def _page_options(self) -> FeedSpec:

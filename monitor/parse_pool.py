@@ -29,9 +29,7 @@ from pebble import ProcessExpired, ProcessPool
 from monitor.errors import ParseCrash, ParseTimeout
 from monitor.events import profile as event_profile
 from monitor.events import profile_to_bytes
-from monitor.model import Item, TopicMatch
-from monitor.normalize import normalize_with_signature
-from monitor.parse import MAX_ENTRIES, parse_feed
+from monitor.model import MAX_ENTRIES, Item, TopicMatch
 from monitor.stories import StorySignature, signature_to_bytes
 
 #: Most seconds one body may take to parse before its worker is stopped and replaced, plus
@@ -41,11 +39,19 @@ PARSE_S_PER_MB = 5.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 #: What the process that starts the workers (multiprocessing's forkserver) loads once, before
-#: forking them: the program's main module, this module (feedparser, lxml, normalising and
-#: signatures) and the matcher's. A worker is a fork of that small process, not of the daemon,
-#: whose store, web pages, scheduler and caches a worker would otherwise carry in its memory
-#: (and which grow as the daemon runs).
-WORKER_MODULES = ("__main__", "monitor.parse_pool", "monitor.score.engine")
+#: forking them: the program's main module, this module, what only the workers run
+#: (feedparser, lxml: parsing, normalising, reading pages) and the matcher's. A worker is a
+#: fork of that small process, not of the daemon, whose store, web pages, scheduler and caches
+#: a worker would otherwise carry in its memory (and which grow as the daemon runs).
+WORKER_MODULES = (
+    "__main__",
+    "monitor.parse_pool",
+    "monitor.parse",
+    "monitor.normalize",
+    "monitor.pages",
+    "monitor.score.engine",
+    "monitor.score.text",
+)
 
 T = TypeVar("T")
 
@@ -103,7 +109,14 @@ def parse_for_store(
 ) -> tuple[list[Item], dict[str, StorySignature], int]:
     """Parse a body into items, their story signatures by item key, and how many entries
     were past ``max_entries`` (shingling is CPU work too, and the store needs it for every new
-    item)."""
+    item).
+
+    The parser and the normaliser (feedparser, lxml) are imported here, where they are used:
+    in a worker, and by the forkserver before it forks workers (:data:`WORKER_MODULES`); the
+    daemon, which only hands bodies over, does not load them."""
+    from monitor.normalize import normalize_with_signature
+    from monitor.parse import parse_feed
+
     parsed = parse_feed(body, url=feed_url, content_type=content_type, max_entries=max_entries)
     items: list[Item] = []
     signatures: dict[str, StorySignature] = {}

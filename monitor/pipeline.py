@@ -27,13 +27,13 @@ from monitor.ingest import WRITE_AHEAD, Scored, WriteQueue
 from monitor.intents import FeedWrite
 from monitor.model import (
     FEED_SOURCE,
+    MAX_ENTRIES,
     FeedState,
     FetchKind,
     FetchResult,
     Item,
     SourceSpec,
 )
-from monitor.parse import MAX_ENTRIES
 from monitor.parse_pool import MatcherLike, Parsed, ParsePool, parse_and_score
 from monitor.score.freshness import DEFAULT_ALERT_MAX_AGE_S
 from monitor.sources import SourceRead, read_document, read_listing, read_watched

@@ -5,7 +5,9 @@ feed gives, so triage, scoring and storage treat them alike. A listing page give
 per link of its list (title the link's text, summary the text around it, published a date
 found there). A watched page gives at most one item, its change: the lines it added since its
 stored text. A document gives one item: its title and text. Pure: each function runs in a
-parse worker. Must not import fetch, store, deliver, pipeline, scheduler or cli.
+parse worker (the daemon only names them, so the HTML parser, lxml, and the normaliser are
+imported by the functions that use them, not by this module). Must not import fetch, store,
+deliver, pipeline, scheduler or cli.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from monitor.model import MAX_ENTRIES, Entry, Item
-from monitor.normalize import MAX_SUMMARY, normalize_with_signature
 from monitor.pagediff import page_change, text_hash, text_of
-from monitor.pages import find_links, page_text, read_page
 from monitor.pdf import is_pdf, read_pdf
 from monitor.stories import StorySignature
 
@@ -41,6 +41,8 @@ class SourceRead:
 def _items(
     entries: list[Entry], url: str, lang: str | None, now: datetime, *, link: str | None = None
 ) -> tuple[list[Item], dict[str, StorySignature]]:
+    from monitor.normalize import normalize_with_signature
+
     items: list[Item] = []
     signatures: dict[str, StorySignature] = {}
     for entry in entries:
@@ -62,6 +64,8 @@ def read_listing(
     max_entries: int = MAX_ENTRIES,
 ) -> SourceRead:
     """A listing page's links as items (see :func:`monitor.pages.find_links`)."""
+    from monitor.pages import find_links, read_page
+
     doc = read_page(body, url, content_type)
     links = find_links(doc, selector)
     entries = [
@@ -84,6 +88,9 @@ def read_watched(
 ) -> SourceRead:
     """A watched page's change since ``previous`` (its stored text) as one item, and its text
     to keep. The first poll keeps the text and gives no item: there is nothing to compare."""
+    from monitor.normalize import MAX_SUMMARY
+    from monitor.pages import page_text, read_page
+
     doc = read_page(body, url, content_type)
     lines = page_text(doc, selector)
     text = text_of(lines)
@@ -126,6 +133,8 @@ def read_document(
 
 def read_any(body: bytes, url: str, content_type: str | None) -> tuple[str, str]:
     """The title and text of a PDF or a web page, whichever ``body`` is (for ``explain``)."""
+    from monitor.pages import page_text, read_page
+
     if is_pdf(body):
         pdf = read_pdf(body)
         return pdf.title, pdf.text

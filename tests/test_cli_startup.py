@@ -71,3 +71,25 @@ def test_the_probe_sees_what_a_command_that_needs_the_database_loads(tmp_path: P
     code, modules, out = imported(tmp_path, "--config", str(cfg), "feeds")
     assert code in (0, None), out
     assert "sqlalchemy" in modules
+
+
+def test_a_poll_loads_neither_alembic_nor_the_parsers_in_the_daemons_process(
+    tmp_path: Path,
+) -> None:
+    """``monitor poll --once`` on a new database: the schema is made by a separate process
+    (Alembic never loads here) and the feed is parsed in the parse workers (feedparser, lxml
+    and pysbd never load here), yet the items are stored and matched."""
+    from tests.feedserver import FeedServer, rss_feed
+    from tests.test_cli import OFF_TOPIC, ON_TOPIC
+
+    with FeedServer() as server:
+        url = server.feed("/news.xml", rss_feed("News", ON_TOPIC + OFF_TOPIC))
+        cfg = write_config(tmp_path, f'feeds:\n  - {{url: "{url}", name: News}}\n')
+        assert not (tmp_path / "monitor.db").exists()
+        code, modules, out = imported(tmp_path, "--config", str(cfg), "poll", "--once")
+    assert code in (0, None), out
+    assert f"{len(ON_TOPIC + OFF_TOPIC)} new item(s)" in out
+    assert f"{len(ON_TOPIC)} new match(es)" in out
+    loaded = sorted({m.split(".")[0] for m in modules} & {"alembic", "feedparser", "lxml", "pysbd"})
+    assert loaded == [], f"monitor poll --once imported {loaded}"
+    assert "sqlalchemy" in modules  # the probe does see what the command loads

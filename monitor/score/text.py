@@ -26,8 +26,6 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
 
-import pysbd
-
 from monitor.score.folding import (
     BYTES,
     CASED_WORDS,
@@ -201,6 +199,8 @@ def sentence_starts(text: str, lang: str | None = None) -> list[int]:
     not end a sentence. A segmenter keeps state while it works, so each call makes its own
     (which costs microseconds) and the function stays safe to call from several threads.
     """
+    import pysbd  # loaded on first use: the parse workers score, the daemon seldom does
+
     code = (lang or "en").split("-", 1)[0].lower()
     segmenter = pysbd.Segmenter(
         language=code if code in _SEGMENTER_LANGS else "en", clean=False, char_span=True
