@@ -39,18 +39,18 @@ PARSE_S_PER_MB = 5.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 #: What the process that starts the workers (multiprocessing's forkserver) loads once, before
-#: forking them: the program's main module, this module, what only the workers run
-#: (feedparser, lxml: parsing, normalising, reading pages) and the matcher's. A worker is a
-#: fork of that small process, not of the daemon, whose store, web pages, scheduler and caches
-#: a worker would otherwise carry in its memory (and which grow as the daemon runs).
+#: forking them: the program's main module, this module, what only the workers run (the feed
+#: parser and the normaliser: feedparser, lxml) and the matcher's (with pysbd, which the
+#: daemon loads only if it scores a text itself). A worker is a fork of that small process,
+#: not of the daemon, whose store, web pages, scheduler and caches a worker would otherwise
+#: carry in its memory (and which grow as the daemon runs).
 WORKER_MODULES = (
     "__main__",
     "monitor.parse_pool",
     "monitor.parse",
     "monitor.normalize",
-    "monitor.pages",
     "monitor.score.engine",
-    "monitor.score.text",
+    "pysbd",
 )
 
 T = TypeVar("T")
