@@ -18,12 +18,22 @@ For each threshold it prints:
 * **edited copies**: recall on copies of every item made here at run time, the way outlets edit
   wire copy (the headline replaced, a dateline and a feed trailer added, the summary cut to its
   first two sentences or one word in twelve dropped). They test robustness; precision is not
-  defined for them.
+  defined for them. Placed in the window after all the originals, with ``cluster``, how many
+  join their original's story is printed below the table.
 
 It also prints how often gold pairs share a candidate key (candidate recall), how often other
 pairs do (the extra rows a store would look at), and the time to compute a signature and to
 compare two.
 Depends on ``monitor`` only; reads the given file and nothing else.
+
+With ``--farm OUTLETS`` (and no file) it measures instead the news of the polling farm's
+``--text phrases`` (``bench/feedfarm.py``, as ``bench/bench_stories.py`` makes it: 30 items an
+outlet, stock phrases in English and French recurring across unrelated items, 3 % of items
+one of 40 wire stories run under the outlet's link). The farm knows its copies (a wire story's
+items), so it prints the pairwise precision and recall of ``cluster`` over all its items, with
+and without common phrases weighed (``monitor.storyplace``), the stories made and the largest::
+
+    python bench/eval_stories.py --farm 1000
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import json
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,10 +52,10 @@ from pathlib import Path
 from monitor.stories import (
     STORY_THRESHOLD,
     StorySignature,
-    cluster,
     signature,
     similarity,
 )
+from monitor.storyplace import cluster
 
 DEFAULT_THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
 
@@ -113,23 +124,70 @@ def pair_figures(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
+def farm(outlets: int, thresholds: Sequence[float]) -> int:
+    """Pairwise precision and recall of ``cluster`` on the phrase farm's news (``--farm``)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import feedfarm
+    from bench_stories import news
+
+    from monitor.normalize import html_to_text
+
+    wire = feedfarm._wire_stories(1)
+    items = [news(n * 30 + k, n, wire) for n in range(outlets) for k in range(30)]
+    # the parse workers keep the visible text of a summary's HTML
+    texts = [(html_to_text(i.title), html_to_text(i.summary)) for i in items]
+    sigs = [(i.key, signature(*text)) for i, text in zip(items, texts, strict=True)]
+    gold = ["\n".join(text) for text in texts]  # a wire story's items are one text
+    copies = sum(c * (c - 1) // 2 for c in Counter(gold).values())
+    print(f"phrase farm: {outlets} outlets, {len(items)} items, {copies} copy pairs")
+    header = "| threshold | phrases weighed | pairs P | pairs R | stories | largest | CPU s |"
+    print(header)
+    print("|" + "---:|" * (header.count("|") - 1))
+    for threshold in thresholds:
+        for weighed in (False, True):
+            start = time.process_time()
+            found = cluster(sigs, threshold, phrases=weighed)
+            spent = time.process_time() - start
+            cells = Counter(zip(found, gold, strict=True))
+            together = sum(c * (c - 1) // 2 for c in Counter(found).values())
+            tp = sum(c * (c - 1) // 2 for c in cells.values())
+            p, r, _ = pair_figures(tp, together - tp, copies - tp)
+            mark = " (default)" if threshold == STORY_THRESHOLD else ""
+            sizes = Counter(found)
+            print(
+                f"| {threshold:g}{mark} | {'yes' if weighed else 'no'} | {p:.3f} | {r:.3f} "
+                f"| {len(sizes):,} | {max(sizes.values())} | {spent:.1f} |"
+            )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("path", type=Path, help="labelled JSON-lines file")
+    parser.add_argument("path", type=Path, nargs="?", help="labelled JSON-lines file")
+    parser.add_argument(
+        "--farm", type=int, metavar="OUTLETS", help="measure the phrase farm's news instead"
+    )
     parser.add_argument(
         "--thresholds",
-        default=",".join(str(t) for t in DEFAULT_THRESHOLDS),
-        help="comma-separated similarity thresholds in (0, 1]",
+        default=None,
+        help="comma-separated similarity thresholds in (0, 1] (default: "
+        + ",".join(str(t) for t in DEFAULT_THRESHOLDS)
+        + "; with --farm, the default threshold)",
     )
     parser.add_argument("--repeat", type=int, default=20, help="rounds for the timing figure")
     args = parser.parse_args(argv)
     try:
-        thresholds = [float(t) for t in args.thresholds.split(",") if t.strip()]
+        given = args.thresholds or ",".join(str(t) for t in DEFAULT_THRESHOLDS)
+        thresholds = [float(t) for t in given.split(",") if t.strip()]
     except ValueError:
-        parser.error(f"--thresholds: expected numbers like 0.2,0.3, got {args.thresholds!r}")
+        parser.error(f"--thresholds: expected numbers like 0.2,0.3, got {given!r}")
     if not thresholds or any(not 0 < t <= 1 for t in thresholds):
-        parser.error(f"--thresholds: each must be above 0 and at most 1, got {args.thresholds!r}")
-    if not args.path.is_file():
+        parser.error(f"--thresholds: each must be above 0 and at most 1, got {given!r}")
+    if args.farm is not None:
+        if args.path is not None or args.farm < 1:
+            parser.error("--farm takes a number of outlets (at least 1) and no file")
+        return farm(args.farm, [STORY_THRESHOLD] if args.thresholds is None else thresholds)
+    if args.path is None or not args.path.is_file():
         parser.error(f"{args.path}: no such file")
 
     items = load(args.path)
@@ -208,6 +266,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {threshold:g}{mark} | {p_pairs:.3f} | {r_pairs:.3f} | {p_cl:.3f} | {r_cl:.3f} "
             f"| {f_cl:.3f} | {exact}/{len(multi)} | {len(predicted)} (gold {len(gold_stories)}) "
             f"| {copy_recall:.3f} |"
+        )
+    # the edited copies placed in the window, after all the originals: a copy is found when it
+    # joins its original's story (common phrases weighed, as a store places items, or not)
+    stream = [(item.id, sig) for item, sig in zip(items, sigs, strict=True)]
+    stream += [(f"copy-{n}", sig) for n, (_, sig) in enumerate(copies)]
+    for weighed in (True, False):
+        placed = cluster(stream, phrases=weighed)
+        joined = sum(
+            1 for n, (index, _) in enumerate(copies) if placed[n + len(items)] == placed[index]
+        )
+        print(
+            f"edited copies placed after the originals (threshold {STORY_THRESHOLD:g}, common "
+            f"phrases {'weighed' if weighed else 'not weighed'}): {joined}/{len(copies)} "
+            f"join their original's story ({joined / len(copies):.3f})"
         )
     return 0
 

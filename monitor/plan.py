@@ -3,10 +3,11 @@
 Owns: turning parsed polls and the known state the store answered (:mod:`monitor.intents`)
 into one :class:`~monitor.intents.WritePlan`: which items are new, changed or seen
 (``monitor.dedupe``), which new item is a copy of a stored one by its canonical URL, which
-story each new item joins (``monitor.stories``), each new or changed item's matches and which
-of them count as new, and each feed's next poll and health (``monitor.cadence``). Pure: values
-in, values out; no clock, no I/O, no environment (``now`` comes with each poll, randomness
-with ``rng``). Must not import store, fetch, deliver, pipeline, scheduler or cli.
+story each new item joins (``monitor.stories``, ``monitor.storyplace``), each new or changed
+item's matches and which of them count as new, and each feed's next poll and health
+(``monitor.cadence``). Pure: values in, values out; no clock, no I/O, no environment (``now``
+comes with each poll, randomness with ``rng``). Must not import store, fetch, deliver,
+pipeline, scheduler or cli.
 
 The known state comes in four answers, because each question depends on the answer before:
 
@@ -28,12 +29,12 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from monitor import cadence, eventplan, events, stories
+from monitor import cadence, eventplan, events, stories, storyplace
 from monitor.dedupe import match_changes, triage
 from monitor.intents import (
     Amend,
@@ -289,7 +290,7 @@ def place(
     """Give each fresh item its story (the most similar of its picked ``candidates``, the
     stored items :attr:`Placing.wanted` names, if close enough; those without a story are
     not compared) and pick its event candidates among the recent carriers of its terms."""
-    stories_of = _stories(placing, candidates)
+    stories_of = _stories(placing, candidates, facts)
     story_events: dict[str, str] = {}
     for c in candidates.values():
         if c.story is not None and c.event is not None:
@@ -464,20 +465,33 @@ def _stored_signature(stored: StoredText) -> stories.StorySignature:
     return stories.signature(stored.title, stored.summary)
 
 
-def _stories(placing: Placing, candidates: Mapping[int, StoredText]) -> list[str]:
+def _stories(placing: Placing, candidates: Mapping[int, StoredText], facts: Facts) -> list[str]:
     """The story of each fresh item, taken in order: that of the most similar of its picked
-    candidates, if close enough (``monitor.stories.assign_story``), else one of its own."""
+    candidates once common phrases are weighed, if close enough
+    (``monitor.storyplace.choose_story``), else one of its own."""
     known = {
         i: (s.story, _stored_signature(s)) for i, s in candidates.items() if s.story is not None
     }
+    # each key's carriers among the batch's items placed so far, oldest first: the carriers
+    # an item was picked from are these (newest first), then the stored ones
+    batch: defaultdict[int, list[int]] = defaultdict(list)
     out: list[str] = []
+
+    def carriers(key: int) -> Iterator[Ref]:
+        for position in reversed(batch.get(key, ())):
+            yield (1, position)
+        for item_id in facts.carriers.get(key, ()):
+            yield (0, item_id)
+
     for (_, item), sig, refs in zip(placing.fresh, placing.signatures, placing.picked, strict=True):
         recent = [
-            (out[ref], placing.signatures[ref]) if origin == 1 else known[ref]
-            for origin, ref in refs
-            if origin == 1 or ref in known
+            (ref, out[ref[1]], placing.signatures[ref[1]]) if ref[0] == 1 else (ref, *known[ref[1]])
+            for ref in refs
+            if ref[0] == 1 or ref[1] in known
         ]
-        story = stories.assign_story(sig, recent)
+        story = storyplace.choose_story(sig, recent, carriers)
+        for key in set(sig.keys):
+            batch[key].append(len(out))
         out.append(story or stories.story_id_for(f"{item.feed_url}|{item.key}"))
     return out
 

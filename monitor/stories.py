@@ -33,7 +33,8 @@ few long runs. So a story is compared by its *word shingles*:
    is the overlap coefficient: a copy that a feed cut to its first two sentences still scores
    high against the full text, while the floor stops two short headlines that share a phrase
    from looking like copies.
-5. **Assignment** (:func:`assign_story`): a new item joins the story of its most similar recent
+5. **Assignment** (:func:`assign_story`, and ``monitor.storyplace``, which also weighs how common
+   the shared phrases are in the window): a new item joins the story of its most similar recent
    item when the similarity reaches the threshold (:data:`STORY_THRESHOLD`, tuned on labelled
    real news: see ``docs/benchmarks.md``); otherwise it starts a story whose id comes from its
    own key (:func:`story_id_for`). This is incremental single-link clustering.
@@ -79,13 +80,14 @@ import struct
 import sys
 import unicodedata
 from array import array
-from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Protocol, TypeVar
 
 __all__ = [
+    "KEY_CUT",
     "KEY_DEPTH",
     "KEY_RATE",
     "MAX_KEYS",
@@ -98,11 +100,12 @@ __all__ = [
     "StorySignature",
     "assign_story",
     "carrier_queue",
-    "cluster",
+    "check_threshold",
     "features",
     "fingerprint",
     "fold",
     "pick_candidates",
+    "scorer",
     "signature",
     "signature_from_bytes",
     "signature_to_bytes",
@@ -138,7 +141,8 @@ class _Ordered(Protocol):
 T = TypeVar("T", bound=_Ordered)
 
 _HASH_LIMIT = 1 << 63
-_KEY_CUT = _HASH_LIMIT // KEY_RATE
+#: Shingle hashes below this are candidate keys (the lowest 1/KEY_RATE of the range).
+KEY_CUT = _HASH_LIMIT // KEY_RATE
 
 # --- normalising text ----------------------------------------------------------------------------
 
@@ -264,7 +268,7 @@ class StorySignature:
     @property
     def keys(self) -> tuple[int, ...]:
         """Candidate keys for an index of recent items: see the module docstring."""
-        below = sum(1 for h in self.hashes[:MAX_KEYS] if h < _KEY_CUT)
+        below = sum(1 for h in self.hashes[:MAX_KEYS] if h < KEY_CUT)
         return self.hashes[: max(below, MIN_KEYS)]
 
 
@@ -405,7 +409,8 @@ def story_id_for(item_key: str) -> str:
     return hashlib.blake2b(b"story\x00" + item_key.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def _check_threshold(threshold: float) -> None:
+def check_threshold(threshold: float) -> None:
+    """Raise ``ValueError`` unless ``threshold`` is a similarity threshold, in (0, 1]."""
     if not 0.0 < threshold <= 1.0:
         raise ValueError(
             f"story threshold must be above 0 and at most 1 (a share of the smaller text), "
@@ -413,12 +418,33 @@ def _check_threshold(threshold: float) -> None:
         )
 
 
+def scorer(candidate: StorySignature) -> Callable[[StorySignature], float]:
+    """:func:`similarity` with ``candidate``, for comparing it with many signatures: its set of
+    hashes is built once, not once a comparison (the same arithmetic)."""
+    exact = set(candidate.hashes) if candidate.complete and candidate.hashes else None
+    if exact is None:
+        return functools.partial(similarity, candidate)
+    size = candidate.size
+
+    def score(other: StorySignature) -> float:
+        if not other.complete:
+            return similarity(candidate, other)
+        shared = len(exact.intersection(other.hashes)) if other.hashes else 0
+        if shared == 0:
+            return 0.0
+        return min(1.0, shared / max(min(size, other.size), MIN_SHINGLES))
+
+    return score
+
+
 def assign_story(
     candidate: StorySignature,
     recent: Iterable[tuple[str, StorySignature]],
     threshold: float = STORY_THRESHOLD,
 ) -> str | None:
-    """The story the ``candidate`` belongs to, or ``None`` when it starts a new one.
+    """The story the ``candidate`` belongs to, or ``None`` when it starts a new one, by
+    similarity alone (``monitor.storyplace.choose_story`` also weighs how common what they
+    share is in the window).
 
     Args:
         candidate: the new item's signature.
@@ -429,22 +455,14 @@ def assign_story(
     Raises:
         ValueError: when ``threshold`` is outside (0, 1].
     """
-    _check_threshold(threshold)
+    check_threshold(threshold)
     best_story: str | None = None
     best = threshold
-    # the candidate's set is built once, not once a comparison: for two complete signatures
-    # this is similarity()'s exact count, the same arithmetic
-    exact = set(candidate.hashes) if candidate.complete and candidate.hashes else None
+    score = scorer(candidate)
     for story, other in recent:
-        if exact is not None and other.complete:
-            shared = len(exact.intersection(other.hashes)) if other.hashes else 0
-            if shared == 0:
-                continue
-            score = min(1.0, shared / max(min(candidate.size, other.size), MIN_SHINGLES))
-        else:
-            score = similarity(candidate, other)
-        if score >= best and (best_story is None or score > best):
-            best_story, best = story, score
+        found = score(other)
+        if found >= best and (best_story is None or found > best):
+            best_story, best = story, found
     return best_story
 
 
@@ -481,26 +499,3 @@ def pick_candidates(
     else:
         ranked = heapq.nlargest(limit, pairs)
     return [item for _, item in ranked]
-
-
-def cluster(
-    items: Sequence[tuple[str, StorySignature]], threshold: float = STORY_THRESHOLD
-) -> list[str]:
-    """Story ids for ``(item_key, signature)`` pairs taken in order, as a stream would see them.
-
-    Each item is compared only with the earlier items :func:`pick_candidates` picks from those
-    sharing a candidate key (what a store's index returns), joins the most similar one's story
-    if it reaches ``threshold``, and starts its own story otherwise. Useful for the items of
-    one poll, and for measuring.
-    """
-    _check_threshold(threshold)
-    by_key: defaultdict[int, deque[int]] = defaultdict(carrier_queue)
-    stories: list[str] = []
-    for index, (item_key, sig) in enumerate(items):
-        keys = sig.keys
-        candidates = pick_candidates(keys, lambda k: reversed(by_key[k]) if k in by_key else ())
-        found = assign_story(sig, ((stories[i], items[i][1]) for i in candidates), threshold)
-        stories.append(found if found is not None else story_id_for(item_key))
-        for key in keys:
-            by_key[key].append(index)
-    return stories

@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "jsonfeed": 1,
     "opml": 1,
     "stories": 1,
+    "storyplace": 1,
     "events": 1,
     "eventplan": 1,
     "parse": 1,
@@ -254,6 +255,7 @@ def test_pure_modules_do_no_io(top: str, path: Path) -> None:
 DECISIONS = (
     "monitor.dedupe",
     "monitor.stories",
+    "monitor.storyplace",
     "monitor.cadence",
     "monitor.score",
     "monitor.plan",

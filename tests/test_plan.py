@@ -15,6 +15,7 @@ from monitor.cadence import CadencePolicy
 from monitor.intents import Facts, Known, MatchWrites, StoredText, WritePlan
 from monitor.model import FeedState, FetchResult, Item, Reason, TopicMatch
 from monitor.plan import STORY_WINDOW, Outcome, Poll, Rules, match_writes, plan, since
+from tests.phrases import STOCK, stock_item
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 FEED = "https://a.example/feed"
@@ -223,6 +224,42 @@ def test_copies_in_one_batch_share_a_story_across_feeds() -> None:
     written = decide([a, b])
     first, second = written.new
     assert first.new_story and not second.new_story and second.story == first.story
+
+
+def window_of(stored: dict[int, StoredText]) -> Facts:
+    """The index's answer for stored items: each key's carriers, newest (largest id) first."""
+    carriers: dict[int, list[int]] = {}
+    for item_id in sorted(stored, reverse=True):
+        sketch = stored[item_id].sketch
+        assert sketch is not None
+        for key in stories.signature_from_bytes(sketch).keys:
+            carriers.setdefault(key, []).append(item_id)
+    return Facts(carriers=carriers)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_an_item_sharing_only_a_stock_sentence_with_stored_ones_starts_its_own_story(
+    lang: str,
+) -> None:
+    stored = {10 + n: stored_copy(10 + n, f"story{n}", *stock_item(n, lang))[1] for n in range(6)}
+    title, summary = stock_item(99, lang)
+    sig = stories.signature(title, summary)
+    # by similarity alone it would join one of them
+    recent = [(s.story or "", stories.signature(s.title, s.summary)) for s in stored.values()]
+    assert stories.assign_story(sig, recent) is not None
+    new = item("n", title, summary=summary)
+    written = decide([Poll(1, NOW, [new])], facts=window_of(stored), stored=stored)
+    assert written.new[0].new_story
+
+
+def test_a_copy_of_a_wire_story_stored_by_twenty_outlets_joins_it() -> None:
+    text = f"{WIRE} {STOCK['en']}"
+    stored = {100 + n: stored_copy(100 + n, "wire-story", summary=text)[1] for n in range(20)}
+    stored |= {10 + n: stored_copy(10 + n, f"story{n}", *stock_item(n))[1] for n in range(6)}
+    copy = item("c", "Ottawa's NORAD review", summary="OTTAWA (CP) — " + text)
+    written = decide([Poll(1, NOW, [copy])], facts=window_of(stored), stored=stored)
+    [new] = written.new
+    assert (new.story, new.new_story) == ("wire-story", False)
 
 
 def test_story_candidates_are_looked_for_within_the_window() -> None:

@@ -21,7 +21,6 @@ from monitor.stories import (
     STORY_THRESHOLD,
     StorySignature,
     assign_story,
-    cluster,
     fingerprint,
     fold,
     pick_candidates,
@@ -33,6 +32,7 @@ from monitor.stories import (
     story_text,
     words,
 )
+from monitor.storyplace import cluster
 from tests.phrases import common_phrase_with_a_key, filler
 
 # --- an invented wire story, two outlets' copies of it, and other stories on the same topic ------
