@@ -79,7 +79,8 @@ COPY_SHARE = 0.6
 
 
 class _Text:
-    """An item's candidate keys and (when its signature holds them all) shingles, as sets."""
+    """An item's signature, with its candidate keys and (when the signature holds them all)
+    its shingles as sets, for the items compared with many others."""
 
     __slots__ = ("keys", "shingles", "sig")
 
@@ -88,17 +89,18 @@ class _Text:
         self.keys = frozenset(sig.keys)
         self.shingles = frozenset(sig.hashes) if sig.complete else None
 
-    def copies(self, other: _Text) -> bool:
-        """Whether one of the two items is a copy of the other (see the module docstring)."""
-        if self.shingles is None or other.shingles is None:
-            return similarity(self.sig, other.sig) >= COPY_SHARE
-        smaller = min(len(self.shingles), len(other.shingles))
-        return len(self.shingles & other.shingles) >= COPY_SHARE * smaller > 0
+    def copied_by(self, other: StorySignature) -> bool:
+        """Whether one of this item and ``other`` is a copy of the other (see the module
+        docstring); ``other``'s hashes are only iterated, not made into a set."""
+        if self.shingles is None or not other.complete:
+            return similarity(self.sig, other) >= COPY_SHARE
+        smaller = min(self.sig.size, other.size)
+        return len(self.shingles.intersection(other.hashes)) >= COPY_SHARE * smaller > 0
 
 
 class _Window(Generic[T]):
     """The new item's view of the window: its keys' carriers, newest first, and the story and
-    text of each picked candidate (the only carriers whose text is at hand)."""
+    signature of each picked candidate (the only carriers whose text is at hand)."""
 
     def __init__(
         self,
@@ -109,25 +111,17 @@ class _Window(Generic[T]):
         self.mine = _Text(candidate)
         self.picked = {ref: (story, sig) for ref, story, sig in picked}
         self.carriers = carriers
-        self._texts: dict[T, _Text] = {}
-
-    def text_of(self, ref: T) -> _Text | None:
-        found = self._texts.get(ref)
-        if found is None:
-            if ref not in self.picked:
-                return None
-            found = self._texts[ref] = _Text(self.picked[ref][1])
-        return found
+        self._copies_mine: dict[T, bool] = {}
 
     def common_share(self, ref: T) -> float:
         """The share of the keys the new item shares with ``ref`` that are common phrases."""
-        theirs = self.text_of(ref)
-        if theirs is None:
+        if ref not in self.picked:
             return 0.0
-        shared = self.mine.keys & theirs.keys
+        story, sig = self.picked[ref]
+        shared = self.mine.keys.intersection(sig.keys)
         if not shared:
             return 0.0
-        story = self.picked[ref][0]
+        theirs = _Text(sig)
         same: dict[T, bool] = {}  # a carrier is a copy of the new item or of the candidate
         common = 0
         for key in shared:
@@ -136,15 +130,14 @@ class _Window(Generic[T]):
             for carrier in islice(self.carriers(key), KEY_DEPTH):
                 if carrier == ref:
                     continue
+                known = self.picked.get(carrier)
                 copy = same.get(carrier)
                 if copy is None:
-                    found = self.text_of(carrier)
-                    copy = same[carrier] = found is not None and (
-                        found.copies(self.mine) or found.copies(theirs)
+                    copy = same[carrier] = known is not None and self._copy(
+                        carrier, known[1], theirs
                     )
                 if copy:
                     continue
-                known = self.picked.get(carrier)
                 if known is not None and known[0] != story:
                     if known[0] in elsewhere:
                         continue
@@ -154,6 +147,12 @@ class _Window(Generic[T]):
                     common += 1
                     break
         return common / len(shared)
+
+    def _copy(self, carrier: T, sig: StorySignature, theirs: _Text) -> bool:
+        mine = self._copies_mine.get(carrier)
+        if mine is None:
+            mine = self._copies_mine[carrier] = self.mine.copied_by(sig)
+        return mine or theirs.copied_by(sig)
 
 
 def common_share(
