@@ -131,6 +131,8 @@ class _Window(Generic[T]):
                 if carrier == ref:
                     continue
                 known = self.picked.get(carrier)
+                if known is not None and known[0] != story and known[0] in elsewhere:
+                    continue  # a story counted already
                 copy = same.get(carrier)
                 if copy is None:
                     copy = same[carrier] = known is not None and self._copy(
@@ -139,8 +141,6 @@ class _Window(Generic[T]):
                 if copy:
                     continue
                 if known is not None and known[0] != story:
-                    if known[0] in elsewhere:
-                        continue
                     elsewhere.add(known[0])
                 others += 1
                 if others >= PHRASE_CARRIERS:
