@@ -121,10 +121,28 @@ def assign(
     """Each item's event, in order: its story's, else its most similar candidate's (stored
     ones as ``stored`` gives them; a candidate missing there is skipped), else a new one
     named after its story."""
-    known = {
-        i: events.EventCandidate(s.event, events.profile_from_bytes(s.profile), s.at)
-        for i, s in stored.items()
-    }
+    # a stored candidate's profile is decoded when an item first compares with it and let go
+    # after the last item that does: decoding every one at once held tens of megabytes of
+    # integers through a batch of 1,000 items
+    last_use: dict[int, int] = {}
+    for position, refs in enumerate(picks.picked):
+        for origin, ref in refs:
+            if origin == 0 and ref in stored:
+                last_use[ref] = position
+    done_at: dict[int, list[int]] = {}
+    for ref, position in last_use.items():
+        done_at.setdefault(position, []).append(ref)
+    known: dict[int, events.EventCandidate] = {}
+
+    def stored_candidate(ref: int) -> events.EventCandidate:
+        found = known.get(ref)
+        if found is None:
+            s = stored[ref]
+            found = known[ref] = events.EventCandidate(
+                s.event, events.profile_from_bytes(s.profile), s.at
+            )
+        return found
+
     story_events = dict(picks.story_events)
     out: list[str] = []
     for position, (item, refs) in enumerate(zip(fresh, picks.picked, strict=True)):
@@ -133,12 +151,14 @@ def assign(
             recent = [
                 events.EventCandidate(out[ref], fresh[ref].profile, fresh[ref].at)
                 if origin == 1
-                else known[ref]
+                else stored_candidate(ref)
                 for origin, ref in refs
-                if (origin == 1 and ref < position) or ref in known
+                if (origin == 1 and ref < position) or (origin == 0 and ref in stored)
             ]
             event = events.assign_event(item.profile, item.at, recent, picks.weights)
             event = event or item.story
         story_events.setdefault(item.story, event)
         out.append(event)
+        for ref in done_at.pop(position, ()):
+            known.pop(ref, None)
     return out
