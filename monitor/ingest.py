@@ -40,10 +40,11 @@ WRITE_BATCH = 64
 #: its new items, and 64 polls of a cold cycle are some 2,000 of them. Polls of unchanged
 #: feeds carry none, so a warm cycle's batches are as large as before.
 WRITE_BATCH_ITEMS = 1000
-#: Parsed polls that may wait for the database besides those the parse workers hold: enough
-#: for the next batch of polls that carry items (WRITE_BATCH_ITEMS), and the polls of
-#: unchanged feeds, which carry none, do not wait among them.
-WRITE_AHEAD = 32
+#: Parsed polls that may wait for the database besides those the parse workers hold: some
+#: 600 new items of a cold cycle, ready when the batch being written ends (the polls of
+#: unchanged feeds carry none and do not wait among them). 32 held 7 MB more at the cold
+#: cycle's peak at the same CPU in two pairs of runs (docs/benchmarks.md).
+WRITE_AHEAD = 20
 #: Least seconds between two returns of freed memory to the system after batches
 #: (:func:`monitor.memory.release_free_memory`): a cold cycle's stream of batches returns
 #: what each freed, and a trickle of small batches costs next to nothing.
