@@ -20,6 +20,14 @@ ratio of the largest window's cost to the smallest's: flat is 1.0.
 
     python bench/bench_stories.py                        # windows of 10,000 and 200,000 items
     python bench/bench_stories.py --sizes 10000,50000    # quicker
+    python bench/bench_stories.py --keep /tmp/windows    # filled windows kept for the next run
+
+With ``--keep DIR``, each window is copied into ``DIR`` once filled (``window-SIZE.db``) and a
+later run with the same ``DIR`` and ``--feeds`` starts from that copy instead of filling it
+again (a window of 200,000 items takes minutes to fill): it opens the copy as a restarted
+store would, then reads the signatures of the newest items into the memory cache, as a store
+that had written them would have them. The probes write into a scratch copy, so the kept
+window stays as it was filled.
 
 The items are those of ``bench/feedfarm.py``; nothing is fetched or parsed.
 """
@@ -27,7 +35,9 @@ The items are those of ``bench/feedfarm.py``; nothing is fetched or parsed.
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -46,6 +56,7 @@ from monitor.ingest import save_items
 from monitor.model import Item
 from monitor.store import Store
 from monitor.store import events as event_store
+from monitor.store.storyindex import STORY_CACHE_SIZE
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 POLL = 30
@@ -76,13 +87,25 @@ def news(serial: int, feed: int, wire: list[feedfarm.Story]) -> Item:
 
 class Window:
     def __init__(self, path: Path, feeds: int) -> None:
-        self.store = Store.open(f"sqlite:///{path}")
+        self.path = path
+        self.feeds = feeds
+        self.open()
+        self.store.sync_feeds([_Spec(n) for n in range(feeds)], NOW)
+        self.feed_ids = [f.id for f in self.store.feeds()]
+        self.wire = feedfarm._wire_stories(1)
+        self.serial = 0
+        self.clock = NOW - timedelta(days=2)
+
+    def open(self) -> None:
+        self.store = Store.open(f"sqlite:///{self.path}")
         # how much of a save is placing the items in stories: the steps that do it, timed
         self.placing = 0.0
         self.eventing = 0.0
         # a step timed inside another (the event reads inside Store.facts, the stories
         # inside plan.place) counts for itself only
         self._inner: list[float] = []
+        # CPU seconds of each timed step
+        self.steps: dict[str, float] = {}
         for owner, name, counter in (
             (self.store, "facts", "placing"),
             (self.store, "story_candidates", "placing"),
@@ -95,15 +118,43 @@ class Window:
             (eventplan, "assign", "eventing"),
             (event_store, "write", "eventing"),
         ):
-            setattr(owner, name, self._timed(getattr(owner, name), counter))
-        self.store.sync_feeds([_Spec(n) for n in range(feeds)], NOW)
-        self.feed_ids = [f.id for f in self.store.feeds()]
-        self.wire = feedfarm._wire_stories(1)
-        self.serial = 0
-        self.clock = NOW - timedelta(days=2)
+            original = getattr(owner, name)
+            original = getattr(original, "untimed", original)
+            timed = self._timed(original, counter, name)
+            timed.untimed = original
+            setattr(owner, name, timed)
 
-    def _timed(self, fn: Any, counter: str) -> Any:
-        """``fn``, adding the CPU time it takes to this window's ``counter``."""
+    def keep(self, target: Path) -> None:
+        """Copy the window, as it is now, to ``target`` (with its serial and clock beside)."""
+        self.store.close()
+        shutil.copyfile(self.path, target)
+        state = {"serial": self.serial, "clock": self.clock.isoformat(), "feeds": self.feeds}
+        target.with_suffix(".json").write_text(json.dumps(state))
+        self.open()
+
+    def restore(self, source: Path, cached: int) -> bool:
+        """Continue from a window kept by :meth:`keep`, if ``source`` is one for as many
+        feeds; the signatures of its ``cached`` newest items are read into the cache."""
+        state_file = source.with_suffix(".json")
+        if not source.exists() or not state_file.exists():
+            return False
+        state = json.loads(state_file.read_text())
+        if state["feeds"] != self.feeds:
+            return False
+        self.store.close()
+        shutil.copyfile(source, self.path)
+        for extra in ("-wal", "-shm"):
+            Path(f"{self.path}{extra}").unlink(missing_ok=True)
+        self.open()
+        self.serial, self.clock = state["serial"], datetime.fromisoformat(state["clock"])
+        with self.store.engine.connect() as conn:
+            newest = conn.exec_driver_sql("SELECT max(id) FROM items").scalar() or 0
+        self.store.story_candidates(set(range(max(1, newest - cached + 1), newest + 1)))
+        return True
+
+    def _timed(self, fn: Any, counter: str, step: str) -> Any:
+        """``fn``, adding the CPU time it takes to this window's ``counter`` and to its
+        ``step`` in :attr:`steps`."""
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.process_time()
@@ -114,6 +165,7 @@ class Window:
                 spent = time.process_time() - start
                 inner = self._inner.pop()
                 setattr(self, counter, getattr(self, counter) + spent - inner)
+                self.steps[step] = self.steps.get(step, 0.0) + spent - inner
                 if self._inner:
                     self._inner[-1] += spent
 
@@ -154,20 +206,38 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--probe", type=int, default=10, help="polls of 30 items per round (10)")
     ap.add_argument("--repeat", type=int, default=5, help="rounds per size (5)")
     ap.add_argument("--feeds", type=int, default=1000, help="outlets (1000)")
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep each filled window in DIR, and start from one kept there when it exists",
+    )
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     rows: list[tuple[int, float, float, float]] = []
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         window = Window(Path(tmp) / "stories.db", args.feeds)
         for size in sizes:
             fill = time.perf_counter()
-            window.save(size - window.serial)
-            filled = time.perf_counter() - fill
+            kept = args.keep / f"window-{size}.db" if args.keep else None
+            if kept and window.restore(kept, STORY_CACHE_SIZE):
+                how = "kept"
+            else:
+                window.save(size - window.serial)
+                how = f"filled in {time.perf_counter() - fill:.0f} s"
+                if kept:
+                    window.keep(kept)
             per_item, placing, eventing = [], [], []
+            steps: dict[str, list[float]] = {}
             count = args.probe * POLL
             for _ in range(args.repeat):
                 window.placing = window.eventing = 0.0
+                window.steps = {}
                 spent = window.save(count)
+                for step, cpu in window.steps.items():
+                    steps.setdefault(step, []).append(cpu / count * 1000)
                 per_item.append(spent / count * 1000)
                 placing.append(window.placing / count * 1000)
                 eventing.append(window.eventing / count * 1000)
@@ -180,10 +250,15 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             print(
-                f"window {size:>7,} items (filled in {filled:.0f} s): placing "
+                f"window {size:>7,} items ({how}): placing "
                 f"{rows[-1][1]:.3f} ms a new item ({min(placing):.3f}–{max(placing):.3f}), "
                 f"in an event {rows[-1][3]:.3f} ms ({min(eventing):.3f}–{max(eventing):.3f}), "
                 f"the whole save {rows[-1][2]:.3f} ms ({min(per_item):.3f}–{max(per_item):.3f})",
+                flush=True,
+            )
+            print(
+                "  steps, CPU ms a new item: "
+                + ", ".join(f"{k} {statistics.median(v):.3f}" for k, v in steps.items()),
                 flush=True,
             )
     print()

@@ -622,6 +622,50 @@ def test_earlier_items_are_compared_by_their_stored_signature(store: Store) -> N
     assert copied.story == original.story
 
 
+def test_story_candidates_read_from_the_database_carry_story_signature_and_event(
+    store: Store,
+) -> None:
+    """What a store that has not seen the items (a new process, items past its memory cache)
+    reads back for story candidates: each item's story, stored signature and event, as the
+    tables hold them; the text only for an item stored without a signature."""
+    store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "ab"], NOW)
+    a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
+    save_items(
+        store, a.id, [item("w", "NORAD plan", url="https://a.example/w", summary=WIRE)], [], {}, NOW
+    )
+    other = item("o", "Harbour works", url="https://b.example/o", summary="Dredging starts.")
+    save_items(store, b.id, [other], [], {}, NOW)
+    with store.engine.begin() as conn:
+        stored = {
+            r.id: r
+            for r in conn.execute(
+                sa.text(
+                    "SELECT i.id, i.story, i.sketch, e.event FROM items AS i "
+                    "JOIN item_events AS e ON e.item_id = i.id"
+                )
+            )
+        }
+        unsigned = max(stored)
+        conn.execute(sa.text("UPDATE items SET sketch = NULL WHERE id = :i"), {"i": unsigned})
+    assert len(stored) == 2 and all(r.story and r.sketch and r.event for r in stored.values())
+    later = Store(store.engine)  # nothing in memory
+    found = later.story_candidates({*stored, 10_000})
+    assert sorted(found) == sorted(stored)
+    for item_id, row in stored.items():
+        got = found[item_id]
+        assert (got.item_id, got.story, got.event) == (item_id, row.story, row.event)
+        if item_id == unsigned:
+            assert got.sketch is None and got.title == "Harbour works"
+            assert got.summary == "Dredging starts."
+        else:
+            assert got.sketch == bytes(row.sketch)
+    # the signed item is now in memory: the same answer without the database
+    with later.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE items SET story = 'changed'"))
+    signed = min(stored)
+    assert later.story_candidates({signed})[signed].story == stored[signed].story
+
+
 def test_an_amended_item_is_compared_by_its_new_text(store: Store) -> None:
     store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "ab"], NOW)
     a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)

@@ -9,6 +9,7 @@ Must not import stories, dedupe, cadence, score, fetch, deliver, pipeline, sched
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -77,6 +78,28 @@ class StoryCache:
 STORY_CACHE_SIZE = 20_000
 
 
+def signature_rows(
+    conn: Connection, ids: Sequence[int]
+) -> Iterable[tuple[int, str | None, bytes | None, str | None]]:
+    """(id, story, stored signature, event) of each stored item in ``ids`` (sorted).
+
+    One statement of the driver's for many ids, passed as one parameter (a JSON array on
+    SQLite, an array on PostgreSQL): the candidates of a poll's new items are a few hundred
+    items spread over the whole window, each a row of its own, and building SQLAlchemy's
+    statement and result rows for them cost twice what the database's reads do."""
+    if conn.dialect.name == "postgresql":
+        where, size = "i.id = ANY(%s::bigint[])", 1000
+    else:
+        where, size = "i.id IN (SELECT value FROM json_each(?))", 5000
+    sql = (
+        "SELECT i.id, i.story, i.sketch, e.event FROM items AS i "
+        f"LEFT JOIN item_events AS e ON e.item_id = i.id WHERE {where}"
+    )
+    for chunk in chunks(list(ids), size):
+        param = chunk if conn.dialect.name == "postgresql" else json.dumps(chunk)
+        yield from conn.exec_driver_sql(sql, (param,))
+
+
 class StoryIndexMixin(StoreBase):
     """The store's story index methods."""
 
@@ -85,13 +108,24 @@ class StoryIndexMixin(StoreBase):
     @translated
     def story_candidates(self, ids: set[int]) -> dict[int, StoredText]:
         """Story, event and stored signature (else text) of each stored item in ``ids``: from
-        the cache, else from the database (and then cached when it has a signature)."""
+        the cache, else from the database (and then cached when it has a signature).
+
+        An item with a signature comes with its signature only (its text is not needed to
+        compare it, and is not kept in the cache either); the text is read for the others,
+        items stored before signatures were."""
         out = self._stories.get_many(ids)
         missing = sorted(ids - out.keys())
         if not missing:
             return out
+        unsigned: list[int] = []
         with self.engine.connect() as conn:
-            for chunk in chunks(missing, 500):
+            for item_id, story, sketch, event in signature_rows(conn, missing):
+                if story and sketch:
+                    self._stories.put(item_id, story, bytes(sketch), event)
+                    out[item_id] = StoredText(item_id, "", "", bytes(sketch), story, event=event)
+                else:
+                    unsigned.append(item_id)
+            for chunk in chunks(unsigned, 500):
                 rows = conn.execute(
                     select(
                         items_t.c.id,
@@ -105,8 +139,6 @@ class StoryIndexMixin(StoreBase):
                     .where(items_t.c.id.in_(chunk))
                 )
                 for r in rows:
-                    if r.story and r.sketch:
-                        self._stories.put(r.id, r.story, r.sketch, r.event)
                     out[r.id] = StoredText(
                         r.id, r.title, r.summary or "", r.sketch, r.story, event=r.event
                     )
