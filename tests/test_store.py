@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from monitor.cadence import CadencePolicy
 from monitor.digest import build_digest, digest_to_json
 from monitor.ingest import save_items, write_polls
-from monitor.model import FeedUpdate, FetchResult, Item, Reason, TopicMatch
+from monitor.model import FeedState, FeedUpdate, FetchResult, Item, Reason, TopicMatch
 from monitor.plan import Outcome, Poll, Rules
 from monitor.store import Store, search
 from monitor.store.migrate import alembic_config
@@ -504,6 +504,67 @@ def test_story_keys_keep_their_rows_through_migration_0002(store: Store) -> None
     assert bands() == []
 
 
+def _wire_and_other(store: Store) -> FeedState:
+    """Two feeds, a and b, each with one item stored: the wire story NORAD plan on a, an
+    unrelated one on b; feed b, to store more."""
+    store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "ab"], NOW)
+    a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
+    save_items(
+        store, a.id, [item("w", "NORAD plan", url="https://a.example/w", summary=WIRE)], [], {}, NOW
+    )
+    other = item("o", "Harbour works", url="https://b.example/o", summary="Dredging starts.")
+    save_items(store, b.id, [other], [], {}, NOW)
+    return b
+
+
+def test_item_events_keep_their_rows_through_migration_0015(store: Store) -> None:
+    """0015 makes item_events' key the table's row id on SQLite (one B-tree read an item's
+    event, not two); the rows, and the index by event, stay through it both ways."""
+    b = _wire_and_other(store)
+
+    def rows() -> list[tuple[int, str, bytes]]:
+        with store.engine.connect() as conn:
+            found = conn.execute(sa.text("SELECT item_id, event, profile FROM item_events"))
+            return sorted((int(i), e, bytes(p)) for i, e, p in found)
+
+    def key_index() -> list[str]:  # SQLite's own index for a primary key that is not the row id
+        if store.dialect != "sqlite":
+            return []
+        with store.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.text(
+                        "SELECT name FROM sqlite_master WHERE tbl_name = 'item_events' "
+                        "AND name LIKE 'sqlite_autoindex%'"
+                    )
+                ).scalars()
+            )
+
+    def indexes() -> list[str]:
+        return [i["name"] or "" for i in sa.inspect(store.engine).get_indexes("item_events")]
+
+    events = rows()
+    assert len(events) == 2 and key_index() == [] and indexes() == ["ix_item_events_event"]
+    migrate(store, "0014")
+    assert rows() == events and indexes() == ["ix_item_events_event"]
+    assert key_index() == (["sqlite_autoindex_item_events_1"] if store.dialect == "sqlite" else [])
+    migrate(store, "head")
+    assert rows() == events and key_index() == [] and indexes() == ["ix_item_events_event"]
+    # a copy read against the migrated table joins the original's story and event
+    later = Store(store.engine)
+    copy = item("c", "Ottawa's NORAD plan", url="https://b.example/c", summary=f"OTTAWA — {WIRE}")
+    save_items(later, b.id, [copy], [], {}, NOW + timedelta(hours=1))
+    with store.engine.connect() as conn:
+        joined = conn.execute(
+            sa.text(
+                "SELECT count(DISTINCT i.story), count(DISTINCT e.event) FROM items AS i "
+                "JOIN item_events AS e ON e.item_id = i.id WHERE i.url IN (:w, :c)"
+            ),
+            {"w": "https://a.example/w", "c": "https://b.example/c"},
+        ).one()
+    assert tuple(joined) == (1, 1)
+
+
 def test_migration_0004_keeps_a_random_installation_id_both_ways(store: Store) -> None:
     """0004 adds the meta table holding the installation id that idempotency keys include."""
 
@@ -628,13 +689,7 @@ def test_story_candidates_read_from_the_database_carry_story_signature_and_event
     """What a store that has not seen the items (a new process, items past its memory cache)
     reads back for story candidates: each item's story, stored signature and event, as the
     tables hold them; the text only for an item stored without a signature."""
-    store.sync_feeds([Spec(f"https://{n}.example/feed", n) for n in "ab"], NOW)
-    a, b = sorted(store.claim_due_feeds(NOW, owner="w"), key=lambda f: f.url)
-    save_items(
-        store, a.id, [item("w", "NORAD plan", url="https://a.example/w", summary=WIRE)], [], {}, NOW
-    )
-    other = item("o", "Harbour works", url="https://b.example/o", summary="Dredging starts.")
-    save_items(store, b.id, [other], [], {}, NOW)
+    _wire_and_other(store)
     with store.engine.begin() as conn:
         stored = {
             r.id: r

@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -327,11 +336,17 @@ class ItemEventRow(SQLModel, table=True):
     """The event an item reports (``monitor.events``): copies of one story share their story's
     event, and outlets' own reports of one happening share one event. ``profile`` is the item's
     event terms (``monitor.events.profile_to_bytes``); ``at`` its time (published, else first
-    seen). ``item_id`` is not a foreign key, as for story bands (migration 0013)."""
+    seen). ``item_id`` is not a foreign key, as for story bands (migration 0013); on SQLite it
+    is the row id (``INTEGER``), so reading an item's event is one B-tree read (migration
+    0015)."""
 
     __tablename__ = "item_events"
 
-    item_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    item_id: int = Field(
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
+        )
+    )
     event: str = Field(index=True)
     profile: bytes = Field(sa_type=LargeBinary)
     at: datetime | None = _ts()
