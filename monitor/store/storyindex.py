@@ -44,21 +44,27 @@ class StoryCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._data: OrderedDict[int, StoredText] = OrderedDict()
+        # (story, signature, event): a tuple of strings and bytes, which the garbage collector
+        # stops tracking, so thousands of entries cost a full collection nothing and do not
+        # bring the next one closer (an object of a class would do both)
+        self._data: OrderedDict[int, tuple[str, bytes, str | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get_many(self, ids: Iterable[int]) -> dict[int, StoredText]:
-        out: dict[int, StoredText] = {}
+        found: list[tuple[int, tuple[str, bytes, str | None]]] = []
         with self._lock:
             for item_id in ids:
                 hit = self._data.get(item_id)
                 if hit is not None:
                     self._data.move_to_end(item_id)
-                    out[item_id] = hit
-        return out
+                    found.append((item_id, hit))
+        return {
+            item_id: StoredText(item_id, "", "", sketch, story, event=event)
+            for item_id, (story, sketch, event) in found
+        }
 
     def put(self, item_id: int, story: str, sketch: bytes, event: str | None = None) -> None:
-        value = StoredText(item_id, "", "", sketch, story, event=event)
+        value = (story, sketch, event)
         with self._lock:
             self._data[item_id] = value
             self._data.move_to_end(item_id)
