@@ -38,6 +38,7 @@ import argparse
 import json
 import random
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -125,12 +126,17 @@ class Window:
             setattr(owner, name, timed)
 
     def keep(self, target: Path) -> None:
-        """Copy the window, as it is now, to ``target`` (with its serial and clock beside)."""
-        self.store.close()
-        shutil.copyfile(self.path, target)
+        """Copy the window, as it is now, to ``target`` (with its serial and clock beside):
+        page by page, with SQLite's backup, so the copy has the filled file's layout and the
+        store stays open with what it holds in memory."""
+        copy = sqlite3.connect(target)
+        try:
+            with self.store.engine.connect() as conn:
+                conn.connection.driver_connection.backup(copy)  # type: ignore[union-attr]
+        finally:
+            copy.close()
         state = {"serial": self.serial, "clock": self.clock.isoformat(), "feeds": self.feeds}
         target.with_suffix(".json").write_text(json.dumps(state))
-        self.open()
 
     def restore(self, source: Path, cached: int) -> bool:
         """Continue from a window kept by :meth:`keep`, if ``source`` is one for as many
