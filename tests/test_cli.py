@@ -329,3 +329,32 @@ def _processes_using(cfg: Path) -> list[int]:
         if str(cfg).encode() in cmdline and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+@pytest.mark.parametrize("command", ["demo", "check", "run"])
+def test_a_command_run_outside_the_project_says_where_it_looked_for_the_configuration(
+    tmp_path: Path, command: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MONITOR_CONFIG"}
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "COLUMNS": "200"},
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "config/monitor.yaml: file not found" in done.stderr
+    assert f"looked for in the current directory ({tmp_path})" in done.stderr
+    assert "pass --config PATH/monitor.yaml" in done.stderr
+    assert not (tmp_path / "monitor.db").exists()  # nothing started
+
+
+def test_a_named_configuration_that_is_missing_is_reported_without_the_default_hint(
+    tmp_path: Path,
+) -> None:
+    done = monitor(tmp_path / "elsewhere.yaml", "check")
+    assert done.returncode == 2
+    assert f"{tmp_path / 'elsewhere.yaml'}: file not found" in done.stderr
+    assert "looked for in the current directory" not in done.stderr

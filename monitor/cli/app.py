@@ -11,6 +11,7 @@ Output that is not a terminal (a pipe, a file) is never wrapped: each table row 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ import typer
 from rich.console import Console
 
 from monitor import __version__
+from monitor.errors import Problem
 
 #: The width given to output that is not a terminal: wide enough that nothing wraps.
 UNWRAPPED_WIDTH = 10_000
@@ -73,9 +75,26 @@ def _global(
     OPTIONS.config_path = config
 
 
+DEFAULT_CONFIG = "config/monitor.yaml"
+
+
 def config_path() -> str:
     """The configuration file the user asked for, or the default one."""
-    return OPTIONS.config_path or os.environ.get("MONITOR_CONFIG") or "config/monitor.yaml"
+    return OPTIONS.config_path or os.environ.get("MONITOR_CONFIG") or DEFAULT_CONFIG
+
+
+def default_config_hint(problems: Iterable[Problem]) -> str | None:
+    """What to do when the default configuration file, looked for because none was named,
+    is not there (``None`` otherwise): a command run outside the project's directory."""
+    if OPTIONS.config_path or os.environ.get("MONITOR_CONFIG"):
+        return None
+    if not any(p.path == DEFAULT_CONFIG and p.message == "file not found" for p in problems):
+        return None
+    return (
+        f"no --config given and $MONITOR_CONFIG is not set, so {DEFAULT_CONFIG} was looked "
+        f"for in the current directory ({os.getcwd()}); run monitor from the directory that "
+        "holds config/, or pass --config PATH/monitor.yaml"
+    )
 
 
 def iso(value: datetime | None) -> str | None:

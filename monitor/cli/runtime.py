@@ -19,7 +19,7 @@ import typer
 
 from monitor import USER_AGENT, cadence, user_agent
 from monitor.channels import ConsoleChannel, EmailChannel, SlackChannel, WebhookChannel
-from monitor.cli.app import config_path, err_console
+from monitor.cli.app import config_path, default_config_hint, err_console
 from monitor.config import Config, load_config, load_config_for
 from monitor.errors import ConfigError, StoreError
 from monitor.score.engine import Matcher, compile_topics
@@ -57,6 +57,9 @@ def load_or_exit(path: str | None = None, *, needs: Collection[str] | None = Non
     except ConfigError as exc:
         for problem in exc.problems:  # one line each, whatever the width: grep and editors
             err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        hint = default_config_hint(exc.problems)
+        if hint is not None:
+            err_console.print(hint, markup=False, highlight=False)
         err_console.print(
             f"[red]configuration is invalid: {len(exc.problems)} problem(s)[/red]", highlight=False
         )
