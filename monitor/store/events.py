@@ -9,12 +9,11 @@ and terms, in the transaction that inserts the items.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.engine import Connection
@@ -22,8 +21,6 @@ from sqlalchemy.engine import Connection
 from monitor.intents import StoredEvent
 from monitor.store import sql
 from monitor.store.tables import EventTermRow, ItemEventRow
-
-V = TypeVar("V")
 
 item_events_t: Table = ItemEventRow.__table__  # type: ignore[attr-defined]
 event_terms_t: Table = EventTermRow.__table__  # type: ignore[attr-defined]
@@ -40,11 +37,6 @@ class EventOutlet:
     feed_name: str | None
     first_seen_at: datetime
     item_id: int
-
-
-def _chunks(values: Sequence[V], size: int) -> Iterable[list[V]]:
-    for start in range(0, len(values), size):
-        yield list(values[start : start + size])
 
 
 def window(conn: Connection, since: datetime) -> tuple[int | None, int]:
@@ -77,23 +69,15 @@ def stored_events(conn: Connection, ids: Collection[int]) -> dict[int, StoredEve
     out: dict[int, StoredEvent] = {}
     dialect = conn.dialect
     name = dialect.identifier_preparer.quote(item_events_t.name)
-    if dialect.name == "postgresql":
-        query = f"SELECT item_id, event, profile, at FROM {name} WHERE item_id = ANY(%s)"
-    else:
-        query = (
-            f"SELECT item_id, event, profile, at FROM {name} "
-            "WHERE item_id IN (SELECT value FROM json_each(?))"
-        )
+    query = f"SELECT item_id, event, profile, at FROM {name} WHERE"
     at_type = item_events_t.c.at.type
     convert = at_type.dialect_impl(dialect).result_processor(dialect, None)
     times: dict[object, datetime | None] = {None: None}
-    for chunk in _chunks(sorted(ids), 5000):
-        param: object = chunk if dialect.name == "postgresql" else json.dumps(chunk)
-        for item_id, event, profile, raw in conn.exec_driver_sql(query, (param,)):
-            at = times.get(raw, _UNSEEN)
-            if at is _UNSEEN:
-                at = times[raw] = convert(raw) if convert is not None else raw
-            out[item_id] = StoredEvent(item_id, event, bytes(profile), at)
+    for item_id, event, profile, raw in sql.rows_by_ids(conn, query, "item_id", ids):
+        at = times.get(raw, _UNSEEN)
+        if at is _UNSEEN:
+            at = times[raw] = convert(raw) if convert is not None else raw
+        out[item_id] = StoredEvent(item_id, event, bytes(profile), at)
     return out
 
 
@@ -125,7 +109,7 @@ def write(
 def events_of(conn: Connection, item_ids: Collection[int]) -> dict[int, str]:
     """The event of each of these items that has one."""
     out: dict[int, str] = {}
-    for chunk in _chunks(sorted(item_ids), 500):
+    for chunk in sql.chunks(sorted(item_ids), 500):
         rows = conn.execute(
             select(item_events_t.c.item_id, item_events_t.c.event).where(
                 item_events_t.c.item_id.in_(chunk)
@@ -162,7 +146,7 @@ def event_outlets(
     if events_wanted is None:
         collect(query)
     else:
-        for chunk in _chunks(sorted(events_wanted), 500):
+        for chunk in sql.chunks(sorted(events_wanted), 500):
             collect(query.where(ie.event.in_(chunk)))
     return dict(out)
 
@@ -177,6 +161,6 @@ def prune(conn: Connection, *, terms_before: datetime, item_ids: Sequence[int]) 
             )
         )
     )
-    for chunk in _chunks(list(item_ids), 500):
+    for chunk in sql.chunks(list(item_ids), 500):
         conn.execute(delete(event_terms_t).where(event_terms_t.c.item_id.in_(chunk)))
         conn.execute(delete(item_events_t).where(item_events_t.c.item_id.in_(chunk)))

@@ -9,7 +9,6 @@ Must not import stories, dedupe, cadence, score, fetch, deliver, pipeline, sched
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -27,6 +26,7 @@ from monitor.store.sql import (
     chunks,
     items_t,
     newest_carriers,
+    rows_by_ids,
 )
 from monitor.store.translate import translated
 
@@ -93,17 +93,13 @@ def signature_rows(
     SQLite, an array on PostgreSQL): the candidates of a poll's new items are a few hundred
     items spread over the whole window, each a row of its own, and building SQLAlchemy's
     statement and result rows for them cost twice what the database's reads do."""
-    if conn.dialect.name == "postgresql":
-        where, size = "i.id = ANY(%s::bigint[])", 1000
-    else:
-        where, size = "i.id IN (SELECT value FROM json_each(?))", 5000
-    sql = (
+    return rows_by_ids(
+        conn,
         "SELECT i.id, i.story, i.sketch, e.event FROM items AS i "
-        f"LEFT JOIN item_events AS e ON e.item_id = i.id WHERE {where}"
+        "LEFT JOIN item_events AS e ON e.item_id = i.id WHERE",
+        "i.id",
+        ids,
     )
-    for chunk in chunks(list(ids), size):
-        param = chunk if conn.dialect.name == "postgresql" else json.dumps(chunk)
-        yield from conn.exec_driver_sql(sql, (param,))
 
 
 class StoryIndexMixin(StoreBase):
