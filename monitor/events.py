@@ -51,19 +51,17 @@ however many items the window holds.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import heapq
 import math
 import re
-import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.stories import T, fold, story_text  # T: an item id, ordered by recency
+from monitor.stories import T, fold, int64s, story_text  # T: an item id, ordered by recency
 
 __all__ = [
     "EVENT_CANDIDATES",
@@ -262,13 +260,7 @@ def profile_from_bytes(data: bytes) -> EventProfile:
         raise ValueError(f"a stored event profile has {len(data)} bytes, not a multiple of 8")
     # one precompiled struct a length: half the cost of an array made into a tuple, and a
     # batch decodes the profiles of tens of thousands of candidates
-    return EventProfile(_int64s(len(data) // 8).unpack(data))
-
-
-@functools.lru_cache(maxsize=64)
-def _int64s(count: int) -> struct.Struct:
-    """``count`` 64-bit little-endian signed integers."""
-    return struct.Struct(f"<{count}q")
+    return EventProfile(int64s(len(data) // 8).unpack(data))
 
 
 def idf(df: int, n: int) -> float:

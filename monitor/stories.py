@@ -104,6 +104,7 @@ __all__ = [
     "features",
     "fingerprint",
     "fold",
+    "int64s",
     "pick_candidates",
     "scorer",
     "signature",
@@ -348,13 +349,14 @@ def signature_from_bytes(data: bytes) -> StorySignature:
     """
     if not data or len(data) % 8:
         raise ValueError(f"a stored story signature has {len(data)} bytes, not a multiple of 8")
-    values = _int64s(len(data) // 8).unpack(data)  # a third faster than an array's tuple
+    values = int64s(len(data) // 8).unpack(data)  # a third faster than an array's tuple
     return StorySignature(values[1:], values[0])
 
 
 @functools.lru_cache(maxsize=256)
-def _int64s(count: int) -> struct.Struct:
-    """``count`` 64-bit little-endian signed integers."""
+def int64s(count: int) -> struct.Struct:
+    """``count`` 64-bit little-endian signed integers: how signatures here and event profiles
+    (``monitor.events``) are stored, read with one precompiled struct a length."""
     return struct.Struct(f"<{count}q")
 
 
