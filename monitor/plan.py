@@ -226,6 +226,28 @@ class Placing:
         return {ref for refs in self.picked for origin, ref in refs if origin == 0}
 
 
+class _Carriers:
+    """A key's carriers as a fresh item of the batch sees them, newest first: the batch's
+    earlier fresh items (``(1, position)``: newer than any stored one, so they sort after
+    ``(0, id)``), then the stored ones the store answered (``(0, id)``)."""
+
+    def __init__(self, facts: Facts) -> None:
+        self._stored = facts.carriers
+        self._batch: defaultdict[int, deque[Ref]] = defaultdict(stories.carrier_queue)
+
+    def __call__(self, key: int) -> Iterator[Ref]:
+        newer = self._batch.get(key)
+        if newer:
+            yield from reversed(newer)
+        for item_id in self._stored.get(key, ()):
+            yield (0, item_id)
+
+    def add(self, keys: Iterable[int], position: int) -> None:
+        """The batch's fresh item at ``position`` carries ``keys`` (each once)."""
+        for key in keys:
+            self._batch[key].append((1, position))
+
+
 def pick(polls: Sequence[Poll], ordered: Sorted, facts: Facts) -> Placing:
     """Link each new item to a stored (or earlier) item with its canonical URL, or make it
     fresh; pick each fresh item's story candidates among the recent carriers of its keys and
@@ -246,23 +268,13 @@ def pick(polls: Sequence[Poll], ordered: Sorted, facts: Facts) -> Placing:
             fresh.append((n, item))
     sigs = tuple(ordered.signature(n, item) for n, item in fresh)
     profiles = tuple(ordered.profile(n, item) for n, item in fresh)
-    # the batch's items are newer than any stored one: (1, position) sorts after (0, id)
-    batch: defaultdict[int, deque[Ref]] = defaultdict(stories.carrier_queue)
-
-    def carriers(key: int) -> Iterable[Ref]:
-        newer = batch.get(key)
-        if newer:
-            yield from reversed(newer)
-        for item_id in facts.carriers.get(key, ()):
-            yield (0, item_id)
-
+    carriers = _Carriers(facts)
     picked: list[tuple[Ref, ...]] = []
     for sig in sigs:
         item_keys = sorted(set(sig.keys))
         picked.append(tuple(stories.pick_candidates(item_keys, carriers)))
         # positions are only compared with later items of the batch: add after picking
-        for k in item_keys:
-            batch[k].append((1, len(picked) - 1))
+        carriers.add(item_keys, len(picked) - 1)
     return Placing(tuple(new), tuple(owners), tuple(fresh), sigs, tuple(picked), profiles)
 
 
@@ -472,17 +484,9 @@ def _stories(placing: Placing, candidates: Mapping[int, StoredText], facts: Fact
     known = {
         i: (s.story, _stored_signature(s)) for i, s in candidates.items() if s.story is not None
     }
-    # each key's carriers among the batch's items placed so far, oldest first: the carriers
-    # an item was picked from are these (newest first), then the stored ones
-    batch: defaultdict[int, list[int]] = defaultdict(list)
+    # the carriers an item was picked from, as pick saw them when it came
+    carriers = _Carriers(facts)
     out: list[str] = []
-
-    def carriers(key: int) -> Iterator[Ref]:
-        for position in reversed(batch.get(key, ())):
-            yield (1, position)
-        for item_id in facts.carriers.get(key, ()):
-            yield (0, item_id)
-
     for (_, item), sig, refs in zip(placing.fresh, placing.signatures, placing.picked, strict=True):
         recent = [
             (ref, out[ref[1]], placing.signatures[ref[1]]) if ref[0] == 1 else (ref, *known[ref[1]])
@@ -490,8 +494,7 @@ def _stories(placing: Placing, candidates: Mapping[int, StoredText], facts: Fact
             if ref[0] == 1 or ref[1] in known
         ]
         story = storyplace.choose_story(sig, recent, carriers)
-        for key in set(sig.keys):
-            batch[key].append(len(out))
+        carriers.add(set(sig.keys), len(out))
         out.append(story or stories.story_id_for(f"{item.feed_url}|{item.key}"))
     return out
 
