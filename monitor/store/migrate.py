@@ -88,8 +88,12 @@ def stored_revisions(engine: Engine) -> list[str]:
 
 def at_head(engine: Engine) -> bool:
     """Whether the database is at the newest revision, by one query (no Alembic)."""
+    return _is_head(stored_revisions(engine))
+
+
+def _is_head(revisions: list[str]) -> bool:
     head = written_head()
-    return head is not None and stored_revisions(engine) == [head]
+    return head is not None and revisions == [head]
 
 
 def upgrade(engine: Engine) -> None:
@@ -102,7 +106,7 @@ def upgrade(engine: Engine) -> None:
         sqlalchemy.exc.SQLAlchemyError: when migrating in this process failed.
     """
     before = stored_revisions(engine)
-    if before and before == [written_head()]:
+    if _is_head(before):
         return
     if in_memory(engine) or "alembic" in sys.modules:
         upgrade_here(engine)
