@@ -741,6 +741,10 @@ def main(argv: list[str] | None = None) -> int:
     with work_ctx as work_dir:
         work = Path(work_dir)
         work.mkdir(parents=True, exist_ok=True)
+        # parsed configuration files are kept in the work directory, not the user's cache: the
+        # cold cycle's load of the configuration keeps it, as a user's first command would,
+        # and the warm command reads it back
+        os.environ.setdefault("MONITOR_CACHE_DIR", str(work / "cache"))
         print(
             f"feed farm: {args.feeds} feeds × {args.items} items on {args.hosts} loopback "
             f"address(es), {args.text} text, {args.articles:.0%} with article pages, "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,16 +17,23 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml import __version__ as _RUAMEL_VERSION
 from ruamel.yaml import events as yaml_events
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.parser import RoundTripParser
+from ruamel.yaml.scalarbool import ScalarBoolean
 
 from monitor.errors import Problem
 
 # values of such keys are never quoted back in an error message
 _SECRET_WORDS = ("password", "secret", "token", "url", "key", "username")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+#: What a parsed document kept as JSON depends on (``monitor.configio``'s cache of parsed
+#: files): change the first number when :func:`parse_yaml` or :class:`Document` changes what
+#: it gives for the same bytes.
+YAML_CACHE_VERSION = f"1 ruamel.yaml {_RUAMEL_VERSION}"
 
 #: Limits on what one YAML file may hold, checked on the event stream before any value is
 #: built: a configuration is a few hundred values, a few levels deep. They stop files that
@@ -40,40 +48,73 @@ _LONG_NUMBER = re.compile(
 )
 
 
+Loc = tuple[str | int, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A loaded YAML document: plain Python data plus the line of each node."""
+    """A loaded YAML document: plain Python data plus the line of each node.
+
+    ``lines`` maps the path of each mapping key and sequence entry (``("feeds", 3, "url")``)
+    to its 1-based line: plain data and plain lines, so that a document can be kept as JSON
+    (:func:`document_to_json`) and read back without parsing its YAML again.
+    """
 
     path: str
     data: Any
-    raw: Any
+    lines: Mapping[Loc, int]
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
         """The 1-based line of the value at ``loc``, or of its nearest ancestor that has one."""
-        node = self.raw
-        line = 1
-        for key in loc:
-            if isinstance(node, CommentedMap) and key in node:
-                pos = node.lc.key(key) if hasattr(node.lc, "key") else None
-                if pos is not None:
-                    line = pos[0] + 1
-                node = node[key]
-            elif isinstance(node, CommentedSeq) and isinstance(key, int) and key < len(node):
-                pos = node.lc.item(key)
-                if pos is not None:
-                    line = pos[0] + 1
-                node = node[key]
-            else:
-                break
-        return line
+        for end in range(len(loc), 0, -1):
+            line = self.lines.get(tuple(loc[:end]))
+            if line is not None:
+                return line
+        return 1
+
+    def under(self, key: str) -> Document:
+        """This document's data as the value of ``key`` of a mapping, its lines kept."""
+        return Document(
+            self.path, {key: self.data}, {(key, *loc): n for loc, n in self.lines.items()}
+        )
 
 
-def _plain(node: Any) -> Any:
+def _plain(node: Any, here: Loc, lines: dict[Loc, int]) -> Any:
+    """``node`` as plain Python data (ruamel's scalar types as the base types they extend), with
+    the line of each key and entry below it put into ``lines``."""
     if isinstance(node, Mapping):
-        return {str(k): _plain(v) for k, v in node.items()}
+        out: dict[str, Any] = {}
+        # where ruamel noted each key: (line, column, ...), 0-based; merged keys (<<: *a) have none
+        marks = node.lc.data if isinstance(node, CommentedMap) and node.lc.data else {}
+        for k, v in node.items():
+            key = str(k)
+            if (pos := marks.get(k)) is not None:
+                lines[(*here, key)] = pos[0] + 1
+            out[key] = _plain(v, (*here, key), lines)
+        return out
     if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
+        marks = node.lc.data if isinstance(node, CommentedSeq) and node.lc.data else {}
+        items = []
+        for i, v in enumerate(node):
+            if (pos := marks.get(i)) is not None:
+                lines[(*here, i)] = pos[0] + 1
+            items.append(_plain(v, (*here, i), lines))
+        return items
+    return _scalar(node)
+
+
+def _scalar(value: Any) -> Any:
+    if type(value) in _JSON_SCALARS:
+        return value
+    if isinstance(value, ScalarBoolean):  # an int subclass that stands for true or false
+        return bool(value)
+    for base in (str, int, float):
+        if isinstance(value, base):
+            return base(value)
+    return value  # a date, bytes or a tagged value: left as ruamel made it
+
+
+_JSON_SCALARS = frozenset((str, int, float, bool, type(None)))
 
 
 def parse_yaml(text: str, path: str) -> tuple[Document | None, list[Problem]]:
@@ -106,7 +147,8 @@ def parse_yaml(text: str, path: str) -> tuple[Document | None, list[Problem]]:
         return None, [Problem(path, None, f"YAML error: {exc}")]
     if raw is None:
         raw = CommentedMap()
-    return Document(path, _plain(raw), raw), []
+    lines: dict[Loc, int] = {}
+    return Document(path, _plain(raw, (), lines), lines), []
 
 
 class _OverLimits(Exception):
@@ -212,6 +254,43 @@ def _flow_entry_at(line: str, column: int) -> str:
             break
         end += 1
     return line[start:end].strip()
+
+
+def document_to_json(doc: Document) -> str | None:
+    """``doc``'s data and lines as JSON, to be read back by :func:`document_from_json`; ``None``
+    when its data holds a value JSON cannot carry as it is (a date, bytes)."""
+    if not _json_exact(doc.data):
+        return None
+    return json.dumps(
+        {"data": doc.data, "lines": [[list(loc), line] for loc, line in doc.lines.items()]},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def document_from_json(text: str | bytes, path: str) -> Document | None:
+    """The document :func:`document_to_json` wrote, named ``path``; ``None`` when ``text`` is
+    not such JSON (a damaged or foreign file)."""
+    try:
+        kept = json.loads(text)
+        data, marks = kept["data"], kept["lines"]
+        lines = {tuple(loc): line for loc, line in marks}
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not all(
+        type(line) is int and all(type(part) in (str, int) for part in loc)
+        for loc, line in lines.items()
+    ):
+        return None
+    return Document(path, data, lines)
+
+
+def _json_exact(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(type(k) is str and _json_exact(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_json_exact(v) for v in value)
+    return type(value) in _JSON_SCALARS
 
 
 def parse_yaml_bytes(data: bytes, name: str) -> tuple[Document | None, list[Problem]]:

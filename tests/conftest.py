@@ -16,6 +16,13 @@ from tests.support import write_config
 POSTGRES_URL = os.environ.get("MONITOR_TEST_POSTGRES_URL")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _yaml_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Parsed YAML files are kept in a directory of the test run's, not the user's cache (the
+    commands tests start inherit it)."""
+    os.environ["MONITOR_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture
 def rx() -> Iterator[Receiver]:
     """A webhook/Slack receiver on 127.0.0.1, recording every request."""

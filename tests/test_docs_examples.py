@@ -64,7 +64,7 @@ def _problems(doc: Document) -> list[str]:
             return [str(p) for p in validation_problems(exc, doc)]
         return []
     if isinstance(data, list):  # a list of channels, shown as part of channels:
-        doc = Document(doc.path, {"channels": data}, {"channels": doc.raw})
+        doc = doc.under("channels")
     elif not (isinstance(data, dict) and set(data) & set(MonitorFile.model_fields)):
         assert isinstance(data, dict) and set(data) <= OTHER_PROGRAMS, data
         return []
