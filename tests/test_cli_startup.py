@@ -93,3 +93,6 @@ def test_a_poll_loads_neither_alembic_nor_the_parsers_in_the_daemons_process(
     loaded = sorted({m.split(".")[0] for m in modules} & {"alembic", "feedparser", "lxml", "pysbd"})
     assert loaded == [], f"monitor poll --once imported {loaded}"
     assert "sqlalchemy" in modules  # the probe does see what the command loads
+    # a store on SQLite does without PostgreSQL's dialect
+    assert "sqlalchemy.dialects.sqlite" in modules
+    assert "sqlalchemy.dialects.postgresql" not in modules
