@@ -6,10 +6,10 @@ statement on Monday" recur across thousands of unrelated items, and a few wire s
 carried by several outlets), all first seen inside the story window. At each window size it
 then stores ``--probe`` polls of 30 new items, one ``save_items`` call a poll, and reports per
 new item the time spent placing it in a story (reading the candidate keys' newest carriers,
-``Store.facts``; picking candidates, ``monitor.plan.pick``; reading their signatures,
-``Store.story_candidates``; comparing, ``monitor.plan._stories``), the time spent placing it
+``Store.facts``; picking candidates, ``monitor.storyplan.pick``; reading their signatures,
+``Store.story_candidates``; comparing, ``monitor.storyplan._stories``), the time spent placing it
 in an event (the event window and its terms' newest carriers, read in ``Store.facts``;
-picking candidates, ``monitor.plan.place`` less its stories; reading their profiles,
+picking candidates, ``monitor.storyplan.place`` less its stories; reading their profiles,
 ``Store.event_candidates``; comparing, ``monitor.eventplan.assign``; writing its event and
 terms, ``monitor.store.events.write``; its profile is made beforehand, as the parse workers
 make it) and the time of the whole
@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import feedfarm
 
-from monitor import eventplan, events, plan, stories
+from monitor import eventplan, events, stories, storyplan
 from monitor.ingest import save_items
 from monitor.model import Item
 from monitor.store import Store
@@ -103,18 +103,18 @@ class Window:
         self.placing = 0.0
         self.eventing = 0.0
         # a step timed inside another (the event reads inside Store.facts, the stories
-        # inside plan.place) counts for itself only
+        # inside storyplan.place) counts for itself only
         self._inner: list[float] = []
         # CPU seconds of each timed step
         self.steps: dict[str, float] = {}
         for owner, name, counter in (
             (self.store, "facts", "placing"),
             (self.store, "story_candidates", "placing"),
-            (plan, "pick", "placing"),
-            (plan, "_stories", "placing"),
+            (storyplan, "pick", "placing"),
+            (storyplan, "_stories", "placing"),
             (event_store, "window", "eventing"),
             (event_store, "recent_carriers", "eventing"),
-            (plan, "place", "eventing"),
+            (storyplan, "place", "eventing"),
             (self.store, "event_candidates", "eventing"),
             (eventplan, "assign", "eventing"),
             (event_store, "write", "eventing"),

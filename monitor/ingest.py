@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from monitor import plan
+from monitor import plan, storyplan
 from monitor.batching import Coalescer
 from monitor.errors import StoreError
 from monitor.events import EventProfile
@@ -88,9 +88,9 @@ def _write(
             event_since=plan.event_since(polls),
             event_depth=plan.TERM_CARRIERS,
         )
-    placing = plan.pick(polls, ordered, facts)
+    placing = storyplan.pick(polls, ordered, facts)
     candidates = store.story_candidates(placing.wanted) if placing.wanted else {}
-    storied = plan.place(polls, placing, candidates, facts)
+    storied = storyplan.place(polls, placing, candidates, facts)
     stored_events = store.event_candidates(storied.wanted) if storied.wanted else {}
     decided = plan.decide(polls, ordered, facts, placing, storied, stored_events, rules, rng)
     store.write(decided)

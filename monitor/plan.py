@@ -3,7 +3,7 @@
 Owns: turning parsed polls and the known state the store answered (:mod:`monitor.intents`)
 into one :class:`~monitor.intents.WritePlan`: which items are new, changed or seen
 (``monitor.dedupe``), which new item is a copy of a stored one by its canonical URL, which
-story each new item joins (``monitor.stories``, ``monitor.storyplace``), each new or changed
+story each new item joins (``monitor.storyplan``), each new or changed
 item's matches and which of them count as new, and each feed's next poll and health
 (``monitor.cadence``). Pure: values in, values out; no clock, no I/O, no environment (``now``
 comes with each poll, randomness with ``rng``). Must not import store, fetch, deliver,
@@ -13,13 +13,13 @@ The known state comes in four answers, because each question depends on the answ
 
 1. :func:`sort` takes :class:`~monitor.intents.Known` (stored hashes of the items' keys, and
    the keys of their URLs) and sorts each poll's items; :class:`Sorted` says what to ask next;
-2. :func:`pick` takes :class:`~monitor.intents.Facts` (stored items by URL, recent carriers of
-   the story keys and of the event terms, the stored items changed ones amend) and picks each
-   new item's story candidates; :class:`Placing` names the stored items whose signatures it
-   needs;
-3. :func:`place` takes those signatures, gives each new item its story and picks its event
-   candidates (``monitor.eventplan``); :class:`Storied` names the stored items whose event
-   profiles it needs;
+2. ``monitor.storyplan.pick`` takes :class:`~monitor.intents.Facts` (stored items by URL,
+   recent carriers of the story keys and of the event terms, the stored items changed ones
+   amend) and picks each new item's story candidates; its ``Placing`` names the stored items
+   whose signatures it needs;
+3. ``monitor.storyplan.place`` takes those signatures, gives each new item its story and picks
+   its event candidates (``monitor.eventplan``); its ``Storied`` names the stored items whose
+   event profiles it needs;
 4. :func:`decide` takes those profiles and returns the plan.
 
 :func:`plan` runs the four at once when every answer is at hand (tests, tools).
@@ -28,13 +28,12 @@ The known state comes in four answers, because each question depends on the answ
 from __future__ import annotations
 
 import random
-from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from monitor import cadence, eventplan, events, stories, storyplace
+from monitor import cadence, eventplan, events, stories
 from monitor.dedupe import match_changes, triage
 from monitor.intents import (
     Amend,
@@ -51,6 +50,7 @@ from monitor.intents import (
 )
 from monitor.model import FeedState, FetchResult, Item, TopicMatch
 from monitor.score.freshness import hold_stale_alerts
+from monitor.storyplan import Placing, Storied, pick, place, stored_signature
 
 #: How far back a new item looks for stored copies of its story.
 STORY_WINDOW = timedelta(days=3)
@@ -201,130 +201,6 @@ def event_since(polls: Sequence[Poll]) -> datetime:
     return min(p.now for p in polls) - events.EVENT_WINDOW
 
 
-# --- 2. linking by URL and picking story candidates -----------------------------------------
-
-#: A candidate of a new item: (0, stored item id) or (1, position of an earlier new item).
-Ref = tuple[int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Placing:
-    """The batch's new items: ``owners[n]`` is the stored item the n-th new item is a copy
-    of (by URL), or ``-1 - position`` in ``fresh``, the items to insert; ``picked[f]`` are the
-    story candidates of ``fresh[f]``, best first."""
-
-    new: tuple[tuple[int, Item], ...]
-    owners: tuple[int, ...]
-    fresh: tuple[tuple[int, Item], ...]
-    signatures: tuple[stories.StorySignature, ...]
-    picked: tuple[tuple[Ref, ...], ...]
-    profiles: tuple[events.EventProfile, ...] = ()
-
-    @property
-    def wanted(self) -> set[int]:
-        """Stored items whose story and signature :func:`decide` needs."""
-        return {ref for refs in self.picked for origin, ref in refs if origin == 0}
-
-
-class _Carriers:
-    """A key's carriers as a fresh item of the batch sees them, newest first: the batch's
-    earlier fresh items (``(1, position)``: newer than any stored one, so they sort after
-    ``(0, id)``), then the stored ones the store answered (``(0, id)``)."""
-
-    def __init__(self, facts: Facts) -> None:
-        self._stored = facts.carriers
-        self._batch: defaultdict[int, deque[Ref]] = defaultdict(stories.carrier_queue)
-
-    def __call__(self, key: int) -> Iterator[Ref]:
-        newer = self._batch.get(key)
-        if newer:
-            yield from reversed(newer)
-        for item_id in self._stored.get(key, ()):
-            yield (0, item_id)
-
-    def add(self, keys: Iterable[int], position: int) -> None:
-        """The batch's fresh item at ``position`` carries ``keys`` (each once)."""
-        for key in keys:
-            self._batch[key].append((1, position))
-
-
-def pick(polls: Sequence[Poll], ordered: Sorted, facts: Facts) -> Placing:
-    """Link each new item to a stored (or earlier) item with its canonical URL, or make it
-    fresh; pick each fresh item's story candidates among the recent carriers of its keys and
-    the earlier fresh items (``monitor.stories.pick_candidates``)."""
-    new = [(n, item) for n, items in enumerate(ordered.new) for item in items]
-    fresh: list[tuple[int, Item]] = []
-    owners: list[int] = []
-    in_batch: dict[str, int] = {}
-    for n, item in new:
-        if item.url and item.url in facts.items_by_url:
-            owners.append(facts.items_by_url[item.url])
-        elif item.url and item.url in in_batch:
-            owners.append(-1 - in_batch[item.url])
-        else:
-            if item.url:
-                in_batch[item.url] = len(fresh)
-            owners.append(-1 - len(fresh))
-            fresh.append((n, item))
-    sigs = tuple(ordered.signature(n, item) for n, item in fresh)
-    profiles = tuple(ordered.profile(n, item) for n, item in fresh)
-    carriers = _Carriers(facts)
-    picked: list[tuple[Ref, ...]] = []
-    for sig in sigs:
-        item_keys = sorted(set(sig.keys))
-        picked.append(tuple(stories.pick_candidates(item_keys, carriers)))
-        # positions are only compared with later items of the batch: add after picking
-        carriers.add(item_keys, len(picked) - 1)
-    return Placing(tuple(new), tuple(owners), tuple(fresh), sigs, tuple(picked), profiles)
-
-
-# --- 3. stories, and event candidates ------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Storied:
-    """The fresh items' stories and what placing them in events needs: their event inputs
-    and candidates (``monitor.eventplan``)."""
-
-    stories: tuple[str, ...]
-    fresh: tuple[eventplan.Fresh, ...]
-    events: eventplan.EventPicks
-
-    @property
-    def wanted(self) -> set[int]:
-        """Stored items whose event and profile :func:`decide` needs."""
-        return self.events.wanted
-
-
-def place(
-    polls: Sequence[Poll], placing: Placing, candidates: Mapping[int, StoredText], facts: Facts
-) -> Storied:
-    """Give each fresh item its story (the most similar of its picked ``candidates``, the
-    stored items :attr:`Placing.wanted` names, if close enough; those without a story are
-    not compared) and pick its event candidates among the recent carriers of its terms."""
-    stories_of = _stories(placing, candidates, facts)
-    story_events: dict[str, str] = {}
-    for c in candidates.values():
-        if c.story is not None and c.event is not None:
-            story_events.setdefault(c.story, c.event)
-    fresh = tuple(
-        eventplan.Fresh(
-            profile,
-            story,
-            story == stories.story_id_for(f"{item.feed_url}|{item.key}"),
-            item.published or polls[n].now,
-        )
-        for (n, item), story, profile in zip(
-            placing.fresh, stories_of, placing.profiles, strict=True
-        )
-    )
-    joined = {f.story: story_events[f.story] for f in fresh if f.story in story_events}
-    picks = eventplan.pick(
-        fresh, joined, facts.event_carriers, facts.event_items, facts.event_counts or None
-    )
-    return Storied(tuple(stories_of), fresh, picks)
-
-
 # --- 4. the plan ------------------------------------------------------------------------------
 
 
@@ -398,7 +274,7 @@ def decide(
                     item,
                     stored.title,
                     stories.signature_to_bytes(sig),
-                    tuple(sorted(set(_stored_signature(stored).keys))),
+                    tuple(sorted(set(stored_signature(stored).keys))),
                     tuple(sorted(set(sig.keys))),
                     current,
                     writes,
@@ -469,34 +345,6 @@ def _profile(poll: Poll, item: Item) -> events.EventProfile:
     if found is None:
         return events.profile(item.title, item.summary)
     return events.profile_from_bytes(found) if isinstance(found, bytes) else found
-
-
-def _stored_signature(stored: StoredText) -> stories.StorySignature:
-    if stored.sketch:
-        return stories.signature_from_bytes(stored.sketch)
-    return stories.signature(stored.title, stored.summary)
-
-
-def _stories(placing: Placing, candidates: Mapping[int, StoredText], facts: Facts) -> list[str]:
-    """The story of each fresh item, taken in order: that of the most similar of its picked
-    candidates once common phrases are weighed, if close enough
-    (``monitor.storyplace.choose_story``), else one of its own."""
-    known = {
-        i: (s.story, _stored_signature(s)) for i, s in candidates.items() if s.story is not None
-    }
-    # the carriers an item was picked from, as pick saw them when it came
-    carriers = _Carriers(facts)
-    out: list[str] = []
-    for (_, item), sig, refs in zip(placing.fresh, placing.signatures, placing.picked, strict=True):
-        recent = [
-            (ref, out[ref[1]], placing.signatures[ref[1]]) if ref[0] == 1 else (ref, *known[ref[1]])
-            for ref in refs
-            if ref[0] == 1 or ref[1] in known
-        ]
-        story = storyplace.choose_story(sig, recent, carriers)
-        carriers.add(set(sig.keys), len(out))
-        out.append(story or stories.story_id_for(f"{item.feed_url}|{item.key}"))
-    return out
 
 
 def _matches(poll: Poll, item: Item, rules: Rules) -> list[TopicMatch]:
