@@ -319,6 +319,9 @@ def _article_pass(spec: dict[str, Any]) -> dict[str, Any]:
 def _cli_poll_all(spec: dict[str, Any]) -> dict[str, Any]:
     """``monitor poll --once --all`` as a user runs it: a whole process, start-up included."""
     env = {**os.environ, "MONITOR_DATABASE_URL": f"sqlite:///{spec['db']}"}
+    tree = Path(spec.get("checkout") or ROOT)
+    if spec.get("checkout"):  # another version's code, run from its own checkout
+        env["PYTHONPATH"] = str(tree)
     cmd = [sys.executable, "-m", "monitor", "--config", spec["config"], "poll", "--once", "--all"]
     cmd += spec.get("cli_args") or []
     if spec.get("profile"):  # cProfile of the main thread (the database threads: --cli-wrap)
@@ -326,9 +329,9 @@ def _cli_poll_all(spec: dict[str, Any]) -> dict[str, Any]:
     cmd = shlex.split(spec.get("cli_wrap") or "") + cmd
     # as installed: pip writes the package's bytecode; a checkout run with
     # PYTHONDONTWRITEBYTECODE set would compile each of its modules at every start instead
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "monitor")], check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "monitor")], check=True)
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"monitor poll --once --all failed:\n{done.stderr[-4000:]}")
@@ -540,6 +543,26 @@ class Runner:
             print(f"  {name} #{rep + 1}: {row.runs[-1]['wall_s']:.2f} s", flush=True)
         return row
 
+    def warm_cli(self, reference: Path) -> Iterator[Row]:
+        """``monitor poll --once --all`` from this checkout and from each ``--cli-checkout``,
+        taking turns (so that the machine's other load falls on all of them alike), each run
+        on a copy of the same database."""
+        trees: list[str | None] = [None, *(self.args.cli_checkout or [])]
+        rows = [
+            Row("warm: monitor poll --once --all" + (f" ({tree})" if tree else ""))
+            for tree in trees
+        ]
+        for rep in range(self.args.repeat):
+            for n, (tree, row) in enumerate(zip(trees, rows, strict=True)):
+                db = self.work / f"warm-cli-{n}-{rep}.db"
+                copy_db(reference, db)
+                spec = {**self.base, "kind": "warm-cli", "db": str(db), "checkout": tree}
+                if self.args.profile:
+                    spec["profile"] = str(Path(self.args.profile) / f"{db.stem}.prof")
+                row.runs.append(spawn(spec))
+                print(f"  {row.name} #{rep + 1}: {row.runs[-1]['wall_s']:.2f} s", flush=True)
+        yield from rows
+
     def level(self, faults: float) -> Iterator[Row]:
         tag = "" if faults == 0 else f", {faults:.0%} faulty"
         self.farm.command(f"state faults={faults} update=0 seed=0")
@@ -567,8 +590,7 @@ class Runner:
         if "warm" in self.wanted:
             yield self.measure("warm", "monitor warm cycle" + tag, faults, reference)
             if faults == 0:
-                name = "warm: monitor poll --once --all"
-                yield self.measure("warm-cli", name, faults, reference)
+                yield from self.warm_cli(reference)
         if "update" in self.wanted:
             self.farm.command(f"state faults={faults} update={self.args.update} seed=7")
             name = f"monitor cycle, {self.args.update:.0%} updated{tag}"
@@ -715,6 +737,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="CMD",
         help="run the warm poll --once --all under this command, e.g. a sampling profiler: "
         "'py-spy record --threads --subprocesses --format raw -o /tmp/cli.txt --'",
+    )
+    ap.add_argument(
+        "--cli-checkout",
+        action="append",
+        metavar="DIR",
+        help="also run the warm poll --once --all from this checkout of another version "
+        "(repeatable), taking turns with this one on the same database; its schema must be "
+        "this version's",
     )
     ap.add_argument("--work", metavar="DIR", help="where the SQLite files go (default: a temp dir)")
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
