@@ -14,6 +14,7 @@ import gc
 import importlib
 
 from monitor.cli.app import app
+from monitor.memory import collect_less_often
 
 _COMMAND_MODULES: tuple[str, ...] = (
     "commands",
@@ -35,6 +36,11 @@ def main() -> None:
     # frozen, those collections skip it (about 0.3 s of CPU at the end of a poll of 1,000
     # feeds). Registered first, this runs after every other exit handler.
     atexit.register(gc.freeze)
+    # A command loads most of its modules now and in its first steps (the store, the fetcher):
+    # hundreds of modules' objects, none of them garbage, which the collector's youngest
+    # generation, run every 700 new objects, would walk again and again (a tenth of a poll's
+    # start-up); a command that polls collects this rarely anyway (monitor.memory)
+    collect_less_often()
     for name in _COMMAND_MODULES:
         importlib.import_module(f"monitor.cli.{name}")
     # the commands' modules stay loaded until exit: the collections a command triggers need
