@@ -565,6 +565,53 @@ def test_item_events_keep_their_rows_through_migration_0015(store: Store) -> Non
     assert tuple(joined) == (1, 1)
 
 
+def test_story_keys_and_event_terms_keep_their_rows_through_migration_0016(store: Store) -> None:
+    """0016 stores story_bands and event_terms in their primary key's B-tree alone on SQLite
+    (``WITHOUT ROWID``); their rows stay through it both ways, and a copy stored after the
+    round trip still finds its original through them."""
+    b = _wire_and_other(store)
+
+    def rows() -> dict[str, list[tuple[int, int]]]:
+        with store.engine.connect() as conn:
+            return {
+                table: sorted(
+                    (int(k), int(i))
+                    for k, i in conn.execute(sa.text(f"SELECT {key}, item_id FROM {table}"))
+                )
+                for table, key in (("story_bands", "band"), ("event_terms", "term"))
+            }
+
+    def without_rowid() -> list[str]:
+        if store.dialect != "sqlite":
+            return []
+        with store.engine.connect() as conn:
+            found = conn.execute(
+                sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+            ).all()
+        ours = {"story_bands", "event_terms"}  # (full-text search has tables of its own)
+        return sorted(
+            name for name, sql in found if name in ours and "WITHOUT ROWID" in sql.upper()
+        )
+
+    kept = rows()
+    assert kept["story_bands"] and kept["event_terms"]
+    tables = ["event_terms", "story_bands"] if store.dialect == "sqlite" else []
+    assert without_rowid() == tables
+    migrate(store, "0015")
+    assert rows() == kept and without_rowid() == []
+    migrate(store, "head")
+    assert rows() == kept and without_rowid() == tables
+    later = Store(store.engine)
+    copy = item("c", "Ottawa's NORAD plan", url="https://b.example/c", summary=f"OTTAWA — {WIRE}")
+    save_items(later, b.id, [copy], [], {}, NOW + timedelta(hours=1))
+    with store.engine.connect() as conn:
+        stories = conn.execute(
+            sa.text("SELECT count(DISTINCT story) FROM items WHERE url IN (:w, :c)"),
+            {"w": "https://a.example/w", "c": "https://b.example/c"},
+        ).scalar_one()
+    assert stories == 1
+
+
 def test_migration_0004_keeps_a_random_installation_id_both_ways(store: Store) -> None:
     """0004 adds the meta table holding the installation id that idempotency keys include."""
 

@@ -151,6 +151,8 @@ class StoryBandRow(SQLModel, table=True):
     """
 
     __tablename__ = "story_bands"
+    # on SQLite the rows live in the primary key's B-tree alone (migration 0016)
+    __table_args__ = {"sqlite_with_rowid": False}
 
     band: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     item_id: int = Field(primary_key=True)
@@ -357,6 +359,7 @@ class EventTermRow(SQLModel, table=True):
     as (and how common each term is in the window) by bounded index reads."""
 
     __tablename__ = "event_terms"
+    __table_args__ = {"sqlite_with_rowid": False}  # as story_bands (migration 0016)
 
     term: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     item_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
