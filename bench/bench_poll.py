@@ -33,6 +33,7 @@ parent had when it started, not its own (it is still printed, as ``rss_children_
     python bench/bench_poll.py --only cold --profile /tmp/prof   # cProfile of one cold cycle
     python bench/bench_poll.py --only warm --fulltext never --cli-arg=--no-backlog-articles
     python bench/bench_poll.py --only warm --cli-wrap "py-spy record --threads -o /tmp/p.txt --"
+    python bench/bench_poll.py --only warm --cli-checkout ../other   # another version's warm poll
 
 (cProfile sees the event loop's thread only; the database thread needs a sampling profiler
 such as py-spy with ``--threads``.)
