@@ -72,12 +72,6 @@ class Document:
                 return line
         return 1
 
-    def under(self, key: str) -> Document:
-        """This document's data as the value of ``key`` of a mapping, its lines kept."""
-        return Document(
-            self.path, {key: self.data}, {(key, *loc): n for loc, n in self.lines.items()}
-        )
-
 
 def _plain(node: Any, here: Loc, lines: dict[Loc, int]) -> Any:
     """``node`` as plain Python data (ruamel's scalar types as the base types they extend), with

@@ -64,7 +64,8 @@ def _problems(doc: Document) -> list[str]:
             return [str(p) for p in validation_problems(exc, doc)]
         return []
     if isinstance(data, list):  # a list of channels, shown as part of channels:
-        doc = doc.under("channels")
+        lines = {("channels", *loc): n for loc, n in doc.lines.items()}
+        doc = Document(doc.path, {"channels": data}, lines)
     elif not (isinstance(data, dict) and set(data) & set(MonitorFile.model_fields)):
         assert isinstance(data, dict) and set(data) <= OTHER_PROGRAMS, data
         return []
