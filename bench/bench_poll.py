@@ -530,18 +530,10 @@ class Runner:
     def measure(self, kind: str, name: str, faults: float, db_from: Path | None = None) -> Row:
         row = Row(name)
         for rep in range(self.args.repeat):
-            spec = {**self.base, "kind": kind}
-            if kind in ("cold", "articles", "warm", "update", "warm-cli"):
+            db = None
+            if kind in ("cold", "articles", "warm", "update"):
                 db = self.work / f"{kind}-{faults:g}-{rep}.db"
-                if db_from is None:
-                    remove_db(db)
-                else:
-                    copy_db(db_from, db)
-                spec["db"] = str(db)
-                if self.args.profile:
-                    spec["profile"] = str(Path(self.args.profile) / f"{db.stem}.prof")
-            row.runs.append(spawn(spec))
-            print(f"  {name} #{rep + 1}: {row.runs[-1]['wall_s']:.2f} s", flush=True)
+            self._run(row, rep, {**self.base, "kind": kind}, db, db_from)
         return row
 
     def warm_cli(self, reference: Path) -> Iterator[Row]:
@@ -555,14 +547,30 @@ class Runner:
         ]
         for rep in range(self.args.repeat):
             for n, (tree, row) in enumerate(zip(trees, rows, strict=True)):
-                db = self.work / f"warm-cli-{n}-{rep}.db"
-                copy_db(reference, db)
-                spec = {**self.base, "kind": "warm-cli", "db": str(db), "checkout": tree}
-                if self.args.profile:
-                    spec["profile"] = str(Path(self.args.profile) / f"{db.stem}.prof")
-                row.runs.append(spawn(spec))
-                print(f"  {row.name} #{rep + 1}: {row.runs[-1]['wall_s']:.2f} s", flush=True)
+                spec = {**self.base, "kind": "warm-cli", "checkout": tree}
+                self._run(row, rep, spec, self.work / f"warm-cli-{n}-{rep}.db", reference)
         yield from rows
+
+    def _run(
+        self,
+        row: Row,
+        rep: int,
+        spec: dict[str, Any],
+        db: Path | None = None,
+        db_from: Path | None = None,
+    ) -> None:
+        """One run of ``spec`` added to ``row``; with ``db``, on that file, made from a copy
+        of ``db_from`` (else new)."""
+        if db is not None:
+            if db_from is None:
+                remove_db(db)
+            else:
+                copy_db(db_from, db)
+            spec["db"] = str(db)
+            if self.args.profile:
+                spec["profile"] = str(Path(self.args.profile) / f"{db.stem}.prof")
+        row.runs.append(spawn(spec))
+        print(f"  {row.name} #{rep + 1}: {row.runs[-1]['wall_s']:.2f} s", flush=True)
 
     def level(self, faults: float) -> Iterator[Row]:
         tag = "" if faults == 0 else f", {faults:.0%} faulty"
