@@ -121,10 +121,11 @@ class StoryIndexMixin(StoreBase):
             return out
         unsigned: list[int] = []
         with self.engine.connect() as conn:
-            for item_id, story, sketch, event in signature_rows(conn, missing):
-                if story and sketch:
-                    self._stories.put(item_id, story, bytes(sketch), event)
-                    out[item_id] = StoredText(item_id, "", "", bytes(sketch), story, event=event)
+            for item_id, story, stored, event in signature_rows(conn, missing):
+                if story and stored:
+                    sketch = bytes(stored)
+                    self._stories.put(item_id, story, sketch, event)
+                    out[item_id] = StoredText(item_id, "", "", sketch, story, event=event)
                 else:
                     unsigned.append(item_id)
             for chunk in chunks(unsigned, 500):
