@@ -3,15 +3,17 @@ connections kept per host.
 
 Owns: the :class:`Transport` seam (one ``exchange(request) -> response``) and its one real
 implementation, :class:`HTTPTransport`, which holds the global and per-host slots, opens
-connections (TLS for https) over :class:`monitor.fetch.backend.AsyncioBackend`, drives
-httpcore's :class:`httpcore.AsyncHTTP11Connection` for one request, reads the body under the
-request's size cap, keeps finished connections for reuse, and translates httpcore's
-exceptions into a :class:`TransportError` with one of the stable error kinds (``timeout``,
-``network``, ``invalid_url``, ``too_large``) and a message fit for a feed's health.
+connections (TLS for https) over :class:`monitor.fetch.backend.AsyncioBackend`, sends one
+request on a :class:`monitor.fetch.http11.Connection`, reads the body under the request's
+size cap, keeps finished connections for reuse, and translates httpcore's exceptions (which
+the backend and the connection raise) into a :class:`TransportError` with one of the stable
+error kinds (``timeout``, ``network``, ``invalid_url``, ``too_large``) and a message fit for
+a feed's health.
 
 Decides nothing about redirects, deadlines or what a status means: that is the client's
-(:mod:`monitor.fetch.client`). May import httpcore, httpx (URLs, the default TLS context),
-:mod:`monitor.fetch.backend` and :mod:`monitor.fetch.body`.
+(:mod:`monitor.fetch.client`). May import httpcore (its exception types), httpx (URLs, the
+default TLS context), :mod:`monitor.fetch.backend`, :mod:`monitor.fetch.http11` and
+:mod:`monitor.fetch.body`.
 
 Why connections are kept here rather than in httpcore's pool: the pool walks every connection
 it holds (checking each idle one's socket) whenever a request starts or ends, which for a
@@ -34,6 +36,7 @@ import httpx
 
 from monitor.fetch.backend import AsyncioBackend
 from monitor.fetch.body import header_dict
+from monitor.fetch.http11 import Connection
 
 __all__ = ["HTTPTransport", "Request", "Response", "Transport", "TransportError"]
 
@@ -104,11 +107,11 @@ class _Host:
     """One host: its slots, and its open connections not in use (at most ``per_host``)."""
 
     semaphore: asyncio.Semaphore
-    idle: list[httpcore.AsyncHTTP11Connection] = field(default_factory=list)
+    idle: list[Connection] = field(default_factory=list)
     users: int = 0
     idle_since: float = 0.0
 
-    async def connection(self) -> httpcore.AsyncHTTP11Connection | None:
+    async def connection(self) -> Connection | None:
         """An idle connection still fit for a request, most recently used first."""
         while self.idle:
             connection = self.idle.pop()
@@ -159,15 +162,7 @@ class HTTPTransport:
         """One request and its response, holding a global slot and a slot on the host."""
         url = request.url
         try:
-            raw = httpcore.Request(
-                b"GET",
-                httpcore.URL(
-                    scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
-                ),
-                headers=[(b"Host", url.netloc), *request.headers],
-                # per read and write of a request; connecting is timed in _connect
-                extensions={"timeout": {"read": request.timeout_s, "write": request.timeout_s}},
-            )
+            headers = [(b"Host", url.netloc), *request.headers]
             host = self._enter(url.host)
             try:
                 async with host.semaphore, self._slots:
@@ -175,13 +170,22 @@ class HTTPTransport:
                     connection = await host.connection() or await self._connect(
                         url, request.timeout_s
                     )
-                    response = await connection.handle_async_request(raw)
+                    kept = False
                     try:
-                        return await _read(response, request.max_bytes)
+                        status, raw = await connection.send(
+                            url.raw_path, headers, request.timeout_s
+                        )
+                        answer = Response(status=status, headers=header_dict(raw))
+                        whole = await _read(answer, connection, request)
+                        if whole:
+                            await connection.release()
+                            kept = connection.is_idle()
                     finally:
-                        await response.aclose()
-                        if connection.is_idle():  # the whole response was read: keep it
+                        if kept:  # the whole answer was read: keep the connection
                             host.idle.append(connection)
+                        else:
+                            await connection.aclose()
+                    return answer
             finally:
                 await self._leave(host)
         except httpcore.TimeoutException as exc:
@@ -191,9 +195,11 @@ class HTTPTransport:
         except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
             raise TransportError("network", _describe_network(exc)) from exc
 
-    async def _connect(self, url: httpx.URL, timeout_s: float) -> httpcore.AsyncHTTP11Connection:
+    async def _connect(self, url: httpx.URL, timeout_s: float) -> Connection:
         """A new connection to ``url``'s host, TLS for https."""
         scheme, host = url.raw_scheme, url.raw_host
+        if scheme not in (b"http", b"https"):
+            raise httpcore.UnsupportedProtocol(f"the URL scheme {scheme.decode()!r} is not HTTP")
         port = url.port or (443 if scheme == b"https" else 80)
         stream = await _BACKEND.connect_tcp(host.decode("ascii"), port, timeout=timeout_s)
         if scheme == b"https":
@@ -202,11 +208,7 @@ class HTTPTransport:
             stream = await stream.start_tls(
                 self._ssl, server_hostname=host.decode("ascii"), timeout=timeout_s
             )
-        return httpcore.AsyncHTTP11Connection(
-            origin=httpcore.Origin(scheme, host, port),
-            stream=stream,
-            keepalive_expiry=self.keepalive_s,
-        )
+        return Connection(stream, self.keepalive_s)
 
     def _enter(self, name: str) -> _Host:
         host = self.hosts.get(name)
@@ -234,36 +236,33 @@ class HTTPTransport:
             await h.aclose()
 
 
-async def _read(response: httpcore.Response, limit: int) -> Response:
-    answer = Response(status=response.status, headers=header_dict(response.headers))
-    status = response.status
-    if not 200 <= status < 300 or status == 204:
-        await _drain(answer, response)
-        return answer
+async def _read(answer: Response, connection: Connection, request: Request) -> bool:
+    """Read the body of a 2xx answer (other than 204) into ``answer``, at most
+    ``request.max_bytes`` of it; drain a small body of any other answer so that its connection
+    can be reused. Whether the whole body was read (so the connection may be kept)."""
+    status = answer.status
     declared = answer.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(answer, f"Content-Length {int(declared):,} bytes", limit)
+    if not 200 <= status < 300 or status == 204:
+        if declared.isdigit() and int(declared) > _ERROR_BODY_DRAIN:
+            return False  # not worth reading to keep the connection
+        limit, keep = _ERROR_BODY_DRAIN, False
+    else:
+        limit, keep = request.max_bytes, True
+        if declared.isdigit() and int(declared) > limit:
+            raise _too_large(answer, f"Content-Length {int(declared):,} bytes", limit)
     parts: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_stream():
+    while chunk := await connection.read(request.timeout_s):
         size += len(chunk)
         if size > limit:
-            raise _too_large(answer, f"more than {limit:,} bytes", limit)
-        parts.append(chunk)
-    answer.body = b"".join(parts)
-    return answer
-
-
-async def _drain(answer: Response, response: httpcore.Response) -> None:
-    """Read a small non-feed body so its connection can be reused; give up on big ones."""
-    declared = answer.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > _ERROR_BODY_DRAIN:
-        return
-    size = 0
-    async for chunk in response.aiter_stream():
-        size += len(chunk)
-        if size > _ERROR_BODY_DRAIN:
-            return
+            if keep:
+                raise _too_large(answer, f"more than {limit:,} bytes", limit)
+            return False  # a big error page: give up on it and on its connection
+        if keep:
+            parts.append(chunk)
+    if keep:
+        answer.body = b"".join(parts)
+    return True
 
 
 def _too_large(answer: Response, what: str, limit: int) -> TransportError:
