@@ -1,6 +1,7 @@
-"""The Fetcher's network backend (asyncio transports under httpcore) against real servers on
-127.0.0.1: HTTPS with a private CA, keep-alive connections the server drops, TLS handshakes
-that never finish, back-pressure both ways, timeouts and errors as httpcore's exceptions."""
+"""The Fetcher's network backend (asyncio transports under its HTTP/1.1 connections) against
+real servers on 127.0.0.1: HTTPS with a private CA, keep-alive connections the server drops,
+TLS handshakes that never finish, back-pressure both ways, timeouts and errors as
+``monitor.fetch.errors``."""
 
 from __future__ import annotations
 
@@ -9,19 +10,18 @@ import hashlib
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 
-import httpcore
 import pytest
 
 from monitor.fetch import Fetcher
-from monitor.fetch.backend import READ_HIGH_WATER, AsyncioBackend
+from monitor.fetch.backend import READ_HIGH_WATER, AsyncioBackend, AsyncioStream
+from monitor.fetch.errors import ConnectError, ReadTimeout, WriteError, WriteTimeout
 from tests.feedserver import FeedServer, rss_feed
 from tests.support import until
 from tests.tlscerts import Certs, make_certs
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-Connect = Callable[["RawServer"], Awaitable[httpcore.AsyncNetworkStream]]
+Connect = Callable[["RawServer"], Awaitable[AsyncioStream]]
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +78,9 @@ class RawServer:
 @pytest.fixture
 async def stream_to() -> AsyncIterator[Connect]:
     """Opens backend streams to a raw server and closes them after the test."""
-    opened: list[httpcore.AsyncNetworkStream] = []
+    opened: list[AsyncioStream] = []
 
-    async def connect(server: RawServer) -> httpcore.AsyncNetworkStream:
+    async def connect(server: RawServer) -> AsyncioStream:
         stream = await AsyncioBackend().connect_tcp("127.0.0.1", server.port, timeout=2)
         opened.append(stream)
         return stream
@@ -227,7 +227,7 @@ async def test_a_write_the_peer_never_reads_times_out(stream_to: Connect) -> Non
     async with RawServer(_idle) as server:
         stream = await stream_to(server)
         await stream.write(b"x" * 1000, timeout=0.5)  # small writes go straight out
-        with pytest.raises(httpcore.WriteTimeout, match="could not send within 0.3 s"):
+        with pytest.raises(WriteTimeout, match="could not send within 0.3 s"):
             await stream.write(b"x" * (64 * 1024 * 1024), timeout=0.3)
 
 
@@ -245,14 +245,14 @@ async def test_a_read_without_data_times_out_then_eof_reads_empty(
 
     async with RawServer(late) as server:
         stream = await stream_to(server)
-        assert stream.get_extra_info("is_readable") is False
-        with pytest.raises(httpcore.ReadTimeout, match="no data within 0.2 s"):
+        assert stream.is_readable() is False
+        with pytest.raises(ReadTimeout, match="no data within 0.2 s"):
             await stream.read(100, timeout=0.2)
         closing.set()
         assert await stream.read(100, timeout=2) == b"bye"
         assert await stream.read(100, timeout=2) == b""
-        assert stream.get_extra_info("is_readable") is True  # closed: not reusable
-        with pytest.raises(httpcore.WriteError):
+        assert stream.is_readable() is True  # closed: not reusable
+        with pytest.raises(WriteError):
             await stream.write(b"GET / HTTP/1.1\r\n\r\n", timeout=1)
 
 
@@ -260,38 +260,21 @@ async def test_connecting_where_nobody_listens_is_a_connect_error() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # bound, not listening: connections are refused
-        with pytest.raises(httpcore.ConnectError, match="refused|Connect call failed"):
+        with pytest.raises(ConnectError, match="refused|Connect call failed"):
             await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=2)
 
 
-async def test_socket_options_and_addresses() -> None:
-    async with RawServer(_idle) as server:
-        stream = await AsyncioBackend().connect_tcp(
-            "127.0.0.1",
-            server.port,
-            timeout=2,
-            socket_options=[(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)],
-        )
-        try:
-            sock = stream.get_extra_info("socket")
-            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
-            assert stream.get_extra_info("server_addr") == ("127.0.0.1", server.port)
-            assert stream.get_extra_info("client_addr")[0] == "127.0.0.1"
-            assert stream.get_extra_info("ssl_object") is None
-            assert stream.get_extra_info("something else") is None
-        finally:
-            await stream.aclose()
-
-
-async def test_tls_upgrade_and_unix_sockets(tmp_path: Path, certs: Certs) -> None:
+async def test_addresses_and_tls_upgrade(certs: Certs) -> None:
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(await reader.readexactly(5))
         await writer.drain()
 
-    path = str(tmp_path / "echo.sock")
-    server = await asyncio.start_unix_server(echo, path, ssl=certs.server_context())
+    server = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=certs.server_context())
+    port = server.sockets[0].getsockname()[1]
     try:
-        plain = await AsyncioBackend().connect_unix_socket(path, timeout=2)
+        plain = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=2)
+        assert plain.get_extra_info("peername") == ("127.0.0.1", port)
+        assert plain.get_extra_info("ssl_object") is None
         stream = await plain.start_tls(certs.client_context(), "localhost", timeout=2)
         try:
             assert stream.get_extra_info("ssl_object") is not None

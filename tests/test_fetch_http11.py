@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-import httpcore
 import pytest
 
 from monitor.fetch import Fetcher
 from monitor.fetch.backend import AsyncioBackend
+from monitor.fetch.errors import RemoteProtocolError
 from monitor.fetch.http11 import Connection
 from tests.support import until
 from tests.test_fetch_backend import FEED, RawServer, _response
@@ -91,7 +91,7 @@ async def test_a_server_that_closes_without_answering() -> None:
 
     async with RawServer(handler) as server:
         connection = await _connect(server)
-        with pytest.raises(httpcore.RemoteProtocolError, match="without sending a response"):
+        with pytest.raises(RemoteProtocolError, match="without sending a response"):
             await _get(connection)
         await connection.aclose()
         async with Fetcher() as fetcher:

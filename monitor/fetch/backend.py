@@ -1,17 +1,18 @@
-"""An httpcore network backend built on asyncio's own transports and protocols.
+"""The network under the fetcher's connections, built on asyncio's own transports and protocols.
 
-Owns: opening TCP connections, TLS upgrades, and the reads and writes httpcore asks for, with
-httpcore's timeouts and exceptions. Imports nothing from ``monitor``; :mod:`monitor.fetch`
-opens its connections with it, and it works as the ``network_backend`` of any httpcore pool.
+Owns: opening TCP connections, TLS upgrades, and the reads and writes an HTTP/1.1 connection
+(:mod:`monitor.fetch.http11`) asks for, each under its timeout, failures raised as
+:mod:`monitor.fetch.errors`. Imports nothing else from ``monitor``.
 
-Why not httpcore's default: on asyncio it goes through anyio, which costs, per request, a
-cancel scope for every read and write, a trip through the event loop before each send, and,
-each time a connection is checked for reuse, a dictionary of socket attributes with a
-``getpeername`` call and a ``poll`` system call ("has the server closed it?"). Here a protocol
-object keeps what arrived; a read that finds data returns it without waiting, a write that the
-kernel takes returns at once, and "has the server closed it?" is a flag set by asyncio when
-the peer closes or sends while idle. Measured on 1,000 conditional GETs on loopback: about a
-fifth less CPU than anyio's backend (``docs/benchmarks.md``).
+Why not httpcore's default backend (what httpx's own connections use): on asyncio it goes
+through anyio, which costs, per request, a cancel scope for every read and write, a trip
+through the event loop before each send, and, each time a connection is checked for reuse, a
+dictionary of socket attributes with a ``getpeername`` call and a ``poll`` system call ("has
+the server closed it?"). Here a protocol object keeps what arrived; a read that finds data
+returns it without waiting, a write that the kernel takes returns at once, and "has the server
+closed it?" is a flag set by asyncio when the peer closes or sends while idle. Measured on
+1,000 conditional GETs on loopback: about a fifth less CPU than anyio's backend
+(``docs/benchmarks.md``).
 
 Back-pressure both ways: reading pauses when more than :data:`READ_HIGH_WATER` bytes wait to
 be read and resumes below :data:`READ_LOW_WATER`; a write waits while asyncio's transport
@@ -22,22 +23,22 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import socket
 import ssl
-from collections.abc import Iterable
 from typing import Any, cast
 
-import httpcore
+from monitor.fetch.errors import (
+    ConnectError,
+    ConnectTimeout,
+    ReadError,
+    ReadTimeout,
+    WriteError,
+    WriteTimeout,
+)
 
 #: Reading pauses when this many received bytes wait for the reader...
 READ_HIGH_WATER = 256 * 1024
 #: ...and resumes when fewer than this many do.
 READ_LOW_WATER = 64 * 1024
-
-# What httpcore passes on to ``socket.setsockopt``.
-_SocketOption = (
-    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
-)
 
 
 class _Protocol(asyncio.Protocol):
@@ -141,14 +142,14 @@ class _Protocol(asyncio.Protocol):
         await self._drain
 
 
-class AsyncioStream(httpcore.AsyncNetworkStream):
-    """One connection, plain or TLS, as httpcore sees it."""
+class AsyncioStream:
+    """One connection, plain or TLS."""
 
     def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
         self._transport = transport
         self._protocol = protocol
 
-    # The timeout parameters are httpcore's interface (ruff's ASYNC109 would have none).
+    # A timeout a call (ruff's ASYNC109 would have none): each read and write has its own.
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
         protocol = self._protocol
         if not protocol.chunks:
@@ -158,7 +159,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                 async with asyncio.timeout(timeout):  # None: no limit
                     await protocol.readable()
             except TimeoutError:
-                raise httpcore.ReadTimeout(f"no data{_within(timeout)}") from None
+                raise ReadTimeout(f"no data{_within(timeout)}") from None
             if not protocol.chunks:
                 return self._ended()
         return protocol.take(max_bytes)
@@ -166,8 +167,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     def _ended(self) -> bytes:
         error = self._protocol.error
         if error is not None:
-            raise httpcore.ReadError(str(error) or type(error).__name__) from error
-        return b""  # the peer closed the connection; httpcore decides what that means
+            raise ReadError(str(error) or type(error).__name__) from error
+        return b""  # the peer closed the connection; the HTTP layer decides what that means
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
         if not buffer:
@@ -176,7 +177,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if protocol.lost or self._transport.is_closing():
             error = protocol.error
             detail = str(error) if error else "the connection is closed"
-            raise httpcore.WriteError(detail) from error
+            raise WriteError(detail) from error
         self._transport.write(buffer)
         if not protocol.writing_paused:
             return
@@ -184,9 +185,9 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             async with asyncio.timeout(timeout):
                 await protocol.drained()
         except TimeoutError:
-            raise httpcore.WriteTimeout(f"could not send{_within(timeout)}") from None
+            raise WriteTimeout(f"could not send{_within(timeout)}") from None
         if protocol.lost and protocol.error is not None:
-            raise httpcore.WriteError(str(protocol.error)) from protocol.error
+            raise WriteError(str(protocol.error)) from protocol.error
 
     async def aclose(self) -> None:
         self._transport.close()
@@ -196,7 +197,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         ssl_context: ssl.SSLContext,
         server_hostname: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
-    ) -> httpcore.AsyncNetworkStream:
+    ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
@@ -208,33 +209,27 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                 )
         except TimeoutError:
             self._transport.abort()
-            raise httpcore.ConnectTimeout(f"TLS handshake not done{_within(timeout)}") from None
+            raise ConnectTimeout(f"TLS handshake not done{_within(timeout)}") from None
         except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; said for clarity
             self._transport.abort()
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+            raise ConnectError(str(exc) or type(exc).__name__) from exc
         if upgraded is None:  # pragma: no cover - only when the transport closed meanwhile
-            raise httpcore.ConnectError("the connection closed during the TLS handshake")
+            raise ConnectError("the connection closed during the TLS handshake")
         return AsyncioStream(upgraded, self._protocol)
 
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":
-            # httpcore asks this of idle connections: anything arriving then (usually the
-            # server closing it) means the connection cannot take another request.
-            protocol = self._protocol
-            return bool(protocol.chunks) or protocol.eof
-        if info == "ssl_object":
-            return self._transport.get_extra_info("ssl_object")
-        if info == "client_addr":
-            return self._transport.get_extra_info("sockname")
-        if info == "server_addr":
-            return self._transport.get_extra_info("peername")
-        if info == "socket":
-            return self._transport.get_extra_info("socket")
-        return None
+    def is_readable(self) -> bool:
+        """Whether anything arrived that was not read, or the peer closed: asked of idle
+        connections, for which either means they cannot take another request."""
+        protocol = self._protocol
+        return bool(protocol.chunks) or protocol.eof
+
+    def get_extra_info(self, name: str) -> Any:
+        """What asyncio's transport knows by ``name``: ``ssl_object``, ``peername``…"""
+        return self._transport.get_extra_info(name)
 
 
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """Pass as ``network_backend`` to :class:`httpcore.AsyncConnectionPool`."""
+class AsyncioBackend:
+    """Opens connections: :meth:`connect_tcp`, then :meth:`AsyncioStream.start_tls` for TLS."""
 
     #: Delay before trying the next address of a host name (RFC 8305 "happy eyeballs").
     happy_eyeballs_delay: float = 0.25
@@ -244,56 +239,18 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         host: str,
         port: int,
         timeout: float | None = None,  # noqa: ASYNC109
-        local_address: str | None = None,
-        socket_options: Iterable[_SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+    ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
                 transport, protocol = await loop.create_connection(
-                    _Protocol,
-                    host,
-                    port,
-                    local_addr=(local_address, 0) if local_address else None,
-                    happy_eyeballs_delay=self.happy_eyeballs_delay,
+                    _Protocol, host, port, happy_eyeballs_delay=self.happy_eyeballs_delay
                 )
         except TimeoutError:
-            raise httpcore.ConnectTimeout(f"not connected{_within(timeout)}") from None
+            raise ConnectTimeout(f"not connected{_within(timeout)}") from None
         except OSError as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        return _stream(transport, protocol, socket_options)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109
-        socket_options: Iterable[_SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_unix_connection(_Protocol, path)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"not connected{_within(timeout)}") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        return _stream(transport, protocol, socket_options)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-def _stream(
-    transport: asyncio.BaseTransport,
-    protocol: _Protocol,
-    socket_options: Iterable[_SocketOption] | None,
-) -> AsyncioStream:
-    if socket_options:
-        sock: socket.socket | None = transport.get_extra_info("socket")
-        if sock is not None:
-            for option in socket_options:
-                sock.setsockopt(*option)
-    return AsyncioStream(cast(asyncio.Transport, transport), protocol)
+            raise ConnectError(str(exc) or type(exc).__name__) from exc
+        return AsyncioStream(transport, protocol)
 
 
 def _wake(waiter: asyncio.Future[None] | None) -> None:

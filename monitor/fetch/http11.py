@@ -1,11 +1,11 @@
-"""One HTTP/1.1 connection, driven with h11 over a network stream (:mod:`monitor.fetch.backend`).
+"""One HTTP/1.1 connection, driven with h11 over a :mod:`monitor.fetch.backend` stream.
 
 Owns: sending a GET and reading its answer, one exchange at a time, on one connection; saying
 whether the connection can take another request (:meth:`Connection.is_idle`,
-:meth:`Connection.has_expired`). Raises httpcore's exception types, as the backend does, so
+:meth:`Connection.has_expired`). Raises :mod:`monitor.fetch.errors`, as the backend does, so
 that :mod:`monitor.fetch.transport` tells every failure apart in one place. Decides nothing
-about redirects, sizes or statuses. May import h11 and httpcore (its stream interface and
-exception types).
+about redirects, sizes or statuses. May import h11, :mod:`monitor.fetch.backend` and
+:mod:`monitor.fetch.errors`.
 
 Why not httpcore's ``AsyncHTTP11Connection``, which drives the same h11 state machine: each of
 its exchanges takes and releases a lock of anyio's (finding the running async library each
@@ -20,7 +20,9 @@ from __future__ import annotations
 import time
 
 import h11
-import httpcore
+
+from monitor.fetch.backend import AsyncioStream
+from monitor.fetch.errors import LocalProtocolError, RemoteProtocolError, WriteError
 
 #: Bytes asked of the network at each read.
 READ_SIZE = 64 * 1024
@@ -35,7 +37,7 @@ class Connection:
 
     __slots__ = ("_stream", "_h11", "_busy", "_closed", "_expire_at", "_keepalive_s")
 
-    def __init__(self, stream: httpcore.AsyncNetworkStream, keepalive_s: float) -> None:
+    def __init__(self, stream: AsyncioStream, keepalive_s: float) -> None:
         self._stream = stream
         self._h11 = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         self._busy = False
@@ -58,7 +60,7 @@ class Connection:
             return True
         # bytes past the last answer, read with it or arriving since, would be taken for the
         # answer to the next request
-        return bool(self._h11.trailing_data[0]) or bool(self._stream.get_extra_info("is_readable"))
+        return bool(self._h11.trailing_data[0]) or self._stream.is_readable()
 
     async def send(
         self, target: bytes, headers: list[tuple[bytes, bytes]], timeout_s: float
@@ -72,10 +74,10 @@ class Connection:
             data = state.send(h11.Request(method=b"GET", target=target, headers=headers))
             data += state.send(h11.EndOfMessage()) or b""
         except h11.LocalProtocolError as exc:
-            raise httpcore.LocalProtocolError(str(exc)) from exc
+            raise LocalProtocolError(str(exc)) from exc
         try:
             await self._stream.write(data or b"", timeout_s)
-        except httpcore.WriteError:
+        except WriteError:
             # a server may answer (an error, say) and close before reading the whole
             # request: what it answered is read below, and is what the caller is told
             pass
@@ -84,7 +86,7 @@ class Connection:
             if isinstance(event, h11.Response):
                 return event.status_code, event.headers.raw_items()
             if not isinstance(event, h11.InformationalResponse):
-                raise httpcore.RemoteProtocolError(f"no answer to the request: {event!r}")
+                raise RemoteProtocolError(f"no answer to the request: {event!r}")
 
     async def read(self, timeout_s: float) -> bytes:
         """The next part of the body, ``b""`` once it has all arrived."""
@@ -96,7 +98,7 @@ class Connection:
             elif event is h11.PAUSED or isinstance(event, h11.EndOfMessage):
                 return b""
             elif isinstance(event, h11.ConnectionClosed):
-                raise httpcore.RemoteProtocolError("the connection closed within the body")
+                raise RemoteProtocolError("the connection closed within the body")
 
     async def release(self) -> None:
         """After the body's end: keep the connection for another request if both sides may
@@ -120,12 +122,10 @@ class Connection:
             try:
                 event = state.next_event()
             except h11.RemoteProtocolError as exc:
-                raise httpcore.RemoteProtocolError(str(exc)) from exc
+                raise RemoteProtocolError(str(exc)) from exc
             if event is not h11.NEED_DATA:
                 return event  # type: ignore[return-value]
             data = await self._stream.read(READ_SIZE, timeout_s)
             if not data and state.their_state is h11.SEND_RESPONSE:
-                raise httpcore.RemoteProtocolError(
-                    "Server disconnected without sending a response."
-                )
+                raise RemoteProtocolError("Server disconnected without sending a response.")
             state.receive_data(data)

@@ -4,16 +4,15 @@ connections kept per host.
 Owns: the :class:`Transport` seam (one ``exchange(request) -> response``) and its one real
 implementation, :class:`HTTPTransport`, which holds the global and per-host slots, opens
 connections (TLS for https) over :class:`monitor.fetch.backend.AsyncioBackend`, sends one
-request on a :class:`monitor.fetch.http11.Connection`, reads the body under the request's
-size cap, keeps finished connections for reuse, and translates httpcore's exceptions (which
-the backend and the connection raise) into a :class:`TransportError` with one of the stable
-error kinds (``timeout``, ``network``, ``invalid_url``, ``too_large``) and a message fit for
-a feed's health.
+request on a :class:`monitor.fetch.http11.Connection`, reads the body under the request's size
+cap, keeps finished connections for reuse, and translates the exceptions the backend and the
+connection raise (:mod:`monitor.fetch.errors`) into a :class:`TransportError` with one of the
+stable error kinds (``timeout``, ``network``, ``invalid_url``, ``too_large``) and a message fit
+for a feed's health.
 
 Decides nothing about redirects, deadlines or what a status means: that is the client's
-(:mod:`monitor.fetch.client`). May import httpcore (its exception types), httpx (URLs, the
-default TLS context), :mod:`monitor.fetch.backend`, :mod:`monitor.fetch.http11` and
-:mod:`monitor.fetch.body`.
+(:mod:`monitor.fetch.client`). May import httpx (URLs, the default TLS context) and
+:mod:`monitor.fetch.backend`, ``http11``, ``errors`` and ``body``.
 
 Why connections are kept here rather than in httpcore's pool: the pool walks every connection
 it holds (checking each idle one's socket) whenever a request starts or ends, which for a
@@ -31,11 +30,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import httpcore
 import httpx
 
 from monitor.fetch.backend import AsyncioBackend
 from monitor.fetch.body import header_dict
+from monitor.fetch.errors import (
+    ConnectError,
+    ConnectTimeout,
+    NetworkError,
+    NetworkTimeout,
+    ProtocolError,
+    ReadTimeout,
+    RemoteProtocolError,
+    UnsupportedProtocol,
+    WriteTimeout,
+)
 from monitor.fetch.http11 import Connection
 
 __all__ = ["HTTPTransport", "Request", "Response", "Transport", "TransportError"]
@@ -188,18 +197,18 @@ class HTTPTransport:
                     return answer
             finally:
                 await self._leave(host)
-        except httpcore.TimeoutException as exc:
+        except NetworkTimeout as exc:
             raise TransportError("timeout", _describe_timeout(exc, request.timeout_s)) from exc
-        except (httpx.InvalidURL, httpcore.UnsupportedProtocol) as exc:
+        except (httpx.InvalidURL, UnsupportedProtocol) as exc:
             raise TransportError("invalid_url", f"invalid URL: {exc}") from exc
-        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
+        except (NetworkError, ProtocolError) as exc:
             raise TransportError("network", _describe_network(exc)) from exc
 
     async def _connect(self, url: httpx.URL, timeout_s: float) -> Connection:
         """A new connection to ``url``'s host, TLS for https."""
         scheme, host = url.raw_scheme, url.raw_host
         if scheme not in (b"http", b"https"):
-            raise httpcore.UnsupportedProtocol(f"the URL scheme {scheme.decode()!r} is not HTTP")
+            raise UnsupportedProtocol(f"the URL scheme {scheme.decode()!r} is not HTTP")
         port = url.port or (443 if scheme == b"https" else 80)
         stream = await _BACKEND.connect_tcp(host.decode("ascii"), port, timeout=timeout_s)
         if scheme == b"https":
@@ -271,20 +280,19 @@ def _too_large(answer: Response, what: str, limit: int) -> TransportError:
     )
 
 
-def _describe_timeout(exc: httpcore.TimeoutException, timeout_s: float) -> str:
+def _describe_timeout(exc: NetworkTimeout, timeout_s: float) -> str:
     what = {
-        httpcore.ConnectTimeout: "connecting",
-        httpcore.ReadTimeout: "waiting for data",
-        httpcore.WriteTimeout: "sending the request",
-        httpcore.PoolTimeout: "waiting for a connection",
+        ConnectTimeout: "connecting",
+        ReadTimeout: "waiting for data",
+        WriteTimeout: "sending the request",
     }.get(type(exc), "waiting")
     return f"timed out after {timeout_s:g} s {what}"
 
 
-def _describe_network(exc: httpcore.NetworkError | httpcore.ProtocolError) -> str:
+def _describe_network(exc: NetworkError | ProtocolError) -> str:
     detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpcore.ConnectError):
+    if isinstance(exc, ConnectError):
         return f"could not connect: {detail}"
-    if isinstance(exc, httpcore.RemoteProtocolError):
+    if isinstance(exc, RemoteProtocolError):
         return f"the server broke the HTTP protocol: {detail}"
     return f"{type(exc).__name__}: {detail}"
