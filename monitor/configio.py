@@ -11,8 +11,10 @@ fetch, deliver, pipeline, scheduler or cli.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import hashlib
+import importlib.util
 import logging
 import os
 import tempfile
@@ -34,11 +36,10 @@ from monitor.score.spec import TopicSpec
 from monitor.scrub import Scrubber, referenced_values
 from monitor.yamlsrc import (
     MAX_FILE_BYTES,
-    YAML_CACHE_VERSION,
+    YAML_CACHE_FORMAT,
     Document,
     document_from_json,
     document_to_json,
-    parse_yaml_bytes,
 )
 
 log = logging.getLogger(__name__)
@@ -59,15 +60,38 @@ def read_yaml(path: str | os.PathLike[str], cache: Path | None = None) -> Parsed
     except OSError as exc:
         return None, [Problem(name, None, f"cannot read file: {exc}")]
     if cache is None:
-        return parse_yaml_bytes(data, name)
+        return _parse(data, name)
     kept = cache / (_cache_key(data) + ".json")
     doc = _read_kept(kept, name)
     if doc is not None:
         return doc, []
-    doc, problems = parse_yaml_bytes(data, name)
+    doc, problems = _parse(data, name)
     if doc is not None and not problems:
         _keep(kept, doc)
     return doc, problems
+
+
+def _parse(data: bytes, name: str) -> Parsed:
+    # imported here: a command whose files all come from the cache never loads the parser
+    from monitor.yamlparse import parse_yaml_bytes
+
+    return parse_yaml_bytes(data, name)
+
+
+@functools.cache
+def _parser_identity() -> str:
+    """The installed YAML parser, as cache keys name it, found without importing it (which
+    costs more than reading a kept file): its package's path, size and modification time,
+    all of which an upgrade changes."""
+    spec = importlib.util.find_spec("ruamel.yaml")
+    origin = spec.origin if spec is not None else None
+    try:
+        stat = os.stat(origin) if origin else None
+    except OSError:
+        stat = None
+    if stat is None:
+        return f"ruamel.yaml at {origin}"  # pragma: no cover - an installation without files
+    return f"ruamel.yaml at {origin} {stat.st_size} {stat.st_mtime_ns}"
 
 
 #: Parsed YAML files kept in the cache directory, the least recently read removed first.
@@ -94,7 +118,7 @@ def yaml_cache_dir(environ: Mapping[str, str]) -> Path | None:
 
 
 def _cache_key(data: bytes) -> str:
-    digest = hashlib.blake2b(YAML_CACHE_VERSION.encode(), digest_size=20)
+    digest = hashlib.blake2b(f"{YAML_CACHE_FORMAT} {_parser_identity()}".encode(), digest_size=20)
     digest.update(b"\x00")
     digest.update(data)
     return digest.hexdigest()

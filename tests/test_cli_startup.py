@@ -98,3 +98,24 @@ def test_a_poll_loads_neither_alembic_nor_the_parsers_in_the_daemons_process(
     # a store on SQLite does without PostgreSQL's dialect
     assert "sqlalchemy.dialects.sqlite" in modules
     assert "sqlalchemy.dialects.postgresql" not in modules
+
+
+def test_configuration_files_read_back_from_the_parse_cache_leave_the_yaml_parser_unloaded(
+    tmp_path: Path,
+) -> None:
+    """The first ``monitor check`` parses the configuration and its watchlists (ruamel.yaml
+    loads); the second reads them back from the parse cache and never loads the parser, and
+    says the same."""
+    cfg = write_config(tmp_path)
+    env = {"MONITOR_CACHE_DIR": str(tmp_path / "cache")}
+    runs = []
+    for _ in range(2):
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in env.items():
+                mp.setenv(name, value)
+            runs.append(imported(tmp_path, "--config", str(cfg), "check"))
+    (code1, first, out1), (code2, second, out2) = runs
+    assert code1 in (0, None) and code2 in (0, None), out1 + out2
+    assert "ruamel.yaml" in first and "monitor.yamlparse" in first
+    assert "ruamel.yaml" not in second and "monitor.yamlparse" not in second
+    assert out1 == out2

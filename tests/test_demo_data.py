@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import feedparser
 import pytest
 
-from monitor.yamlsrc import parse_yaml
+from monitor.yamlparse import parse_yaml
 
 DEMO: Traversable = files("monitor").joinpath("demo")
 

@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "intents": 0,
     "yamlsrc": 1,
+    "yamlparse": 1,
     "urls": 1,
     "jsonfeed": 1,
     "opml": 1,
@@ -179,7 +180,7 @@ def test_modules_start_with_a_docstring() -> None:
 #: where configuration and labelled data come in.
 IO_EDGE = {
     # reads monitor.yaml, its watchlists, the environment (${VAR}) and labelled items; the
-    # rest of the configuration (config, config_*, yamlsrc, evaluate) is pure
+    # rest of the configuration (config, config_*, yamlsrc, yamlparse, evaluate) is pure
     "monitor/configio.py",
 }
 #: Calls that read the clock, the environment or files (by their dotted name as written).

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from monitor.score.spec import TopicSpec, validate_watchlist
-from monitor.yamlsrc import parse_yaml
+from monitor.yamlparse import parse_yaml
 
 GOOD = """\
 topics:

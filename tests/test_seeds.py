@@ -22,7 +22,7 @@ from monitor.seeds import (
     suggest,
     whole_count,
 )
-from monitor.yamlsrc import parse_yaml
+from monitor.yamlparse import parse_yaml
 
 BRIEF = """\
 Ottawa and Washington are reviewing the Joint Arctic Patrol Command (JAPC), the binational

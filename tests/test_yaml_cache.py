@@ -15,7 +15,8 @@ import pytest
 from monitor import configio
 from monitor.configio import load_config_for, read_yaml, yaml_cache_dir
 from monitor.errors import ConfigError
-from monitor.yamlsrc import document_from_json, document_to_json, parse_yaml
+from monitor.yamlparse import parse_yaml
+from monitor.yamlsrc import document_from_json, document_to_json
 from tests.support import write_config
 
 TEXT = """\

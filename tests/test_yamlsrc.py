@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from monitor.yamlsrc import parse_yaml
+from monitor.yamlparse import parse_yaml
 
 
 def _bomb(levels: int) -> str:

@@ -12,18 +12,21 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from monitor.cli import commands
 from monitor.cli.app import app, config_path, console, err_console
 from monitor.cli.runtime import load_or_exit
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from monitor.opml import OpmlError, OpmlFeed, plan_import, read_opml, write_opml
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+
+# ruamel.yaml and the OPML reader are imported by the commands that use them: every command
+# imports this module at start
 
 feeds_app = typer.Typer(
     invoke_without_command=True,
@@ -43,6 +46,8 @@ def feeds(
 
 
 def _round_trip() -> YAML:
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)  # `feeds:` then `  - {url: …}`
@@ -56,6 +61,10 @@ def import_feeds(
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would change; write nothing."),
 ) -> None:
     """Add an OPML file's feeds to the configuration file, keeping its comments and order."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    from monitor.opml import OpmlError, plan_import, read_opml
+
     path = Path(config_path())
     try:
         listed = read_opml(file.read_bytes())
@@ -137,6 +146,8 @@ def export_feeds(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
 ) -> None:
     """Write the configured feeds as an OPML 2.0 subscription list."""
+    from monitor.opml import OpmlFeed, write_opml
+
     cfg = load_or_exit()
     body = write_opml(OpmlFeed(f.url, f.name, f.lang) for f in cfg.feeds)
     if output is None:

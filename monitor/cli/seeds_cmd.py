@@ -19,7 +19,7 @@ from monitor.errors import InputError, Problem
 from monitor.evaluate import EvalReport, evaluate
 from monitor.score.engine import compile_topics
 from monitor.score.spec import validate_watchlist
-from monitor.yamlsrc import first_lines, parse_yaml
+from monitor.yamlsrc import first_lines
 
 if TYPE_CHECKING:
     from monitor.seeds import Skipped
@@ -93,6 +93,8 @@ def labelled_rows(file: Path, topic_id: str) -> tuple[list[dict[str, Any]], list
 def measure(draft: str, rows: list[dict[str, Any]], topic_id: str) -> EvalReport:
     """Evaluate the draft exactly as printed: its YAML loaded, validated and compiled as any
     watchlist is, then scored on the labelled items by ``monitor.evaluate``."""
+    from monitor.yamlparse import parse_yaml  # here: every command imports this module
+
     doc, problems = parse_yaml(draft, "draft.yaml")
     topics, errors = validate_watchlist(doc) if doc is not None else ([], [])
     if problems or errors or doc is None:  # a bug: the draft always validates
