@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from monitor.model import FeedState, FeedUpdate
-from monitor.store.sql import StoreBase, feeds_t, translated, workers_t
+from monitor.store.sql import StoreBase, bulk_update, feeds_t, translated, workers_t
 
 log = logging.getLogger(__name__)
 
@@ -313,9 +313,9 @@ class FeedsMixin(StoreBase):
 
 
 def record_polls(conn: Connection, polls: Sequence[tuple[int, FeedUpdate]]) -> None:
-    """Write polls' outcomes and release their feeds' leases, one ``executemany`` per shape
-    of update."""
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    """Write polls' outcomes and release their feeds' leases, one ``executemany`` of the
+    driver per shape of update (a thousand feeds that answered 304 are one shape)."""
+    shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
     for feed_id, upd in polls:
         values = _poll_values(upd)
         if upd.new_url:
@@ -324,13 +324,6 @@ def record_polls(conn: Connection, polls: Sequence[tuple[int, FeedUpdate]]) -> N
                 values["url"] = upd.new_url
             else:
                 log.warning("feed %s moved to a URL already stored; keeping both", feed_id)
-        shapes[tuple(sorted(values))].append(
-            {"_feed_id": feed_id, **{f"_{k}": v for k, v in values.items()}}
-        )
+        shapes[tuple(values)].append((*values.values(), feed_id))
     for columns, rows in shapes.items():
-        stmt = (
-            update(feeds_t)
-            .where(feeds_t.c.id == bindparam("_feed_id"))
-            .values({c: bindparam(f"_{c}") for c in columns})
-        )
-        conn.execute(stmt, rows)
+        bulk_update(conn, feeds_t, columns, rows)

@@ -119,7 +119,28 @@ def insert_plan(
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
-    return sql, tuple(table.c[c].type.bind_processor(dialect) for c in columns)
+    return sql, _converters(dialect, table, columns)
+
+
+@functools.lru_cache(maxsize=64)
+def update_plan(
+    dialect: Dialect, table: Table, columns: tuple[str, ...], key: str
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
+    """The driver-level UPDATE of these columns of the row whose ``key`` is given last, and
+    each value's converter (the key's last)."""
+    quote = dialect.identifier_preparer.quote
+    mark = placeholder(dialect)
+    sql = (
+        f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {mark}' for c in columns)} "
+        f"WHERE {quote(key)} = {mark}"
+    )
+    return sql, _converters(dialect, table, (*columns, key))
+
+
+def _converters(
+    dialect: Dialect, table: Table, columns: tuple[str, ...]
+) -> tuple[Callable[[Any], Any] | None, ...]:
+    return tuple(table.c[c].type.bind_processor(dialect) for c in columns)
 
 
 def bulk_insert(
@@ -135,20 +156,41 @@ def bulk_insert(
     if not rows:
         return
     sql, converters = insert_plan(conn.dialect, table, columns)
+    conn.exec_driver_sql(sql, _converted(converters, rows))
+
+
+def bulk_update(
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    key: str = "id",
+) -> None:
+    """Update many rows with one ``executemany`` of the driver: each row's values of
+    ``columns``, then its ``key``; values converted as :func:`bulk_insert` converts them."""
+    if not rows:
+        return
+    sql, converters = update_plan(conn.dialect, table, columns, key)
+    conn.exec_driver_sql(sql, _converted(converters, rows))
+
+
+def _converted(
+    converters: tuple[Callable[[Any], Any] | None, ...], rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
     convert = [(i, fn) for i, fn in enumerate(converters) if fn is not None]
-    if convert:
-        memo: dict[tuple[int, Any], Any] = {}
-        converted: list[tuple[Any, ...]] = []
-        for row in rows:
-            values = list(row)
-            for i, fn in convert:
-                key = (i, values[i])
-                if key not in memo:
-                    memo[key] = fn(values[i])
-                values[i] = memo[key]
-            converted.append(tuple(values))
-        rows = converted
-    conn.exec_driver_sql(sql, rows)
+    if not convert:
+        return rows
+    memo: dict[tuple[int, Any], Any] = {}
+    converted: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(row)
+        for i, fn in convert:
+            key = (i, values[i])
+            if key not in memo:
+                memo[key] = fn(values[i])
+            values[i] = memo[key]
+        converted.append(tuple(values))
+    return converted
 
 
 def new_id(result: Any) -> int:
