@@ -15,7 +15,8 @@ from monitor.channels import (
     SlackChannel,
     WebhookChannel,
 )
-from monitor.yamlsrc import expand_env, parse_yaml, validation_problems
+from monitor.yamlparse import parse_yaml
+from monitor.yamlsrc import expand_env, validation_problems
 from tests.test_routing import rec
 
 # The channels part of the configuration shape users write (docs/delivery.md). A ${VAR} inside

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 
 from monitor.config import MonitorFile
 from monitor.score.spec import TopicSpec, validate_watchlist
-from monitor.yamlsrc import Document, expand_env, parse_yaml, validation_problems
+from monitor.yamlparse import parse_yaml
+from monitor.yamlsrc import Document, expand_env, validation_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

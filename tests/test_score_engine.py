@@ -12,7 +12,7 @@ from monitor.errors import ConfigError
 from monitor.model import TopicMatch
 from monitor.score.engine import Matcher, compile_topics
 from monitor.score.spec import TopicSpec, validate_watchlist
-from monitor.yamlsrc import parse_yaml
+from monitor.yamlparse import parse_yaml
 
 
 def topics_from(text: str) -> list[TopicSpec]:
