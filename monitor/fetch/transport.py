@@ -254,9 +254,9 @@ async def _read(answer: Response, connection: Connection, request: Request) -> b
     if not 200 <= status < 300 or status == 204:
         if declared.isdigit() and int(declared) > _ERROR_BODY_DRAIN:
             return False  # not worth reading to keep the connection
-        limit, keep = _ERROR_BODY_DRAIN, False
+        limit, wanted = _ERROR_BODY_DRAIN, False
     else:
-        limit, keep = request.max_bytes, True
+        limit, wanted = request.max_bytes, True
         if declared.isdigit() and int(declared) > limit:
             raise _too_large(answer, f"Content-Length {int(declared):,} bytes", limit)
     parts: list[bytes] = []
@@ -264,12 +264,12 @@ async def _read(answer: Response, connection: Connection, request: Request) -> b
     while chunk := await connection.read(request.timeout_s):
         size += len(chunk)
         if size > limit:
-            if keep:
+            if wanted:
                 raise _too_large(answer, f"more than {limit:,} bytes", limit)
             return False  # a big error page: give up on it and on its connection
-        if keep:
+        if wanted:
             parts.append(chunk)
-    if keep:
+    if wanted:
         answer.body = b"".join(parts)
     return True
 
