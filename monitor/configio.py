@@ -48,17 +48,26 @@ log = logging.getLogger(__name__)
 def read_yaml(path: str | os.PathLike[str], cache: Path | None = None) -> Parsed:
     """Read and parse a YAML file; with a ``cache`` directory (:func:`yaml_cache_dir`), a file
     parsed before with the same bytes is read from there instead."""
+    data = _read_bytes(path)
+    if isinstance(data, Problem):
+        return None, [data]
+    return _parse_bytes(data, str(path), cache)
+
+
+def _read_bytes(path: str | os.PathLike[str]) -> bytes | Problem:
+    """A YAML file's bytes, or why they cannot be read (too large: not read at all)."""
     name = str(path)
     try:
         if Path(path).stat().st_size > MAX_FILE_BYTES:
-            return None, [
-                Problem(name, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
-            ]
-        data = Path(path).read_bytes()
+            return Problem(name, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB")
+        return Path(path).read_bytes()
     except FileNotFoundError:
-        return None, [Problem(name, None, "file not found")]
+        return Problem(name, None, "file not found")
     except OSError as exc:
-        return None, [Problem(name, None, f"cannot read file: {exc}")]
+        return Problem(name, None, f"cannot read file: {exc}")
+
+
+def _parse_bytes(data: bytes, name: str, cache: Path | None) -> Parsed:
     if cache is None:
         return _parse(data, name)
     kept = cache / (_cache_key(data) + ".json")
@@ -192,13 +201,14 @@ def load_config_for(
     """
     env = os.environ if environ is None else environ
     cache = yaml_cache_dir(env)
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
+    # read once: its text names the secrets to scrub, its bytes are parsed (or found kept)
+    data = _read_bytes(path)
+    text = "" if isinstance(data, Problem) else data.decode("utf-8", errors="replace")
     scrub = Scrubber(referenced_values(text, env))
     try:
-        parsed = read_yaml(path, cache)
+        parsed: Parsed = (
+            (None, [data]) if isinstance(data, Problem) else _parse_bytes(data, str(path), cache)
+        )
         doc = parsed[0]
         found = [sorted(glob.glob(p)) for p in watchlist_patterns(doc, env)] if doc else []
         files = dict.fromkeys(f for matched in found for f in matched)
