@@ -71,12 +71,12 @@ class Connection:
         self._expire_at = None
         state = self._h11
         try:
-            data = state.send(h11.Request(method=b"GET", target=target, headers=headers))
+            data = state.send(h11.Request(method=b"GET", target=target, headers=headers)) or b""
             data += state.send(h11.EndOfMessage()) or b""
         except h11.LocalProtocolError as exc:
             raise LocalProtocolError(str(exc)) from exc
         try:
-            await self._stream.write(data or b"", timeout_s)
+            await self._stream.write(data, timeout_s)
         except WriteError:
             # a server may answer (an error, say) and close before reading the whole
             # request: what it answered is read below, and is what the caller is told
