@@ -49,7 +49,3 @@ class RemoteProtocolError(ProtocolError):
 
 class LocalProtocolError(ProtocolError):
     """The request could not be sent as HTTP/1.1 (a header value it cannot carry, say)."""
-
-
-class UnsupportedProtocol(Exception):
-    """The URL's scheme is not one this fetcher speaks (http and https)."""

@@ -42,7 +42,6 @@ from monitor.fetch.errors import (
     ProtocolError,
     ReadTimeout,
     RemoteProtocolError,
-    UnsupportedProtocol,
     WriteTimeout,
 )
 from monitor.fetch.http11 import Connection
@@ -199,16 +198,15 @@ class HTTPTransport:
                 await self._leave(host)
         except NetworkTimeout as exc:
             raise TransportError("timeout", _describe_timeout(exc, request.timeout_s)) from exc
-        except (httpx.InvalidURL, UnsupportedProtocol) as exc:
+        except httpx.InvalidURL as exc:
             raise TransportError("invalid_url", f"invalid URL: {exc}") from exc
         except (NetworkError, ProtocolError) as exc:
             raise TransportError("network", _describe_network(exc)) from exc
 
     async def _connect(self, url: httpx.URL, timeout_s: float) -> Connection:
-        """A new connection to ``url``'s host, TLS for https."""
+        """A new connection to ``url``'s host, TLS for https (the client lets no other scheme
+        through, first URL or redirect)."""
         scheme, host = url.raw_scheme, url.raw_host
-        if scheme not in (b"http", b"https"):
-            raise UnsupportedProtocol(f"the URL scheme {scheme.decode()!r} is not HTTP")
         port = url.port or (443 if scheme == b"https" else 80)
         stream = await _BACKEND.connect_tcp(host.decode("ascii"), port, timeout=timeout_s)
         if scheme == b"https":
