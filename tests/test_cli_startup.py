@@ -79,7 +79,8 @@ def test_a_poll_loads_neither_alembic_nor_the_parsers_in_the_daemons_process(
     """``monitor poll --once`` on a new database: the schema is made by a separate process
     (Alembic never loads here) and the feed is parsed in the parse workers (feedparser, lxml
     and pysbd never load here), yet the items are stored and matched. The fetcher speaks
-    HTTP/1.1 with h11 itself: httpcore (and anyio, trio) never load either."""
+    HTTP/1.1 with h11 itself: httpcore (and anyio, trio) never load either. The store runs on
+    its Core tables (``monitor.store.schema``): SQLModel and SQLAlchemy's ORM never load."""
     from tests.feedserver import FeedServer, rss_feed
     from tests.test_cli import OFF_TOPIC, ON_TOPIC
 
@@ -91,13 +92,14 @@ def test_a_poll_loads_neither_alembic_nor_the_parsers_in_the_daemons_process(
     assert code in (0, None), out
     assert f"{len(ON_TOPIC + OFF_TOPIC)} new item(s)" in out
     assert f"{len(ON_TOPIC)} new match(es)" in out
-    unused = {"alembic", "feedparser", "lxml", "pysbd", "httpcore", "anyio", "trio"}
+    unused = {"alembic", "feedparser", "lxml", "pysbd", "httpcore", "anyio", "trio", "sqlmodel"}
     loaded = sorted({m.split(".")[0] for m in modules} & unused)
     assert loaded == [], f"monitor poll --once imported {loaded}"
     assert "sqlalchemy" in modules and "h11" in modules  # the probe sees what the command loads
     # a store on SQLite does without PostgreSQL's dialect
     assert "sqlalchemy.dialects.sqlite" in modules
     assert "sqlalchemy.dialects.postgresql" not in modules
+    assert "sqlalchemy.orm" not in modules
 
 
 def test_configuration_files_read_back_from_the_parse_cache_leave_the_yaml_parser_unloaded(

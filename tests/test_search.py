@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from monitor.store import Store, search
 from monitor.store.analyst import Filter, Pages
-from monitor.store.sql import items_t, matches_t
+from monitor.store.schema import items_t, matches_t
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

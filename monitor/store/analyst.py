@@ -23,11 +23,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.store import search
 from monitor.store.listing import _topics
+from monitor.store.schema import feed_items_t as _feed_items
+from monitor.store.schema import feeds_t as _feeds
+from monitor.store.schema import items_t as _items
+from monitor.store.schema import matches_t as _matches
 from monitor.store.sql import chunks as _chunks
-from monitor.store.sql import feed_items_t as _feed_items
-from monitor.store.sql import feeds_t as _feeds
-from monitor.store.sql import items_t as _items
-from monitor.store.sql import matches_t as _matches
 from monitor.store.translate import translated as _translated
 
 

@@ -25,15 +25,14 @@ from monitor.model import (
     ArticleState,
     ItemText,
 )
-from monitor.store import sql
+from monitor.store import schema
 from monitor.store.matchrows import match_severities, write_matches
-from monitor.store.tables import ArticleRow
 from monitor.store.translate import translated
 
-articles_t = ArticleRow.__table__  # type: ignore[attr-defined]
-_items = sql.items_t
-_feed_items = sql.feed_items_t
-_feeds = sql.feeds_t
+articles_t = schema.articles_t
+_items = schema.items_t
+_feed_items = schema.feed_items_t
+_feeds = schema.feeds_t
 
 #: an item's matches to write, from its text and its stored matches (topic → severity): what
 #: ``monitor.plan.match_writes`` makes of the item's scores

@@ -15,18 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
 from monitor.intents import StoredEvent
-from monitor.store import sql
-from monitor.store.tables import EventTermRow, ItemEventRow
+from monitor.store import schema, sql
 
-item_events_t: Table = ItemEventRow.__table__  # type: ignore[attr-defined]
-event_terms_t: Table = EventTermRow.__table__  # type: ignore[attr-defined]
-_items_t = sql.items_t
-_feed_items_t = sql.feed_items_t
-_feeds_t = sql.feeds_t
+item_events_t = schema.item_events_t
+event_terms_t = schema.event_terms_t
+_items_t = schema.items_t
+_feed_items_t = schema.feed_items_t
+_feeds_t = schema.feeds_t
 
 
 @dataclass(frozen=True, slots=True)

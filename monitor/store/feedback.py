@@ -18,13 +18,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from monitor.feedback import VERDICTS, Judgement
-from monitor.store.sql import items_t as _items
-from monitor.store.sql import matches_t as _matches
+from monitor.store.schema import feedback_t
+from monitor.store.schema import items_t as _items
+from monitor.store.schema import matches_t as _matches
 from monitor.store.sql import new_id as _new_id
 from monitor.store.sql import translated as _translated
-from monitor.store.tables import FeedbackRow
-
-feedback_t = FeedbackRow.__table__  # type: ignore[attr-defined]
 
 
 def _judgement(r: Any) -> Judgement:

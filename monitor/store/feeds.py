@@ -17,7 +17,8 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from monitor.model import FeedState, FeedUpdate
-from monitor.store.sql import StoreBase, bulk_update, feeds_t, translated, workers_t
+from monitor.store.schema import feeds_t, workers_t
+from monitor.store.sql import StoreBase, bulk_update, translated
 
 log = logging.getLogger(__name__)
 

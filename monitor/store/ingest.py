@@ -24,14 +24,16 @@ from monitor.intents import Facts, Known, StoredEvent, StoredText, WritePlan
 from monitor.store import events as event_store
 from monitor.store.feeds import record_polls
 from monitor.store.matchrows import write_matches
-from monitor.store.signals import record_amendment
-from monitor.store.sql import (
-    bands_t,
-    bulk_insert,
-    chunks,
+from monitor.store.schema import (
     feed_items_t,
     items_t,
     matches_t,
+    story_bands_t,
+)
+from monitor.store.signals import record_amendment
+from monitor.store.sql import (
+    bulk_insert,
+    chunks,
     reasons_json,
     translated,
 )
@@ -282,7 +284,8 @@ class IngestMixin(StoryIndexMixin):
         ]
         ids = self._insert_items(conn, rows)
         bands = [(k, item_id) for item_id, n in zip(ids, plan.new, strict=True) for k in n.keys]
-        bulk_insert(conn, bands_t, ("band", "item_id"), sorted(bands))  # key order: see events
+        # in key order: see events
+        bulk_insert(conn, story_bands_t, ("band", "item_id"), sorted(bands))
         for item_id, n in zip(ids, plan.new, strict=True):
             self._stories.put(item_id, n.story, n.sketch, n.event or None)
         event_store.write(

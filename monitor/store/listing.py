@@ -14,12 +14,10 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from monitor.model import ListedItem
-from monitor.store.tables import FeedItemRow, FeedRow, ItemRow, MatchRow
-
-_feeds = FeedRow.__table__  # type: ignore[attr-defined]
-_items = ItemRow.__table__  # type: ignore[attr-defined]
-_feed_items = FeedItemRow.__table__  # type: ignore[attr-defined]
-_matches = MatchRow.__table__  # type: ignore[attr-defined]
+from monitor.store.schema import feed_items_t as _feed_items
+from monitor.store.schema import feeds_t as _feeds
+from monitor.store.schema import items_t as _items
+from monitor.store.schema import matches_t as _matches
 
 
 def list_items(

@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from monitor.intents import MatchWrites
-from monitor.store.sql import matches_t, reasons_json
+from monitor.store.schema import matches_t
+from monitor.store.sql import reasons_json
 
 
 def match_severities(conn: Connection, item_id: int) -> dict[str, str]:

@@ -12,9 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from monitor.store.tables import PageTextRow
-
-_texts = PageTextRow.__table__  # type: ignore[attr-defined]
+from monitor.store.schema import page_texts_t as _texts
 
 
 def page_text(engine: Engine, feed_id: int) -> str | None:

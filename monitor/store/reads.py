@@ -19,15 +19,17 @@ from monitor.model import ListedItem, MatchRecord, StoredItem, TopicMatch
 from monitor.store import articles, listing
 from monitor.store import events as event_store
 from monitor.store.feedback import feedback_t
-from monitor.store.signals import prune_amendments
-from monitor.store.sql import (
-    StoreBase,
-    bands_t,
-    chunks,
+from monitor.store.schema import (
     feed_items_t,
     feeds_t,
     items_t,
     matches_t,
+    story_bands_t,
+)
+from monitor.store.signals import prune_amendments
+from monitor.store.sql import (
+    StoreBase,
+    chunks,
     reasons_from_json,
     translated,
 )
@@ -252,8 +254,8 @@ class ReadsMixin(StoreBase):
             ):
                 return None
             conn.execute(
-                delete(bands_t).where(
-                    bands_t.c.item_id.in_(
+                delete(story_bands_t).where(
+                    story_bands_t.c.item_id.in_(
                         select(items_t.c.id).where(items_t.c.first_seen_at < bands_before)
                     )
                 )
@@ -268,7 +270,7 @@ class ReadsMixin(StoreBase):
             event_store.prune(conn, terms_before=bands_before, item_ids=ids)
             prune_amendments(conn, bands_before)
             for chunk in chunks(ids, 500):
-                conn.execute(delete(bands_t).where(bands_t.c.item_id.in_(chunk)))
+                conn.execute(delete(story_bands_t).where(story_bands_t.c.item_id.in_(chunk)))
                 conn.execute(delete(feed_items_t).where(feed_items_t.c.item_id.in_(chunk)))
                 articles.delete_for(conn, chunk)
                 conn.execute(delete(items_t).where(items_t.c.id.in_(chunk)))

@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Select, and_, literal_column, or_, select, text
 from sqlalchemy.engine import Connection
 
-from monitor.store.sql import items_t, translated
+from monitor.store.schema import items_t
+from monitor.store.sql import translated
 
 #: the FTS5 table over items(title, summary) on SQLite
 FTS_TABLE = "items_text"

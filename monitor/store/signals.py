@@ -23,22 +23,16 @@ from monitor.model import Digest, Signal, TopicMatch
 from monitor.signals.amended import Amendment
 from monitor.signals.health import FeedHealth
 from monitor.signals.surge import Outlet, StoryOutlets
-from monitor.store import sql
-from monitor.store.tables import (
-    AmendmentRow,
-    DeliverySignalRow,
-    ItemEventRow,
-    SignalRow,
-)
+from monitor.store import schema
 
-signals_t = SignalRow.__table__  # type: ignore[attr-defined]
-delivery_signals_t = DeliverySignalRow.__table__  # type: ignore[attr-defined]
-amendments_t = AmendmentRow.__table__  # type: ignore[attr-defined]
-_item_events = ItemEventRow.__table__  # type: ignore[attr-defined]
-_feeds = sql.feeds_t
-_items = sql.items_t
-_feed_items = sql.feed_items_t
-_matches = sql.matches_t
+signals_t = schema.signals_t
+delivery_signals_t = schema.delivery_signals_t
+amendments_t = schema.amendments_t
+_item_events = schema.item_events_t
+_feeds = schema.feeds_t
+_items = schema.items_t
+_feed_items = schema.feed_items_t
+_matches = schema.matches_t
 
 #: the last items of a feed its usual gap is measured over
 GAP_ITEMS = 21
@@ -238,7 +232,7 @@ class SignalStore:
             )
             topics: dict[str, dict[str, None]] = defaultdict(dict)
             urgent: set[str] = set()
-            for r in conn.execute(
+            for hit in conn.execute(
                 select(story.label("story"), m.topic, m.urgent)
                 .select_from(_matches)
                 .join(_items, i.id == m.item_id)
@@ -246,9 +240,9 @@ class SignalStore:
                 .where(story.in_(stories))
                 .order_by(m.id)
             ):
-                topics[r.story].setdefault(r.topic, None)
-                if r.urgent:
-                    urgent.add(r.story)
+                topics[hit.story].setdefault(hit.topic, None)
+                if hit.urgent:
+                    urgent.add(hit.story)
         outlets: dict[str, list[Outlet]] = defaultdict(list)
         for r in rows:
             outlets[r.story].append(

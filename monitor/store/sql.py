@@ -1,6 +1,6 @@
 """The store's engine and SQL helpers, shared by its per-area parts.
 
-Owns: building the engine (:func:`make_engine`), the table handles, driver-level bulk inserts
+Owns: building the engine (:func:`make_engine`), driver-level bulk inserts
 and the JSON form of match reasons (:func:`translated` is re-exported from ``translate``).
 Decides nothing. Must not import fetch, deliver, pipeline, scheduler or cli.
 """
@@ -17,31 +17,10 @@ from sqlalchemy.engine import Connection, Dialect
 
 from monitor.errors import StoreError
 from monitor.model import Reason
-from monitor.store.tables import (
-    DeliveryMatchRow,
-    DeliveryRow,
-    FeedItemRow,
-    FeedRow,
-    ItemRow,
-    MatchRow,
-    MetaRow,
-    StoryBandRow,
-    WorkerRow,
-)
 from monitor.store.translate import translated as translated
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-feeds_t = FeedRow.__table__  # type: ignore[attr-defined]
-items_t = ItemRow.__table__  # type: ignore[attr-defined]
-feed_items_t = FeedItemRow.__table__  # type: ignore[attr-defined]
-matches_t = MatchRow.__table__  # type: ignore[attr-defined]
-bands_t = StoryBandRow.__table__  # type: ignore[attr-defined]
-deliveries_t = DeliveryRow.__table__  # type: ignore[attr-defined]
-delivery_matches_t = DeliveryMatchRow.__table__  # type: ignore[attr-defined]
-meta_t = MetaRow.__table__  # type: ignore[attr-defined]
-workers_t = WorkerRow.__table__  # type: ignore[attr-defined]
 
 
 class StoreBase:

@@ -25,8 +25,9 @@ from monitor.store import articles, migrate, pages, search
 from monitor.store.deliveries import DeliveriesMixin
 from monitor.store.feeds import FeedsMixin, FeedSpecLike
 from monitor.store.ingest import IngestMixin
+from monitor.store.schema import meta_t
 from monitor.store.signals import SignalStore
-from monitor.store.sql import make_engine, meta_t, translated
+from monitor.store.sql import make_engine, translated
 from monitor.store.storyindex import STORY_CACHE_SIZE, StoryCache
 
 if TYPE_CHECKING:

@@ -19,12 +19,14 @@ from sqlalchemy.engine import Connection
 
 from monitor.intents import StoredText
 from monitor.store.events import item_events_t
+from monitor.store.schema import (
+    items_t,
+    story_bands_t,
+)
 from monitor.store.sql import (
     StoreBase,
-    bands_t,
     bulk_insert,
     chunks,
-    items_t,
     newest_carriers,
     rows_by_ids,
 )
@@ -162,7 +164,7 @@ class StoryIndexMixin(StoreBase):
         ).scalar()
         if first is None or not keys:
             return {}
-        found = newest_carriers(conn, bands_t, "band", keys, first, depth)
+        found = newest_carriers(conn, story_bands_t, "band", keys, first, depth)
         return {key: ids for key, (_, ids) in found.items()}
 
     def _replace_keys(
@@ -177,8 +179,10 @@ class StoryIndexMixin(StoreBase):
         gone = sorted(set(old) - set(new))
         for chunk in chunks(gone, 500):
             conn.execute(
-                delete(bands_t).where(bands_t.c.band.in_(chunk), bands_t.c.item_id == item_id)
+                delete(story_bands_t).where(
+                    story_bands_t.c.band.in_(chunk), story_bands_t.c.item_id == item_id
+                )
             )
         added = sorted(set(new) - set(old))
-        bulk_insert(conn, bands_t, ("band", "item_id"), [(k, item_id) for k in added])
+        bulk_insert(conn, story_bands_t, ("band", "item_id"), [(k, item_id) for k in added])
         self._stories.drop(item_id)
