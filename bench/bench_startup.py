@@ -1,6 +1,7 @@
 """Start-up cost of the command line: wall time and peak RSS of ``monitor --help``,
-``monitor check`` and ``monitor explain --title ...``, each run ``--runs`` times as a fresh
-process (``python -m monitor``), medians reported.
+``monitor check``, ``monitor explain --title ...`` and ``monitor feeds`` (which opens the
+store: a SQLite file in a temporary folder, made by the first run), each run ``--runs`` times
+as a fresh process (``python -m monitor``), medians reported.
 
     python bench/bench_startup.py                      # this checkout
     python bench/bench_startup.py --baseline main~1    # and the package as of a git revision
@@ -34,12 +35,18 @@ COMMANDS: dict[str, list[str]] = {
         "--title",
         "Ottawa opens talks on NORAD modernization funding",
     ],
+    "monitor feeds": ["--config", str(CONFIG), "feeds"],
 }
 
 
-def run_once(args: list[str], src: Path) -> tuple[float, float]:
+def run_once(args: list[str], src: Path, database: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one ``python -m monitor ARGS`` process."""
-    env = {**os.environ, "PYTHONPATH": str(src), "COLUMNS": "100"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(src),
+        "COLUMNS": "100",
+        "MONITOR_DATABASE_URL": f"sqlite:///{database}",
+    }
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", *args],
@@ -56,7 +63,9 @@ def run_once(args: list[str], src: Path) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
-def measure(sources: dict[str, Path], runs: int) -> dict[tuple[str, str], tuple[float, float]]:
+def measure(
+    sources: dict[str, Path], runs: int, database: Path
+) -> dict[tuple[str, str], tuple[float, float]]:
     """Median wall time and peak RSS by (command, version); the versions' runs alternate, so a
     change in the machine's load touches both alike."""
     out: dict[tuple[str, str], tuple[float, float]] = {}
@@ -68,10 +77,10 @@ def measure(sources: dict[str, Path], runs: int) -> dict[tuple[str, str], tuple[
             subprocess.run(
                 [sys.executable, "-m", "compileall", "-q", str(src / "monitor")], check=True
             )
-            run_once(args, src)  # warm the file cache
+            run_once(args, src, database)  # warm the file cache (and make the database)
         for _ in range(runs):
             for label, src in sources.items():
-                samples[label].append(run_once(args, src))
+                samples[label].append(run_once(args, src, database))
         for label, got in samples.items():
             out[name, label] = (
                 statistics.median(s[0] for s in got),
@@ -101,7 +110,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         sources = {opts.baseline: extract(opts.baseline, Path(tmp))} if opts.baseline else {}
         sources["this checkout"] = ROOT
-        figures = measure(sources, opts.runs)
+        figures = measure(sources, opts.runs, Path(tmp) / "monitor.db")
     print(f"medians of {opts.runs} runs, {sys.executable} {sys.version.split()[0]}")
     print(f"{'command':26} {'version':16} {'wall s':>8} {'peak RSS MB':>12}")
     for name in COMMANDS:

@@ -125,7 +125,8 @@ def poll(
             enricher = make_enricher(cfg, store, fetcher, pipeline, lambda: matcher)
             try:
                 with console.status("polling…"):
-                    await pipeline.replan()  # next polls stored under other settings
+                    if not all_feeds:  # with --all each configured feed's next poll is decided anew
+                        await pipeline.replan()  # next polls stored under other settings
                     poller = Poller(pipeline, capacity=cfg.polling.concurrency)
                     cycle = await poller.run_once(urls=urls)
                 with console.status("fetching article text…"):
