@@ -125,8 +125,10 @@ def poll(
             enricher = make_enricher(cfg, store, fetcher, pipeline, lambda: matcher)
             try:
                 with console.status("polling…"):
-                    if not all_feeds:  # with --all each configured feed's next poll is decided anew
-                        await pipeline.replan()  # next polls stored under other settings
+                    # next polls stored under other settings (with --all, every configured
+                    # feed's next poll is decided anew by its poll)
+                    if not all_feeds:
+                        await pipeline.replan()
                     poller = Poller(pipeline, capacity=cfg.polling.concurrency)
                     cycle = await poller.run_once(urls=urls)
                 with console.status("fetching article text…"):

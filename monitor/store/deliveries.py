@@ -18,11 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from monitor.model import Delivery, Digest, MatchRecord
 from monitor.routing import Condition, Route
 from monitor.store.reads import ReadsMixin
-from monitor.store.schema import (
-    deliveries_t,
-    delivery_matches_t,
-    matches_t,
-)
+from monitor.store.schema import deliveries_t, delivery_matches_t, matches_t
 from monitor.store.signals import link_signals
 from monitor.store.sql import (
     new_id,

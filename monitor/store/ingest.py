@@ -24,12 +24,7 @@ from monitor.intents import Facts, Known, StoredEvent, StoredText, WritePlan
 from monitor.store import events as event_store
 from monitor.store.feeds import record_polls
 from monitor.store.matchrows import write_matches
-from monitor.store.schema import (
-    feed_items_t,
-    items_t,
-    matches_t,
-    story_bands_t,
-)
+from monitor.store.schema import feed_items_t, items_t, matches_t, story_bands_t
 from monitor.store.signals import record_amendment
 from monitor.store.sql import (
     bulk_insert,

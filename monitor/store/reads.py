@@ -19,13 +19,7 @@ from monitor.model import ListedItem, MatchRecord, StoredItem, TopicMatch
 from monitor.store import articles, listing
 from monitor.store import events as event_store
 from monitor.store.feedback import feedback_t
-from monitor.store.schema import (
-    feed_items_t,
-    feeds_t,
-    items_t,
-    matches_t,
-    story_bands_t,
-)
+from monitor.store.schema import feed_items_t, feeds_t, items_t, matches_t, story_bands_t
 from monitor.store.signals import prune_amendments
 from monitor.store.sql import (
     StoreBase,

@@ -1,8 +1,12 @@
-"""Database tables (SQLModel). These classes never leave ``monitor.store``.
+"""Database tables, declared as SQLModel classes. These classes never leave ``monitor.store``,
+and the store does not run on them: it runs on their SQLAlchemy Core form in ``schema``,
+written from these by ``python -m monitor.store.schemagen`` (so that opening the store does
+not import SQLModel); ``tests/test_schema.py`` checks the two agree.
 
 Times are stored through :class:`UTCDateTime`, so both SQLite and PostgreSQL give back aware
-UTC datetimes. Any change here needs a new Alembic migration in ``migrations/versions``;
-``tests/test_store.py`` checks that the migrations and these tables agree.
+UTC datetimes. Any change here needs a new Alembic migration in ``migrations/versions`` and
+``schema.py`` written again; ``tests/test_store.py`` checks that the migrations and these
+tables agree.
 """
 
 from __future__ import annotations
