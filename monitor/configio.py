@@ -48,10 +48,7 @@ log = logging.getLogger(__name__)
 def read_yaml(path: str | os.PathLike[str], cache: Path | None = None) -> Parsed:
     """Read and parse a YAML file; with a ``cache`` directory (:func:`yaml_cache_dir`), a file
     parsed before with the same bytes is read from there instead."""
-    data = _read_bytes(path)
-    if isinstance(data, Problem):
-        return None, [data]
-    return _parse_bytes(data, str(path), cache)
+    return _parsed(_read_bytes(path), str(path), cache)
 
 
 def _read_bytes(path: str | os.PathLike[str]) -> bytes | Problem:
@@ -67,7 +64,10 @@ def _read_bytes(path: str | os.PathLike[str]) -> bytes | Problem:
         return Problem(name, None, f"cannot read file: {exc}")
 
 
-def _parse_bytes(data: bytes, name: str, cache: Path | None) -> Parsed:
+def _parsed(data: bytes | Problem, name: str, cache: Path | None) -> Parsed:
+    """``data`` parsed (or found kept in ``cache``); a file that could not be read, its problem."""
+    if isinstance(data, Problem):
+        return None, [data]
     if cache is None:
         return _parse(data, name)
     kept = cache / (_cache_key(data) + ".json")
@@ -206,9 +206,7 @@ def load_config_for(
     text = "" if isinstance(data, Problem) else data.decode("utf-8", errors="replace")
     scrub = Scrubber(referenced_values(text, env))
     try:
-        parsed: Parsed = (
-            (None, [data]) if isinstance(data, Problem) else _parse_bytes(data, str(path), cache)
-        )
+        parsed = _parsed(data, str(path), cache)
         doc = parsed[0]
         found = [sorted(glob.glob(p)) for p in watchlist_patterns(doc, env)] if doc else []
         files = dict.fromkeys(f for matched in found for f in matched)
