@@ -1,6 +1,6 @@
 """The store's engine and SQL helpers, shared by its per-area parts.
 
-Owns: building the engine (:func:`make_engine`), driver-level bulk inserts
+Owns: building the engine (:func:`make_engine`), driver-level bulk inserts and updates
 and the JSON form of match reasons (:func:`translated` is re-exported from ``translate``).
 Decides nothing. Must not import fetch, deliver, pipeline, scheduler or cli.
 """
