@@ -22,15 +22,16 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from multiprocessing.context import BaseContext
-from typing import Any, NamedTuple, Protocol, TypeVar
-
-from pebble import ProcessExpired, ProcessPool
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from monitor.errors import ParseCrash, ParseTimeout
 from monitor.events import profile as event_profile
 from monitor.events import profile_to_bytes
 from monitor.model import MAX_ENTRIES, Item, TopicMatch
 from monitor.stories import StorySignature, signature_to_bytes
+
+if TYPE_CHECKING:  # pebble is imported with the first pool: a poll that parses nothing
+    from pebble import ProcessExpired, ProcessPool  # (all 304s) does not load it
 
 #: Most seconds one body may take to parse before its worker is stopped and replaced, plus
 #: PARSE_S_PER_MB for each megabyte of the body (ordinary feeds parse at 1-3 s a megabyte).
@@ -258,6 +259,8 @@ class ParsePool:
         if self._pool is not None and self._pool is self._running and not self._pool.active:
             self._stop()  # broken (its manager failed): start afresh
         if self._pool is None:
+            from pebble import ProcessPool
+
             self._pool = ProcessPool(
                 self.workers,
                 max_tasks=self.max_tasks,
@@ -276,6 +279,8 @@ class ParsePool:
         deadline = self.deadline(size)
         async with self._slots:
             future = await self._schedule(fn, args, deadline)
+            from pebble import ProcessExpired  # loaded by the pool that took the body
+
             try:
                 # cancelling this (the daemon stopping) cancels the task, which stops its worker
                 return await asyncio.wrap_future(future)

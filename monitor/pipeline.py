@@ -421,6 +421,9 @@ def _as_error(result: FetchResult, exc: ParseError) -> FetchResult:
 
 
 def _log_poll(r: PollReport) -> None:
+    level = logging.WARNING if r.outcome == "error" or r.cut else logging.INFO
+    if not log.isEnabledFor(level):
+        return  # `monitor poll` logs warnings only: no fields made for a record nobody keeps
     fields = {
         "event": "poll",
         "feed": redact_url(r.url),

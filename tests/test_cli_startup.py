@@ -102,6 +102,24 @@ def test_a_poll_loads_neither_alembic_nor_the_parsers_in_the_daemons_process(
     assert "sqlalchemy.orm" not in modules
 
 
+def test_a_poll_with_nothing_to_parse_starts_no_parse_workers(tmp_path: Path) -> None:
+    """The second ``monitor poll --once`` of a feed that answers ``304`` has no body to parse:
+    the parse workers' pool (pebble) is never loaded, let alone started."""
+    from tests.feedserver import FeedServer, rss_feed
+    from tests.test_cli import ON_TOPIC
+
+    with FeedServer() as server:
+        url = server.feed("/news.xml", rss_feed("News", ON_TOPIC))
+        cfg = write_config(tmp_path, f'feeds:\n  - {{url: "{url}", name: News}}\n')
+        code, first, out = imported(tmp_path, "--config", str(cfg), "poll", "--once")
+        assert code in (0, None), out
+        assert "pebble" in first  # the first poll parsed the feed in a worker
+        code, modules, out = imported(tmp_path, "--config", str(cfg), "poll", "--once", "--all")
+    assert code in (0, None), out
+    assert "not_modified" in out and "0 new item(s)" in out
+    assert "pebble" not in modules
+
+
 def test_configuration_files_read_back_from_the_parse_cache_leave_the_yaml_parser_unloaded(
     tmp_path: Path,
 ) -> None:
