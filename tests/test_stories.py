@@ -223,6 +223,27 @@ def test_fold(text: str, expected: str) -> None:
     assert fold(text) == expected
 
 
+def test_fold_is_casefold_nfkd_without_combining_marks_for_every_character() -> None:
+    """``fold`` takes shortcuts (a pattern of the plane's marks, a translation only when one of
+    its letters occurs); it must still fold every character as the plain definition does,
+    marks past the Basic Multilingual Plane included."""
+    import unicodedata
+
+    from monitor.stories import _LETTERS
+
+    def plain(text: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
+        return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+    astral_mark = "\U0001d167"  # a musical combining mark
+    assert unicodedata.combining(astral_mark)
+    for cp in [*range(0x80, 0x10000), *range(0x10000, 0x110000, 7)]:
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        for text in (f"É{chr(cp)}e\u0301", f"É{chr(cp)}{astral_mark}Œ"):
+            assert fold(text) == plain(text), hex(cp)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
