@@ -18,7 +18,7 @@ overlap enough.
 The method
 ----------
 1. **Terms** (:func:`profile`): the title and the summary (without byline, dateline and feed
-   trailers, see :func:`monitor.stories.story_text`) are split into words. Common words of
+   trailers, see :func:`monitor.storytext.story_text`) are split into words. Common words of
    English and French (:data:`STOPWORDS`) and words shorter than three letters are dropped;
    the rest are folded (case, accents), a plural ``s`` or ``x`` is dropped and the word is cut
    to :data:`STEM_LETTERS` letters, so ``tariffs``/``tariff`` and ``défense``/``defence`` share
@@ -61,7 +61,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.stories import T, fold, int64s, story_text  # T: an item id, ordered by recency
+from monitor.stories import T, int64s  # T: an item id, ordered by recency
+from monitor.storytext import fold, story_text
 
 __all__ = [
     "EVENT_CANDIDATES",

@@ -1,6 +1,6 @@
 """Story clustering: telling when items from different outlets are copies of one story.
 
-Owns: the text normaliser used for near-duplicate detection, story signatures, their
+Owns: story signatures (of the text ``monitor.storytext`` normalises), their
 similarity, the candidate keys a store indexes to find similar recent items, and the choice of
 story for a new item. Pure: takes values, returns values; no clock, no I/O. Imports only the
 standard library; must not import fetch, store, deliver, pipeline, scheduler or cli.
@@ -12,7 +12,8 @@ share long runs of words even when the headline is rewritten, a dateline is adde
 paragraph is lightly edited. Independent reports of the same event share facts and quotes but
 few long runs. So a story is compared by its *word shingles*:
 
-1. **Normalise** (:func:`story_text`, :func:`words`): drop a byline on its own first line and a
+1. **Normalise** (``monitor.storytext``: :func:`~monitor.storytext.story_text` and
+   :func:`~monitor.storytext.words`): drop a byline on its own first line and a
    leading dateline (``OTTAWA —``, ``WASHINGTON (AP) —``, ``TOKYO, June 5 (Reuters) -``), drop
    feed trailers (``The post … appeared first on …``, ``Continue reading``, copyright lines,
    ``(AP Photo/…)`` credits), fold case and accents (``Défense`` → ``defense``, ``Œuvre`` →
@@ -75,16 +76,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import heapq
-import re
 import struct
 import sys
-import unicodedata
 from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Protocol, TypeVar
+
+from monitor.storytext import story_text, words
 
 __all__ = [
     "KEY_CUT",
@@ -103,7 +104,6 @@ __all__ = [
     "check_threshold",
     "features",
     "fingerprint",
-    "fold",
     "int64s",
     "pick_candidates",
     "scorer",
@@ -112,8 +112,6 @@ __all__ = [
     "signature_to_bytes",
     "similarity",
     "story_id_for",
-    "story_text",
-    "words",
 ]
 
 #: Words per shingle.
@@ -144,118 +142,6 @@ T = TypeVar("T", bound=_Ordered)
 _HASH_LIMIT = 1 << 63
 #: Shingle hashes below this are candidate keys (the lowest 1/KEY_RATE of the range).
 KEY_CUT = _HASH_LIMIT // KEY_RATE
-
-# --- normalising text ----------------------------------------------------------------------------
-
-_CAP = "A-ZÀ-ÖØ-Þ"
-# A dateline: a place in capitals (or any place followed by a wire agency in brackets), an
-# optional ", Ont." / ", June 5", an optional "(AP)", then a dash. A hyphen needs a space on both
-# sides so that "US-Canada" is never taken for one.
-_DATELINE = (
-    rf"(?:[{_CAP}][{_CAP}'’.\- ]{{1,40}}|[{_CAP}][\w'’.\- ]{{1,40}}(?=\s*\())?"
-    r"(?:,[^\n,()—–]{1,30}){0,2}"
-    r"(?:\s*\([^()\n]{1,40}\))?"
-    r"\s*(?:—|–|--|\s-\s)\s*"
-)
-_LEADING_DATELINE = re.compile(r"\A\s*" + _DATELINE)
-_BYLINE_LINE = re.compile(r"\A\s*(?:By|BY|Par|PAR)\s[^\n]{1,80}\n")
-#: Feed trailers, each with the lower-cased words that must occur for it to match.
-_TRAILERS = (
-    (
-        re.compile(r"\bThe post\b[^\n]{1,400}?\bappeared first on\b[^\n]{0,200}\Z"),
-        ("appeared first on",),
-    ),
-    (
-        re.compile(r"\bL[’']article\b[^\n]{1,400}?\best apparu en premier sur\b[^\n]{0,200}\Z"),
-        ("est apparu en premier sur",),
-    ),
-    (
-        re.compile(
-            r"\b(?:Continue reading|Read more|Read the full (?:story|article)|Lire la suite)\b"
-            r"[^\n]{0,120}\Z",
-            re.IGNORECASE,
-        ),
-        ("continue reading", "read more", "read the full", "lire la suite"),
-    ),
-    (
-        re.compile(r"(?:\bCopyright\b|©)\s*\d{4}\b[^\n]{0,160}\Z", re.IGNORECASE),
-        ("copyright", "©"),
-    ),
-)
-_PHOTO_CREDIT = re.compile(r"\((?:AP|CP|AFP|Reuters)\s+Photo\b[^()\n]{0,120}\)", re.IGNORECASE)
-_WORD = re.compile(r"[^\W_]+")
-_LETTERS = str.maketrans(
-    {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
-)
-
-
-def story_text(summary: str) -> str:
-    """``summary`` without the parts outlets add around a story they carry.
-
-    Removes a byline on its own first line (``By Jane Roe, The Canadian Press``), a leading
-    dateline (``OTTAWA —``, ``WASHINGTON (AP) —``, ``Tokyo (AP) —``, ``(Reuters) -``), feed
-    trailers (``The post … appeared first on …``, ``L’article … est apparu en premier sur …``,
-    ``Continue reading …``, a copyright line) and wire photo credits.
-    """
-    text = summary
-    byline = _BYLINE_LINE.match(text)
-    if byline is not None and len(byline.group(0).split()) <= 10:
-        text = text[byline.end() :]
-    dateline = _LEADING_DATELINE.match(text)
-    if dateline is not None:
-        text = text[dateline.end() :]
-    if "(" in text:
-        text = _PHOTO_CREDIT.sub(" ", text)
-    # each trailer pattern is tried only when its words occur at all: scanning a text with a
-    # pattern anchored at its end costs more than the rest of the normalising together
-    lowered = text.lower()
-    for trailer, needles in _TRAILERS:
-        if any(n in lowered for n in needles):
-            text = trailer.sub("", text.rstrip())
-    return text.strip()
-
-
-#: Letters of the alphabets ``_LETTERS`` folds: a text without them skips the translation,
-#: which looks every character up in a dictionary (a third of folding a French summary).
-_HAS_LETTERS = re.compile("[" + "".join(map(chr, _LETTERS)) + "]")
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-
-
-@functools.cache
-def _marks() -> re.Pattern[str]:
-    """Runs of the combining marks of the Basic Multilingual Plane, as one character class.
-
-    Made at the first text that is not ASCII (a command that folds none does not pay for the
-    scan of the plane); removing them with it takes a quarter of the time of ``str.translate``
-    with a table of them."""
-    ranges: list[list[int]] = []
-    for cp in range(0x10000):
-        if unicodedata.combining(chr(cp)):
-            if ranges and ranges[-1][1] == cp - 1:
-                ranges[-1][1] = cp
-            else:
-                ranges.append([cp, cp])
-    parts = (re.escape(chr(a)) + ("" if a == b else "-" + re.escape(chr(b))) for a, b in ranges)
-    return re.compile("[" + "".join(parts) + "]+")
-
-
-def fold(text: str) -> str:
-    """Case- and accent-folded ``text``: ``Défense NATIONALE`` → ``defense nationale``."""
-    if text.isascii():
-        return text.casefold()
-    text = text.casefold()
-    if _HAS_LETTERS.search(text) is not None:
-        text = text.translate(_LETTERS)
-    decomposed = _marks().sub("", unicodedata.normalize("NFKD", text))
-    if _ASTRAL.search(decomposed) is None:
-        return decomposed
-    # combining marks past the plane (rare): found one character at a time
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-def words(text: str) -> list[str]:
-    """The folded words (runs of letters and digits) of ``text``."""
-    return _WORD.findall(fold(text))
 
 
 def _title_and_summary_words(title: str, summary: str) -> tuple[list[str], list[str]]:

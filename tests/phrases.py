@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import strategies as st
+
 from monitor import stories
+
+#: Short texts of French and English letters, punctuation and line breaks.
+LATIN = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèêàâçôûïüœæ .,;:'’-—\n", max_size=200)
 
 
 def common_phrase_with_a_key() -> str:

@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "jsonfeed": 1,
     "opml": 1,
     "stories": 1,
+    "storytext": 1,
     "storyplace": 1,
     "storyplan": 1,
     "events": 1,
@@ -257,6 +258,7 @@ def test_pure_modules_do_no_io(top: str, path: Path) -> None:
 DECISIONS = (
     "monitor.dedupe",
     "monitor.stories",
+    "monitor.storytext",
     "monitor.storyplace",
     "monitor.storyplan",
     "monitor.cadence",
