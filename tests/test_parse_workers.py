@@ -49,6 +49,18 @@ async def test_workers_are_not_forks_of_the_daemon() -> None:
         pool.close()
 
 
+async def test_workers_run_at_a_lower_priority_than_the_daemon() -> None:
+    """When the cores are busy, the daemon (its database thread) comes first."""
+    from monitor.parse_pool import WORKER_NICENESS
+
+    pool = ParsePool(1)
+    try:
+        niceness = await pool.run(worker_probe.niceness)
+    finally:
+        pool.close()
+    assert niceness == min(19, os.nice(0) + WORKER_NICENESS) > os.nice(0)
+
+
 async def test_bodies_sent_while_the_workers_start_reach_them_through_a_reload() -> None:
     """A fresh pool's first body starts its workers in a thread (the forkserver takes a
     while), and the bodies sent meanwhile wait; a reload then (a new matcher) retires the pool

@@ -15,3 +15,8 @@ def loaded(*names: str) -> dict[str, bool]:
 def whoami() -> tuple[int, int]:
     """This process's id and its parent's."""
     return os.getpid(), os.getppid()
+
+
+def niceness() -> int:
+    """This process's CPU priority (its ``nice`` value)."""
+    return os.nice(0)
