@@ -20,7 +20,7 @@ import pytest
 
 import monitor.store  # noqa: F401 - the test process holds the store's modules, as the daemon does
 from monitor.model import TopicMatch
-from monitor.parse_pool import ParsePool, parse_and_score
+from monitor.parse_pool import WORKER_NICENESS, ParsePool, parse_and_score
 from monitor.score.engine import compile_topics
 from tests import worker_probe
 from tests.feedserver import SampleItem, rss_feed
@@ -51,8 +51,6 @@ async def test_workers_are_not_forks_of_the_daemon() -> None:
 
 async def test_workers_run_at_a_lower_priority_than_the_daemon() -> None:
     """When the cores are busy, the daemon (its database thread) comes first."""
-    from monitor.parse_pool import WORKER_NICENESS
-
     pool = ParsePool(1)
     try:
         niceness = await pool.run(worker_probe.niceness)
