@@ -29,7 +29,9 @@ store would, then reads the signatures of the newest items into the memory cache
 that had written them would have them. The probes write into a scratch copy, so the kept
 window stays as it was filled.
 
-The items are those of ``bench/feedfarm.py``; nothing is fetched or parsed.
+The items are those of ``bench/feedfarm.py``; nothing is fetched or parsed. The garbage
+collector runs as in the daemon (``monitor.memory.collect_less_often``, which every command
+of ``monitor`` sets; ``--gc default`` leaves Python's).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import feedfarm
 
-from monitor import eventplan, events, stories, storyplan
+from monitor import eventplan, events, memory, stories, storyplan
 from monitor.ingest import save_items
 from monitor.model import Item
 from monitor.store import Store
@@ -218,7 +220,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="keep each filled window in DIR, and start from one kept there when it exists",
     )
+    ap.add_argument(
+        "--gc",
+        choices=("daemon", "default"),
+        default="daemon",
+        help="the garbage collector as monitor sets it (the default) or Python's default",
+    )
     args = ap.parse_args(argv)
+    if args.gc == "daemon":
+        memory.collect_less_often()
     sizes = [int(s) for s in args.sizes.split(",")]
     rows: list[tuple[int, float, float, float]] = []
     if args.keep:
