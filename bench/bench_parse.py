@@ -54,7 +54,7 @@ def farm_bodies(feeds: int, items: int) -> list[tuple[str, bytes, str | None]]:
 
     wire = feedfarm._wire_stories(1)
     short = set(feedfarm.pick(feeds, 0.1, 777))
-    out = []
+    out: list[tuple[str, bytes, str | None]] = []
     for plan in feedfarm.plans(feeds):
         base = "http://127.0.0.1:9" if plan.n in short else None
         body = plan.document(items, 0, 1, wire, True, base, lambda *_: None, long=base is None)
@@ -69,8 +69,9 @@ def corpus_bodies(folder: Path) -> list[tuple[str, bytes, str | None]]:
     ]
 
 
-def child(spec: dict[str, Any]) -> dict[str, float]:
-    """The steps' CPU seconds over all bodies, once each, in this process's version."""
+def child(spec: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The steps' CPU seconds over all bodies, once each, in this process's version, and how
+    many bodies each step refused (raised for)."""
     import feedparser
 
     from monitor import parse_pool
@@ -86,13 +87,16 @@ def child(spec: dict[str, Any]) -> dict[str, float]:
     parse_pool._matcher = (1, pickle.loads(pickle.dumps(matcher)))
     ctype = None
 
-    def over(fn: Callable[[str, bytes, str | None], object]) -> float:
+    refused: dict[str, float] = {}
+
+    def over(name: str, fn: Callable[[str, bytes, str | None], object]) -> float:
+        refused[name] = 0
         start = time.process_time()
         for url, body, lang in bodies:
             try:
                 fn(url, body, lang)
-            except Exception:  # a body the parser refuses is part of the corpus
-                pass
+            except Exception:  # a body the parser refuses (a corpus holds some): counted
+                refused[name] += 1
         return time.process_time() - start
 
     steps: dict[str, Callable[[str, bytes, str | None], object]] = {
@@ -103,11 +107,12 @@ def child(spec: dict[str, Any]) -> dict[str, float]:
             b, u, ctype, lang, NOW, parse_pool.MAX_ENTRIES, 1
         ),
     }
-    over(steps["parse_and_score"])  # the first pass fills the workers' word caches
-    return {name: over(fn) for name, fn in steps.items()}
+    over("warm-up", steps["parse_and_score"])  # the first pass fills the workers' word caches
+    cpu = {name: over(name, fn) for name, fn in steps.items()}
+    return {"cpu": cpu, "refused": refused}
 
 
-def spawn(spec: dict[str, Any], checkout: str | None, work: Path) -> dict[str, float]:
+def spawn(spec: dict[str, Any], checkout: str | None, work: Path) -> dict[str, dict[str, float]]:
     path = work / "spec.json"
     path.write_text(json.dumps(spec), encoding="utf-8")
     tree = Path(checkout) if checkout else ROOT
@@ -116,7 +121,7 @@ def spawn(spec: dict[str, Any], checkout: str | None, work: Path) -> dict[str, f
     done = subprocess.run(cmd, env=env, cwd=tree, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"the run from {tree} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, dict[str, float]] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -146,11 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     spec = {"bodies": [(u, b.hex(), lang) for u, b, lang in bodies]}
     trees: list[str | None] = [None, *(args.checkout or [])]
     runs: dict[str | None, list[dict[str, float]]] = {t: [] for t in trees}
+    refused: dict[str | None, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-parse-") as tmp:
         for n in range(args.repeat):
             for tree in trees:
-                runs[tree].append(spawn(spec, tree, Path(tmp)))
-                line = ", ".join(f"{k} {v:.2f}" for k, v in runs[tree][-1].items())
+                result = spawn(spec, tree, Path(tmp))
+                runs[tree].append(result["cpu"])
+                refused[tree] = result["refused"]
+                line = ", ".join(f"{k} {v:.2f}" for k, v in result["cpu"].items())
                 print(f"  #{n + 1} {tree or 'this checkout'}: {line}", flush=True)
     print()
     head = f"{'step (CPU s for all bodies, median)':40s}" + "".join(
@@ -166,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(f"{value:8.2f} ({value / first:4.2f}×)")
         print(f"{step:40s}" + "".join(f"{c:>24s}" for c in cells))
     print("\n(×: of feedparser.parse alone in the same version's runs)")
+    for tree in trees:
+        counts = refused[tree]
+        said = ", ".join(f"{step} {int(counts[step])}" for step in STEPS if counts[step])
+        if said:
+            print(f"bodies refused (raised for), {tree or 'this checkout'}: {said}")
     return 0
 
 
