@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from monitor.schedule import (
@@ -343,6 +343,9 @@ def test_in_quiet_hours(spec: str, now: datetime, inside: bool) -> None:
         ("22:00-07:00", local(2026, 3, 7, 23, 0), utc(2026, 3, 8, 11, 0)),
         # an end time inside the gap ends when the gap does (03:00 EDT)
         ("01:00-02:30", local(2026, 3, 8, 1, 15), utc(2026, 3, 8, 7, 0)),
+        # ... even when the whole time outside the period is skipped: the next period has
+        # begun by then (02:01 is skipped too), but the alerts held are not held another day
+        ("02:01-02:00", local(2026, 3, 7, 2, 1), utc(2026, 3, 8, 7, 0)),
         # an end time in the repeated hour: its next occurrence after now
         ("00:00-01:30", local(2026, 11, 1, 1, 10, fold=0), local(2026, 11, 1, 1, 30, fold=0)),
         ("00:00-01:30", local(2026, 11, 1, 1, 10, fold=1), local(2026, 11, 1, 1, 30, fold=1)),
@@ -366,6 +369,8 @@ _SPECS = st.tuples(
         min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31), timezones=st.just(UTC)
     ),
 )
+# the whole time outside the period (02:00-02:01) skipped by the spring change
+@example(parts=(2, 1, 2, 0), now=utc(2026, 3, 7, 7, 1))
 def test_quiet_hours_end_is_the_first_moment_outside(
     parts: tuple[int, int, int, int], now: datetime
 ) -> None:
@@ -375,7 +380,12 @@ def test_quiet_hours_end_is_the_first_moment_outside(
         assert end == now
         return
     assert now < end <= now + timedelta(hours=25)
-    assert not in_quiet_hours(spec, end, TORONTO)
+    # where the clocks jump over the end time, the period ends when they jump; when the time
+    # outside the period is skipped whole, the next period has begun by then
+    jumped = (end - timedelta(seconds=1)).astimezone(TZ).utcoffset() != end.astimezone(
+        TZ
+    ).utcoffset()
+    assert jumped or not in_quiet_hours(spec, end, TORONTO)
     assert in_quiet_hours(spec, end - timedelta(seconds=1), TORONTO)
 
 
