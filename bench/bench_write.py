@@ -13,8 +13,18 @@ same items; medians of ``--repeat`` runs, each in a fresh file. Nothing is fetch
 The garbage collector runs as in the daemon (``monitor.memory.collect_less_often``, in versions
 that have it; ``--gc default`` leaves Python's).
 
+``--text farm`` writes instead what the parse workers hand the database thread in a cold cycle
+of ``bench_poll.py``: the polling farm's documents as it serves them by default (summaries of
+400 characters or more, a tenth of the feeds with one-sentence summaries, one feed in five
+French), each parsed, normalised, signed, profiled and scored with the shipped watchlists by
+``monitor.parse_pool.parse_and_score``. Those items carry half as many story keys and event
+terms again as ``news`` (the default, kept to compare with earlier figures).
+``--batch-items`` sets the items a batch may hold (``WRITE_BATCH_ITEMS``): a cold cycle's
+batches are smaller than the largest when the parse workers do not keep far enough ahead.
+
     python bench/bench_write.py                 # 1,000 polls of 30 items, 3 runs
     python bench/bench_write.py --feeds 200     # quicker
+    python bench/bench_write.py --text farm     # what a cold cycle of bench_poll.py writes
 """
 
 from __future__ import annotations
@@ -63,12 +73,40 @@ def polls_for(feed_ids: list[int]) -> list[Poll]:
     return out
 
 
-def run(feeds: int) -> tuple[float, int, int, int]:
+def farm_polls(feed_ids: list[int]) -> list[Poll]:
+    """One poll per feed of the polling farm's documents (``bench_poll.py``'s default), as the
+    parse workers hand them over: items, signatures and profiles as bytes, matches by the
+    shipped watchlists."""
+    import pickle
+
+    import bench_parse
+
+    from monitor import parse_pool
+    from monitor.configio import load_watchlists
+    from monitor.score.engine import compile_topics
+
+    root = Path(__file__).resolve().parents[1]
+    watchlists = sorted(str(p) for p in (root / "config" / "watchlists").glob("*.yaml"))
+    matcher = compile_topics(load_watchlists(watchlists, environ={}))
+    parse_pool._matcher = (1, pickle.loads(pickle.dumps(matcher)))  # as a worker holds it
+    out = []
+    bodies = bench_parse.farm_bodies(len(feed_ids), POLL)
+    for feed_id, (url, body, lang) in zip(feed_ids, bodies, strict=True):
+        parsed = parse_pool.parse_and_score(body, url, None, lang, NOW, parse_pool.MAX_ENTRIES, 1)
+        matches = dict(zip([i.key for i in parsed.items], parsed.matches or [], strict=True))
+        out.append(
+            Poll(feed_id, NOW, parsed.items, parsed.signatures, matches, profiles=parsed.profiles)
+        )
+    return out
+
+
+def run(feeds: int, text: str = "news") -> tuple[float, int, int, int]:
     """CPU seconds writing ``feeds`` polls into a fresh store; items, stories and events."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{tmp}/write.db")
         store.sync_feeds([_Spec(n) for n in range(feeds)], NOW)
-        polls = polls_for([f.id for f in store.feeds()])
+        ids = [f.id for f in store.feeds()]
+        polls = farm_polls(ids) if text == "farm" else polls_for(ids)
         most = getattr(ingest, "WRITE_BATCH_ITEMS", None) or len(polls) * POLL
         batch = max(1, min(WRITE_BATCH, most // POLL))
         start = time.process_time()
@@ -89,6 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--feeds", type=int, default=1000, help="polls of 30 items (1000)")
     ap.add_argument("--repeat", type=int, default=3, help="runs (3)")
     ap.add_argument(
+        "--text",
+        choices=("news", "farm"),
+        default="news",
+        help="bench_stories' news items (the default) or the polling farm's documents parsed "
+        "as the parse workers parse them",
+    )
+    ap.add_argument(
+        "--batch-items",
+        type=int,
+        help="most items a batch holds (default: this version's WRITE_BATCH_ITEMS)",
+    )
+    ap.add_argument(
         "--gc",
         choices=("daemon", "default"),
         default="daemon",
@@ -98,9 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.gc == "daemon" and hasattr(memory, "collect_less_often"):
         memory.collect_less_often()
+    if args.batch_items:
+        ingest.WRITE_BATCH_ITEMS = args.batch_items
     spent = []
     for n in range(args.repeat):
-        cpu, items, made, grouped = run(args.feeds)
+        cpu, items, made, grouped = run(args.feeds, args.text)
         spent.append(cpu)
         print(
             f"run {n + 1}: {cpu:.2f} CPU s for {items:,} items "
