@@ -22,10 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor import events
-from monitor.intents import StoredEvent
-
-#: A candidate: (0, stored item id) or (1, position of an earlier item of the batch).
-Ref = tuple[int, int]
+from monitor.intents import BATCH, Ref, StoredEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +49,7 @@ class EventPicks:
     @property
     def wanted(self) -> set[int]:
         """Stored items whose event and profile :func:`assign` needs."""
-        return {ref for refs in self.picked for origin, ref in refs if origin == 0}
+        return {ref for refs in self.picked for ref in refs if ref < BATCH}
 
 
 def terms(fresh: Sequence[Fresh]) -> set[int]:
@@ -82,15 +79,10 @@ def pick(
     if counts is None:
         counts = {t: len(ids) for t, ids in carriers.items()}
     in_window = window_items + len(fresh)
-    batch: dict[int, deque[tuple[int, int]]] = {}
-    # a term's stored carriers as candidates, made once a batch: the items of a batch share
-    # most of their terms, and each asks for them
-    stored: dict[int, list[tuple[int, int]]] = {}
+    batch: dict[int, deque[Ref]] = {}
 
-    def carriers_of(term: int) -> list[tuple[int, int]]:
-        refs = stored.get(term)
-        if refs is None:
-            refs = stored[term] = [(0, item_id) for item_id in carriers.get(term, ())]
+    def carriers_of(term: int) -> Sequence[Ref]:
+        refs = carriers.get(term, ())
         newer = batch.get(term)
         return [*reversed(newer), *refs] if newer else refs
 
@@ -110,8 +102,12 @@ def pick(
             )
         else:
             picked.append(())
+        ref = BATCH + position
         for term in item.profile.terms:
-            batch.setdefault(term, deque(maxlen=events.EVENT_DEPTH)).append((1, position))
+            queue = batch.get(term)
+            if queue is None:
+                queue = batch[term] = deque(maxlen=events.EVENT_DEPTH)
+            queue.append(ref)
     return EventPicks(dict(story_events), weights, tuple(picked))
 
 
@@ -126,13 +122,16 @@ def assign(
     # integers through a batch of 1,000 items
     last_use: dict[int, int] = {}
     for position, refs in enumerate(picks.picked):
-        for origin, ref in refs:
-            if origin == 0 and ref in stored:
+        for ref in refs:
+            if ref < BATCH and ref in stored:
                 last_use[ref] = position
     done_at: dict[int, list[int]] = {}
     for ref, position in last_use.items():
         done_at.setdefault(position, []).append(ref)
     known: dict[int, events.EventCandidate] = {}
+    weights = picks.weights
+    # each earlier item's total weight once, however many new items it is compared with
+    totals: dict[events.EventProfile, float] = {}
 
     def stored_candidate(ref: int) -> events.EventCandidate:
         found = known.get(ref)
@@ -149,16 +148,20 @@ def assign(
         event = story_events.get(item.story)
         if event is None:
             recent = [
-                events.EventCandidate(out[ref], fresh[ref].profile, fresh[ref].at)
-                if origin == 1
+                events.EventCandidate(
+                    out[ref - BATCH], fresh[ref - BATCH].profile, fresh[ref - BATCH].at
+                )
+                if ref >= BATCH
                 else stored_candidate(ref)
-                for origin, ref in refs
-                if (origin == 1 and ref < position) or (origin == 0 and ref in stored)
+                for ref in refs
+                if (ref >= BATCH and ref - BATCH < position) or (ref < BATCH and ref in stored)
             ]
-            event = events.assign_event(item.profile, item.at, recent, picks.weights)
+            event = events.assign_event(item.profile, item.at, recent, weights, totals=totals)
             event = event or item.story
         story_events.setdefault(item.story, event)
         out.append(event)
         for ref in done_at.pop(position, ()):
-            known.pop(ref, None)
+            done = known.pop(ref, None)
+            if done is not None:
+                totals.pop(done.profile, None)
     return out

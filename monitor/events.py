@@ -57,7 +57,7 @@ import math
 import re
 import sys
 from array import array
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -84,6 +84,7 @@ __all__ = [
     "profile_from_bytes",
     "profile_to_bytes",
     "similarity",
+    "total_weight",
     "window_weights",
 ]
 
@@ -290,6 +291,20 @@ def _weight(term: int, weights: Mapping[int, float]) -> float:
     return w * NAME_BOOST if term & _NAME_BIT else w
 
 
+def _weights_of(terms: Sequence[int], weights: Mapping[int, float]) -> list[float]:
+    """Each term's weight (:func:`_weight`), in order: one pass, no call a term."""
+    get = weights.get
+    return [
+        w * NAME_BOOST if t & _NAME_BIT else w
+        for t, w in zip(terms, [get(t, 0.0) for t in terms], strict=True)
+    ]
+
+
+def total_weight(p: EventProfile, weights: Mapping[int, float]) -> float:
+    """The total weight of ``p``'s terms: what :func:`similarity` divides by."""
+    return sum(_weights_of(p.terms, weights))
+
+
 def similarity(a: EventProfile, b: EventProfile, weights: Mapping[int, float]) -> float:
     """How much term weight the two share, from 0.0 to 1.0: the weight of the shared terms
     over the geometric mean of the two items' total weights (a weighted cosine of 0/1 vectors).
@@ -297,24 +312,33 @@ def similarity(a: EventProfile, b: EventProfile, weights: Mapping[int, float]) -
     ``weights`` gives each term's rarity weight (:func:`idf`); a term missing from it weighs 0.
     Two items sharing fewer than :data:`MIN_SHARED_NAMES` names score 0.
     """
-    return _similarity(set(a.terms), a, b, weights)
+    own = _weights_of(a.terms, weights)
+    return _similarity(dict(zip(a.terms, own, strict=True)), sum(own), b, weights, {})
 
 
 def _similarity(
-    a_terms: set[int], a: EventProfile, b: EventProfile, weights: Mapping[int, float]
+    own: dict[int, float],
+    total_a: float,
+    b: EventProfile,
+    weights: Mapping[int, float],
+    totals: MutableMapping[EventProfile, float],
 ) -> float:
-    """:func:`similarity`, given ``a``'s terms as a set (made once for many comparisons)."""
-    shared = a_terms.intersection(b.terms)
+    """:func:`similarity`, given ``a``'s terms with their weights and its total weight (made
+    once for many comparisons), and the total weights of profiles already weighed (``b``'s is
+    added when it is needed)."""
+    shared = own.keys() & b.terms
     names = 0
     for t in shared:
         names += t & _NAME_BIT
     if names < MIN_SHARED_NAMES:
         return 0.0
-    common = sum(_weight(t, weights) for t in shared)
+    # the shared weights in the set's order, as before: the same sum to the last bit
+    common = sum(map(own.__getitem__, shared))
     if common <= 0.0:
         return 0.0
-    total_a = sum(_weight(t, weights) for t in a.terms)
-    total_b = sum(_weight(t, weights) for t in b.terms)
+    total_b = totals.get(b)
+    if total_b is None:
+        total_b = totals[b] = total_weight(b, weights)
     return min(1.0, common / math.sqrt(total_a * total_b))
 
 
@@ -343,6 +367,7 @@ def assign_event(
     weights: Mapping[int, float],
     threshold: float = EVENT_THRESHOLD,
     window: timedelta = EVENT_WINDOW,
+    totals: MutableMapping[EventProfile, float] | None = None,
 ) -> str | None:
     """The event the new item belongs to, or ``None`` when it starts one.
 
@@ -352,6 +377,9 @@ def assign_event(
             wins. One whose time is more than ``window`` from ``at`` is never joined.
         weights: each term's weight (:func:`idf`).
         threshold: the least similarity that makes one event, in (0, 1].
+        totals: the total weights (:func:`total_weight`) of earlier items' profiles under
+            ``weights``, kept by a caller that compares many new items with the same earlier
+            ones; those weighed here are added to it.
 
     Raises:
         ValueError: when ``threshold`` is outside (0, 1].
@@ -359,11 +387,15 @@ def assign_event(
     _check_threshold(threshold)
     best_event: str | None = None
     best = threshold
-    terms = set(candidate.terms)
+    weighed = _weights_of(candidate.terms, weights)
+    own = dict(zip(candidate.terms, weighed, strict=True))
+    total = sum(weighed)
+    if totals is None:
+        totals = {}
     for other in recent:
         if at is not None and other.at is not None and abs(at - other.at) > window:
             continue
-        score = _similarity(terms, candidate, other.profile, weights)
+        score = _similarity(own, total, other.profile, weights, totals)
         if score >= best and (best_event is None or score > best):
             best_event, best = other.event, score
     return best_event
@@ -383,10 +415,12 @@ def pick_event_candidates(
     equals.
     """
     shared: dict[T, float] = {}
+    get = shared.get
     for term in terms:
         w = _weight(term, weights)
         if w <= 0.0:
             continue
         for item in carriers(term)[:EVENT_DEPTH]:
-            shared[item] = shared.get(item, 0.0) + w
-    return heapq.nlargest(limit, shared, key=lambda i: (shared[i], i))
+            shared[item] = get(item, 0.0) + w
+    # (weight, item) pairs are distinct (each item once): the order of the keys before
+    return [item for _, item in heapq.nlargest(limit, [(w, i) for i, w in shared.items()])]

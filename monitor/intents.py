@@ -14,6 +14,19 @@ from datetime import datetime
 
 from monitor.model import FeedUpdate, Item, TopicMatch
 
+# --- candidates of a batch's new items -------------------------------------------------------
+
+#: Where a batch's own items start among candidate references (:data:`Ref`): above any id a
+#: database gives a row.
+BATCH = 1 << 62
+
+#: An earlier item a new item of a batch may join: a stored item's id, or :data:`BATCH` plus
+#: the position of an earlier new item of the batch. Plain integers (a batch makes hundreds of
+#: thousands), ordered by recency as ids are: the batch's items are newer than every stored
+#: one, and come after all of them.
+Ref = int
+
+
 # --- known state (what the store answers) ----------------------------------------------------
 
 

@@ -11,12 +11,12 @@ values out. Must not import store, fetch, deliver, pipeline, scheduler or cli.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from monitor import eventplan, events, stories, storyplace
-from monitor.intents import Facts, StoredText
+from monitor.intents import BATCH, Facts, Ref, StoredText
 from monitor.model import Item
 
 if TYPE_CHECKING:  # the plan's types; the plan calls this module
@@ -25,15 +25,12 @@ if TYPE_CHECKING:  # the plan's types; the plan calls this module
 
 # --- 2. linking by URL and picking story candidates -----------------------------------------
 
-#: A candidate of a new item: (0, stored item id) or (1, position of an earlier new item).
-Ref = tuple[int, int]
-
 
 @dataclass(frozen=True, slots=True)
 class Placing:
     """The batch's new items: ``owners[n]`` is the stored item the n-th new item is a copy
     of (by URL), or ``-1 - position`` in ``fresh``, the items to insert; ``picked[f]`` are the
-    story candidates of ``fresh[f]``, best first."""
+    story candidates of ``fresh[f]`` (:data:`~monitor.intents.Ref`), best first."""
 
     new: tuple[tuple[int, Item], ...]
     owners: tuple[int, ...]
@@ -45,29 +42,28 @@ class Placing:
     @property
     def wanted(self) -> set[int]:
         """Stored items whose story and signature :func:`place` needs."""
-        return {ref for refs in self.picked for origin, ref in refs if origin == 0}
+        return {ref for refs in self.picked for ref in refs if ref < BATCH}
 
 
 class _Carriers:
     """A key's carriers as a fresh item of the batch sees them, newest first: the batch's
-    earlier fresh items (``(1, position)``: newer than any stored one, so they sort after
-    ``(0, id)``), then the stored ones the store answered (``(0, id)``)."""
+    earlier fresh items (``BATCH + position``: newer than any stored one), then the stored
+    ones the store answered (their ids)."""
 
     def __init__(self, facts: Facts) -> None:
         self._stored = facts.carriers
         self._batch: defaultdict[int, deque[Ref]] = defaultdict(stories.carrier_queue)
 
-    def __call__(self, key: int) -> Iterator[Ref]:
+    def __call__(self, key: int) -> Sequence[Ref]:
         newer = self._batch.get(key)
-        if newer:
-            yield from reversed(newer)
-        for item_id in self._stored.get(key, ()):
-            yield (0, item_id)
+        stored = self._stored.get(key, ())
+        return [*reversed(newer), *stored] if newer else stored
 
     def add(self, keys: Iterable[int], position: int) -> None:
         """The batch's fresh item at ``position`` carries ``keys`` (each once)."""
+        ref = BATCH + position
         for key in keys:
-            self._batch[key].append((1, position))
+            self._batch[key].append(ref)
 
 
 def pick(polls: Sequence[Poll], ordered: Sorted, facts: Facts) -> Placing:
@@ -167,9 +163,11 @@ def _stories(placing: Placing, candidates: Mapping[int, StoredText], facts: Fact
     out: list[str] = []
     for (_, item), sig, refs in zip(placing.fresh, placing.signatures, placing.picked, strict=True):
         recent = [
-            (ref, out[ref[1]], placing.signatures[ref[1]]) if ref[0] == 1 else (ref, *known[ref[1]])
+            (ref, out[ref - BATCH], placing.signatures[ref - BATCH])
+            if ref >= BATCH
+            else (ref, *known[ref])
             for ref in refs
-            if ref[0] == 1 or ref[1] in known
+            if ref >= BATCH or ref in known
         ]
         story = storyplace.choose_story(sig, recent, carriers)
         carriers.add(set(sig.keys), len(out))

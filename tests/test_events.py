@@ -221,7 +221,7 @@ def test_candidates_are_bounded_whatever_the_window_holds() -> None:
 # --- a batch placed from the store's answers (monitor.eventplan) -----------------------------
 
 from monitor import eventplan  # noqa: E402
-from monitor.intents import StoredEvent  # noqa: E402
+from monitor.intents import BATCH, StoredEvent  # noqa: E402
 
 
 def _answers() -> tuple[dict[int, list[int]], dict[int, StoredEvent]]:
@@ -253,7 +253,7 @@ def test_a_batch_joins_stored_events_and_its_own_earlier_items() -> None:
     picks = eventplan.pick(batch, {"copy": "elsewhere"}, carriers, 81)
     assert 7 in picks.wanted
     assert picks.picked[3] == ()  # its story's event is its own: nothing to compare
-    assert (1, 0) in picks.picked[2]  # an earlier item of the batch is a candidate
+    assert BATCH + 0 in picks.picked[2]  # an earlier item of the batch is a candidate
     assert eventplan.assign(batch, picks, stored) == ["radar", "s2", "radar", "elsewhere"]
     # without the stored report's answer, the first report starts an event (named after its
     # story) and the later one joins it from within the batch

@@ -197,7 +197,8 @@ def rows_by_ids(conn: Connection, query: str, column: str, ids: Iterable[int]) -
         sql_text, size = f"{query} {column} IN (SELECT value FROM json_each(?))", 5000
         params = (json.dumps(chunk) for chunk in chunks(values, size))
     for param in params:
-        yield from conn.exec_driver_sql(sql_text, (param,))
+        # fetched at once: iterating a result costs SQLAlchemy a call chain a row
+        yield from conn.exec_driver_sql(sql_text, (param,)).fetchall()
 
 
 def newest_carriers(
@@ -234,7 +235,7 @@ def newest_carriers(
                 f"WHERE {col} = k.key AND item_id >= %s "
                 f"ORDER BY item_id DESC LIMIT {depth}) AS s GROUP BY k.key",
                 (chunk, first),
-            )
+            ).fetchall()
             for key, count, found in rows:
                 out[key] = (count, sorted(found or (), reverse=True))
         return out
@@ -248,7 +249,7 @@ def newest_carriers(
         f"AND item_id >= ? ORDER BY item_id DESC LIMIT {depth})) FROM json_each(?) AS k"
     )
     for chunk in chunks(sorted(set(keys)), 5000):
-        for key, found in conn.exec_driver_sql(one, (first, json.dumps(chunk))):
+        for key, found in conn.exec_driver_sql(one, (first, json.dumps(chunk))).fetchall():
             if found == _FULL:
                 out[key] = (depth, [])
             elif found:
