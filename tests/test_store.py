@@ -636,9 +636,16 @@ def test_migration_0004_keeps_a_random_installation_id_both_ways(store: Store) -
 
 
 def test_sqlite_uses_wal(tmp_path: Path) -> None:
+    from monitor.store.sql import SQLITE_WAL_LIMIT, SQLITE_WAL_PAGES
+
     store = Store.open(f"sqlite:///{tmp_path / 'wal.db'}")
-    with store.engine.connect() as conn:
-        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+    # every connection of the pool, not only the first
+    with store.engine.connect() as conn, store.engine.connect() as other:
+        for c in (conn, other):
+            assert c.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+            assert c.execute(sa.text("PRAGMA wal_autocheckpoint")).scalar() == SQLITE_WAL_PAGES
+            assert c.execute(sa.text("PRAGMA journal_size_limit")).scalar() == SQLITE_WAL_LIMIT
+    assert SQLITE_WAL_PAGES > 1000  # more than SQLite's default: see the constant
     store.close()
 
 

@@ -35,6 +35,16 @@ class StoreBase:
 #: statement of its own of some 80 KB: 128 of them were 10 MB of memory, for statements that
 #: recur once in a while. The statements a poll writes with recur on every write and stay.
 SQLITE_CACHED_STATEMENTS = 32
+#: Pages the write-ahead log may hold before SQLite copies them into the database file (its
+#: default is 1,000, 4 MB). A cold cycle writes about 100 MB of items and indexes: with the
+#: default it copied back (and synced) every few batches, often the same index pages again;
+#: at 10,000 the database thread spent 8 % less CPU writing the polling farm's documents
+#: (``bench/bench_write.py --text farm``, docs/benchmarks.md). Transactions since the last
+#: copy are what a power cut may lose (``synchronous=NORMAL``; the database stays whole).
+SQLITE_WAL_PAGES = 10_000
+#: Bytes the write-ahead log file is cut back to after SQLite has copied it back: the file
+#: is reused, and without a limit it would keep the size of its largest run.
+SQLITE_WAL_LIMIT = 64 * 1024 * 1024
 
 
 def make_engine(url: str) -> Engine:
@@ -60,6 +70,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_PAGES}")
+            cur.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_LIMIT}")
             cur.close()
 
         return engine
