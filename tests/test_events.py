@@ -268,6 +268,53 @@ def test_a_stored_candidate_published_outside_the_window_is_not_joined() -> None
     assert eventplan.assign(batch, picks, {7: old}) == ["s1"]
 
 
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from monitor.stories import pick_candidates  # noqa: E402
+
+# a term's carriers as a batch's item sees them: the batch's earlier items, then stored ones
+_CARRIERS = st.dictionaries(
+    st.integers(0, 12),
+    st.tuples(
+        st.sets(st.integers(0, 9), max_size=6),  # positions of earlier items of the batch
+        st.sets(st.integers(1, 60), max_size=30),  # stored ids
+    ),
+    max_size=10,
+)
+
+
+@given(_CARRIERS, st.lists(st.sampled_from([0.0, 0.5, 1.0, 1.7]), min_size=13, max_size=13))
+def test_candidates_named_by_integers_rank_as_origin_pairs_do(
+    carried: dict[int, tuple[set[int], set[int]]], idf: list[float]
+) -> None:
+    """Candidates were (0, stored id) and (1, position) pairs; they are now ids and
+    ``BATCH + position``: both pickers must rank them exactly as they ranked the pairs (ties
+    go to the most recent, a batch's items being newer than any stored one)."""
+
+    def as_pairs(term: int) -> list[tuple[int, int]]:
+        batch, stored = carried.get(term, (set(), set()))
+        return [(1, p) for p in sorted(batch, reverse=True)] + [
+            (0, i) for i in sorted(stored, reverse=True)
+        ]
+
+    def as_refs(term: int) -> list[int]:
+        return [BATCH + n if origin else n for origin, n in as_pairs(term)]
+
+    def to_ref(pair: tuple[int, int]) -> int:
+        return BATCH + pair[1] if pair[0] else pair[1]
+
+    terms = list(range(13))
+    weights = dict(enumerate(idf))
+    by_pairs = events.pick_event_candidates(terms, as_pairs, weights, limit=5)
+    assert events.pick_event_candidates(terms, as_refs, weights, limit=5) == [
+        to_ref(p) for p in by_pairs
+    ]
+    assert pick_candidates(terms, as_refs, limit=5) == [
+        to_ref(p) for p in pick_candidates(terms, as_pairs, limit=5)
+    ]
+
+
 # --- in the store: events of stored items, bounded reads, digests ----------------------------
 
 from monitor.digest import group_stories  # noqa: E402
