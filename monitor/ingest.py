@@ -43,7 +43,8 @@ WRITE_BATCH_ITEMS = 1000
 #: Parsed polls that may wait for the database besides those the parse workers hold: some
 #: 600 new items of a cold cycle, ready when the batch being written ends (the polls of
 #: unchanged feeds carry none and do not wait among them). 32 held 7 MB more at the cold
-#: cycle's peak at the same CPU in two pairs of runs (docs/benchmarks.md).
+#: cycle's peak at the same CPU in two pairs of runs, 40 held 13 MB more for cycles within the
+#: noise of these (docs/benchmarks.md).
 WRITE_AHEAD = 20
 #: Least seconds between two returns of freed memory to the system after batches
 #: (:func:`monitor.memory.release_free_memory`): a cold cycle's stream of batches returns
