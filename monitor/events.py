@@ -422,5 +422,5 @@ def pick_event_candidates(
             continue
         for item in carriers(term)[:EVENT_DEPTH]:
             shared[item] = get(item, 0.0) + w
-    # (weight, item) pairs are distinct (each item once): the order of the keys before
+    # (weight, item) pairs are distinct (each item once) and rank as that key ranked them
     return [item for _, item in heapq.nlargest(limit, [(w, i) for i, w in shared.items()])]
