@@ -286,18 +286,11 @@ def window_weights(profiles: Iterable[EventProfile]) -> dict[int, float]:
     return {t: idf(count, n) for t, count in df.items()}
 
 
-def _weight(term: int, weights: Mapping[int, float]) -> float:
-    w = weights.get(term, 0.0)
-    return w * NAME_BOOST if term & _NAME_BIT else w
-
-
 def _weights_of(terms: Sequence[int], weights: Mapping[int, float]) -> list[float]:
-    """Each term's weight (:func:`_weight`), in order: one pass, no call a term."""
+    """Each term's weight in a comparison, in order: its rarity weight from ``weights`` (0 when
+    missing), :data:`NAME_BOOST` times that for a name."""
     get = weights.get
-    return [
-        w * NAME_BOOST if t & _NAME_BIT else w
-        for t, w in zip(terms, [get(t, 0.0) for t in terms], strict=True)
-    ]
+    return [w * NAME_BOOST if t & _NAME_BIT else w for t in terms for w in (get(t, 0.0),)]
 
 
 def total_weight(p: EventProfile, weights: Mapping[int, float]) -> float:
@@ -416,8 +409,7 @@ def pick_event_candidates(
     """
     shared: dict[T, float] = {}
     get = shared.get
-    for term in terms:
-        w = _weight(term, weights)
+    for term, w in zip(terms, _weights_of(terms, weights), strict=True):
         if w <= 0.0:
             continue
         for item in carriers(term)[:EVENT_DEPTH]:
