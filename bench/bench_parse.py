@@ -69,22 +69,29 @@ def corpus_bodies(folder: Path) -> list[tuple[str, bytes, str | None]]:
     ]
 
 
+def hold_shipped_matcher() -> None:
+    """Give this process the matcher of the shipped watchlists as a parse worker holds it after
+    its set-up, as number 1 (set directly: the set-up also changes the process's signal
+    handlers)."""
+    from monitor import parse_pool
+    from monitor.configio import load_watchlists
+    from monitor.score.engine import compile_topics
+
+    watchlists = sorted(str(p) for p in (ROOT / "config" / "watchlists").glob("*.yaml"))
+    matcher = compile_topics(load_watchlists(watchlists, environ={}))
+    parse_pool._matcher = (1, pickle.loads(pickle.dumps(matcher)))
+
+
 def child(spec: dict[str, Any]) -> dict[str, dict[str, float]]:
     """The steps' CPU seconds over all bodies, once each, in this process's version, and how
     many bodies each step refused (raised for)."""
     import feedparser
 
     from monitor import parse_pool
-    from monitor.configio import load_watchlists
     from monitor.parse import parse_feed
-    from monitor.score.engine import compile_topics
 
     bodies = [(url, bytes.fromhex(body), lang) for url, body, lang in spec["bodies"]]
-    watchlists = sorted(str(p) for p in (ROOT / "config" / "watchlists").glob("*.yaml"))
-    matcher = compile_topics(load_watchlists(watchlists, environ={}))
-    # what a worker holds after its set-up (set here directly: the set-up also changes this
-    # process's signal handlers)
-    parse_pool._matcher = (1, pickle.loads(pickle.dumps(matcher)))
+    hold_shipped_matcher()
     ctype = None
 
     refused: dict[str, float] = {}

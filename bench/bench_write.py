@@ -77,18 +77,11 @@ def farm_polls(feed_ids: list[int]) -> list[Poll]:
     """One poll per feed of the polling farm's documents (``bench_poll.py``'s default), as the
     parse workers hand them over: items, signatures and profiles as bytes, matches by the
     shipped watchlists."""
-    import pickle
-
     import bench_parse
 
     from monitor import parse_pool
-    from monitor.configio import load_watchlists
-    from monitor.score.engine import compile_topics
 
-    root = Path(__file__).resolve().parents[1]
-    watchlists = sorted(str(p) for p in (root / "config" / "watchlists").glob("*.yaml"))
-    matcher = compile_topics(load_watchlists(watchlists, environ={}))
-    parse_pool._matcher = (1, pickle.loads(pickle.dumps(matcher)))  # as a worker holds it
+    bench_parse.hold_shipped_matcher()
     out = []
     bodies = bench_parse.farm_bodies(len(feed_ids), POLL)
     for feed_id, (url, body, lang) in zip(feed_ids, bodies, strict=True):
