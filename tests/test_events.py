@@ -298,11 +298,11 @@ def test_candidates_named_by_integers_rank_as_origin_pairs_do(
             (0, i) for i in sorted(stored, reverse=True)
         ]
 
-    def as_refs(term: int) -> list[int]:
-        return [BATCH + n if origin else n for origin, n in as_pairs(term)]
-
     def to_ref(pair: tuple[int, int]) -> int:
         return BATCH + pair[1] if pair[0] else pair[1]
+
+    def as_refs(term: int) -> list[int]:
+        return [to_ref(p) for p in as_pairs(term)]
 
     terms = list(range(13))
     weights = dict(enumerate(idf))
