@@ -144,15 +144,14 @@ def assign(
 
     story_events = dict(picks.story_events)
     out: list[str] = []
+    # each earlier item of the batch as a candidate, made once when it is placed (an item is
+    # the candidate of up to EVENT_CANDIDATES later ones)
+    placed: list[events.EventCandidate] = []
     for position, (item, refs) in enumerate(zip(fresh, picks.picked, strict=True)):
         event = story_events.get(item.story)
         if event is None:
             recent = [
-                events.EventCandidate(
-                    out[ref - BATCH], fresh[ref - BATCH].profile, fresh[ref - BATCH].at
-                )
-                if ref >= BATCH
-                else stored_candidate(ref)
+                placed[ref - BATCH] if ref >= BATCH else stored_candidate(ref)
                 for ref in refs
                 if (ref >= BATCH and ref - BATCH < position) or (ref < BATCH and ref in stored)
             ]
@@ -160,6 +159,7 @@ def assign(
             event = event or item.story
         story_events.setdefault(item.story, event)
         out.append(event)
+        placed.append(events.EventCandidate(event, item.profile, item.at))
         for ref in done_at.pop(position, ()):
             done = known.pop(ref, None)
             if done is not None:
