@@ -22,14 +22,28 @@ terms again as ``news`` (the default, kept to compare with earlier figures).
 ``--batch-items`` sets the items a batch may hold (``WRITE_BATCH_ITEMS``): a cold cycle's
 batches are smaller than the largest when the parse workers do not keep far enough ahead.
 
+``--digest`` prints, after each run, a hash of every decision the writing stored (each item's
+story, each item's event, the story keys and event terms indexed, the matches): two versions
+that print the same hash for the same items decided the same. ``--polls FILE`` keeps the polls
+made (pickled) in ``FILE`` and takes them from there when it exists, so that a run does nothing
+but import, read the file and write: under ``valgrind --tool=callgrind``, whose instruction
+counts do not move with the machine's load, two versions are then compared exactly (the file
+is the same for both when their ``Poll`` and ``Item`` classes are).
+
     python bench/bench_write.py                 # 1,000 polls of 30 items, 3 runs
     python bench/bench_write.py --feeds 200     # quicker
     python bench/bench_write.py --text farm     # what a cold cycle of bench_poll.py writes
+    python bench/bench_write.py --text farm --feeds 300 --batch-items 360 --repeat 1 --digest
+    python bench/bench_write.py --text farm --feeds 100 --repeat 1 --polls /tmp/polls.pickle
+    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
+        python bench/bench_write.py --text farm --feeds 100 --repeat 1 --polls /tmp/polls.pickle
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import pickle
 import random
 import statistics
 import sys
@@ -93,13 +107,53 @@ def farm_polls(feed_ids: list[int]) -> list[Poll]:
     return out
 
 
-def run(feeds: int, text: str = "news") -> tuple[float, int, int, int]:
-    """CPU seconds writing ``feeds`` polls into a fresh store; items, stories and events."""
+#: What the writing decided, in an order of its own: read back by :func:`decisions_digest`.
+DECISIONS = (
+    "SELECT id, story FROM items ORDER BY id",
+    "SELECT item_id, event FROM item_events ORDER BY item_id",
+    "SELECT band, item_id FROM story_bands ORDER BY band, item_id",
+    "SELECT term, item_id FROM event_terms ORDER BY term, item_id",
+    "SELECT item_id, topic, severity FROM matches ORDER BY item_id, topic",
+)
+
+
+def decisions_digest(store: Store) -> str:
+    """A hash of every decision :data:`DECISIONS` reads back from ``store``."""
+    digest = hashlib.sha256()
+    with store.engine.connect() as conn:
+        for query in DECISIONS:
+            for row in conn.exec_driver_sql(query):
+                digest.update(repr(tuple(row)).encode())
+            digest.update(b"\n")
+    return digest.hexdigest()[:16]
+
+
+def made_polls(feed_ids: list[int], text: str, keep: Path | None) -> list[Poll]:
+    """The polls to write: from ``keep`` when it holds those of as many feeds of this text,
+    else made (and then kept there, when ``keep`` is given)."""
+    if keep is not None and keep.exists():
+        with keep.open("rb") as f:
+            kept_text, kept_ids, polls = pickle.load(f)
+        if (kept_text, kept_ids) == (text, feed_ids):
+            return list(polls)
+        print(f"{keep} holds other polls: made anew", file=sys.stderr)
+    polls = farm_polls(feed_ids) if text == "farm" else polls_for(feed_ids)
+    if keep is not None:
+        with keep.open("wb") as f:
+            pickle.dump((text, feed_ids, polls), f, protocol=pickle.HIGHEST_PROTOCOL)
+    return polls
+
+
+def run(
+    feeds: int, text: str = "news", *, keep: Path | None = None, digest: bool = False
+) -> tuple[float, int, int, int, str | None]:
+    """CPU seconds writing ``feeds`` polls into a fresh store; items, stories and events, and
+    the decisions' digest when asked for."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{tmp}/write.db")
         store.sync_feeds([_Spec(n) for n in range(feeds)], NOW)
         ids = [f.id for f in store.feeds()]
-        polls = farm_polls(ids) if text == "farm" else polls_for(ids)
+        polls = made_polls(ids, text, keep)
         most = getattr(ingest, "WRITE_BATCH_ITEMS", None) or len(polls) * POLL
         batch = max(1, min(WRITE_BATCH, most // POLL))
         start = time.process_time()
@@ -111,8 +165,9 @@ def run(feeds: int, text: str = "news") -> tuple[float, int, int, int]:
                 "SELECT count(*), count(DISTINCT story) FROM items"
             ).one()
             grouped = conn.exec_driver_sql("SELECT count(DISTINCT event) FROM item_events").one()
+        decided = decisions_digest(store) if digest else None
         store.close()
-    return spent, items, made, grouped[0]
+    return spent, items, made, grouped[0], decided
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +193,17 @@ def main(argv: list[str] | None = None) -> int:
         help="the garbage collector as a polling process sets it (monitor.memory, where this "
         "version has it; the default) or Python's default",
     )
+    ap.add_argument(
+        "--digest",
+        action="store_true",
+        help="print a hash of the decisions stored (stories, events, keys, terms, matches)",
+    )
+    ap.add_argument(
+        "--polls",
+        type=Path,
+        metavar="FILE",
+        help="take the polls from FILE when it holds them, else keep those made there",
+    )
     args = ap.parse_args(argv)
     if args.gc == "daemon" and hasattr(memory, "collect_less_often"):
         memory.collect_less_often()
@@ -145,11 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         ingest.WRITE_BATCH_ITEMS = args.batch_items
     spent = []
     for n in range(args.repeat):
-        cpu, items, made, grouped = run(args.feeds, args.text)
+        cpu, items, made, grouped, decided = run(
+            args.feeds, args.text, keep=args.polls, digest=args.digest
+        )
         spent.append(cpu)
         print(
             f"run {n + 1}: {cpu:.2f} CPU s for {items:,} items "
-            f"({made:,} stories, {grouped:,} events)",
+            f"({made:,} stories, {grouped:,} events)"
+            + (f", decisions {decided}" if decided else ""),
             flush=True,
         )
     median = statistics.median(spent)
