@@ -315,6 +315,37 @@ def test_candidates_named_by_integers_rank_as_origin_pairs_do(
     ]
 
 
+# a profile's terms: ids 0-15, an odd one a name (the name bit is the lowest)
+_PROFILES = st.lists(
+    st.lists(st.integers(0, 15), min_size=1, max_size=12, unique=True).map(
+        lambda terms: EventProfile(tuple(terms))
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(
+    st.lists(st.integers(0, 15), max_size=12, unique=True),
+    _PROFILES,
+    st.lists(st.sampled_from([0.0, 0.3, 1.0, 2.5]), min_size=16, max_size=16),
+    st.sampled_from([0.1, 0.4, 0.9]),
+)
+def test_assign_event_joins_what_similarity_ranks_first(
+    own: list[int], others: list[EventProfile], idf: list[float], threshold: float
+) -> None:
+    """However it cuts comparisons short (too few shared names), :func:`assign_event` joins
+    the first of the most similar candidates at or above the threshold, by
+    :func:`similarity`, and none when no candidate reaches it."""
+    weights = dict(enumerate(idf))
+    candidate = EventProfile(tuple(own))
+    recent = [EventCandidate(f"e{n}", p, T0) for n, p in enumerate(others)]
+    scores = [similarity(candidate, p, weights) for p in others]
+    best = max(scores)
+    expected = f"e{scores.index(best)}" if best >= threshold else None
+    assert assign_event(candidate, T0, recent, weights, threshold=threshold) == expected
+
+
 # --- in the store: events of stored items, bounded reads, digests ----------------------------
 
 from monitor.digest import group_stories  # noqa: E402
