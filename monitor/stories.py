@@ -73,6 +73,7 @@ So placing an item reads at most ``MAX_KEYS * KEY_DEPTH`` index rows and compare
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import heapq
@@ -174,7 +175,8 @@ class StorySignature:
     @property
     def keys(self) -> tuple[int, ...]:
         """Candidate keys for an index of recent items: see the module docstring."""
-        below = sum(1 for h in self.hashes[:MAX_KEYS] if h < KEY_CUT)
+        # the hashes ascend: those below the cut are a prefix
+        below = bisect.bisect_left(self.hashes, KEY_CUT, 0, min(MAX_KEYS, len(self.hashes)))
         return self.hashes[: max(below, MIN_KEYS)]
 
 

@@ -14,8 +14,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from monitor.stories import (
+    KEY_CUT,
     KEY_DEPTH,
     MAX_KEYS,
+    MIN_KEYS,
     MIN_SHINGLES,
     SKETCH_SIZE,
     STORY_THRESHOLD,
@@ -162,6 +164,21 @@ def test_copies_share_candidate_keys() -> None:
     wire_keys = set(signature(*WIRE).keys)
     for _, copy in COPIES:
         assert wire_keys & set(signature(*copy).keys)
+
+
+@given(
+    st.sets(st.integers(0, KEY_CUT - 1), max_size=MAX_KEYS + 8),
+    st.sets(st.integers(KEY_CUT, (1 << 63) - 1), max_size=SKETCH_SIZE - MAX_KEYS - 8),
+)
+def test_keys_are_the_hashes_below_the_cut_within_the_bounds(
+    below_cut: set[int], above_cut: set[int]
+) -> None:
+    """A signature's keys: its smallest hashes below the cut, at most MAX_KEYS of them, and
+    at least its MIN_KEYS smallest (when it has as many)."""
+    hashes = below_cut | above_cut
+    sig = StorySignature(tuple(sorted(hashes)), len(hashes))
+    below = [h for h in sorted(hashes)[:MAX_KEYS] if h < KEY_CUT]
+    assert list(sig.keys) == sorted(hashes)[: max(len(below), MIN_KEYS)]
 
 
 # --- fingerprints and signatures -----------------------------------------------------------------
