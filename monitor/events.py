@@ -60,6 +60,7 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from monitor.stories import T, int64s  # T: an item id, ordered by recency
 from monitor.storytext import fold, story_text
@@ -180,15 +181,30 @@ class EventProfile:
 
 
 _ELISION = re.compile(r"[’'\-]")
-#: what a token's spelling alone says (its folded form, and whether it holds digits, starts
-#: with a capital, is an acronym), by token: news repeats its words, so most are known
-_TOKENS: dict[str, tuple[str, bool, bool, bool] | None] = {}
+
+
+class _Spelling(NamedTuple):
+    """What a token's spelling alone says, worked out once a spelling (news repeats its
+    words): whether it is a name wherever it stands (a figure, an acronym), whether it starts
+    with a capital (a name unless it starts a sentence), whether it is too common or too
+    short to be a term (``short``: unless it is a name), and its term and term hash as a name
+    and as a plain word (0 where it can never be one)."""
+
+    always_name: bool
+    capital: bool
+    stop: bool
+    short: bool
+    name_term: str
+    name_hash: int
+    word_hash: int
+
+
+#: each token's :class:`_Spelling`, or ``None`` for one with no letters or digits once folded
+_TOKENS: dict[str, _Spelling | None] = {}
 _TOKENS_MAX = 200_000
 
 
-def _token(token: str) -> tuple[str, bool, bool, bool] | None:
-    if token in _TOKENS:
-        return _TOKENS[token]
+def _spelling(token: str) -> _Spelling | None:
     if len(_TOKENS) >= _TOKENS_MAX:
         _TOKENS.clear()
     word = token
@@ -197,11 +213,26 @@ def _token(token: str) -> tuple[str, bool, bool, bool] | None:
     if len(parts) > 1 and len(parts[0]) <= 2:
         word = word[len(parts[0]) + 1 :]
     folded = fold(word).replace(".", "")
-    info: tuple[str, bool, bool, bool] | None = None
+    info: _Spelling | None = None
     if folded:
         digits = bool(_DIGITS.search(folded))
         acronym = len(word) >= 2 and word.replace(".", "").isupper() and not digits
-        info = (folded, digits, word[0].isupper(), acronym)
+        capital = word[0].isupper()
+        always_name = (digits and len(folded) >= 2) or acronym
+        stop = folded in STOPWORDS
+        short = len(folded) < 3
+        name_term = folded if digits or acronym else _stem(folded)
+        can_be_name = not stop and (always_name or capital)
+        can_be_word = not stop and not short and not always_name
+        info = _Spelling(
+            always_name,
+            capital,
+            stop,
+            short,
+            name_term,
+            _hash(name_term, True) if can_be_name else 0,
+            _hash(_stem(folded), False) if can_be_word else 0,
+        )
     _TOKENS[token] = info
     return info
 
@@ -209,31 +240,31 @@ def _token(token: str) -> tuple[str, bool, bool, bool] | None:
 def _terms(text: str, out: dict[int, None]) -> None:
     start = True  # at the start of a sentence
     previous_name: str | None = None
+    known = _TOKENS
     for token in _TOKEN.findall(text):
         if len(out) >= MAX_TERMS:
             return
         if token in _SENTENCE_END:
             start, previous_name = True, None
             continue
-        info = _token(token)
+        info = known[token] if token in known else _spelling(token)
         if info is None:
             continue
-        folded, digits, capital, acronym = info
-        name = (digits and len(folded) >= 2) or acronym or (capital and not start)
+        always_name, capital, stop, short, term, name_hash, word_hash = info
+        name = always_name or (capital and not start)
         start = False
-        if folded in STOPWORDS or (len(folded) < 3 and not name):
+        if stop or (short and not name):
             previous_name = None
             continue
         if name:
-            term = folded if digits or acronym else _stem(folded)
-            out.setdefault(_hash(term, True), None)
+            out.setdefault(name_hash, None)
             if previous_name is not None:
                 out.setdefault(_hash(previous_name + " " + term, True), None)
             previous_name = term
         else:
             # a capitalised first word of a sentence may be a name or not: a word either way
             previous_name = None
-            out.setdefault(_hash(_stem(folded), False), None)
+            out.setdefault(word_hash, None)
 
 
 def profile(title: str, summary: str) -> EventProfile:
