@@ -8,7 +8,7 @@ weights are what they would be in use.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -422,6 +422,28 @@ def test_stored_reports_of_one_event_share_it_and_digests_show_it_once(store: St
     (surging,) = store.signals.story_outlets(T0 - timedelta(hours=1))
     assert surging.story == event
     assert sorted(o.name for o in surging.outlets) == [f"Outlet {n}" for n in range(6)]
+
+
+def test_events_of_items_written_here_are_what_another_store_reads(store: Store) -> None:
+    """A store answers for the events of the items it wrote from memory; another store on the
+    same database (a restarted daemon, a second process) reads them: the same events,
+    profiles and times, a time given in another zone included."""
+    feeds = _store_window(store, 2)
+    ottawa = timezone(timedelta(hours=-5))
+    save_items(store, feeds[0], [_item("r0", RADAR_REPORTS[0], T0)], [], {}, T0)
+    at = (T0 + timedelta(minutes=30)).astimezone(ottawa)
+    save_items(store, feeds[1], [_item("r1", RADAR_REPORTS[1], at)], [], {}, T0)
+    with store.engine.connect() as conn:
+        ids = {i for (i,) in conn.exec_driver_sql("SELECT item_id FROM item_events")}
+    here = store.event_candidates(ids)
+    other = Store.open(store.engine.url.render_as_string(hide_password=False))
+    try:
+        read = other.event_candidates(ids)
+    finally:
+        other.close()
+    assert len(read) == len(ids) > 80
+    assert here == read
+    assert all(e.at is not None and e.at.utcoffset() is not None for e in here.values())
 
 
 def test_tariff_announcements_a_day_apart_are_two_events_in_the_store(store: Store) -> None:

@@ -115,9 +115,14 @@ class IngestMixin(StoryIndexMixin):
 
     @translated
     def event_candidates(self, ids: Collection[int]) -> dict[int, StoredEvent]:
-        """Event, stored event profile and time of each of these items that has an event."""
-        with self.engine.connect() as conn:
-            return event_store.stored_events(conn, ids)
+        """Event, stored event profile and time of each of these items that has an event:
+        from the cache for the items written here, else from the database."""
+        found = self._stories.events_many(ids)
+        missing = [item_id for item_id in ids if item_id not in found]
+        if missing:
+            with self.engine.connect() as conn:
+                found.update(event_store.stored_events(conn, missing))
+        return found
 
     def _amended(
         self, conn: Connection, pairs: Sequence[tuple[int, str]]
@@ -282,7 +287,7 @@ class IngestMixin(StoryIndexMixin):
         # in key order: see events
         bulk_insert(conn, story_bands_t, ("band", "item_id"), sorted(bands))
         for item_id, n in zip(ids, plan.new, strict=True):
-            self._stories.put(item_id, n.story, n.sketch, n.event or None)
+            self._stories.put(item_id, n.story, n.sketch, n.event or None, n.profile, n.at)
         event_store.write(
             conn,
             [
