@@ -58,7 +58,7 @@ import re
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -369,20 +369,11 @@ def _similarity(
 @dataclass(frozen=True, slots=True)
 class EventCandidate:
     """An earlier item a new one may join: its event, profile and time (published, else
-    first seen; ``None`` when unknown), and the names among its profile's terms (made once:
-    most comparisons end when too few names are shared)."""
+    first seen; ``None`` when unknown)."""
 
     event: str
     profile: EventProfile
     at: datetime | None = None
-    names: frozenset[int] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "names", _names(self.profile.terms))
-
-
-def _names(terms: Iterable[int]) -> frozenset[int]:
-    return frozenset([t for t in terms if t & _NAME_BIT])
 
 
 def _check_threshold(threshold: float) -> None:
@@ -419,8 +410,10 @@ def assign_event(
     """
     _check_threshold(threshold)
     # an item sharing fewer than MIN_SHARED_NAMES names scores 0 (see similarity): counted
-    # first, over the names alone, as it ends nearly every comparison
-    own_names = _names(candidate.terms)
+    # first, the new item's names looked up among the other's terms, as it ends nearly every
+    # comparison (a set of each candidate's names, made once, costs more than it saves where
+    # a batch is a poll and each stored candidate is met once or twice)
+    own_names = {t for t in candidate.terms if t & _NAME_BIT}
     if len(own_names) < MIN_SHARED_NAMES:
         return None
     best_event: str | None = None
@@ -433,7 +426,7 @@ def assign_event(
     for other in recent:
         if at is not None and other.at is not None and abs(at - other.at) > window:
             continue
-        if len(own_names & other.names) < MIN_SHARED_NAMES:
+        if len(own_names.intersection(other.profile.terms)) < MIN_SHARED_NAMES:
             continue
         score = _similarity(own, total, other.profile, weights, totals)
         if score >= best and (best_event is None or score > best):
