@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -14,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 
 from monitor.cadence import CadencePolicy
 from monitor.digest import build_digest, digest_to_json
+from monitor.errors import StoreError
 from monitor.ingest import save_items, write_polls
 from monitor.model import FeedState, FeedUpdate, FetchResult, Item, Reason, TopicMatch
 from monitor.plan import Outcome, Poll, Rules
@@ -163,6 +165,26 @@ def test_disabled_feed_is_not_claimed_and_moved_feed_changes_url(store: Store) -
     assert [f.url for f in claimed] == ["https://a.example/new"]
     gone = next(f for f in store.feeds() if f.url == "https://b.example/feed")
     assert gone.disabled_reason and gone.last_error_kind == "gone"
+
+
+def test_a_write_that_fails_leaves_nothing_of_its_items_in_memory(store: Store) -> None:
+    """A write rolled back (here its feed is gone) leaves its items' ids free: the next item
+    stored, by this process or another, takes them, and must be seen as what it is."""
+    store.sync_feeds([Spec("https://a.example/feed", "A")], NOW)
+    (feed,) = store.claim_due_feeds(NOW, owner="w")
+    lost = "Lost text about a harbour, a ferry and a strike that nobody will ever store here"
+    failing = [item("x", "A poll that fails", summary=lost)]
+    with pytest.raises(StoreError):
+        save_items(store, feed.id + 100, failing, [], {}, NOW)
+    other = Store.open(store.engine.url.render_as_string(hide_password=False))
+    try:
+        kept = "Kept text about a bridge, a budget and a vote that the other process stores"
+        save_items(other, feed.id, [item("y", "Stored elsewhere", summary=kept)], [], {}, NOW)
+    finally:
+        other.close()
+    with store.engine.connect() as conn:
+        ((item_id, story),) = conn.exec_driver_sql("SELECT id, story FROM items").fetchall()
+    assert store.story_candidates({item_id})[item_id].story == story
 
 
 def test_items_are_stored_once_and_linked_across_feeds(store: Store) -> None:
@@ -650,10 +672,6 @@ def test_sqlite_uses_wal(tmp_path: Path) -> None:
 
 
 def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
-    import pytest
-
-    from monitor.errors import StoreError
-
     with pytest.raises(StoreError):
         Store.open(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
 

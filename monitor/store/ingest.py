@@ -193,9 +193,14 @@ class IngestMixin(StoryIndexMixin):
     def write(self, plan: WritePlan) -> None:
         """Apply a plan (``monitor.plan``) in one transaction."""
         with self.engine.begin() as conn:
-            self._write(conn, plan)
+            ids = self._write(conn, plan)
+        # cached once committed: a rolled-back item's id goes to the next item inserted, by
+        # this process or another, which must not be taken for it
+        for item_id, n in zip(ids, plan.new, strict=True):
+            self._stories.put(item_id, n.story, n.sketch, n.event or None, n.profile, n.at)
 
-    def _write(self, conn: Connection, plan: WritePlan) -> None:
+    def _write(self, conn: Connection, plan: WritePlan) -> list[int]:
+        """Write a plan on ``conn``; the ids of its new items, in order."""
         ids = self._insert_new(conn, plan)
         bulk_insert(
             conn,
@@ -258,6 +263,7 @@ class IngestMixin(StoryIndexMixin):
         polls = [(f.feed_id, f.update) for f in plan.feeds if f.update is not None]
         if polls:
             record_polls(conn, polls)
+        return ids
 
     def _insert_new(self, conn: Connection, plan: WritePlan) -> list[int]:
         """Insert the plan's new items (one statement: ids come back in order), their story
@@ -286,8 +292,6 @@ class IngestMixin(StoryIndexMixin):
         bands = [(k, item_id) for item_id, n in zip(ids, plan.new, strict=True) for k in n.keys]
         # in key order: see events
         bulk_insert(conn, story_bands_t, ("band", "item_id"), sorted(bands))
-        for item_id, n in zip(ids, plan.new, strict=True):
-            self._stories.put(item_id, n.story, n.sketch, n.event or None, n.profile, n.at)
         event_store.write(
             conn,
             [
