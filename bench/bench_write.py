@@ -28,14 +28,16 @@ that print the same hash for the same items decided the same. ``--polls FILE`` k
 made (pickled) in ``FILE`` and takes them from there when it exists, so that a run does nothing
 but import, read the file and write: under ``valgrind --tool=callgrind``, whose instruction
 counts do not move with the machine's load, two versions are then compared exactly (the file
-is the same for both when their ``Poll`` and ``Item`` classes are).
+is the same for both when their ``Poll`` and ``Item`` classes are). Compile each checkout's
+bytecode first (``python -m compileall -q monitor bench``): where none can be written
+(``PYTHONDONTWRITEBYTECODE``), every module imported is compiled in the run, and counted.
 
     python bench/bench_write.py                 # 1,000 polls of 30 items, 3 runs
     python bench/bench_write.py --feeds 200     # quicker
     python bench/bench_write.py --text farm     # what a cold cycle of bench_poll.py writes
     python bench/bench_write.py --text farm --feeds 300 --batch-items 360 --repeat 1 --digest
     python bench/bench_write.py --text farm --feeds 100 --repeat 1 --polls /tmp/polls.pickle
-    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
         python bench/bench_write.py --text farm --feeds 100 --repeat 1 --polls /tmp/polls.pickle
 """
 
