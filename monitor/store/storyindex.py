@@ -32,6 +32,9 @@ from monitor.store.sql import (
 )
 from monitor.store.translate import translated
 
+#: A cache entry: story, signature, event, event profile (only with an event) and time.
+_Entry = tuple[str, bytes, str | None, bytes | None, datetime | None]
+
 
 class StoryCache:
     """Story and stored signature of recently stored items, by item id, least recently used
@@ -53,14 +56,11 @@ class StoryCache:
         # datetime, which the garbage collector stops tracking, so thousands of entries cost a
         # full collection nothing and do not bring the next one closer (an object of a class
         # would do both)
-        self._data: OrderedDict[
-            int, tuple[str, bytes, str | None, bytes | None, datetime | None]
-        ] = OrderedDict()
+        self._data: OrderedDict[int, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
     def get_many(self, ids: Iterable[int]) -> dict[int, StoredText]:
-        found: list[tuple[int, tuple[str, bytes, str | None, bytes | None, datetime | None]]]
-        found = []
+        found: list[tuple[int, _Entry]] = []
         with self._lock:
             for item_id in ids:
                 hit = self._data.get(item_id)
@@ -78,9 +78,9 @@ class StoryCache:
         with self._lock:
             for item_id in ids:
                 hit = self._data.get(item_id)
-                if hit is not None and hit[3] is not None and hit[2] is not None:
+                if hit is not None and hit[3] is not None:  # a profile comes with an event
                     self._data.move_to_end(item_id)
-                    found[item_id] = StoredEvent(item_id, hit[2], hit[3], hit[4])
+                    found[item_id] = StoredEvent(item_id, hit[2] or "", hit[3], hit[4])
         return found
 
     def put(
@@ -94,7 +94,7 @@ class StoryCache:
     ) -> None:
         """Keep an item's story and signature; with its event, its stored event profile and
         time when given (what the database holds for it: an item written here)."""
-        value = (story, sketch, event, profile if event else None, at)
+        value: _Entry = (story, sketch, event, profile if event else None, at)
         with self._lock:
             self._data[item_id] = value
             self._data.move_to_end(item_id)
