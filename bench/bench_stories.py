@@ -15,8 +15,11 @@ terms, ``monitor.store.events.write``; its profile is made beforehand, as the pa
 make it) and the time of the whole
 save (which also writes the item, its keys, links and matches into B-trees that grow with the
 table), as CPU time of this process, which runs the store (the machine's other load and the
-disk's sync times stay out); medians of ``--repeat`` rounds, each with fresh items; and the
-ratio of the largest window's cost to the smallest's: flat is 1.0.
+disk's sync times stay out); medians of ``--repeat`` rounds, each with fresh items, the
+windows taking turns round after round (each is a store of its own, all open at once), so
+that the machine's drift weighs on every size alike; and the ratio of the largest window's
+cost to the smallest's, flat is 1.0, as a ratio of medians and as the median of each round's
+ratio to the smallest window's round just before it.
 
     python bench/bench_stories.py                        # windows of 10,000 and 200,000 items
     python bench/bench_stories.py --sizes 10000,50000    # quicker
@@ -86,6 +89,10 @@ def news(serial: int, feed: int, wire: list[feedfarm.Story]) -> Item:
         published=NOW,
         content_hash=f"h{serial}",
     )
+
+
+#: The window whose save is running (the timed steps add to its figures).
+_SAVING: list[Window] = []
 
 
 class Window:
@@ -161,21 +168,23 @@ class Window:
         return True
 
     def _timed(self, fn: Any, counter: str, step: str) -> Any:
-        """``fn``, adding the CPU time it takes to this window's ``counter`` and to its
-        ``step`` in :attr:`steps`."""
+        """``fn``, adding the CPU time it takes to ``counter`` and to its ``step`` in
+        :attr:`steps` of the window saving when it is called (the modules' functions are
+        shared by every window open)."""
 
         def timed(*args: Any, **kwargs: Any) -> Any:
+            window = _SAVING[-1] if _SAVING else self
             start = time.process_time()
-            self._inner.append(0.0)
+            window._inner.append(0.0)
             try:
                 return fn(*args, **kwargs)
             finally:
                 spent = time.process_time() - start
-                inner = self._inner.pop()
-                setattr(self, counter, getattr(self, counter) + spent - inner)
-                self.steps[step] = self.steps.get(step, 0.0) + spent - inner
-                if self._inner:
-                    self._inner[-1] += spent
+                inner = window._inner.pop()
+                setattr(window, counter, getattr(window, counter) + spent - inner)
+                window.steps[step] = window.steps.get(step, 0.0) + spent - inner
+                if window._inner:
+                    window._inner[-1] += spent
 
         return timed
 
@@ -193,19 +202,38 @@ class Window:
             self.serial += n
             self.clock += timedelta(seconds=1)
             start = time.process_time()
-            save_items(
-                self.store,
-                self.feed_ids[feed],
-                items,
-                [],
-                {},
-                self.clock,
-                signatures=sigs,
-                profiles=profiles,
-            )
+            _SAVING.append(self)
+            try:
+                save_items(
+                    self.store,
+                    self.feed_ids[feed],
+                    items,
+                    [],
+                    {},
+                    self.clock,
+                    signatures=sigs,
+                    profiles=profiles,
+                )
+            finally:
+                _SAVING.pop()
             spent += time.process_time() - start
             count -= n
         return spent
+
+
+def _round(window: Window, count: int) -> tuple[float, float, float, dict[str, float]]:
+    """One round of ``count`` new items in ``window``: CPU ms a new item placing it in a story,
+    in an event, storing it all told, and each step's."""
+    window.placing = window.eventing = 0.0
+    window.steps = {}
+    spent = window.save(count)
+    per = {step: cpu / count * 1000 for step, cpu in window.steps.items()}
+    return (
+        window.placing / count * 1000,
+        window.eventing / count * 1000,
+        spent / count * 1000,
+        per,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,53 +258,64 @@ def main(argv: list[str] | None = None) -> int:
     if args.gc == "daemon":
         memory.collect_less_often()
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows: list[tuple[int, float, float, float]] = []
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
+    count = args.probe * POLL
     with tempfile.TemporaryDirectory() as tmp:
-        window = Window(Path(tmp) / "stories.db", args.feeds)
+        # each size's window: filled once (one window grown from size to size, copied at
+        # each), then opened as a store of its own, so that the rounds can take turns
+        filler: Window | None = None
+        windows: list[tuple[Window, str]] = []
         for size in sizes:
+            kept = (args.keep or Path(tmp)) / f"window-{size}.db"
+            window = Window(Path(tmp) / f"probe-{size}.db", args.feeds)
+            if args.keep and window.restore(kept, STORY_CACHE_SIZE):
+                windows.append((window, "kept"))
+                continue
             fill = time.perf_counter()
-            kept = args.keep / f"window-{size}.db" if args.keep else None
-            if kept and window.restore(kept, STORY_CACHE_SIZE):
-                how = "kept"
-            else:
-                window.save(size - window.serial)
-                how = f"filled in {time.perf_counter() - fill:.0f} s"
-                if kept:
-                    window.keep(kept)
-            per_item, placing, eventing = [], [], []
-            steps: dict[str, list[float]] = {}
-            count = args.probe * POLL
-            for _ in range(args.repeat):
-                window.placing = window.eventing = 0.0
-                window.steps = {}
-                spent = window.save(count)
-                for step, cpu in window.steps.items():
-                    steps.setdefault(step, []).append(cpu / count * 1000)
-                per_item.append(spent / count * 1000)
-                placing.append(window.placing / count * 1000)
-                eventing.append(window.eventing / count * 1000)
-            rows.append(
-                (
-                    size,
-                    statistics.median(placing),
-                    statistics.median(per_item),
-                    statistics.median(eventing),
-                )
+            if filler is None or filler.serial > size:
+                filler = Window(Path(tmp) / "fill.db", args.feeds)
+            filler.save(size - filler.serial)
+            filler.keep(kept)
+            if not window.restore(kept, STORY_CACHE_SIZE):
+                raise SystemExit(f"cannot reopen the window just kept in {kept}")
+            windows.append((window, f"filled in {time.perf_counter() - fill:.0f} s"))
+        if filler is not None:
+            filler.store.close()
+        # the sizes take turns, round after round: the machine's drift weighs on each alike
+        results: list[list[tuple[float, float, float, dict[str, float]]]] = [[] for _ in sizes]
+        for _ in range(args.repeat):
+            for n, (window, _) in enumerate(windows):
+                results[n].append(_round(window, count))
+    rows: list[tuple[int, float, float, float]] = []
+    for size, (_, how), rounds in zip(sizes, windows, results, strict=True):
+        placing = [r[0] for r in rounds]
+        eventing = [r[1] for r in rounds]
+        per_item = [r[2] for r in rounds]
+        rows.append(
+            (
+                size,
+                statistics.median(placing),
+                statistics.median(per_item),
+                statistics.median(eventing),
             )
-            print(
-                f"window {size:>7,} items ({how}): placing "
-                f"{rows[-1][1]:.3f} ms a new item ({min(placing):.3f}–{max(placing):.3f}), "
-                f"in an event {rows[-1][3]:.3f} ms ({min(eventing):.3f}–{max(eventing):.3f}), "
-                f"the whole save {rows[-1][2]:.3f} ms ({min(per_item):.3f}–{max(per_item):.3f})",
-                flush=True,
-            )
-            print(
-                "  steps, CPU ms a new item: "
-                + ", ".join(f"{k} {statistics.median(v):.3f}" for k, v in steps.items()),
-                flush=True,
-            )
+        )
+        print(
+            f"window {size:>7,} items ({how}): placing "
+            f"{rows[-1][1]:.3f} ms a new item ({min(placing):.3f}–{max(placing):.3f}), "
+            f"in an event {rows[-1][3]:.3f} ms ({min(eventing):.3f}–{max(eventing):.3f}), "
+            f"the whole save {rows[-1][2]:.3f} ms ({min(per_item):.3f}–{max(per_item):.3f})",
+            flush=True,
+        )
+        steps = {step for r in rounds for step in r[3]}
+        print(
+            "  steps, CPU ms a new item: "
+            + ", ".join(
+                f"{k} {statistics.median(r[3].get(k, 0.0) for r in rounds):.3f}"
+                for k in sorted(steps, key=list(rounds[0][3]).index)
+            ),
+            flush=True,
+        )
     print()
     print(
         "| items in the window | CPU ms placing a new item in a story | in an event "
@@ -286,10 +325,16 @@ def main(argv: list[str] | None = None) -> int:
     for size, place, whole, event in rows:
         print(f"| {size:,} | {place:.3f} | {event:.3f} | {whole:.3f} |")
     first, last = rows[0], rows[-1]
+    # each round of the largest window beside the round of the smallest just before it
+    paired = statistics.median(
+        b[0] / a[0] for a, b in zip(results[0], results[-1], strict=True) if a[0] > 0
+    )
     print(
         f"\nratio {last[0]:,} / {first[0]:,} items: placing {last[1] / first[1]:.2f}, "
         f"in an event {last[3] / first[3]:.2f}, "
-        f"the whole save {last[2] / first[2]:.2f} (flat is 1.0)"
+        f"the whole save {last[2] / first[2]:.2f} (flat is 1.0); placing, the median of "
+        f"the {len(results[0])} rounds' ratios (each with the smaller window's round just "
+        f"before it): {paired:.2f}"
     )
     return 0
 
