@@ -20,7 +20,6 @@ with the first few of each.
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import time
@@ -31,15 +30,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import feedparser
 from bench_parse import corpus_bodies, farm_bodies
 
 from monitor.normalize import html_to_text
-
-
-def _feedparser(body: bytes) -> Any:
-    # as monitor.parse calls it
-    return feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
+from monitor.parse import is_json, read_xml
 
 
 def _text(value: Any) -> str:
@@ -92,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         ) from None
     named = corpus_bodies(args.corpus) if args.corpus else farm_bodies(args.feeds, 30)
     # JSON feeds are not feedparser's (monitor reads them itself)
-    named = [(u, b, x) for u, b, x in named if b.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"{"]
+    named = [(u, b, x) for u, b, x in named if not is_json(b)]
     bodies = [b for _, b, _ in named]
-    ours, ours_refused = timed(_feedparser, bodies, args.repeat)
+    ours, ours_refused = timed(read_xml, bodies, args.repeat)
     theirs, theirs_refused = timed(fastfeedparser.parse, bodies, args.repeat)
     print(f"{len(bodies)} documents")
     print(f"feedparser.parse      {ours:7.2f} CPU s  (raised for {ours_refused})")
@@ -113,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             shown.append(f"{where}: {str(a)[:90]!r} / {str(b)[:90]!r}")
 
     for url, body, _ in named:
-        a = _feedparser(body)
+        a = read_xml(body)
         try:
             b = fastfeedparser.parse(body)
         except Exception as exc:  # its refusal is a finding

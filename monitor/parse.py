@@ -39,19 +39,10 @@ def parse_feed(
     At most ``max_entries`` entries are read, the first ones of the document; how many more
     it had is :attr:`ParsedFeed.cut`.
     """
-    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{":
+    if is_json(body):
         return _json_feed(body, max_entries)
-    # No "content-location": with a base URL feedparser resolves every link it reads, which
-    # costs a third of its time; monitor.normalize resolves links itself (the feed's link
-    # against its URL below, item links against that), and xml:base is still honoured.
-    headers = {"content-type": content_type} if content_type else {}
     try:
-        result = feedparser.parse(
-            io.BytesIO(body),
-            response_headers=headers,
-            sanitize_html=False,  # we keep text only; HTML never reaches a reader unescaped
-            resolve_relative_uris=False,  # links are resolved by monitor.urls
-        )
+        result = read_xml(body, content_type)
     except Exception as exc:  # feedparser should not raise; if it does, the body is at fault
         raise ParseError(f"not a feed: the parser failed ({type(exc).__name__}: {exc})") from exc
 
@@ -85,6 +76,26 @@ def parse_feed(
         version=version,
         warning=warning,
         cut=max(0, len(raw_entries) - max_entries),
+    )
+
+
+def is_json(body: bytes) -> bool:
+    """Whether a body is JSON (a JSON Feed, read here), not XML (read by feedparser)."""
+    return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
+
+
+def read_xml(body: bytes, content_type: str | None = None) -> Any:
+    """feedparser's reading of an XML body, as :func:`parse_feed` takes it (feedparser's
+    result; it may raise on a body it cannot read)."""
+    # No "content-location": with a base URL feedparser resolves every link it reads, which
+    # costs a third of its time; monitor.normalize resolves links itself (the feed's link
+    # against its URL, item links against that), and xml:base is still honoured.
+    headers = {"content-type": content_type} if content_type else {}
+    return feedparser.parse(
+        io.BytesIO(body),
+        response_headers=headers,
+        sanitize_html=False,  # we keep text only; HTML never reaches a reader unescaped
+        resolve_relative_uris=False,  # links are resolved by monitor.urls
     )
 
 
