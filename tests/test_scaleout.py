@@ -186,7 +186,13 @@ def test_three_workers_share_the_feeds_and_the_digests(tmp_path: Path, database:
             if victim.poll() is None:
                 victim.kill()
             victim.wait(timeout=5)
-        assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
+        # the whole log of a worker that did not stop cleanly: its last lines tell why
+        failed = [
+            f"worker {i + 1} exited {code}:\n{logs[i + 1].read_text()[-6000:]}"
+            for i, code in enumerate(codes)
+            if code != 0
+        ]
+        assert not failed, "\n\n".join(failed)
 
         polls: dict[str, list[float]] = {}
         for n, url in enumerate(urls):

@@ -220,3 +220,46 @@ async def test_polls_the_database_will_not_store_make_the_daemon_unhealthy_until
             assert store.item(url="https://n.example/1") is not None
             pipeline.close()
         store.close()
+
+
+async def test_a_stop_the_database_refuses_to_record_still_stops_and_says_what_is_left(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Giving back the feeds this worker holds is the stop's last write; a database that
+    refuses it (here the feeds table is gone) leaves leases that expire on their own: the
+    daemon says so and stops, instead of ending with a traceback."""
+    import sqlite3
+
+    from monitor.cli.runtime import cadence_policy
+    from monitor.pipeline import Pipeline
+    from tests.support import until
+
+    with FeedServer() as server:
+        url = server.feed("/f.xml", rss_feed("F", [SampleItem("NORAD review", link="https://n/1")]))
+        cfg = load_config(
+            write_config(tmp_path, f'feeds:\n  - {{url: "{url}", name: F}}\n'), environ={}
+        )
+        store = Store.open(cfg.database_url)
+        async with Fetcher() as fetcher:
+            pipeline = Pipeline(
+                store, fetcher, lambda: service.current_matcher(), cadence_policy(cfg)
+            )
+            service = Service(cfg, store, pipeline, Outbox(store, {}, cfg.channels), tick_s=0.2)
+            stop = asyncio.Event()
+            running = asyncio.create_task(service.run(stop))
+            try:
+                await until(
+                    lambda: server.count("/f.xml") > 0 and not service.poller.busy, "a poll"
+                )
+                conn = sqlite3.connect(tmp_path / "monitor.db", timeout=30)
+                with conn:
+                    conn.execute("ALTER TABLE feeds RENAME TO feeds_away")
+                conn.close()
+                stop.set()
+                await asyncio.wait_for(running, 30)  # returns: no exception
+            finally:
+                stop.set()
+                pipeline.close()  # its parse workers, whatever the outcome
+        store.close()
+    warned = [r.getMessage() for r in caplog.records if "cannot give back" in r.getMessage()]
+    assert warned and "polling.lease" in warned[0], warned

@@ -7,6 +7,7 @@ the store and the matcher.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
 from datetime import datetime, timedelta
@@ -137,8 +138,11 @@ def poll(
                     left = await db(store.articles.backlog_waiting, enricher.since())
                 return cycle, enriched
             finally:
-                enricher.close()
-                pipeline.close()
+                # the pipeline's parse workers are stopped even when the article job's close
+                # fails: left running, they would keep the process from ending
+                with contextlib.ExitStack() as closing:
+                    closing.callback(pipeline.close)
+                    closing.callback(enricher.close)
 
     db = DbExecutor()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -104,8 +105,11 @@ def run(
             try:
                 await service.run(stop)
             finally:
-                enricher.close()
-                pipeline.close()
+                # the pipeline's parse workers are stopped even when the article job's close
+                # fails: left running, they would keep the process from ending
+                with contextlib.ExitStack() as closing:
+                    closing.callback(pipeline.close)
+                    closing.callback(enricher.close)
 
     db = DbExecutor()  # the one way from async code to the store, for every part
     try:

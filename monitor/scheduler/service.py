@@ -242,8 +242,16 @@ class Service(Reloading):
         sched.shutdown(wait=False)
         if self.status is not None:
             await self.status.stop()
-        # feeds claimed but not finished go back to the pool now, not when the lease expires
-        await self.db(self.store.release_leases, self.pipeline.owner)
+        # feeds claimed but not finished go back to the pool now, not when the lease expires;
+        # a database that refuses this costs the other workers a wait, not a feed
+        try:
+            await self.db(self.store.release_leases, self.pipeline.owner)
+        except MonitorError as exc:
+            log.warning(
+                "cannot give back the feeds this worker holds (%s): other workers poll them "
+                "once their lease ends (polling.lease)",
+                exc,
+            )
         try:
             await self.db(self.store.leave, self.pipeline.owner)
         except MonitorError as exc:
