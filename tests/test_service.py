@@ -263,3 +263,19 @@ async def test_a_stop_the_database_refuses_to_record_still_stops_and_says_what_i
         store.close()
     warned = [r.getMessage() for r in caplog.records if "cannot give back" in r.getMessage()]
     assert warned and "polling.lease" in warned[0], warned
+
+
+def test_a_stopping_daemon_closes_every_part_even_when_one_close_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from monitor.cli.run_cmd import _close_all
+
+    closed: list[str] = []
+
+    def broken() -> None:
+        raise OSError("the pipe to a worker is closed")
+
+    _close_all(("the article job", broken), ("the parse workers", lambda: closed.append("pool")))
+    assert closed == ["pool"]  # the parse workers are stopped all the same
+    [record] = [r for r in caplog.records if "closing the article job failed" in r.getMessage()]
+    assert record.exc_info is not None and "pipe to a worker" in str(record.exc_info[1])

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import signal
+from collections.abc import Callable
 from datetime import timedelta
 
 import typer
@@ -105,11 +105,11 @@ def run(
             try:
                 await service.run(stop)
             finally:
-                # the pipeline's parse workers are stopped even when the article job's close
-                # fails: left running, they would keep the process from ending
-                with contextlib.ExitStack() as closing:
-                    closing.callback(pipeline.close)
-                    closing.callback(enricher.close)
+                # each part is closed even when another's close fails (parse workers left
+                # running would keep the process from ending); the stop asked for is done
+                _close_all(
+                    ("the article job", enricher.close), ("the parse workers", pipeline.close)
+                )
 
     db = DbExecutor()  # the one way from async code to the store, for every part
     try:
@@ -117,6 +117,16 @@ def run(
     finally:
         db.close()
     store.close()
+
+
+def _close_all(*parts: tuple[str, Callable[[], None]]) -> None:
+    """Close every part, in order; a part whose close fails is logged with its traceback, and
+    the others are closed all the same."""
+    for what, close in parts:
+        try:
+            close()
+        except Exception:
+            log.exception("stopping: closing %s failed", what)
 
 
 def _learning_secrets(cfg: Config, scrub: Scrubber) -> Config:
