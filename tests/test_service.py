@@ -225,9 +225,9 @@ async def test_polls_the_database_will_not_store_make_the_daemon_unhealthy_until
 async def test_a_stop_the_database_refuses_to_record_still_stops_and_says_what_is_left(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Giving back the feeds this worker holds is the stop's last write; a database that
-    refuses it (here the feeds table is gone) leaves leases that expire on their own: the
-    daemon says so and stops, instead of ending with a traceback."""
+    """A stop gives back the feeds this worker holds; a database that refuses it (here the
+    feeds table is gone) leaves leases that expire on their own: the daemon says so and
+    stops, instead of ending with a traceback."""
     import sqlite3
 
     from monitor.cli.runtime import cadence_policy
