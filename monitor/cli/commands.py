@@ -7,7 +7,6 @@ the store and the matcher.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections import Counter
 from datetime import datetime, timedelta
@@ -138,11 +137,8 @@ def poll(
                     left = await db(store.articles.backlog_waiting, enricher.since())
                 return cycle, enriched
             finally:
-                # the pipeline's parse workers are stopped even when the article job's close
-                # fails: left running, they would keep the process from ending
-                with contextlib.ExitStack() as closing:
-                    closing.callback(pipeline.close)
-                    closing.callback(enricher.close)
+                enricher.close()  # owns nothing here: it runs on the pipeline's executor
+                pipeline.close()
 
     db = DbExecutor()
     try:

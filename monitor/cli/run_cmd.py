@@ -105,8 +105,8 @@ def run(
             try:
                 await service.run(stop)
             finally:
-                # each part is closed even when another's close fails (parse workers left
-                # running would keep the process from ending); the stop asked for is done
+                # a close that fails is logged, not turned into the exit status of a stop
+                # asked for; the parse workers are closed last, whatever came before
                 _close_all(
                     ("the article job", enricher.close), ("the parse workers", pipeline.close)
                 )

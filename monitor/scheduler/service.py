@@ -242,20 +242,21 @@ class Service(Reloading):
         sched.shutdown(wait=False)
         if self.status is not None:
             await self.status.stop()
-        # feeds claimed but not finished go back to the pool now, not when the lease expires;
-        # a database that refuses this costs the other workers a wait, not a feed
-        try:
-            await self.db(self.store.release_leases, self.pipeline.owner)
-        except MonitorError as exc:
-            log.warning(
+        # feeds claimed but not finished go back to the pool now, not when the lease expires,
+        # and the worker leaves the database's list; a database that refuses either costs the
+        # other workers a wait, not a feed
+        for step, refused in (
+            (
+                self.store.release_leases,
                 "cannot give back the feeds this worker holds (%s): other workers poll them "
                 "once their lease ends (polling.lease)",
-                exc,
-            )
-        try:
-            await self.db(self.store.leave, self.pipeline.owner)
-        except MonitorError as exc:
-            log.warning("cannot remove this worker from the database's list: %s", exc)
+            ),
+            (self.store.leave, "cannot remove this worker from the database's list: %s"),
+        ):
+            try:
+                await self.db(step, self.pipeline.owner)
+            except MonitorError as exc:
+                log.warning(refused, exc)
         self.signals.close()
         log.info("stopped", extra={"fields": {"event": "stop"}})
 
